@@ -1,0 +1,287 @@
+"""Every write to customers: create, edit, interactions, handover, merge, phone reveal."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from huitouke.accounts.models import Organisation, Role, User
+from huitouke.audit.actions import record_audit
+from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
+from huitouke.customers.models import (
+    Customer,
+    CustomerStats,
+    CustomField,
+    Interaction,
+    OwnershipChange,
+    Tag,
+)
+from huitouke.customers.phones import normalise_phone
+
+PROFILE_FIELDS = (
+    "external_id", "name", "phone", "wechat_id", "gender", "ethnicity", "city", "city_tier", "address",
+    "email", "source", "referrer", "budget", "notes", "owner", "home_store", "consent_sms", "consent_email",
+    "consent_wechat", "custom", "birthday_kind", "birth_year", "birth_month", "birth_day", "birth_leap_month",
+)
+
+
+def _check_phone_free(organisation_id: int, phone: str | None, exclude_pk: int | None = None) -> None:
+    if not phone:
+        return
+    clash = Customer.objects.active().filter(organisation_id=organisation_id, phone=phone)
+    if exclude_pk:
+        clash = clash.exclude(pk=exclude_pk)
+    other = clash.first()
+    if other is not None:
+        raise ValidationError(
+            {"phone": _("The phone %(phone)s already belongs to customer “%(name)s”.") % {"phone": phone, "name": other.name}},
+            code="duplicate_phone",
+        )
+
+
+def _clean(organisation: Organisation, fields: dict[str, Any], exclude_pk: int | None = None) -> dict[str, Any]:
+    unknown = set(fields) - set(PROFILE_FIELDS) - {"tags"}
+    if unknown:
+        raise ValidationError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    if "phone" in fields:
+        fields["phone"] = normalise_phone(fields["phone"] or "") or None
+        _check_phone_free(organisation.pk, fields["phone"], exclude_pk)
+    if "name" in fields:
+        fields["name"] = (fields["name"] or "").strip()
+        if not fields["name"]:
+            raise ValidationError({"name": _("The name is required.")})
+    for key in ("owner", "home_store", "referrer"):
+        obj = fields.get(key)
+        if obj is not None and obj.organisation_id != organisation.pk:
+            raise ValidationError({key: _("This belongs to another organisation.")})
+    if fields.get("birth_month") is not None and not 1 <= fields["birth_month"] <= 12:
+        raise ValidationError({"birth_month": _("The month must be between 1 and 12.")})
+    if fields.get("birth_day") is not None and not 1 <= fields["birth_day"] <= 31:
+        raise ValidationError({"birth_day": _("The day must be between 1 and 31.")})
+    return fields
+
+
+def do_create_customer(*, organisation: Organisation, actor: Any, **fields: Any) -> Customer:
+    """Create a customer (and her empty stats row); staff creating a customer own her by default."""
+    tags = fields.pop("tags", None)
+    fields = _clean(organisation, fields)
+    if "owner" not in fields and getattr(actor, "role", None) == Role.STAFF:
+        fields["owner"] = actor
+    if "home_store" not in fields and getattr(actor, "store_id", None):
+        fields["home_store"] = actor.store
+    customer = Customer(organisation=organisation, created_by=actor if getattr(actor, "pk", None) else None, **fields)
+    customer.full_clean(exclude=["organisation", "owner", "home_store", "referrer", "tags", "created_by"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            customer.save()
+            CustomerStats.objects.create(customer=customer, organisation=organisation)
+            if tags is not None:
+                set_tags(customer, tags)
+    except IntegrityError as exc:
+        # Two people saving the same phone at the same moment: the constraint decides.
+        raise ValidationError({"phone": _("This phone or customer number is already in use.")}) from exc
+    return customer
+
+
+def do_update_customer(customer: Customer, *, actor: Any, **fields: Any) -> Customer:
+    """Edit a customer's profile; an owner change is recorded in the ownership history."""
+    tags = fields.pop("tags", None)
+    fields = _clean(customer.organisation, fields, exclude_pk=customer.pk)
+    old_owner_id = customer.owner_id
+    for key, value in fields.items():
+        setattr(customer, key, value)
+    customer.full_clean(exclude=["organisation", "owner", "home_store", "referrer", "tags", "created_by"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            customer.save()
+            if tags is not None:
+                set_tags(customer, tags)
+            if customer.owner_id != old_owner_id:
+                OwnershipChange.objects.create(
+                    customer=customer, from_owner_id=old_owner_id, to_owner_id=customer.owner_id,
+                    changed_by=actor if getattr(actor, "pk", None) else None, reason="manual",
+                )
+    except IntegrityError as exc:
+        raise ValidationError({"phone": _("This phone or customer number is already in use.")}) from exc
+    return customer
+
+
+def set_tags(customer: Customer, names: Sequence[str]) -> None:
+    """Replace a customer's tags by names, creating tags that do not exist yet."""
+    clean = sorted({n.strip()[:30] for n in names if n and n.strip()})
+    tags = []
+    for name in clean:
+        tag, _created = Tag.objects.get_or_create(organisation_id=customer.organisation_id, name=name)
+        tags.append(tag)
+    customer.tags.set(tags)
+
+
+def do_add_interaction(customer: Customer, *, actor: Any, kind: str, note: str = "", rating: int | None = None, occurred_at: Any = None) -> Interaction:
+    """Write one contact on the customer's timeline."""
+    if rating is not None and not 1 <= rating <= 5:
+        raise ValidationError({"rating": _("The rating must be between 1 and 5.")})
+    interaction = Interaction(
+        organisation_id=customer.organisation_id, customer=customer, staff=actor if getattr(actor, "pk", None) else None,
+        kind=kind, note=note, rating=rating, occurred_at=occurred_at or timezone.now(),
+    )
+    interaction.full_clean(exclude=["organisation", "customer", "staff"])
+    interaction.save()
+    return interaction
+
+
+def do_hand_over_customers(
+    *, from_staff: User, to_staff: Sequence[User], actor: Any, request: Any = None, customer_ids: Sequence[int] | None = None
+) -> int:
+    """Move a staff member's customers to one colleague, or spread them evenly over several."""
+    if not to_staff:
+        raise ValidationError({"to_staff": _("Choose who takes over the customers.")})
+    if any(s.pk == from_staff.pk for s in to_staff):
+        raise ValidationError({"to_staff": _("A staff member cannot hand customers over to herself.")})
+    if any(s.organisation_id != from_staff.organisation_id for s in to_staff):
+        raise ValidationError({"to_staff": _("This staff member belongs to another organisation.")})
+    with transaction.atomic():
+        qs = Customer.objects.active().filter(owner=from_staff)
+        if customer_ids is not None:
+            qs = qs.filter(pk__in=customer_ids)
+        ids = list(qs.order_by("pk").values_list("pk", flat=True))
+        assignments: dict[int, list[int]] = {s.pk: [] for s in to_staff}
+        for cid, staff in zip(ids, itertools.cycle(to_staff), strict=False):
+            assignments[staff.pk].append(cid)
+        changed_by = actor if getattr(actor, "pk", None) else None
+        for staff_id, cids in assignments.items():
+            # The owner filter makes a concurrent handover of the same customer count once.
+            Customer.objects.filter(pk__in=cids, owner=from_staff).update(owner_id=staff_id)
+            OwnershipChange.objects.bulk_create(
+                OwnershipChange(customer_id=c, from_owner=from_staff, to_owner_id=staff_id, changed_by=changed_by, reason="handover")
+                for c in cids
+            )
+        _move_tasks(ids, from_staff, assignments)
+        record_audit(
+            actor=actor, organisation=from_staff.organisation, action="handover", target=from_staff, request=request,
+            detail={"customers": len(ids), "to": {str(k): len(v) for k, v in assignments.items()}},
+        )
+    return len(ids)
+
+
+def _move_tasks(customer_ids: list[int], from_staff: User, assignments: dict[int, list[int]]) -> None:
+    """Open follow-up tasks follow their customers (the follow-ups app registers itself here)."""
+    for hook in HANDOVER_HOOKS:
+        hook(customer_ids, from_staff, assignments)
+
+
+HANDOVER_HOOKS: list[Any] = []
+
+
+def do_merge_customers(*, keep: Customer, duplicate: Customer, actor: Any, request: Any = None) -> Customer:
+    """Merge `duplicate` into `keep`: orders, interactions, tags, family and history move; audited."""
+    from huitouke.sales.actions import _lock_stats, refresh_customer_stats
+    from huitouke.sales.models import Order
+
+    if keep.pk == duplicate.pk:
+        raise ValidationError(_("A customer cannot be merged with herself."))
+    if keep.organisation_id != duplicate.organisation_id:
+        raise ValidationError(_("These customers belong to different organisations."))
+    with transaction.atomic():
+        # Lock in primary-key order so two merges touching the same pair cannot deadlock.
+        for c in sorted((keep, duplicate), key=lambda c: c.pk):
+            _lock_stats(c)
+        moved_orders = Order.objects.filter(customer=duplicate).update(customer=keep)
+        duplicate.interactions.update(customer=keep)
+        duplicate.family.update(customer=keep)
+        duplicate.ownership_changes.update(customer=keep)
+        duplicate.referrals.exclude(pk=keep.pk).update(referrer=keep)
+        keep.tags.add(*duplicate.tags.all())
+        for hook in MERGE_HOOKS:
+            hook(keep, duplicate)
+        # Fill the kept profile's blanks from the duplicate; never overwrite what is there.
+        for field in ("wechat_id", "email", "city", "address", "ethnicity", "notes", "external_id"):
+            if not getattr(keep, field) and getattr(duplicate, field):
+                setattr(keep, field, getattr(duplicate, field))
+                if field == "external_id":
+                    duplicate.external_id = ""
+        for field in ("birth_year", "birth_month", "birth_day", "city_tier", "budget", "owner_id", "home_store_id"):
+            if getattr(keep, field) is None and getattr(duplicate, field) is not None:
+                setattr(keep, field, getattr(duplicate, field))
+        keep.custom = {**duplicate.custom, **keep.custom}
+        dup_phone = duplicate.phone
+        duplicate.phone = None
+        duplicate.merged_into = keep
+        duplicate.save()
+        if not keep.phone and dup_phone:
+            keep.phone = dup_phone
+        keep.save()
+        refresh_customer_stats(keep.pk)
+        refresh_customer_stats(duplicate.pk)
+        record_audit(
+            actor=actor, organisation=keep.organisation, action="merge", target=keep, request=request,
+            detail={"merged": duplicate.pk, "merged_name": duplicate.name, "orders_moved": moved_orders},
+        )
+    return keep
+
+
+MERGE_HOOKS: list[Any] = []
+
+
+def do_reveal_phone(customer: Customer, *, actor: Any, request: Any = None) -> str:
+    """Return the full phone number and write the reveal to the audit log."""
+    record_audit(actor=actor, organisation=customer.organisation, action="phone_reveal", target=customer, request=request)
+    return customer.phone or ""
+
+
+def apply_industry_template(organisation: Organisation, template: str) -> int:
+    """Create the archive fields of an industry template (beauty, apparel, cosmetics); idempotent."""
+    if template not in INDUSTRY_TEMPLATES:
+        raise ValidationError(_("Unknown template “%(name)s”.") % {"name": template})
+    created = 0
+    for position, spec in enumerate(INDUSTRY_TEMPLATES[template]):
+        _obj, was_created = CustomField.objects.get_or_create(
+            organisation=organisation,
+            key=spec["key"],
+            defaults={
+                "label": spec["label"], "type": spec.get("type", "text"), "choices": spec.get("choices", []),
+                "group": spec.get("group", "other"), "position": position, "template": template,
+            },
+        )
+        created += was_created
+    return created
+
+
+def possible_duplicates(organisation: Organisation) -> list[tuple[Customer, Customer, str]]:
+    """Pairs that look like one person: same phone, same WeChat id, or same name in the same city."""
+    from django.db.models import Count
+
+    pairs: list[tuple[Customer, Customer, str]] = []
+    base = Customer.objects.active().filter(organisation=organisation)
+    for field, reason in (("wechat_id", "wechat"), ("phone", "phone")):
+        dupes = (
+            base.exclude(**{field: ""}).exclude(**{f"{field}__isnull": True}).values(field)
+            .annotate(n=Count("id")).filter(n__gt=1).values_list(field, flat=True)[:200]
+        )
+        for value in dupes:
+            group = list(base.filter(**{field: value}).order_by("pk")[:5])
+            pairs.extend((group[0], other, reason) for other in group[1:])
+    name_city = (
+        base.exclude(city="").values("name", "city").annotate(n=Count("id")).filter(n__gt=1)[:200]
+    )
+    for row in name_city:
+        group = list(base.filter(name=row["name"], city=row["city"]).order_by("pk")[:5])
+        pairs.extend((group[0], other, "name_city") for other in group[1:])
+    seen: set[tuple[int, int]] = set()
+    unique = []
+    for a, b, reason in pairs:
+        if (a.pk, b.pk) not in seen:
+            seen.add((a.pk, b.pk))
+            unique.append((a, b, reason))
+    return unique
+
+
+def unowned_customers(organisation: Organisation) -> Any:
+    """Customers nobody looks after (户户有人管): listed for the owner to assign."""
+    return Customer.objects.active().filter(organisation=organisation).filter(Q(owner__isnull=True) | Q(owner__is_active=False))

@@ -1,0 +1,39 @@
+"""Phone numbers: normalised to E.164 with region CN by default, masked for display."""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+DEFAULT_REGION = "CN"
+_FULLWIDTH = str.maketrans("０１２３４５６７８９＋－（）　", "0123456789+-() ")
+
+
+def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
+    """Return the E.164 form of `raw` ("" stays ""), or raise ValidationError naming the value."""
+    text = (raw or "").translate(_FULLWIDTH).strip()
+    if not text:
+        return ""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(_("“%(value)s” is not a phone number."), params={"value": raw}, code="invalid_phone") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(_("“%(value)s” is not a valid phone number."), params={"value": raw}, code="invalid_phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def national(e164: str) -> str:
+    """Mainland numbers without +86 (13812341234); other countries keep the international form."""
+    if e164.startswith("+86"):
+        return e164[3:]
+    return e164
+
+
+def mask_phone(e164: str) -> str:
+    """138****1234: the first three and last four digits stay visible."""
+    digits = national(e164)
+    if len(digits) < 8:
+        return "*" * len(digits)
+    return f"{digits[:3]}****{digits[-4:]}"

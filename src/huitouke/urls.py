@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from huitouke.api import api
+
+urlpatterns = [
+    path("", include("huitouke.web.urls")),
+    path("accounts/", include("huitouke.accounts.urls")),
+    path("customers/", include("huitouke.customers.urls")),
+    path("sales/", include("huitouke.sales.urls")),
+    path("audit/", include("huitouke.audit.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]

@@ -1,0 +1,26 @@
+"""Template context shared by every page: the navigation for the signed-in user's role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    items = [
+        ("dashboard", _("Dashboard"), "dashboard"),
+        ("customers", _("Customers"), "customers:list"),
+        ("order", _("Quick order"), "sales:quick_order"),
+        ("orders", _("Orders"), "sales:orders"),
+        ("products", _("Products"), "sales:products"),
+    ]
+    if getattr(user, "role", "") in ("owner", "manager"):
+        items.append(("staff", _("Staff"), "accounts:staff"))
+    if getattr(user, "role", "") == "owner":
+        items.append(("audit", _("Audit log"), "audit:list"))
+    return {"nav_items": items}

@@ -1,0 +1,81 @@
+"""Shared personas and plain `make_*` helpers (no factory library).
+
+Organisation 1 ("Rose Beauty") has store 1 and store 2:
+  owner (老板), manager (店长 of store 1), staff_a and staff_b (store 1), staff_c (store 2).
+Organisation 2 has other_owner, whose objects nobody in organisation 1 may ever see.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from huitouke.accounts.models import Organisation, Role, Store, User
+from tests.helpers import make_user
+
+
+def pytest_report_header(config: Any) -> str:
+    return f"database: {os.environ.get('DATABASE_URL', 'sqlite (embedded)')}"
+
+
+@pytest.fixture
+def org(db: Any) -> Organisation:
+    return Organisation.objects.create(name="Rose Beauty")
+
+
+@pytest.fixture
+def store1(org: Organisation) -> Store:
+    return Store.objects.create(organisation=org, name="万达店", sms_signature="玫瑰美容")
+
+
+@pytest.fixture
+def store2(org: Organisation) -> Store:
+    return Store.objects.create(organisation=org, name="国贸店")
+
+
+@pytest.fixture
+def owner(org: Organisation, store1: Store) -> User:
+    return make_user("owner", org, Role.OWNER, store1, display_name="王老板")
+
+
+@pytest.fixture
+def manager(org: Organisation, store1: Store) -> User:
+    return make_user("manager", org, Role.MANAGER, store1, display_name="李店长")
+
+
+@pytest.fixture
+def staff_a(org: Organisation, store1: Store) -> User:
+    return make_user("staff_a", org, Role.STAFF, store1, display_name="小美")
+
+
+@pytest.fixture
+def staff_b(org: Organisation, store1: Store) -> User:
+    return make_user("staff_b", org, Role.STAFF, store1, display_name="小丽")
+
+
+@pytest.fixture
+def staff_c(org: Organisation, store2: Store) -> User:
+    return make_user("staff_c", org, Role.STAFF, store2, display_name="小芳")
+
+
+@pytest.fixture
+def other_org(db: Any) -> Organisation:
+    return Organisation.objects.create(name="Other Brand")
+
+
+@pytest.fixture
+def other_store(other_org: Organisation) -> Store:
+    return Store.objects.create(organisation=other_org, name="Other store")
+
+
+@pytest.fixture
+def other_owner(other_org: Organisation, other_store: Store) -> User:
+    return make_user("other_owner", other_org, Role.OWNER, other_store)
+
+
+@pytest.fixture
+def is_postgres(db: Any) -> bool:
+    return connection.vendor == "postgresql"

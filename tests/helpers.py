@@ -1,0 +1,64 @@
+"""Plain `make_*` helpers for tests (no factory library)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from huitouke.accounts.models import Organisation, Store, User
+from huitouke.customers.actions import do_create_customer
+from huitouke.customers.models import Customer
+from huitouke.sales.actions import LineInput, do_record_order
+from huitouke.sales.models import Category, Order, Product
+
+PASSWORD = "correct-horse-battery-9"
+
+
+def make_user(username: str, organisation: Organisation | None, role: str, store: Store | None = None, **extra: Any) -> User:
+    user = User(username=username, organisation=organisation, role=role, store=store, display_name=extra.pop("display_name", username), **extra)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+_phone_seq = iter(range(10_000_000))
+
+
+def next_phone() -> str:
+    return f"139{next(_phone_seq):08d}"
+
+
+def make_customer(organisation: Organisation, *, actor: Any = None, **overrides: Any) -> Customer:
+    fields: dict[str, Any] = {"name": "陈静", "phone": next_phone()}
+    fields.update(overrides)
+    return do_create_customer(organisation=organisation, actor=actor, **fields)
+
+
+def make_product(organisation: Organisation, *, name: str = "玻尿酸精华", price: str = "100.00", cost: str = "40.00", category: Category | None = None, **extra: Any) -> Product:
+    return Product.objects.create(organisation=organisation, name=name, price=Decimal(price), cost=Decimal(cost), category=category, **extra)
+
+
+def make_order(
+    customer: Customer | None,
+    store: Store,
+    *,
+    product: Product | None = None,
+    quantity: int = 1,
+    unit_price: str | None = None,
+    placed_at: datetime | None = None,
+    actor: Any = None,
+    **extra: Any,
+) -> Order:
+    organisation = store.organisation
+    if product is None:
+        product = make_product(organisation)
+    return do_record_order(
+        organisation=organisation,
+        store=store,
+        customer=customer,
+        lines=[LineInput(quantity=quantity, product=product, unit_price=Decimal(unit_price) if unit_price else None)],
+        actor=actor,
+        placed_at=placed_at,
+        **extra,
+    )
