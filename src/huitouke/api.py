@@ -1,7 +1,172 @@
-"""The JSON API under /api/v1/: one NinjaAPI, each app contributing its router."""
+"""The JSON API under /api/v1/: one NinjaAPI, each app contributing its router.
+
+Every error answers `{"detail": message, "errors": [{"field": ..., "message": ...}]}` in the
+caller's language: 400 unreadable JSON, 401 no valid token or session, 403 role not allowed,
+404 missing or out of scope, 422 invalid input. Nothing a client sends should reach the 500
+handler; it exists so that a bug still answers JSON and is logged.
+"""
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
+import json
+import logging
+import math
+from typing import Any
 
-api = NinjaAPI(title="Huitouke API", version="1", urls_namespace="api")
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
+
+from huitouke.accounts.api import router as accounts_router
+from huitouke.accounts.auth import api_auth
+from huitouke.customers.api import router as customers_router
+from huitouke.sales.api import router as sales_router
+
+logger = logging.getLogger(__name__)
+
+# The action's field names for foreign keys, as the API spells them in request bodies.
+API_FIELD_NAMES = {
+    "owner": "owner_id", "home_store": "home_store_id", "referrer": "referrer_id", "store": "store_id",
+    "customer": "customer_id", "staff": "staff_id", "category": "category_id", "__all__": None,
+}
+
+
+def _reject_number(text: str) -> Any:
+    raise ValueError(f"not a finite number: {text[:20]}")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        _reject_number(text)
+    return value
+
+
+class StrictJsonParser(Parser):
+    """JSON without NaN / Infinity, which no database column can store."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return json.loads(request.body, parse_constant=_reject_number, parse_float=_finite_float)
+
+
+api = NinjaAPI(
+    title="Huitouke API", version="1", urls_namespace="api", auth=api_auth(), parser=StrictJsonParser()
+)
+api.add_router("/", accounts_router)
+api.add_router("/", customers_router)
+api.add_router("/", sales_router)
+
+
+def error_response(
+    request: HttpRequest, status: int, detail: str, errors: list[dict[str, Any]] | None = None
+) -> HttpResponse:
+    """The one error body of the API."""
+    return api.create_response(request, {"detail": detail, "errors": errors or []}, status=status)
+
+
+def _pydantic_message(error: dict[str, Any]) -> str:
+    kind, ctx = error.get("type", ""), error.get("ctx") or {}
+    if kind == "value_error":
+        return str(ctx.get("error", error.get("msg", "")))
+    if kind == "missing":
+        return _("This field is required.")
+    if kind.startswith("int_"):
+        return _("Enter a whole number.")
+    if kind.startswith(("decimal_", "float_")) and "max" not in kind and "whole" not in kind:
+        return _("Enter a number.")
+    if kind in ("decimal_max_digits", "decimal_whole_digits"):
+        return _("The number is too large.")
+    if kind == "decimal_max_places":
+        return _("Use at most %(n)s decimal places.") % {"n": ctx.get("decimal_places")}
+    if kind in ("greater_than_equal", "greater_than"):
+        return _("Ensure this value is greater than or equal to %(limit_value)s.") % {"limit_value": ctx.get("ge", ctx.get("gt"))}
+    if kind in ("less_than_equal", "less_than"):
+        return _("Ensure this value is less than or equal to %(limit_value)s.") % {"limit_value": ctx.get("le", ctx.get("lt"))}
+    if kind == "string_too_long":
+        return _("Use at most %(n)s characters.") % {"n": ctx.get("max_length")}
+    if kind == "string_too_short":
+        return _("This field cannot be blank.")
+    if kind in ("enum", "literal_error"):
+        return _("Select a valid choice. %(choices)s") % {"choices": ctx.get("expected", "")}
+    if kind.startswith(("datetime_", "date_")):
+        return _("Enter a valid date/time.")
+    if kind.startswith("bool_"):
+        return _("Enter true or false.")
+    if kind.startswith("string_"):
+        return _("Enter a text.")
+    if kind in ("list_type", "tuple_type"):
+        return _("Send a list.")
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return _("Send a JSON object.")
+    return str(error.get("msg", _("Enter a valid value.")))
+
+
+def _pydantic_field(loc: tuple[Any, ...]) -> str | None:
+    # ("body", "payload", "lines", 0, "quantity") -> "lines.0.quantity"; ("query", "limit") -> "limit"
+    parts = list(loc[2:] if loc and loc[0] == "body" else loc[1:])
+    return ".".join(str(p) for p in parts) or None
+
+
+@api.exception_handler(NinjaValidationError)
+def _invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors = [{"field": _pydantic_field(tuple(e.get("loc", ()))), "message": _pydantic_message(e)} for e in exc.errors]
+    detail = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors)
+    return error_response(request, 422, detail or _("The input is not valid."), errors)
+
+
+@api.exception_handler(DjangoValidationError)
+def _refused_by_action(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    if hasattr(exc, "error_dict"):
+        errors = [
+            {"field": API_FIELD_NAMES.get(field, field), "message": message}
+            for field, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    else:
+        errors = [{"field": None, "message": message} for message in exc.messages]
+    return error_response(request, 422, " ".join(e["message"] for e in errors), errors)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc, AuthenticationError):
+        response = error_response(request, 401, _("Sign in, or send a valid API token as “Authorization: Bearer <token>”."))
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+    if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
+        return error_response(request, 400, _("The request body is not valid JSON."))
+    return error_response(request, exc.status_code, str(exc))
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error_response(request, 404, _("Not found."))
+
+
+api.add_exception_handler(ObjectDoesNotExist, _not_found)
+
+
+@api.exception_handler(DataError)
+def _database_refused(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A safety net: inputs are validated before they reach the database, so this means a check
+    # is missing somewhere. Log it, but the caller still sent something we cannot store.
+    logger.warning("API input reached the database unchecked: %s", exc)
+    return error_response(request, 422, _("A value is out of range or too long."))
+
+
+@api.exception_handler(IntegrityError)
+def _conflict(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.warning("API write hit a database constraint: %s", exc)
+    return error_response(request, 422, _("This conflicts with existing data (a duplicate?)."))
+
+
+@api.exception_handler(Exception)
+def _bug(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("API error on %s %s", request.method, request.path)
+    return error_response(request, 500, _("Something went wrong on our side; it has been logged."))

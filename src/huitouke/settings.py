@@ -200,6 +200,7 @@ USE_TZ = True
 # --- static files -------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 # Front-end libraries (htmx, ECharts) are installed from npm into node_modules at setup time and
 # served from there; nothing vendored into the repository.
 NODE_MODULES = Path(env("HUITOUKE_NODE_MODULES", str(BASE_DIR.parent.parent / "node_modules")))

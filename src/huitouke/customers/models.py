@@ -79,7 +79,8 @@ class Customer(Birthday):
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="customers")
     external_id = models.CharField(_("customer number"), max_length=64, blank=True)
     name = models.CharField(_("name"), max_length=100)
-    phone = models.CharField(_("mobile"), max_length=20, null=True, blank=True)
+    # NULL rather than "" so the per-organisation unique constraint ignores customers without a phone.
+    phone = models.CharField(_("mobile"), max_length=20, null=True, blank=True)  # noqa: DJ001
     wechat_id = models.CharField(_("WeChat ID"), max_length=64, blank=True)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True, default="")
     ethnicity = models.CharField(_("ethnicity"), max_length=20, blank=True)

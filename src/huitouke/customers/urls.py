@@ -1,3 +1,16 @@
+from django.urls import path
+
+from huitouke.customers import views
 
 app_name = "customers"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+    path("new/", views.customer_create, name="create"),
+    path("duplicates/", views.duplicates, name="duplicates"),
+    path("merge/", views.merge, name="merge"),
+    path("<int:pk>/", views.customer_detail, name="detail"),
+    path("<int:pk>/edit/", views.customer_edit, name="edit"),
+    path("<int:pk>/interactions/", views.add_interaction, name="add_interaction"),
+    path("<int:pk>/family/", views.add_family_member, name="add_family"),
+    path("<int:pk>/reveal-phone/", views.reveal_phone, name="reveal_phone"),
+]

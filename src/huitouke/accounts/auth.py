@@ -1,0 +1,74 @@
+"""How the API knows who is calling: a bearer token (integrations) or the UI's session (with CSRF)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja.errors import HttpError
+from ninja.security import HttpBearer, SessionAuth
+from ninja.utils import check_csrf
+
+from huitouke.accounts.models import ApiToken, Role, User, hash_token
+
+# last_used_at is for "is this token still in use?", not an access log: one write a minute is plenty.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class ApiTokenAuth(HttpBearer):
+    """`Authorization: Bearer <token>` checked against the stored SHA-256 of each ApiToken."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        if not token or len(token) > 200:
+            return None
+        api_token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(token)).first()
+        if api_token is None or not api_token.user.is_active:
+            return None
+        now = timezone.now()
+        stale = now - LAST_USED_RESOLUTION
+        if api_token.last_used_at is None or api_token.last_used_at < stale:
+            # Conditional, so concurrent requests of one token write at most once a minute.
+            ApiToken.objects.filter(pk=api_token.pk).filter(
+                Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale)
+            ).update(last_used_at=now)
+        # Downstream helpers (scoping, audit) read request.user, as they do for the UI.
+        request.user = api_token.user
+        return api_token.user
+
+
+class SessionCsrfAuth(SessionAuth):
+    """The signed-in UI user; unsafe methods must carry the CSRF token like any Django form."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        # Without a session there is nothing to protect: answer 401 rather than a CSRF 403.
+        if not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if self.csrf and not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request):
+            raise HttpError(403, _("CSRF check failed: reload the page and try again."))
+        return request.COOKIES.get(self.param_name)
+
+
+def api_auth() -> list[Any]:
+    """The authentication callbacks of every API endpoint, tried in this order."""
+    return [ApiTokenAuth(), SessionCsrfAuth()]
+
+
+def api_user(request: HttpRequest) -> User:
+    """The authenticated staff member; an account outside any organisation has nothing to work on."""
+    user: User = request.auth  # type: ignore[attr-defined]
+    if user.organisation_id is None:
+        raise HttpError(403, _("Your account does not belong to an organisation."))
+    return user
+
+
+def require_manager(user: User, message: str) -> None:
+    """Refuse (403) unless the user is the owner or a store manager."""
+    if user.role not in (Role.OWNER, Role.MANAGER):
+        raise HttpError(403, message)

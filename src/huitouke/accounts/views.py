@@ -1,0 +1,113 @@
+"""Account screens: my settings (password, API tokens), staff, stores and customer handover."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from huitouke.accounts.forms import HandoverForm, StaffForm, StoreForm
+from huitouke.accounts.models import ApiToken, Role, Store, User
+from huitouke.accounts.scoping import staff_q
+from huitouke.accounts.tokens import create_api_token
+from huitouke.customers.actions import do_hand_over_customers
+
+
+def _require(request: HttpRequest, *roles: str) -> None:
+    if request.user.role not in roles:
+        raise PermissionDenied
+
+
+@login_required
+def settings_page(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        update_session_auth_hash(request, user)
+        messages.success(request, _("Your password was changed."))
+        return redirect("accounts:settings")
+    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
+    return render(request, "accounts/settings.html", {"form": form, "tokens": tokens})
+
+
+@login_required
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    raw = create_api_token(request.user, (request.POST.get("name") or "API")[:100], actor=request.user)
+    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
+    return render(request, "accounts/settings.html", {"form": PasswordChangeForm(request.user), "tokens": tokens, "new_token": raw})
+
+
+@login_required
+@require_POST
+def token_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(ApiToken, pk=pk, user=request.user).delete()
+    messages.success(request, _("Token revoked."))
+    return redirect("accounts:settings")
+
+
+@login_required
+def staff_list(request: HttpRequest) -> HttpResponse:
+    _require(request, Role.OWNER, Role.MANAGER)
+    staff = (
+        User.objects.filter(staff_q(request.user)).select_related("store")
+        .annotate(customers=Count("owned_customers", filter=Q(owned_customers__merged_into__isnull=True)))
+        .order_by("store_id", "role", "id")
+    )
+    stores = Store.objects.filter(organisation=request.user.organisation)
+    return render(request, "accounts/staff.html", {"staff": staff, "stores": stores, "active_nav": "staff"})
+
+
+@login_required
+def staff_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _require(request, Role.OWNER)
+    org = request.user.organisation
+    instance = get_object_or_404(User, pk=pk, organisation=org) if pk else User(organisation=org)
+    form = StaffForm(request.POST or None, instance=instance, organisation=org)
+    if request.method == "POST" and form.is_valid():
+        user = form.save(commit=False)
+        user.organisation = org
+        if form.cleaned_data.get("password"):
+            user.set_password(form.cleaned_data["password"])
+        user.save()
+        messages.success(request, _("Saved."))
+        return redirect("accounts:staff")
+    return render(request, "accounts/edit.html", {"form": form, "title": _("Staff member"), "active_nav": "staff"})
+
+
+@login_required
+def store_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _require(request, Role.OWNER)
+    org = request.user.organisation
+    instance = get_object_or_404(Store, pk=pk, organisation=org) if pk else Store(organisation=org)
+    form = StoreForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Saved."))
+        return redirect("accounts:staff")
+    return render(request, "accounts/edit.html", {"form": form, "title": _("Store"), "active_nav": "staff"})
+
+
+@login_required
+def handover(request: HttpRequest) -> HttpResponse:
+    _require(request, Role.OWNER, Role.MANAGER)
+    form = HandoverForm(request.POST or None, user=request.user, initial={"from_staff": request.GET.get("from")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = do_hand_over_customers(
+                from_staff=form.cleaned_data["from_staff"], to_staff=list(form.cleaned_data["to_staff"]),
+                actor=request.user, request=request,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, _("%(n)s customers handed over.") % {"n": moved})
+            return redirect("accounts:staff")
+    return render(request, "accounts/handover.html", {"form": form, "active_nav": "staff"})

@@ -1,0 +1,1 @@
+"""Realistic demo data: a beauty salon chain with two years of customers, orders and contacts."""

@@ -1,0 +1,568 @@
+"""Read an import file into typed rows: CSV (UTF-8, BOM, GBK, GB18030), XLSX, WeChat/Alipay bills.
+
+`read_file` collects everything into a ReadResult; `iter_file` streams the same rows one by one
+for large files. Rows keep their 1-based row number in the file (the number Excel shows), so
+every error names the row a store owner has to fix.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import zipfile
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from itertools import chain, islice
+from typing import IO, Literal
+
+from huitouke.imports import bills
+from huitouke.imports.mapping import (
+    CUSTOMER_KEY_FIELDS,
+    ColumnMapping,
+    build_mapping,
+    find_header,
+    normalise_header,
+    parse_mapping_spec,
+)
+from huitouke.imports.parsing import (
+    CellValue,
+    ParseError,
+    clean_text,
+    parse_amount,
+    parse_birthday,
+    parse_datetime,
+    parse_discount,
+    parse_email,
+    parse_gender,
+    parse_phone,
+    parse_quantity,
+    parse_tags,
+)
+from huitouke.imports.rows import (
+    Kind,
+    ParsedCustomerRow,
+    ParsedOrderRow,
+    ParsedRefundRow,
+    ReadResult,
+    RowError,
+    make_error,
+    row_key,
+)
+
+Source = str | os.PathLike[str] | bytes | bytearray | IO[bytes]
+Format = Literal["auto", "csv", "xlsx", "wechat", "alipay"]
+Item = ParsedOrderRow | ParsedCustomerRow | ParsedRefundRow | RowError
+RawRows = Iterator[tuple[int, list[CellValue]]]
+
+FORMATS = ("auto", "csv", "xlsx", "wechat", "alipay")
+HEADER_SCAN_ROWS = 30  # a title block above the header is rarely longer
+BILL_SCAN_ROWS = 60  # Alipay's app export puts ~25 lines of notices above its table
+SAMPLE_ROWS = 5
+CHUNK = 1 << 20
+ENCODINGS = ("utf-8", "gbk", "gb18030")  # tried in order; GB18030 is GBK's superset
+
+# Longest text each field may hold (the model's column sizes), checked here so the error
+# names the row and column instead of failing at save time.
+ORDER_TEXT_LIMITS = {
+    "external_id": 100, "customer_external_id": 64, "customer_name": 100, "wechat": 64,
+    "nickname": 100, "product_name": 100, "sku": 50, "category": 50, "store": 100, "staff": 100,
+    "source": 50, "payment_method": 50, "note": 200,
+}  # fmt: skip
+CUSTOMER_TEXT_LIMITS = {
+    "external_id": 64, "name": 100, "wechat": 64, "nickname": 100, "city": 50, "address": 200,
+    "store": 100, "staff": 100, "source": 50, "referrer": 100, "note": 2000,
+}  # fmt: skip
+ID_FIELDS = {"external_id", "customer_external_id", "sku"}
+TOTAL_WORDS = {"合计", "总计", "小计", "汇总", "total", "totals", "sum", "grandtotal"}
+
+
+class _FileProblem(Exception):
+    def __init__(self, error: RowError) -> None:
+        super().__init__(error.message_en)
+        self.error = error
+
+
+def _problem(code: str, value: object = None, **params: object) -> _FileProblem:
+    return _FileProblem(make_error(None, None, value, code, **params))
+
+
+# --- bytes to rows -------------------------------------------------------------------------
+
+
+def detect_encoding(stream: IO[bytes]) -> str | None:
+    """utf-8-sig, utf-16, utf-8, gbk or gb18030 (the first that decodes the whole stream), or a guess."""
+    start = stream.tell()
+    head = stream.read(4)
+    stream.seek(start)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # Excel's "Unicode text" export
+    for encoding in ENCODINGS:
+        if _decodes(stream, encoding):
+            return encoding
+    sample = stream.read(CHUNK)
+    stream.seek(start)
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    return best.encoding if best is not None else None
+
+
+def _decodes(stream: IO[bytes], encoding: str) -> bool:
+    start = stream.tell()
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        while chunk := stream.read(CHUNK):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+        return True
+    except UnicodeDecodeError:
+        return False
+    finally:
+        stream.seek(start)
+
+
+def sniff_delimiter(sample: str) -> str:
+    """',', tab, ';' or '|': the one splitting most lines into the same number (>1) of cells."""
+    lines = sample.splitlines()[:60]
+    best, best_score = ",", (0, 0)
+    for delimiter in (",", "\t", ";", "|"):
+        counts = [len(r) for r in csv.reader(lines, delimiter=delimiter) if len(r) > 1]
+        if not counts:
+            continue
+        mode, _ = Counter(counts).most_common(1)[0]
+        score = (counts.count(mode), mode)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _csv_rows(text: IO[str], delimiter: str) -> RawRows:
+    reader = csv.reader(text, delimiter=delimiter)
+    # Numbered by record, not by physical line: a cell with a line break is still one row in
+    # Excel, and that is the number the owner will look for.
+    for number, cells in enumerate(reader, start=1):
+        yield number, list(cells)
+
+
+def _xlsx_rows(sheet: object) -> RawRows:
+    for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):  # type: ignore[attr-defined]
+        yield number, list(cells)
+
+
+@dataclass
+class _Table:
+    container: str
+    rows: RawRows
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    epoch_1904: bool = False
+
+
+def _open_binary(source: Source, stack: ExitStack) -> IO[bytes]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return io.BytesIO(bytes(source))
+    if isinstance(source, str | os.PathLike):
+        try:
+            return stack.enter_context(open(source, "rb"))  # noqa: SIM115 - closed by the stack
+        except OSError as exc:
+            raise _problem("file_unreadable", os.fspath(source), detail=exc.strerror or str(exc)) from None
+    if source.seekable():
+        return source
+    return io.BytesIO(source.read())
+
+
+def _open_table(source: Source, fmt: str, sheet: str | int | None, stack: ExitStack) -> _Table:
+    binary = _open_binary(source, stack)
+    start = binary.tell()
+    magic = binary.read(8)
+    binary.seek(start)
+    if not magic:
+        raise _problem("file_empty")
+    if magic.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _problem("xls_unsupported")
+    if magic.startswith(b"PK\x03\x04"):
+        if fmt == "csv":
+            raise _problem("file_unreadable", detail="this is an Excel workbook, not a CSV file")
+        return _open_xlsx(binary, sheet, stack)
+    if fmt == "xlsx":
+        raise _problem("file_unreadable", detail="this is not an .xlsx workbook")
+    return _open_csv(binary, stack)
+
+
+def _open_csv(binary: IO[bytes], stack: ExitStack) -> _Table:
+    encoding = detect_encoding(binary)
+    if encoding is None:
+        raise _problem("encoding_unknown")
+    start = binary.tell()
+    head = binary.read(64 * 1024)
+    binary.seek(start)
+    sample = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=False)
+    delimiter = sniff_delimiter(sample)
+    # A guessed (non-UTF/GB) encoding may still meet stray bytes: replace rather than stop.
+    errors = "strict" if encoding in ENCODINGS or encoding.startswith("utf") else "replace"
+    text = io.TextIOWrapper(binary, encoding=encoding, errors=errors, newline="")
+    # Detach rather than close: the caller may own the binary stream (an upload).
+    stack.callback(text.detach)
+    return _Table("csv", _csv_rows(text, delimiter), encoding=encoding, delimiter=delimiter)
+
+
+def _open_xlsx(binary: IO[bytes], sheet: str | int | None, stack: ExitStack) -> _Table:
+    from openpyxl import load_workbook
+
+    try:
+        # data_only: formula cells give their last computed value, not "=B2*C2".
+        workbook = load_workbook(binary, read_only=True, data_only=True, keep_links=False)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise _problem("file_unreadable", detail=str(exc) or type(exc).__name__) from None
+    stack.callback(workbook.close)
+    names = workbook.sheetnames
+    if sheet is None:
+        worksheet = workbook.worksheets[0]
+    elif isinstance(sheet, int):
+        if not 0 <= sheet < len(names):
+            raise _problem("sheet_not_found", sheet, names="、".join(names))
+        worksheet = workbook.worksheets[sheet]
+    elif sheet in names:
+        worksheet = workbook[sheet]
+    else:
+        raise _problem("sheet_not_found", sheet, names="、".join(names))
+    # The stored dimensions can be wrong (some tools write A1:A1); read what is really there.
+    worksheet.reset_dimensions()  # type: ignore[union-attr]
+    epoch_1904 = workbook.epoch.year == 1904
+    return _Table("xlsx", _xlsx_rows(worksheet), sheet=worksheet.title, epoch_1904=epoch_1904)
+
+
+# --- rows to records -----------------------------------------------------------------------
+
+
+class _Keys:
+    """Row keys for one file; the n-th repeat of an identical row gets occurrence n."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, customer_key: str, placed_at: datetime, product: str | None, amount: Decimal) -> str:
+        base = row_key(customer_key, placed_at, product, amount)
+        count = self.seen.get(base, 0)
+        self.seen[base] = count + 1
+        return base if count == 0 else row_key(customer_key, placed_at, product, amount, count)
+
+
+class _RowBuilder:
+    """Turns the cells of one data row into a parsed row or its errors, using the mapping."""
+
+    def __init__(self, kind: Kind, mapping: ColumnMapping, epoch_1904: bool, keys: _Keys) -> None:
+        self.kind = kind
+        self.epoch_1904 = epoch_1904
+        self.keys = keys
+        self.index = {name: i for i, name in mapping.fields.items()}
+        self.header = {name: mapping.columns[i] for i, name in mapping.fields.items()}
+        self.limits = ORDER_TEXT_LIMITS if kind == "orders" else CUSTOMER_TEXT_LIMITS
+        self.date_field = "placed_at" if kind == "orders" else "joined_at"
+
+    def is_summary(self, cells: Sequence[CellValue]) -> bool:
+        """A totals line (合计 …) without a date: spreadsheets often end with one."""
+        index = self.index.get(self.date_field)
+        if index is not None and index < len(cells) and clean_text(cells[index]):
+            return False
+        return any(isinstance(c, str) and normalise_header(c) in TOTAL_WORDS for c in cells)
+
+    def build(self, number: int, cells: Sequence[CellValue]) -> Item | list[RowError]:
+        """The parsed row, or the list of everything wrong with it."""
+        errors: list[RowError] = []
+        values: dict[str, object] = {}
+        for name, index in self.index.items():
+            raw = cells[index] if index < len(cells) else None
+            try:
+                values[name] = self._parse(name, raw)
+            except ParseError as exc:
+                errors.append(make_error(number, self.header[name], clean_text(raw), exc.code, **exc.params))
+        if self.kind == "orders":
+            return self._order(number, values, cells, errors)
+        return self._customer(number, values, errors)
+
+    def _parse(self, name: str, raw: CellValue) -> object:
+        if name in ("placed_at", "joined_at"):
+            return parse_datetime(raw, epoch_1904=self.epoch_1904)
+        if name in ("amount", "unit_price", "unit_cost"):
+            return parse_amount(raw)
+        if name == "quantity":
+            return parse_quantity(raw)
+        if name == "discount":
+            return raw  # needs the price; parsed in _order
+        if name == "phone":
+            return parse_phone(raw)
+        if name == "gender":
+            return parse_gender(raw)
+        if name == "birthday":
+            return parse_birthday(raw, epoch_1904=self.epoch_1904)
+        if name == "email":
+            return parse_email(raw)
+        if name == "tags":
+            return parse_tags(raw)
+        return self._text(name, raw)
+
+    def _text(self, name: str, raw: CellValue) -> str | None:
+        if name in ID_FIELDS and isinstance(raw, float) and abs(raw) >= 1e15:
+            raise ParseError("phone_scientific")  # Excel kept only 15 significant digits
+        text = clean_text(raw)
+        if not text:
+            return None
+        if name in ID_FIELDS and "E+" in text.upper() and text.replace(".", "").upper().split("E+")[0].isdigit():
+            raise ParseError("phone_scientific")
+        limit = self.limits.get(name, 255)
+        if len(text) > limit:
+            raise ParseError("text_too_long", limit=limit)
+        return text
+
+    def _order(
+        self, number: int, values: dict[str, object], cells: Sequence[CellValue], errors: list[RowError]
+    ) -> ParsedOrderRow | list[RowError]:
+        quantity = values.get("quantity") or 1
+        price = values.get("unit_price")
+        gross = price * quantity if isinstance(price, Decimal) and isinstance(quantity, int) else None
+        discount: Decimal | None = None
+        raw_discount = values.get("discount")
+        if raw_discount not in (None, ""):
+            try:
+                discount = parse_discount(raw_discount, gross)  # type: ignore[arg-type]
+            except ParseError as exc:
+                errors.append(
+                    make_error(number, self.header["discount"], clean_text(raw_discount), exc.code)  # type: ignore[arg-type]
+                )
+        amount = values.get("amount")
+        if amount is None and isinstance(gross, Decimal):
+            amount = gross - (discount or Decimal(0))
+            if amount < 0:
+                errors.append(
+                    make_error(number, self.header.get("discount"), str(discount), "amount_negative")
+                )
+        if not any(values.get(name) for name in CUSTOMER_KEY_FIELDS) and not _has_error(
+            errors, CUSTOMER_KEY_FIELDS, self.header
+        ):
+            errors.append(make_error(number, None, None, "customer_key_missing"))
+        if values.get("placed_at") is None and not _has_error(errors, ("placed_at",), self.header):
+            errors.append(make_error(number, self.header.get("placed_at"), None, "date_missing"))
+        if amount is None and not _has_error(errors, ("amount", "unit_price", "quantity", "discount"), self.header):
+            column = self.header.get("amount") or self.header.get("unit_price")
+            errors.append(make_error(number, column, None, "amount_missing"))
+        if errors:
+            return errors
+        assert isinstance(amount, Decimal)
+        fields = {k: v for k, v in values.items() if k != "discount"}
+        fields["quantity"] = quantity
+        fields["amount"] = amount
+        order = ParsedOrderRow(row=number, discount=discount, **fields)  # type: ignore[arg-type]
+        order.row_key = self.keys(order.customer_key, order.placed_at, order.product_name, order.amount)
+        return order
+
+    def _customer(
+        self, number: int, values: dict[str, object], errors: list[RowError]
+    ) -> ParsedCustomerRow | list[RowError]:
+        if not values.get("name") and not values.get("phone") and not _has_error(errors, ("name", "phone"), self.header):
+            errors.append(make_error(number, None, None, "customer_name_or_phone_missing"))
+        if errors:
+            return errors
+        if values.get("tags") is None:
+            values["tags"] = ()
+        return ParsedCustomerRow(row=number, **values)  # type: ignore[arg-type]
+
+
+def _has_error(errors: list[RowError], names: Sequence[str], header: Mapping[str, str]) -> bool:
+    columns = {header[n] for n in names if n in header}
+    return any(e.column in columns for e in errors)
+
+
+def _blank(cells: Sequence[CellValue]) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+# --- the entry points ----------------------------------------------------------------------
+
+
+class FileStream:
+    """An open import file: `result` describes it (format, mapping, file errors); iterate for rows.
+
+    Iteration yields ParsedOrderRow / ParsedCustomerRow / ParsedRefundRow / RowError items one at
+    a time and keeps `result.skipped` and `result.rows_read` current; it does not store rows.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        kind: Kind,
+        fmt: Format = "auto",
+        mapping_overrides: Mapping[str, str] | str | None = None,
+        sheet: str | int | None = None,
+    ) -> None:
+        if kind not in ("orders", "customers"):
+            raise ValueError(f"kind must be 'orders' or 'customers', not {kind!r}")
+        if fmt not in FORMATS:
+            raise ValueError(f"fmt must be one of {FORMATS}, not {fmt!r}")
+        self._stack = ExitStack()
+        self._items: Iterator[Item] | None = None
+        self.result = ReadResult(kind=kind, format=fmt)
+        try:
+            self._open(source, kind, fmt, mapping_overrides, sheet)
+        except _FileProblem as problem:
+            self.result.errors.append(problem.error)
+            self._items = None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            self.result.errors.append(make_error(None, None, None, "file_unreadable", detail=str(exc)))
+            self._items = None
+        if self._items is None:
+            self.close()
+
+    def _open(
+        self,
+        source: Source,
+        kind: Kind,
+        fmt: str,
+        overrides: Mapping[str, str] | str | None,
+        sheet: str | int | None,
+    ) -> None:
+        result = self.result
+        table = _open_table(source, fmt, sheet, self._stack)
+        result.container = result.format = table.container
+        result.encoding, result.delimiter, result.sheet = table.encoding, table.delimiter, table.sheet
+        rows = table.rows
+        buffered = list(islice(rows, BILL_SCAN_ROWS))
+        if not buffered or all(_blank(cells) for _, cells in buffered):
+            raise _problem("file_empty")
+        layout = bills.detect_bill([cells for _, cells in buffered])
+        if fmt in ("wechat", "alipay") and (layout is None or layout.platform != fmt):
+            raise _problem("bill_not_recognised", "微信支付" if fmt == "wechat" else "支付宝")
+        if layout is not None:
+            if kind == "customers":
+                raise _problem("bill_not_customers")
+            header_number, header_cells = buffered[layout.header_index]
+            result.format, result.variant = layout.platform, layout.variant
+            result.header_row = header_number
+            result.columns = [bills.bill_key(c) for c in header_cells if bills.bill_key(c)]
+            data = chain(buffered[layout.header_index + 1 :], rows)
+            self._items = self._bill_items(layout, data)
+            return
+        found = find_header([cells for _, cells in buffered[:HEADER_SCAN_ROWS]], kind, _override_columns(overrides))
+        if found is None:
+            raise _problem("header_not_found")
+        index, span, header_cells = found
+        mapping, errors = build_mapping(header_cells, kind, overrides)
+        result.header_row = buffered[index][0]
+        result.columns = mapping.columns
+        result.mapping = mapping.by_column()
+        result.unmapped_columns = mapping.unmapped
+        result.missing_fields = mapping.missing
+        data = chain(buffered[index + span :], rows)
+        if errors:
+            result.errors.extend(errors)
+            # Keep a preview so the owner can see the columns while fixing the mapping.
+            result.sample = [[clean_text(c) for c in cells] for _, cells in islice(data, SAMPLE_ROWS)]
+            self._items = None
+            return
+        builder = _RowBuilder(kind, mapping, table.epoch_1904, _Keys())
+        header_keys = [normalise_header(c) for c in header_cells]
+        self._items = self._table_items(builder, data, header_keys)
+
+    def _bill_items(self, layout: bills.BillLayout, data: RawRows) -> Iterator[Item]:
+        result = self.result
+
+        def counted() -> RawRows:
+            for number, cells in data:
+                result.rows_read += 1
+                if len(result.sample) < SAMPLE_ROWS and not _blank(cells):
+                    result.sample.append([clean_text(c) for c in cells])
+                yield number, cells
+
+        yield from bills.parse_bill(layout, counted(), result.skipped, _Keys())
+
+    def _table_items(self, builder: _RowBuilder, data: RawRows, header_keys: list[str]) -> Iterator[Item]:
+        result = self.result
+        skipped = result.skipped
+        for number, cells in data:
+            result.rows_read += 1
+            if _blank(cells):
+                skipped["blank"] = skipped.get("blank", 0) + 1
+                continue
+            if len(result.sample) < SAMPLE_ROWS:
+                result.sample.append([clean_text(c) for c in cells])
+            if builder.is_summary(cells):
+                skipped["summary"] = skipped.get("summary", 0) + 1
+                continue
+            if [normalise_header(c) for c in cells[: len(header_keys)]] == header_keys:
+                skipped["header_repeat"] = skipped.get("header_repeat", 0) + 1
+                continue
+            built = builder.build(number, cells)
+            if isinstance(built, list):
+                yield from built
+            else:
+                yield built
+
+    def __iter__(self) -> Iterator[Item]:
+        if self._items is None:
+            return
+        try:
+            yield from self._items
+        except (csv.Error, UnicodeDecodeError) as exc:
+            row = self.result.header_row or 0
+            yield make_error(row + self.result.rows_read + 1, None, None, "file_unreadable", detail=str(exc))
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the file (also done when iteration ends)."""
+        self._stack.close()
+
+    def __enter__(self) -> FileStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _override_columns(overrides: Mapping[str, str] | str | None) -> list[str]:
+    if isinstance(overrides, str):
+        try:
+            return list(parse_mapping_spec(overrides))
+        except ValueError:
+            return []
+    return list(overrides or {})
+
+
+def iter_file(
+    path_or_bytes: Source,
+    kind: Kind,
+    fmt: Format = "auto",
+    mapping_overrides: Mapping[str, str] | str | None = None,
+    sheet: str | int | None = None,
+) -> FileStream:
+    """Open an import file for streaming: a FileStream whose iteration yields rows and errors."""
+    return FileStream(path_or_bytes, kind, fmt, mapping_overrides, sheet)
+
+
+def read_file(
+    path_or_bytes: Source,
+    kind: Kind,
+    fmt: Format = "auto",
+    mapping_overrides: Mapping[str, str] | str | None = None,
+    sheet: str | int | None = None,
+) -> ReadResult:
+    """Read a whole import file: parsed rows, refunds, per-row errors and how the file was read."""
+    with iter_file(path_or_bytes, kind, fmt, mapping_overrides, sheet) as stream:
+        result = stream.result
+        for item in stream:
+            if isinstance(item, RowError):
+                result.errors.append(item)
+            elif isinstance(item, ParsedRefundRow):
+                result.refunds.append(item)
+            else:
+                result.rows.append(item)
+    return result
