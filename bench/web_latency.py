@@ -1,0 +1,114 @@
+"""Customer list, phone search and customer page latency at two data sizes, side by side in one run.
+
+    python bench/web_latency.py [--small 1000] [--large 100000] [--requests 200]
+
+For each size a fresh embedded SQLite database is filled with the demo generator (about 10 orders
+per customer), then the three screens are requested in-process through Django's test client (the
+full middleware, view, ORM and template stack; no network) and p50/p95 are printed with the
+large/small ratio. The issue's limit: the ratio of p95s stays at most 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def measure(n_requests: int) -> dict[str, dict[str, float]]:
+    """Run inside a process whose HUITOUKE_DATA_DIR holds a loaded database."""
+    import random
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huitouke.settings")
+    django.setup()
+    from django.test import Client
+
+    from huitouke.accounts.models import User
+    from huitouke.customers.models import Customer
+    from huitouke.customers.phones import national
+
+    owner = User.objects.get(username="boss")
+    client = Client()
+    client.force_login(owner)
+    rng = random.Random(7)
+    max_id = Customer.objects.order_by("-id").values_list("id", flat=True).first() or 1
+    min_id = Customer.objects.order_by("id").values_list("id", flat=True).first() or 1
+    phones = list(Customer.objects.filter(phone__isnull=False).order_by("?").values_list("phone", flat=True)[:200])
+    ids = [rng.randint(min_id, max_id) for _ in range(n_requests)]
+    pages = [rng.randint(1, 20) for _ in range(n_requests)]
+
+    def timed(urls: list[str]) -> dict[str, float]:
+        for url in urls[:10]:  # warm caches and connections
+            client.get(url)
+        samples = []
+        for url in urls:
+            t0 = time.perf_counter()
+            response = client.get(url)
+            samples.append((time.perf_counter() - t0) * 1000)
+            assert response.status_code in (200, 404), (url, response.status_code)
+        samples.sort()
+        return {"p50": statistics.median(samples), "p95": samples[int(len(samples) * 0.95) - 1]}
+
+    return {
+        "customer list": timed([f"/customers/?page={p}" for p in pages]),
+        "search by phone": timed([f"/customers/?q={national(phones[i % len(phones)])}" for i in range(n_requests)]),
+        "customer page": timed([f"/customers/{i}/" for i in ids]),
+    }
+
+
+def load(size: int, data_dir: Path) -> float:
+    env = {**os.environ, "HUITOUKE_DATA_DIR": str(data_dir)}
+    env.pop("DATABASE_URL", None)
+    if (data_dir / "huitouke.sqlite3").exists():
+        return 0.0
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "huitouke", "demo", "--customers", str(size), "--no-serve"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--small", type=int, default=1000)
+    parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--work", default=str(ROOT / "var" / "bench"))
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.requests)))
+        return
+    results = {}
+    for size in (args.small, args.large):
+        data_dir = Path(args.work) / f"web-{size}"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        seconds = load(size, data_dir)
+        env = {**os.environ, "HUITOUKE_DATA_DIR": str(data_dir)}
+        env.pop("DATABASE_URL", None)
+        out = subprocess.run([sys.executable, __file__, "--measure", "--requests", str(args.requests)], env=env, check=True,
+                             capture_output=True, text=True).stdout
+        results[size] = json.loads(out.strip().splitlines()[-1])
+        print(f"loaded {size:,} customers in {seconds:.0f} s" if seconds else f"reused {size:,}-customer database")
+    print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite")
+    print(f"{'screen':<18}{'p50 small':>11}{'p95 small':>11}{'p50 large':>11}{'p95 large':>11}{'p95 ratio':>11}  limit")
+    worst = 0.0
+    for screen in results[args.small]:
+        s, lg = results[args.small][screen], results[args.large][screen]
+        ratio = lg["p95"] / s["p95"]
+        worst = max(worst, ratio)
+        print(f"{screen:<18}{s['p50']:>9.1f}ms{s['p95']:>9.1f}ms{lg['p50']:>9.1f}ms{lg['p95']:>9.1f}ms{ratio:>10.2f}x  ≤ 2.00x")
+    print(f"\nworst p95 ratio {worst:.2f}x: {'within' if worst <= 2 else 'OVER'} the limit")
+
+
+if __name__ == "__main__":
+    main()
