@@ -19,7 +19,7 @@ from huitouke.accounts.tokens import create_api_token
 from tests.helpers import make_customer, make_order, make_product
 
 # Examples per operation and per mode; ~20 operations keep the whole run well under a minute.
-EXAMPLES = 12
+EXAMPLES = 150
 STATS: dict = {}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,6 +22,12 @@ from huitouke.sales.models import ZERO, Order, OrderLine, OrderSource, OrderStat
 
 CENT = Decimal("0.01")
 MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+# Other apps (loyalty, automation) register callables here in their AppConfig.ready(). They run
+# inside the order's transaction, after the customer's stats are refreshed; side effects that
+# leave the database (messages) must use transaction.on_commit.
+ORDER_PAID_HOOKS: list[Callable[[Order], None]] = []
+ORDER_REFUNDED_HOOKS: list[Callable[[Order, Refund], None]] = []
 
 
 @dataclass
@@ -136,6 +142,8 @@ def do_record_order(
         OrderLine.objects.bulk_create(built)
         if customer is not None:
             refresh_customer_stats(customer.pk)
+        for hook in ORDER_PAID_HOOKS:
+            hook(order)
     return order
 
 
@@ -200,6 +208,8 @@ def do_refund_order(
         fresh.save(update_fields=["refunded_amount", "refunded_cost", "status"])
         if fresh.customer_id is not None:
             refresh_customer_stats(fresh.customer_id)
+        for hook in ORDER_REFUNDED_HOOKS:
+            hook(fresh, refund)
         record_audit(actor=actor, organisation=fresh.organisation, action="refund", target=fresh, request=request, detail={"amount": str(value)})
     order.refresh_from_db()
     return refund
