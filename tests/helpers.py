@@ -15,8 +15,21 @@ from huitouke.sales.models import Category, Order, Product
 PASSWORD = "correct-horse-battery-9"
 
 
-def make_user(username: str, organisation: Organisation | None, role: str, store: Store | None = None, **extra: Any) -> User:
-    user = User(username=username, organisation=organisation, role=role, store=store, display_name=extra.pop("display_name", username), **extra)
+def make_user(
+    username: str,
+    organisation: Organisation | None,
+    role: str,
+    store: Store | None = None,
+    **extra: Any,
+) -> User:
+    user = User(
+        username=username,
+        organisation=organisation,
+        role=role,
+        store=store,
+        display_name=extra.pop("display_name", username),
+        **extra,
+    )
     user.set_password(PASSWORD)
     user.save()
     return user
@@ -35,8 +48,23 @@ def make_customer(organisation: Organisation, *, actor: Any = None, **overrides:
     return do_create_customer(organisation=organisation, actor=actor, **fields)
 
 
-def make_product(organisation: Organisation, *, name: str = "玻尿酸精华", price: str = "100.00", cost: str = "40.00", category: Category | None = None, **extra: Any) -> Product:
-    return Product.objects.create(organisation=organisation, name=name, price=Decimal(price), cost=Decimal(cost), category=category, **extra)
+def make_product(
+    organisation: Organisation,
+    *,
+    name: str = "玻尿酸精华",
+    price: str = "100.00",
+    cost: str = "40.00",
+    category: Category | None = None,
+    **extra: Any,
+) -> Product:
+    return Product.objects.create(
+        organisation=organisation,
+        name=name,
+        price=Decimal(price),
+        cost=Decimal(cost),
+        category=category,
+        **extra,
+    )
 
 
 def make_order(
@@ -57,7 +85,13 @@ def make_order(
         organisation=organisation,
         store=store,
         customer=customer,
-        lines=[LineInput(quantity=quantity, product=product, unit_price=Decimal(unit_price) if unit_price else None)],
+        lines=[
+            LineInput(
+                quantity=quantity,
+                product=product,
+                unit_price=Decimal(unit_price) if unit_price else None,
+            )
+        ],
         actor=actor,
         placed_at=placed_at,
         **extra,

@@ -32,8 +32,14 @@ logger = logging.getLogger(__name__)
 
 # The action's field names for foreign keys, as the API spells them in request bodies.
 API_FIELD_NAMES = {
-    "owner": "owner_id", "home_store": "home_store_id", "referrer": "referrer_id", "store": "store_id",
-    "customer": "customer_id", "staff": "staff_id", "category": "category_id", "__all__": None,
+    "owner": "owner_id",
+    "home_store": "home_store_id",
+    "referrer": "referrer_id",
+    "store": "store_id",
+    "customer": "customer_id",
+    "staff": "staff_id",
+    "category": "category_id",
+    "__all__": None,
 }
 
 
@@ -56,7 +62,11 @@ class StrictJsonParser(Parser):
 
 
 api = NinjaAPI(
-    title="Huitouke API", version="1", urls_namespace="api", auth=api_auth(), parser=StrictJsonParser()
+    title="Huitouke API",
+    version="1",
+    urls_namespace="api",
+    auth=api_auth(),
+    parser=StrictJsonParser(),
 )
 api.add_router("/", accounts_router)
 api.add_router("/", customers_router)
@@ -85,9 +95,13 @@ def _pydantic_message(error: dict[str, Any]) -> str:
     if kind == "decimal_max_places":
         return _("Use at most %(n)s decimal places.") % {"n": ctx.get("decimal_places")}
     if kind in ("greater_than_equal", "greater_than"):
-        return _("Ensure this value is greater than or equal to %(limit_value)s.") % {"limit_value": ctx.get("ge", ctx.get("gt"))}
+        return _("Ensure this value is greater than or equal to %(limit_value)s.") % {
+            "limit_value": ctx.get("ge", ctx.get("gt"))
+        }
     if kind in ("less_than_equal", "less_than"):
-        return _("Ensure this value is less than or equal to %(limit_value)s.") % {"limit_value": ctx.get("le", ctx.get("lt"))}
+        return _("Ensure this value is less than or equal to %(limit_value)s.") % {
+            "limit_value": ctx.get("le", ctx.get("lt"))
+        }
     if kind == "string_too_long":
         return _("Use at most %(n)s characters.") % {"n": ctx.get("max_length")}
     if kind == "string_too_short":
@@ -115,8 +129,13 @@ def _pydantic_field(loc: tuple[Any, ...]) -> str | None:
 
 @api.exception_handler(NinjaValidationError)
 def _invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    errors = [{"field": _pydantic_field(tuple(e.get("loc", ()))), "message": _pydantic_message(e)} for e in exc.errors]
-    detail = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors)
+    errors = [
+        {"field": _pydantic_field(tuple(e.get("loc", ()))), "message": _pydantic_message(e)}
+        for e in exc.errors
+    ]
+    detail = "; ".join(
+        f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors
+    )
     return error_response(request, 422, detail or _("The input is not valid."), errors)
 
 
@@ -136,7 +155,11 @@ def _refused_by_action(request: HttpRequest, exc: DjangoValidationError) -> Http
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if isinstance(exc, AuthenticationError):
-        response = error_response(request, 401, _("Sign in, or send a valid API token as “Authorization: Bearer <token>”."))
+        response = error_response(
+            request,
+            401,
+            _("Sign in, or send a valid API token as “Authorization: Bearer <token>”."),
+        )
         response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
     if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):

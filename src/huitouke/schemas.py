@@ -76,4 +76,9 @@ class ErrorOut(Schema):
 def page_of(queryset: QuerySet[Any], paging: Paging) -> dict[str, Any]:
     """Slice a queryset into a `Page` (the count runs over the same filters)."""
     items = list(queryset[paging.offset : paging.offset + paging.limit])
-    return {"count": queryset.count(), "limit": paging.limit, "offset": paging.offset, "items": items}
+    return {
+        "count": queryset.count(),
+        "limit": paging.limit,
+        "offset": paging.offset,
+        "items": items,
+    }

@@ -25,8 +25,13 @@ from tests.helpers import make_customer, make_order
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("13812341234", "+8613812341234"), ("138 1234 1234", "+8613812341234"), ("+86 138-1234-1234", "+8613812341234"),
-     ("１３８１２３４１２３４", "+8613812341234"), ("", "")],
+    [
+        ("13812341234", "+8613812341234"),
+        ("138 1234 1234", "+8613812341234"),
+        ("+86 138-1234-1234", "+8613812341234"),
+        ("１３８１２３４１２３４", "+8613812341234"),
+        ("", ""),
+    ],
 )
 def test_phones_are_normalised(raw, expected):
     assert normalise_phone(raw) == expected
@@ -55,7 +60,9 @@ def test_same_phone_allowed_in_another_organisation(org, other_org):
     make_customer(other_org, phone="13812341234")
 
 
-def test_visible_to_follows_the_roles(org, store1, store2, owner, manager, staff_a, staff_b, staff_c, other_owner):
+def test_visible_to_follows_the_roles(
+    org, store1, store2, owner, manager, staff_a, staff_b, staff_c, other_owner
+):
     a = make_customer(org, owner=staff_a, home_store=store1)
     b = make_customer(org, owner=staff_b, home_store=store1)
     c = make_customer(org, owner=staff_c, home_store=store2)
@@ -87,7 +94,9 @@ def test_handover_to_herself_is_refused(org, owner, staff_a):
 
 def test_merge_moves_orders_interactions_tags_and_is_audited(org, store1, owner, staff_a):
     keep = make_customer(org, name="陈静", phone="13800000001", city="杭州", tags=["VIP"])
-    dup = make_customer(org, name="陈静", phone="13800000002", city="杭州", wechat_id="cj88", tags=["敏感肌"])
+    dup = make_customer(
+        org, name="陈静", phone="13800000002", city="杭州", wechat_id="cj88", tags=["敏感肌"]
+    )
     make_order(keep, store1, unit_price="100.00")
     make_order(dup, store1, unit_price="50.00")
     do_add_interaction(dup, actor=staff_a, kind="call", note="回访")
@@ -115,7 +124,11 @@ def test_owner_change_is_kept_in_history(org, owner, staff_a, staff_b):
     c = make_customer(org, owner=staff_a)
     do_update_customer(c, actor=owner, owner=staff_b)
     change = OwnershipChange.objects.get(customer=c)
-    assert (change.from_owner_id, change.to_owner_id, change.reason) == (staff_a.pk, staff_b.pk, "manual")
+    assert (change.from_owner_id, change.to_owner_id, change.reason) == (
+        staff_a.pk,
+        staff_b.pk,
+        "manual",
+    )
 
 
 def test_industry_template_is_idempotent(org):

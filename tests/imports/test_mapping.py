@@ -48,12 +48,16 @@ CUSTOMER_HEADERS = {
 }
 
 
-@pytest.mark.parametrize(("field", "header"), [(f, h) for f, hs in ORDER_HEADERS.items() for h in hs])
+@pytest.mark.parametrize(
+    ("field", "header"), [(f, h) for f, hs in ORDER_HEADERS.items() for h in hs]
+)
 def test_order_synonyms(field: str, header: str) -> None:
     assert match_header(header, "orders") == (field, 1000)
 
 
-@pytest.mark.parametrize(("field", "header"), [(f, h) for f, hs in CUSTOMER_HEADERS.items() for h in hs])
+@pytest.mark.parametrize(
+    ("field", "header"), [(f, h) for f, hs in CUSTOMER_HEADERS.items() for h in hs]
+)
 def test_customer_synonyms(field: str, header: str) -> None:
     assert match_header(header, "customers") == (field, 1000)
 
@@ -107,7 +111,16 @@ def test_build_mapping_reports_unmapped_and_duplicates() -> None:
     headers = ["顾客姓名", "手机", "下单日期", "产品名称", "会员等级", "备注", "备注", None]
     mapping, errors = build_mapping(headers, "orders")
     assert [e.code for e in errors] == ["missing_columns"]
-    assert mapping.columns == ["顾客姓名", "手机", "下单日期", "产品名称", "会员等级", "备注", "备注#2", "H"]
+    assert mapping.columns == [
+        "顾客姓名",
+        "手机",
+        "下单日期",
+        "产品名称",
+        "会员等级",
+        "备注",
+        "备注#2",
+        "H",
+    ]
     assert mapping.by_column() == {
         "顾客姓名": "customer_name",
         "手机": "phone",
@@ -127,7 +140,9 @@ def test_exact_match_wins_over_contained_one() -> None:
 
 def test_missing_required_fields_for_orders() -> None:
     _, errors = build_mapping(["姓名", "金额"], "orders")
-    assert [(e.code, e.row, e.params["fields"]) for e in errors] == [("missing_columns", None, ["placed_at"])]
+    assert [(e.code, e.row, e.params["fields"]) for e in errors] == [
+        ("missing_columns", None, ["placed_at"])
+    ]
     assert "下单日期" in errors[0].message("zh")
     mapping, errors = build_mapping(["产品", "数量"], "orders")
     assert mapping.missing == ["customer_key", "placed_at", "amount_or_price"]
@@ -172,8 +187,14 @@ def test_overrides_fix_and_ignore_columns() -> None:
 
 
 def test_override_moves_a_field_to_another_column() -> None:
-    mapping, _ = build_mapping(["日期", "付款日期", "姓名", "金额"], "orders", {"付款日期": "placed_at"})
-    assert mapping.by_column() == {"付款日期": "placed_at", "姓名": "customer_name", "金额": "amount"}
+    mapping, _ = build_mapping(
+        ["日期", "付款日期", "姓名", "金额"], "orders", {"付款日期": "placed_at"}
+    )
+    assert mapping.by_column() == {
+        "付款日期": "placed_at",
+        "姓名": "customer_name",
+        "金额": "amount",
+    }
     assert mapping.unmapped == ["日期"]
 
 
@@ -183,7 +204,9 @@ def test_override_by_column_letter() -> None:
 
 
 def test_bad_overrides_are_reported() -> None:
-    _, errors = build_mapping(["姓名", "日期", "金额"], "orders", {"姓名": "shoe_size", "不存在": "phone"})
+    _, errors = build_mapping(
+        ["姓名", "日期", "金额"], "orders", {"姓名": "shoe_size", "不存在": "phone"}
+    )
     assert sorted(e.code for e in errors) == ["mapping_unknown_column", "mapping_unknown_field"]
     _, errors = build_mapping(["姓名", "日期", "金额"], "orders", "nonsense")
     assert [e.code for e in errors] == ["mapping_invalid"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -72,7 +72,7 @@ def test_dates_in_common_forms(raw: object, expected: datetime) -> None:
 
 def test_offset_in_text_gives_an_aware_datetime() -> None:
     moment = parse_datetime("2024-03-05T14:03:00+08:00")
-    assert moment == datetime(2024, 3, 5, 6, 3, tzinfo=timezone.utc)
+    assert moment == datetime(2024, 3, 5, 6, 3, tzinfo=UTC)
     assert moment is not None and moment.utcoffset() == timedelta(hours=8)
 
 
@@ -122,7 +122,14 @@ moments = st.datetimes(min_value=datetime(1928, 1, 1), max_value=datetime(2099, 
 @settings(max_examples=80, deadline=None)
 @given(moments)
 def test_formatted_datetimes_round_trip(moment: datetime) -> None:
-    y, mo, d, h, mi, s = moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second
+    y, mo, d, h, mi, s = (
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+    )
     texts = [
         moment.strftime("%Y-%m-%d %H:%M:%S"),
         moment.isoformat(),
@@ -258,7 +265,8 @@ def test_negative_amounts_round_trip_when_allowed(amount: Decimal) -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected"), [("2", 2), (2.0, 2), ("２件", 2), ("x3", 3), ("×4", 4), ("5 盒", 5), (7, 7), ("", None)]
+    ("raw", "expected"),
+    [("2", 2), (2.0, 2), ("２件", 2), ("x3", 3), ("×4", 4), ("5 盒", 5), (7, 7), ("", None)],
 )
 def test_quantities(raw: object, expected: int | None) -> None:
     assert parse_quantity(raw) == expected  # type: ignore[arg-type]
@@ -353,7 +361,13 @@ def test_bad_gender() -> None:
 
 
 def test_tags_split_on_common_separators() -> None:
-    assert parse_tags("VIP，敏感肌;复购、VIP|新客/团购") == ("VIP", "敏感肌", "复购", "新客", "团购")
+    assert parse_tags("VIP，敏感肌;复购、VIP|新客/团购") == (
+        "VIP",
+        "敏感肌",
+        "复购",
+        "新客",
+        "团购",
+    )
     assert parse_tags(None) == ()
 
 
@@ -395,7 +409,9 @@ def test_serial_birthday_reference() -> None:
     assert (date(1990, 3, 5) - date(1899, 12, 30)).days == 32937
 
 
-@pytest.mark.parametrize("raw", ["2月30日", "13月1日", "农历十三月初一", "1990-02-30", "生日快乐", "1990年闰3月5日"])
+@pytest.mark.parametrize(
+    "raw", ["2月30日", "13月1日", "农历十三月初一", "1990-02-30", "生日快乐", "1990年闰3月5日"]
+)
 def test_bad_birthdays(raw: str) -> None:
     assert code_of(parse_birthday, raw) == "birthday_invalid"
 

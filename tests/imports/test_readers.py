@@ -44,7 +44,13 @@ def check_shop_rows(result) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     ("encoding", "reported"),
-    [("gbk", "gbk"), ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gb18030", "gbk"), ("utf-16", "utf-16")],
+    [
+        ("gbk", "gbk"),
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),
+        ("gb18030", "gbk"),
+        ("utf-16", "utf-16"),
+    ],
 )
 def test_csv_in_every_encoding(tmp_path: Path, encoding: str, reported: str) -> None:
     path = tmp_path / "orders.csv"
@@ -97,7 +103,11 @@ def test_order_ids_store_staff_and_bom(tmp_path: Path) -> None:
     result = read_file(path, "orders")
     assert result.errors == []
     (row,) = orders(result)
-    assert (row.external_id, row.customer_external_id, row.customer_name) == ("A1001", "M001", "林晓")
+    assert (row.external_id, row.customer_external_id, row.customer_name) == (
+        "A1001",
+        "M001",
+        "林晓",
+    )
     assert (row.store, row.staff, row.wechat, row.note) == ("徐汇店", "小周", "linxiao88", "老客")
     # The amount paid is taken as given; the discount is kept beside it.
     assert (row.quantity, row.amount, row.unit_price) == (3, Decimal("1234.50"), None)
@@ -107,7 +117,9 @@ def test_order_ids_store_staff_and_bom(tmp_path: Path) -> None:
 def test_rate_discount_without_price_is_an_error(tmp_path: Path) -> None:
     text = "客户姓名,下单时间,实付金额,优惠\n林晓,2024-03-05,100,9折\n"
     result = read_file(text.encode(), "orders")
-    assert [(e.row, e.column, e.code) for e in result.errors] == [(2, "优惠", "discount_needs_price")]
+    assert [(e.row, e.column, e.code) for e in result.errors] == [
+        (2, "优惠", "discount_needs_price")
+    ]
 
 
 def test_amount_from_price_quantity_and_discount() -> None:
@@ -151,12 +163,7 @@ def test_bad_rows_name_row_column_and_value(tmp_path: Path) -> None:
 
 def test_blank_summary_and_repeated_header_rows_are_skipped() -> None:
     text = (
-        "姓名,日期,金额\n"
-        "王丽,2024-03-05,100\n"
-        ",,\n"
-        "姓名,日期,金额\n"
-        "陈静,2024-03-06,50\n"
-        "合计,,150\n"
+        "姓名,日期,金额\n王丽,2024-03-05,100\n,,\n姓名,日期,金额\n陈静,2024-03-06,50\n合计,,150\n"
     )
     result = read_file(text.encode(), "orders")
     assert [r.row for r in result.rows] == [2, 5]
@@ -184,9 +191,16 @@ def test_missing_columns_stop_the_file_and_keep_a_preview() -> None:
 
 def test_cli_mapping_string_fixes_the_file() -> None:
     text = "客人,号码,哪天,付了,等级\n王丽,13800138000,2024-03-05,100,金卡\n"
-    result = read_file(text.encode(), "orders", mapping_overrides="客人=name,号码=phone,哪天=date,付了=amount")
+    result = read_file(
+        text.encode(), "orders", mapping_overrides="客人=name,号码=phone,哪天=date,付了=amount"
+    )
     assert result.errors == []
-    assert result.mapping == {"客人": "customer_name", "号码": "phone", "哪天": "placed_at", "付了": "amount"}
+    assert result.mapping == {
+        "客人": "customer_name",
+        "号码": "phone",
+        "哪天": "placed_at",
+        "付了": "amount",
+    }
     assert result.unmapped_columns == ["等级"]
     (row,) = orders(result)
     assert (row.customer_name, row.phone, row.amount) == ("王丽", "13800138000", Decimal("100.00"))
@@ -195,7 +209,9 @@ def test_cli_mapping_string_fixes_the_file() -> None:
 def test_text_longer_than_the_model_allows() -> None:
     text = f"姓名,日期,金额,备注\n王丽,2024-03-05,100,{'很' * 201}\n"
     result = read_file(text.encode(), "orders")
-    assert [(e.column, e.code, e.params) for e in result.errors] == [("备注", "text_too_long", {"limit": 200})]
+    assert [(e.column, e.code, e.params) for e in result.errors] == [
+        ("备注", "text_too_long", {"limit": 200})
+    ]
     assert "200" in result.errors[0].message("zh")
 
 
@@ -209,7 +225,12 @@ def test_customers_file() -> None:
     result = read_file(text.encode("gbk"), "customers")
     first, second = result.rows
     assert isinstance(first, ParsedCustomerRow) and isinstance(second, ParsedCustomerRow)
-    assert (first.external_id, first.name, first.phone, first.gender) == ("M001", "王丽", "13800138000", "f")
+    assert (first.external_id, first.name, first.phone, first.gender) == (
+        "M001",
+        "王丽",
+        "13800138000",
+        "f",
+    )
     assert first.birthday == Birthday(3, 5, None, lunar=True)
     assert (first.city, first.tags, first.wechat) == ("上海", ("VIP", "敏感肌"), "wangli")
     assert (first.email, first.joined_at) == ("WL@qq.com", datetime(2023, 1, 2))
@@ -224,9 +245,10 @@ def test_customers_file() -> None:
 def test_empty_and_unsupported_files() -> None:
     assert [e.code for e in read_file(b"", "orders").errors] == ["file_empty"]
     assert [e.code for e in read_file(b"\n\n,,\n", "orders").errors] == ["file_empty"]
-    assert [e.code for e in read_file(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "orders").errors] == [
-        "xls_unsupported"
-    ]
+    assert [
+        e.code
+        for e in read_file(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "orders").errors
+    ] == ["xls_unsupported"]
     assert [e.code for e in read_file(b"1,2\n3,4\n", "orders").errors] == ["header_not_found"]
     assert [e.code for e in read_file(b"a,b\n", "orders", fmt="xlsx").errors] == ["file_unreadable"]
     missing = read_file(Path("/nonexistent/file.csv"), "orders")
@@ -249,7 +271,9 @@ def test_file_like_upload_is_not_closed() -> None:
 # --- idempotent keys -------------------------------------------------------------------------
 
 
-def reference_key(customer: str, when: datetime, product: str, amount: str, occurrence: int = 0) -> str:
+def reference_key(
+    customer: str, when: datetime, product: str, amount: str, occurrence: int = 0
+) -> str:
     parts = [customer.casefold(), when.isoformat(), product.casefold(), amount, str(occurrence)]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
@@ -264,13 +288,20 @@ def test_row_keys_are_stable_and_repeat_aware() -> None:
     first = orders(read_file(text.encode(), "orders"))
     again = orders(read_file(text.encode("gbk"), "orders"))
     assert [r.row_key for r in first] == [r.row_key for r in again]
-    assert first[0].row_key == reference_key("13800138000", datetime(2024, 3, 5, 14, 3), "面霜", "100.00")
-    assert first[1].row_key == reference_key("13800138000", datetime(2024, 3, 5, 14, 3), "面霜", "100.00", 1)
+    assert first[0].row_key == reference_key(
+        "13800138000", datetime(2024, 3, 5, 14, 3), "面霜", "100.00"
+    )
+    assert first[1].row_key == reference_key(
+        "13800138000", datetime(2024, 3, 5, 14, 3), "面霜", "100.00", 1
+    )
     assert first[2].row_key == reference_key("陈静", datetime(2024, 3, 6), "口红", "50.00")
     # An overlapping export (rows in another order, other columns) maps onto the same keys.
     overlap = "日期,姓名,手机,商品,金额,备注\n2024-03-06,陈静,,口红,50.00,\n"
     assert orders(read_file(overlap.encode(), "orders"))[0].row_key == first[2].row_key
-    assert row_key("13800138000", datetime(2024, 3, 5, 14, 3), "面霜", Decimal("100")) == first[0].row_key
+    assert (
+        row_key("13800138000", datetime(2024, 3, 5, 14, 3), "面霜", Decimal("100"))
+        == first[0].row_key
+    )
 
 
 # --- XLSX ------------------------------------------------------------------------------------
@@ -306,7 +337,11 @@ def test_xlsx_named_sheet_with_title_blank_rows_and_serial_dates(tmp_path: Path)
     assert (first.row, first.customer_name, first.phone) == (3, "王丽", "13800138000")
     assert first.placed_at == datetime(2024, 3, 5)
     assert first.customer_external_id == "10023"  # not "10023.0"
-    assert (first.quantity, first.unit_price, first.amount) == (2, Decimal("1128.00"), Decimal("2256.00"))
+    assert (first.quantity, first.unit_price, first.amount) == (
+        2,
+        Decimal("1128.00"),
+        Decimal("2256.00"),
+    )
     assert (second.row, second.placed_at) == (5, datetime(2024, 3, 6, 14, 3))
     assert (second.unit_cost, second.amount) == (Decimal("60.50"), Decimal("199.90"))
     assert [(e.row, e.column, e.code) for e in result.errors] == [(7, "数量", "quantity_invalid")]
@@ -348,7 +383,12 @@ def test_xlsx_two_row_merged_header() -> None:
         "备注": "note",
     }
     (row,) = orders(result)
-    assert (row.row, row.customer_name, row.amount, row.note) == (4, "王丽", Decimal("100.00"), "生日当天")
+    assert (row.row, row.customer_name, row.amount, row.note) == (
+        4,
+        "王丽",
+        Decimal("100.00"),
+        "生日当天",
+    )
 
 
 def test_xlsx_1904_workbook() -> None:
@@ -370,7 +410,9 @@ def test_iter_file_streams_rows_and_errors(tmp_path: Path) -> None:
     lines = ["姓名,手机,日期,商品,数量,售价"]
     for i in range(2000):
         price = "bad" if i % 500 == 0 else f"{i % 97}.5"
-        lines.append(f"顾客{i},138{i:08d},2024-03-{i % 28 + 1:02d} 10:{i % 60:02d},商品{i % 13},{i % 3 + 1},{price}")
+        lines.append(
+            f"顾客{i},138{i:08d},2024-03-{i % 28 + 1:02d} 10:{i % 60:02d},商品{i % 13},{i % 3 + 1},{price}"
+        )
     path = tmp_path / "big.csv"
     path.write_text("\n".join(lines) + "\n", encoding="gbk")
     seen_rows = seen_errors = 0

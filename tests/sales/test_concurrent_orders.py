@@ -43,7 +43,13 @@ def test_parallel_orders_for_one_customer(org, store1, owner):
 
     def place(i: int) -> None:
         c = Customer.objects.get(pk=customer.pk)
-        do_record_order(organisation=org, store=store1, customer=c, actor=None, lines=[LineInput(quantity=1, name=f"item {i}", unit_price=Decimal(f"{i + 1}.10"))])
+        do_record_order(
+            organisation=org,
+            store=store1,
+            customer=c,
+            actor=None,
+            lines=[LineInput(quantity=1, name=f"item {i}", unit_price=Decimal(f"{i + 1}.10"))],
+        )
 
     assert _run_parallel(n, place) == []
     customer.stats.refresh_from_db()
@@ -53,7 +59,13 @@ def test_parallel_orders_for_one_customer(org, store1, owner):
 
 def test_parallel_refunds_never_exceed_the_order(org, store1, owner):
     customer = make_customer(org)
-    order = do_record_order(organisation=org, store=store1, customer=customer, actor=None, lines=[LineInput(quantity=1, name="卡", unit_price=Decimal("100.00"))])
+    order = do_record_order(
+        organisation=org,
+        store=store1,
+        customer=customer,
+        actor=None,
+        lines=[LineInput(quantity=1, name="卡", unit_price=Decimal("100.00"))],
+    )
 
     def refund(i: int) -> None:
         do_refund_order(order=Order.objects.get(pk=order.pk), actor=None, amount="30.00")

@@ -9,7 +9,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from huitouke.sales.actions import LineInput, do_record_order, do_refund_order, rebuild_stats, refresh_customer_stats
+from huitouke.sales.actions import (
+    LineInput,
+    do_record_order,
+    do_refund_order,
+    rebuild_stats,
+    refresh_customer_stats,
+)
 from huitouke.sales.models import Category, Order, OrderLine, OrderStatus
 from tests.helpers import make_customer, make_order, make_product
 
@@ -23,9 +29,16 @@ def test_stats_after_orders_match_a_hand_worked_example(org, store1, owner):
     p_serum = make_product(org, name="精华", price="300.00", cost="90.00", category=serum)
     c = make_customer(org)
     now = timezone.now()
-    make_order(c, store1, product=p_mask, quantity=2, placed_at=now - timedelta(days=400))  # 100, cost 40
+    make_order(
+        c, store1, product=p_mask, quantity=2, placed_at=now - timedelta(days=400)
+    )  # 100, cost 40
     do_record_order(
-        organisation=org, store=store1, customer=c, actor=owner, placed_at=now - timedelta(days=10), discount="30",
+        organisation=org,
+        store=store1,
+        customer=c,
+        actor=owner,
+        placed_at=now - timedelta(days=10),
+        discount="30",
         lines=[LineInput(quantity=1, product=p_serum), LineInput(quantity=1, product=p_mask)],
     )  # gross 350 - 30 = 320, cost 110
     stats = refresh_customer_stats(c.pk, now=now)
@@ -84,24 +97,44 @@ def test_line_refund_returns_the_line_cost(org, store1, owner):
 def test_bad_lines_are_refused_and_nothing_is_written(org, store1, owner, line, message):
     c = make_customer(org)
     with pytest.raises(ValidationError, match=message):
-        do_record_order(organisation=org, store=store1, customer=c, actor=owner, lines=[LineInput(**line)])
+        do_record_order(
+            organisation=org, store=store1, customer=c, actor=owner, lines=[LineInput(**line)]
+        )
     assert Order.objects.count() == 0 and OrderLine.objects.count() == 0
 
 
 def test_product_of_another_organisation_is_unknown(org, store1, owner, other_org):
     foreign = make_product(other_org)
     with pytest.raises(ValidationError, match="unknown product"):
-        do_record_order(organisation=org, store=store1, customer=None, actor=owner, lines=[LineInput(quantity=1, product=foreign)])
+        do_record_order(
+            organisation=org,
+            store=store1,
+            customer=None,
+            actor=owner,
+            lines=[LineInput(quantity=1, product=foreign)],
+        )
 
 
 def test_discount_above_the_amount_is_refused(org, store1, owner):
     with pytest.raises(ValidationError):
-        do_record_order(organisation=org, store=store1, customer=None, actor=owner, discount="500",
-                        lines=[LineInput(quantity=1, name="x", unit_price=D("100"))])
+        do_record_order(
+            organisation=org,
+            store=store1,
+            customer=None,
+            actor=owner,
+            discount="500",
+            lines=[LineInput(quantity=1, name="x", unit_price=D("100"))],
+        )
 
 
 def test_walk_in_orders_touch_no_customer(org, store1, owner):
-    order = do_record_order(organisation=org, store=store1, customer=None, actor=owner, lines=[LineInput(quantity=1, name="散客", unit_price=D("9.90"))])
+    order = do_record_order(
+        organisation=org,
+        store=store1,
+        customer=None,
+        actor=owner,
+        lines=[LineInput(quantity=1, name="散客", unit_price=D("9.90"))],
+    )
     assert order.customer is None and order.net_paid == D("9.90")
 
 
@@ -110,8 +143,12 @@ def test_bulk_rebuild_equals_incremental_stats(org, store1, owner):
     now = timezone.now()
     for i, c in enumerate(customers[:3]):
         for k in range(i + 1):
-            make_order(c, store1, unit_price=f"{10 * (k + 1)}.50", placed_at=now - timedelta(days=30 * k))
-    do_refund_order(order=Order.objects.filter(customer=customers[2]).first(), actor=owner, amount="1.25")
+            make_order(
+                c, store1, unit_price=f"{10 * (k + 1)}.50", placed_at=now - timedelta(days=30 * k)
+            )
+    do_refund_order(
+        order=Order.objects.filter(customer=customers[2]).first(), actor=owner, amount="1.25"
+    )
     incremental = {c.pk: _snapshot(c) for c in customers}
     rebuild_stats(org)
     assert {c.pk: _snapshot(c) for c in customers} == incremental
@@ -120,4 +157,12 @@ def test_bulk_rebuild_equals_incremental_stats(org, store1, owner):
 def _snapshot(customer):
     customer.stats.refresh_from_db()
     s = customer.stats
-    return (s.orders_count, s.net_spend, s.gross_margin, s.avg_order_value, s.first_order_at, s.last_order_at, s.last_order_categories)
+    return (
+        s.orders_count,
+        s.net_spend,
+        s.gross_margin,
+        s.avg_order_value,
+        s.first_order_at,
+        s.last_order_at,
+        s.last_order_categories,
+    )

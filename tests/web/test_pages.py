@@ -10,7 +10,12 @@ from huitouke.audit.models import AuditEntry
 from tests.helpers import PASSWORD, make_customer, make_order, make_product
 
 PAGES = [
-    "dashboard", "customers:list", "customers:create", "sales:quick_order", "sales:orders", "sales:products",
+    "dashboard",
+    "customers:list",
+    "customers:create",
+    "sales:quick_order",
+    "sales:orders",
+    "sales:products",
     "accounts:settings",
 ]
 
@@ -39,7 +44,13 @@ def test_pages_render_for_every_role(client, request, persona, lang, store1, org
 
 def test_owner_only_pages(client, owner, staff_a):
     login(client, owner)
-    for name in ["audit:list", "customers:duplicates", "accounts:staff", "accounts:handover", "accounts:staff_create"]:
+    for name in [
+        "audit:list",
+        "customers:duplicates",
+        "accounts:staff",
+        "accounts:handover",
+        "accounts:staff_create",
+    ]:
         assert client.get(reverse(name)).status_code == 200, name
     client.logout()
     login(client, staff_a)
@@ -47,7 +58,9 @@ def test_owner_only_pages(client, owner, staff_a):
         assert client.get(reverse(name)).status_code == 403, name
 
 
-def test_another_staff_members_customer_is_404(client, org, store1, staff_a, staff_b, other_owner, other_org, other_store):
+def test_another_staff_members_customer_is_404(
+    client, org, store1, staff_a, staff_b, other_owner, other_org, other_store
+):
     theirs = make_customer(org, owner=staff_b)
     foreign = make_customer(other_org, owner=other_owner)
     foreign_order = make_order(foreign, other_store)
@@ -59,11 +72,18 @@ def test_another_staff_members_customer_is_404(client, org, store1, staff_a, sta
         reverse("sales:order", args=[foreign_order.pk]),
     ]:
         assert client.get(url).status_code == 404, url
-    assert client.post(reverse("customers:add_interaction", args=[theirs.pk]), {"kind": "call"}).status_code == 404
+    assert (
+        client.post(
+            reverse("customers:add_interaction", args=[theirs.pk]), {"kind": "call"}
+        ).status_code
+        == 404
+    )
     assert client.post(reverse("customers:reveal_phone", args=[theirs.pk])).status_code == 404
 
 
-def test_owner_cannot_open_another_organisations_objects(client, owner, other_org, other_owner, other_store):
+def test_owner_cannot_open_another_organisations_objects(
+    client, owner, other_org, other_owner, other_store
+):
     foreign = make_customer(other_org, owner=other_owner)
     order = make_order(foreign, other_store)
     product = make_product(other_org)
@@ -78,14 +98,21 @@ def test_owner_cannot_open_another_organisations_objects(client, owner, other_or
         assert client.get(url).status_code == 404, url
 
 
-def test_phone_is_masked_for_a_manager_until_revealed_and_the_reveal_is_audited(client, org, manager, staff_a):
+def test_phone_is_masked_for_a_manager_until_revealed_and_the_reveal_is_audited(
+    client, org, manager, staff_a
+):
     customer = make_customer(org, owner=staff_a, phone="13812341234", home_store=manager.store)
     login(client, manager)
     page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
     assert "138****1234" in page and "13812341234" not in page
     revealed = client.post(reverse("customers:reveal_phone", args=[customer.pk])).content.decode()
     assert "13812341234" in revealed
-    assert AuditEntry.objects.filter(action="phone_reveal", actor=manager, object_id=str(customer.pk)).count() == 1
+    assert (
+        AuditEntry.objects.filter(
+            action="phone_reveal", actor=manager, object_id=str(customer.pk)
+        ).count()
+        == 1
+    )
 
 
 def test_login_is_audited_and_locks_after_repeated_failures(client, owner):

@@ -8,7 +8,9 @@ from django.db import transaction
 from huitouke.accounts.models import Organisation, Store
 
 
-def ensure_default_organisation(org_name: str = "", store_name: str = "") -> tuple[Organisation, Store]:
+def ensure_default_organisation(
+    org_name: str = "", store_name: str = ""
+) -> tuple[Organisation, Store]:
     """The organisation and store that commands act on: the only ones, named ones, or new defaults.
 
     On a freshly migrated database the first import or owner creates "我的店" with one store, so
@@ -26,7 +28,9 @@ def ensure_default_organisation(org_name: str = "", store_name: str = "") -> tup
             raise CommandError("There is more than one organisation: choose one with --org NAME.")
         stores = Store.objects.filter(organisation=org)
         if store_name:
-            store = stores.filter(name=store_name).first() or Store.objects.create(organisation=org, name=store_name)
+            store = stores.filter(name=store_name).first() or Store.objects.create(
+                organisation=org, name=store_name
+            )
         elif stores.count() == 0:
             store = Store.objects.create(organisation=org, name="总店")
         elif stores.count() == 1:

@@ -21,7 +21,7 @@ class OrgScopedAdmin(admin.ModelAdmin):
         qs = super().get_queryset(request)
         if request.user.is_superuser:
             return qs
-        return qs.filter(**{self.org_path: request.user.organisation_id})
+        return qs.filter(**{self.org_path: getattr(request.user, "organisation_id", None)})
 
 
 @admin.register(Organisation)
@@ -39,7 +39,10 @@ class StoreAdmin(OrgScopedAdmin):
 class StaffAdmin(UserAdmin, OrgScopedAdmin):  # type: ignore[misc]
     list_display = ["username", "display_name", "role", "store", "is_active"]
     list_filter = ["role", "store", "is_active"]
-    fieldsets = (*UserAdmin.fieldsets, ("Huitouke", {"fields": ("organisation", "store", "role", "display_name", "phone")}))  # type: ignore[operator]
+    fieldsets = (
+        *(UserAdmin.fieldsets or ()),
+        ("Huitouke", {"fields": ("organisation", "store", "role", "display_name", "phone")}),
+    )
 
 
 @admin.register(ApiToken)

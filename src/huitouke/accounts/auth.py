@@ -25,7 +25,9 @@ class ApiTokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         if not token or len(token) > 200:
             return None
-        api_token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(token)).first()
+        api_token = (
+            ApiToken.objects.select_related("user").filter(key_hash=hash_token(token)).first()
+        )
         if api_token is None or not api_token.user.is_active:
             return None
         now = timezone.now()

@@ -13,8 +13,12 @@ from huitouke.accounts.scoping import staff_q
 
 
 class StaffForm(forms.ModelForm):
-    password = forms.CharField(label=_("Initial password"), widget=forms.PasswordInput, required=False,
-                               help_text=_("At least 8 characters. Leave empty to keep the current one."))
+    password = forms.CharField(
+        label=_("Initial password"),
+        widget=forms.PasswordInput,
+        required=False,
+        help_text=_("At least 8 characters. Leave empty to keep the current one."),
+    )
 
     class Meta:
         model = User
@@ -22,7 +26,7 @@ class StaffForm(forms.ModelForm):
 
     def __init__(self, *args: Any, organisation: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["store"].queryset = Store.objects.filter(organisation=organisation)
+        self.fields["store"].queryset = Store.objects.filter(organisation=organisation)  # type: ignore[attr-defined]
         self.fields["store"].required = True
         if not self.instance.pk:
             self.fields["password"].required = True
@@ -41,14 +45,22 @@ class StoreForm(forms.ModelForm):
 
 
 class HandoverForm(forms.Form):
-    from_staff = forms.ModelChoiceField(label=_("Hand over the customers of"), queryset=User.objects.none())
+    from_staff = forms.ModelChoiceField(
+        label=_("Hand over the customers of"), queryset=User.objects.none()
+    )
     to_staff = forms.ModelMultipleChoiceField(
-        label=_("To"), queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple,
+        label=_("To"),
+        queryset=User.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("Choose one colleague, or several to spread the customers evenly."),
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        visible = User.objects.filter(staff_q(user)).exclude(role=Role.OWNER, pk=user.pk) if user.role != Role.OWNER else User.objects.filter(staff_q(user))
-        self.fields["from_staff"].queryset = visible
-        self.fields["to_staff"].queryset = visible.filter(is_active=True)
+        visible = (
+            User.objects.filter(staff_q(user)).exclude(role=Role.OWNER, pk=user.pk)
+            if user.role != Role.OWNER
+            else User.objects.filter(staff_q(user))
+        )
+        self.fields["from_staff"].queryset = visible  # type: ignore[attr-defined]
+        self.fields["to_staff"].queryset = visible.filter(is_active=True)  # type: ignore[attr-defined]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import ClassVar
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -22,7 +21,9 @@ class Industry(models.TextChoices):
 
 class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=100)
-    industry = models.CharField(_("industry"), max_length=20, choices=Industry.choices, default=Industry.OTHER)
+    industry = models.CharField(
+        _("industry"), max_length=20, choices=Industry.choices, default=Industry.OTHER
+    )
     time_zone = models.CharField(_("time zone"), max_length=50, default="Asia/Shanghai")
     silent_after_days = models.PositiveIntegerField(_("silent after (days)"), default=90)
     churned_after_days = models.PositiveIntegerField(_("churned after (days)"), default=180)
@@ -43,7 +44,10 @@ class Store(models.Model):
     address = models.CharField(_("address"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     sms_signature = models.CharField(
-        _("SMS signature"), max_length=20, blank=True, help_text=_("Shown as 【…】 in text messages.")
+        _("SMS signature"),
+        max_length=20,
+        blank=True,
+        help_text=_("Shown as 【…】 in text messages."),
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -52,7 +56,9 @@ class Store(models.Model):
         verbose_name_plural = _("stores")
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "name"], name="store_name_unique_per_org")
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="store_name_unique_per_org"
+            )
         ]
 
     def __str__(self) -> str:
@@ -71,12 +77,13 @@ class User(AbstractUser):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="staff"
     )
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True, related_name="staff")
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, null=True, blank=True, related_name="staff"
+    )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.STAFF)
     display_name = models.CharField(_("display name"), max_length=50, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
 
-    objects: ClassVar[UserManager[User]] = UserManager()
 
     class Meta:
         verbose_name = _("staff member")

@@ -29,7 +29,9 @@ def customer_q(user: Any, path: str = "") -> Q:
     if user.role == Role.OWNER:
         return in_org
     if user.role == Role.MANAGER:
-        return in_org & (Q(**{f"{path}home_store_id": user.store_id}) | Q(**{f"{path}owner_id": user.pk}))
+        return in_org & (
+            Q(**{f"{path}home_store_id": user.store_id}) | Q(**{f"{path}owner_id": user.pk})
+        )
     return in_org & Q(**{f"{path}owner_id": user.pk})
 
 

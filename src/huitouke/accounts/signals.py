@@ -13,11 +13,15 @@ from huitouke.audit.actions import record_audit
 
 @receiver(user_logged_in)
 def _audit_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    record_audit(actor=user, organisation=user.organisation, action="login", target=user, request=request)
+    record_audit(
+        actor=user, organisation=user.organisation, action="login", target=user, request=request
+    )
 
 
 @receiver(user_login_failed)
-def _audit_login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any) -> None:
+def _audit_login_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
     record_audit(
         actor=None,
         organisation=None,

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -18,15 +18,16 @@ from huitouke.accounts.models import ApiToken, Role, Store, User
 from huitouke.accounts.scoping import staff_q
 from huitouke.accounts.tokens import create_api_token
 from huitouke.customers.actions import do_hand_over_customers
+from huitouke.web.http import AuthedRequest
 
 
-def _require(request: HttpRequest, *roles: str) -> None:
+def _require(request: AuthedRequest, *roles: str) -> None:
     if request.user.role not in roles:
         raise PermissionDenied
 
 
 @login_required
-def settings_page(request: HttpRequest) -> HttpResponse:
+def settings_page(request: AuthedRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
@@ -39,34 +40,45 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_create(request: HttpRequest) -> HttpResponse:
-    raw = create_api_token(request.user, (request.POST.get("name") or "API")[:100], actor=request.user)
+def token_create(request: AuthedRequest) -> HttpResponse:
+    raw = create_api_token(
+        request.user, (request.POST.get("name") or "API")[:100], actor=request.user
+    )
     tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
-    return render(request, "accounts/settings.html", {"form": PasswordChangeForm(request.user), "tokens": tokens, "new_token": raw})
+    return render(
+        request,
+        "accounts/settings.html",
+        {"form": PasswordChangeForm(request.user), "tokens": tokens, "new_token": raw},
+    )
 
 
 @login_required
 @require_POST
-def token_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def token_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     get_object_or_404(ApiToken, pk=pk, user=request.user).delete()
     messages.success(request, _("Token revoked."))
     return redirect("accounts:settings")
 
 
 @login_required
-def staff_list(request: HttpRequest) -> HttpResponse:
+def staff_list(request: AuthedRequest) -> HttpResponse:
     _require(request, Role.OWNER, Role.MANAGER)
     staff = (
-        User.objects.filter(staff_q(request.user)).select_related("store")
-        .annotate(customers=Count("owned_customers", filter=Q(owned_customers__merged_into__isnull=True)))
+        User.objects.filter(staff_q(request.user))
+        .select_related("store")
+        .annotate(
+            customers=Count("owned_customers", filter=Q(owned_customers__merged_into__isnull=True))
+        )
         .order_by("store_id", "role", "id")
     )
     stores = Store.objects.filter(organisation=request.user.organisation)
-    return render(request, "accounts/staff.html", {"staff": staff, "stores": stores, "active_nav": "staff"})
+    return render(
+        request, "accounts/staff.html", {"staff": staff, "stores": stores, "active_nav": "staff"}
+    )
 
 
 @login_required
-def staff_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def staff_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     _require(request, Role.OWNER)
     org = request.user.organisation
     instance = get_object_or_404(User, pk=pk, organisation=org) if pk else User(organisation=org)
@@ -79,11 +91,15 @@ def staff_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         user.save()
         messages.success(request, _("Saved."))
         return redirect("accounts:staff")
-    return render(request, "accounts/edit.html", {"form": form, "title": _("Staff member"), "active_nav": "staff"})
+    return render(
+        request,
+        "accounts/edit.html",
+        {"form": form, "title": _("Staff member"), "active_nav": "staff"},
+    )
 
 
 @login_required
-def store_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def store_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     _require(request, Role.OWNER)
     org = request.user.organisation
     instance = get_object_or_404(Store, pk=pk, organisation=org) if pk else Store(organisation=org)
@@ -92,18 +108,24 @@ def store_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         form.save()
         messages.success(request, _("Saved."))
         return redirect("accounts:staff")
-    return render(request, "accounts/edit.html", {"form": form, "title": _("Store"), "active_nav": "staff"})
+    return render(
+        request, "accounts/edit.html", {"form": form, "title": _("Store"), "active_nav": "staff"}
+    )
 
 
 @login_required
-def handover(request: HttpRequest) -> HttpResponse:
+def handover(request: AuthedRequest) -> HttpResponse:
     _require(request, Role.OWNER, Role.MANAGER)
-    form = HandoverForm(request.POST or None, user=request.user, initial={"from_staff": request.GET.get("from")})
+    form = HandoverForm(
+        request.POST or None, user=request.user, initial={"from_staff": request.GET.get("from")}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             moved = do_hand_over_customers(
-                from_staff=form.cleaned_data["from_staff"], to_staff=list(form.cleaned_data["to_staff"]),
-                actor=request.user, request=request,
+                from_staff=form.cleaned_data["from_staff"],
+                to_staff=list(form.cleaned_data["to_staff"]),
+                actor=request.user,
+                request=request,
             )
         except ValidationError as exc:
             form.add_error(None, exc.messages)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from huitouke.accounts.models import Role
 from huitouke.audit.models import AuditEntry
+from huitouke.web.http import AuthedRequest
 
 
 @login_required
-def audit_list(request: HttpRequest) -> HttpResponse:
+def audit_list(request: AuthedRequest) -> HttpResponse:
     if request.user.role != Role.OWNER:
         raise PermissionDenied
     qs = AuditEntry.objects.filter(organisation=request.user.organisation).select_related("actor")

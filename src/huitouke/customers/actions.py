@@ -26,13 +26,37 @@ from huitouke.customers.models import (
 from huitouke.customers.phones import normalise_phone
 
 PROFILE_FIELDS = (
-    "external_id", "name", "phone", "wechat_id", "gender", "ethnicity", "city", "city_tier", "address",
-    "email", "source", "referrer", "budget", "notes", "owner", "home_store", "consent_sms", "consent_email",
-    "consent_wechat", "custom", "birthday_kind", "birth_year", "birth_month", "birth_day", "birth_leap_month",
+    "external_id",
+    "name",
+    "phone",
+    "wechat_id",
+    "gender",
+    "ethnicity",
+    "city",
+    "city_tier",
+    "address",
+    "email",
+    "source",
+    "referrer",
+    "budget",
+    "notes",
+    "owner",
+    "home_store",
+    "consent_sms",
+    "consent_email",
+    "consent_wechat",
+    "custom",
+    "birthday_kind",
+    "birth_year",
+    "birth_month",
+    "birth_day",
+    "birth_leap_month",
 )
 
 
-def _check_phone_free(organisation_id: int, phone: str | None, exclude_pk: int | None = None) -> None:
+def _check_phone_free(
+    organisation_id: int, phone: str | None, exclude_pk: int | None = None
+) -> None:
     if not phone:
         return
     clash = Customer.objects.active().filter(organisation_id=organisation_id, phone=phone)
@@ -41,15 +65,22 @@ def _check_phone_free(organisation_id: int, phone: str | None, exclude_pk: int |
     other = clash.first()
     if other is not None:
         raise ValidationError(
-            {"phone": _("The phone %(phone)s already belongs to customer “%(name)s”.") % {"phone": phone, "name": other.name}},
+            {
+                "phone": _("The phone %(phone)s already belongs to customer “%(name)s”.")
+                % {"phone": phone, "name": other.name}
+            },
             code="duplicate_phone",
         )
 
 
-def _clean(organisation: Organisation, fields: dict[str, Any], exclude_pk: int | None = None) -> dict[str, Any]:
+def _clean(
+    organisation: Organisation, fields: dict[str, Any], exclude_pk: int | None = None
+) -> dict[str, Any]:
     unknown = set(fields) - set(PROFILE_FIELDS) - {"tags"}
     if unknown:
-        raise ValidationError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+        raise ValidationError(
+            _("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))}
+        )
     if "phone" in fields:
         fields["phone"] = normalise_phone(fields["phone"] or "") or None
         _check_phone_free(organisation.pk, fields["phone"], exclude_pk)
@@ -76,8 +107,16 @@ def do_create_customer(*, organisation: Organisation, actor: Any, **fields: Any)
         fields["owner"] = actor
     if "home_store" not in fields and getattr(actor, "store_id", None):
         fields["home_store"] = actor.store
-    customer = Customer(organisation=organisation, created_by=actor if getattr(actor, "pk", None) else None, **fields)
-    customer.full_clean(exclude=["organisation", "owner", "home_store", "referrer", "tags", "created_by"], validate_unique=False, validate_constraints=False)
+    customer = Customer(
+        organisation=organisation,
+        created_by=actor if getattr(actor, "pk", None) else None,
+        **fields,
+    )
+    customer.full_clean(
+        exclude=["organisation", "owner", "home_store", "referrer", "tags", "created_by"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     try:
         with transaction.atomic():
             customer.save()
@@ -86,7 +125,9 @@ def do_create_customer(*, organisation: Organisation, actor: Any, **fields: Any)
                 set_tags(customer, tags)
     except IntegrityError as exc:
         # Two people saving the same phone at the same moment: the constraint decides.
-        raise ValidationError({"phone": _("This phone or customer number is already in use.")}) from exc
+        raise ValidationError(
+            {"phone": _("This phone or customer number is already in use.")}
+        ) from exc
     return customer
 
 
@@ -97,7 +138,11 @@ def do_update_customer(customer: Customer, *, actor: Any, **fields: Any) -> Cust
     old_owner_id = customer.owner_id
     for key, value in fields.items():
         setattr(customer, key, value)
-    customer.full_clean(exclude=["organisation", "owner", "home_store", "referrer", "tags", "created_by"], validate_unique=False, validate_constraints=False)
+    customer.full_clean(
+        exclude=["organisation", "owner", "home_store", "referrer", "tags", "created_by"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     try:
         with transaction.atomic():
             customer.save()
@@ -105,11 +150,16 @@ def do_update_customer(customer: Customer, *, actor: Any, **fields: Any) -> Cust
                 set_tags(customer, tags)
             if customer.owner_id != old_owner_id:
                 OwnershipChange.objects.create(
-                    customer=customer, from_owner_id=old_owner_id, to_owner_id=customer.owner_id,
-                    changed_by=actor if getattr(actor, "pk", None) else None, reason="manual",
+                    customer=customer,
+                    from_owner_id=old_owner_id,
+                    to_owner_id=customer.owner_id,
+                    changed_by=actor if getattr(actor, "pk", None) else None,
+                    reason="manual",
                 )
     except IntegrityError as exc:
-        raise ValidationError({"phone": _("This phone or customer number is already in use.")}) from exc
+        raise ValidationError(
+            {"phone": _("This phone or customer number is already in use.")}
+        ) from exc
     return customer
 
 
@@ -118,18 +168,33 @@ def set_tags(customer: Customer, names: Sequence[str]) -> None:
     clean = sorted({n.strip()[:30] for n in names if n and n.strip()})
     tags = []
     for name in clean:
-        tag, _created = Tag.objects.get_or_create(organisation_id=customer.organisation_id, name=name)
+        tag, _created = Tag.objects.get_or_create(
+            organisation_id=customer.organisation_id, name=name
+        )
         tags.append(tag)
     customer.tags.set(tags)
 
 
-def do_add_interaction(customer: Customer, *, actor: Any, kind: str, note: str = "", rating: int | None = None, occurred_at: Any = None) -> Interaction:
+def do_add_interaction(
+    customer: Customer,
+    *,
+    actor: Any,
+    kind: str,
+    note: str = "",
+    rating: int | None = None,
+    occurred_at: Any = None,
+) -> Interaction:
     """Write one contact on the customer's timeline."""
     if rating is not None and not 1 <= rating <= 5:
         raise ValidationError({"rating": _("The rating must be between 1 and 5.")})
     interaction = Interaction(
-        organisation_id=customer.organisation_id, customer=customer, staff=actor if getattr(actor, "pk", None) else None,
-        kind=kind, note=note, rating=rating, occurred_at=occurred_at or timezone.now(),
+        organisation_id=customer.organisation_id,
+        customer=customer,
+        staff=actor if getattr(actor, "pk", None) else None,
+        kind=kind,
+        note=note,
+        rating=rating,
+        occurred_at=occurred_at or timezone.now(),
     )
     interaction.full_clean(exclude=["organisation", "customer", "staff"])
     interaction.save()
@@ -137,13 +202,20 @@ def do_add_interaction(customer: Customer, *, actor: Any, kind: str, note: str =
 
 
 def do_hand_over_customers(
-    *, from_staff: User, to_staff: Sequence[User], actor: Any, request: Any = None, customer_ids: Sequence[int] | None = None
+    *,
+    from_staff: User,
+    to_staff: Sequence[User],
+    actor: Any,
+    request: Any = None,
+    customer_ids: Sequence[int] | None = None,
 ) -> int:
     """Move a staff member's customers to one colleague, or spread them evenly over several."""
     if not to_staff:
         raise ValidationError({"to_staff": _("Choose who takes over the customers.")})
     if any(s.pk == from_staff.pk for s in to_staff):
-        raise ValidationError({"to_staff": _("A staff member cannot hand customers over to herself.")})
+        raise ValidationError(
+            {"to_staff": _("A staff member cannot hand customers over to herself.")}
+        )
     if any(s.organisation_id != from_staff.organisation_id for s in to_staff):
         raise ValidationError({"to_staff": _("This staff member belongs to another organisation.")})
     with transaction.atomic():
@@ -159,18 +231,30 @@ def do_hand_over_customers(
             # The owner filter makes a concurrent handover of the same customer count once.
             Customer.objects.filter(pk__in=cids, owner=from_staff).update(owner_id=staff_id)
             OwnershipChange.objects.bulk_create(
-                OwnershipChange(customer_id=c, from_owner=from_staff, to_owner_id=staff_id, changed_by=changed_by, reason="handover")
+                OwnershipChange(
+                    customer_id=c,
+                    from_owner=from_staff,
+                    to_owner_id=staff_id,
+                    changed_by=changed_by,
+                    reason="handover",
+                )
                 for c in cids
             )
         _move_tasks(ids, from_staff, assignments)
         record_audit(
-            actor=actor, organisation=from_staff.organisation, action="handover", target=from_staff, request=request,
+            actor=actor,
+            organisation=from_staff.organisation,
+            action="handover",
+            target=from_staff,
+            request=request,
             detail={"customers": len(ids), "to": {str(k): len(v) for k, v in assignments.items()}},
         )
     return len(ids)
 
 
-def _move_tasks(customer_ids: list[int], from_staff: User, assignments: dict[int, list[int]]) -> None:
+def _move_tasks(
+    customer_ids: list[int], from_staff: User, assignments: dict[int, list[int]]
+) -> None:
     """Open follow-up tasks follow their customers (the follow-ups app registers itself here)."""
     for hook in HANDOVER_HOOKS:
         hook(customer_ids, from_staff, assignments)
@@ -179,7 +263,9 @@ def _move_tasks(customer_ids: list[int], from_staff: User, assignments: dict[int
 HANDOVER_HOOKS: list[Any] = []
 
 
-def do_merge_customers(*, keep: Customer, duplicate: Customer, actor: Any, request: Any = None) -> Customer:
+def do_merge_customers(
+    *, keep: Customer, duplicate: Customer, actor: Any, request: Any = None
+) -> Customer:
     """Merge `duplicate` into `keep`: orders, interactions, tags, family and history move; audited."""
     from huitouke.sales.actions import _lock_stats, refresh_customer_stats
     from huitouke.sales.models import Order
@@ -206,7 +292,15 @@ def do_merge_customers(*, keep: Customer, duplicate: Customer, actor: Any, reque
                 setattr(keep, field, getattr(duplicate, field))
                 if field == "external_id":
                     duplicate.external_id = ""
-        for field in ("birth_year", "birth_month", "birth_day", "city_tier", "budget", "owner_id", "home_store_id"):
+        for field in (
+            "birth_year",
+            "birth_month",
+            "birth_day",
+            "city_tier",
+            "budget",
+            "owner_id",
+            "home_store_id",
+        ):
             if getattr(keep, field) is None and getattr(duplicate, field) is not None:
                 setattr(keep, field, getattr(duplicate, field))
         keep.custom = {**duplicate.custom, **keep.custom}
@@ -220,8 +314,16 @@ def do_merge_customers(*, keep: Customer, duplicate: Customer, actor: Any, reque
         refresh_customer_stats(keep.pk)
         refresh_customer_stats(duplicate.pk)
         record_audit(
-            actor=actor, organisation=keep.organisation, action="merge", target=keep, request=request,
-            detail={"merged": duplicate.pk, "merged_name": duplicate.name, "orders_moved": moved_orders},
+            actor=actor,
+            organisation=keep.organisation,
+            action="merge",
+            target=keep,
+            request=request,
+            detail={
+                "merged": duplicate.pk,
+                "merged_name": duplicate.name,
+                "orders_moved": moved_orders,
+            },
         )
     return keep
 
@@ -231,7 +333,13 @@ MERGE_HOOKS: list[Any] = []
 
 def do_reveal_phone(customer: Customer, *, actor: Any, request: Any = None) -> str:
     """Return the full phone number and write the reveal to the audit log."""
-    record_audit(actor=actor, organisation=customer.organisation, action="phone_reveal", target=customer, request=request)
+    record_audit(
+        actor=actor,
+        organisation=customer.organisation,
+        action="phone_reveal",
+        target=customer,
+        request=request,
+    )
     return customer.phone or ""
 
 
@@ -245,8 +353,12 @@ def apply_industry_template(organisation: Organisation, template: str) -> int:
             organisation=organisation,
             key=spec["key"],
             defaults={
-                "label": spec["label"], "type": spec.get("type", "text"), "choices": spec.get("choices", []),
-                "group": spec.get("group", "other"), "position": position, "template": template,
+                "label": spec["label"],
+                "type": spec.get("type", "text"),
+                "choices": spec.get("choices", []),
+                "group": spec.get("group", "other"),
+                "position": position,
+                "template": template,
             },
         )
         created += was_created
@@ -261,8 +373,12 @@ def possible_duplicates(organisation: Organisation) -> list[tuple[Customer, Cust
     base = Customer.objects.active().filter(organisation=organisation)
     for field, reason in (("wechat_id", "wechat"), ("phone", "phone")):
         dupes = (
-            base.exclude(**{field: ""}).exclude(**{f"{field}__isnull": True}).values(field)
-            .annotate(n=Count("id")).filter(n__gt=1).values_list(field, flat=True)[:200]
+            base.exclude(**{field: ""})
+            .exclude(**{f"{field}__isnull": True})
+            .values(field)
+            .annotate(n=Count("id"))
+            .filter(n__gt=1)
+            .values_list(field, flat=True)[:200]
         )
         for value in dupes:
             group = list(base.filter(**{field: value}).order_by("pk")[:5])
@@ -284,4 +400,8 @@ def possible_duplicates(organisation: Organisation) -> list[tuple[Customer, Cust
 
 def unowned_customers(organisation: Organisation) -> Any:
     """Customers nobody looks after (户户有人管): listed for the owner to assign."""
-    return Customer.objects.active().filter(organisation=organisation).filter(Q(owner__isnull=True) | Q(owner__is_active=False))
+    return (
+        Customer.objects.active()
+        .filter(organisation=organisation)
+        .filter(Q(owner__isnull=True) | Q(owner__is_active=False))
+    )

@@ -34,8 +34,16 @@ router = Router(tags=["customers"])
 def _resolve_refs(user: User, fields: dict[str, Any]) -> dict[str, Any]:
     """Turn owner_id / home_store_id / referrer_id into objects the user may pick, else 422."""
     lookups = {
-        "owner_id": ("owner", User.objects.filter(staff_q(user), is_active=True), _("Unknown staff member.")),
-        "home_store_id": ("home_store", Store.objects.filter(organisation_id=user.organisation_id), _("Unknown store.")),
+        "owner_id": (
+            "owner",
+            User.objects.filter(staff_q(user), is_active=True),
+            _("Unknown staff member."),
+        ),
+        "home_store_id": (
+            "home_store",
+            Store.objects.filter(organisation_id=user.organisation_id),
+            _("Unknown store."),
+        ),
         "referrer_id": ("referrer", Customer.objects.visible_to(user), _("Unknown customer.")),
     }
     for key, (name, queryset, message) in lookups.items():
@@ -52,12 +60,20 @@ def _still_visible(user: User, customer: Customer) -> Customer:
     # back): a customer handed to someone else's store or staff would vanish from the caller's view.
     found = Customer.objects.visible_to(user).select_related("stats").filter(pk=customer.pk).first()
     if found is None:
-        raise ValidationError({"owner_id": _("You would no longer see this customer: keep her with you or your store.")})
+        raise ValidationError(
+            {
+                "owner_id": _(
+                    "You would no longer see this customer: keep her with you or your store."
+                )
+            }
+        )
     return found
 
 
 @router.get("/customers", response=Page[CustomerOut])
-def list_customers(request: HttpRequest, filters: Query[CustomerFilters], paging: Query[Paging]) -> dict[str, Any]:
+def list_customers(
+    request: HttpRequest, filters: Query[CustomerFilters], paging: Query[Paging]
+) -> dict[str, Any]:
     """Customers you may see, newest first, filtered by search text, owner, store and orders."""
     user = api_user(request)
     qs = filter_customers(Customer.objects.visible_to(user), filters.model_dump())
@@ -82,7 +98,9 @@ def get_customer(request: HttpRequest, customer_id: ObjectId) -> Customer:
 
 
 @router.patch("/customers/{customer_id}", response=CustomerOut)
-def update_customer(request: HttpRequest, customer_id: ObjectId, payload: CustomerPatch) -> Customer:
+def update_customer(
+    request: HttpRequest, customer_id: ObjectId, payload: CustomerPatch
+) -> Customer:
     """Change the fields sent; the others stay as they are."""
     user = api_user(request)
     customer = get_customer_for(request, customer_id)
@@ -109,7 +127,9 @@ def customer_timeline(
 
 
 @router.post("/customers/{customer_id}/interactions", response={201: InteractionOut})
-def add_interaction(request: HttpRequest, customer_id: ObjectId, payload: InteractionIn) -> Interaction:
+def add_interaction(
+    request: HttpRequest, customer_id: ObjectId, payload: InteractionIn
+) -> Interaction:
     """Write a visit, call, chat, consultation, complaint, … on her timeline."""
     user = api_user(request)
     customer = get_customer_for(request, customer_id)

@@ -16,24 +16,49 @@ from huitouke.customers.phones import national
 
 class CustomerForm(forms.ModelForm):
     tags_text = forms.CharField(
-        label=_("Tags"), required=False, help_text=_("Separate tags with commas, e.g. VIP, 敏感肌"), max_length=300
+        label=_("Tags"),
+        required=False,
+        help_text=_("Separate tags with commas, e.g. VIP, 敏感肌"),
+        max_length=300,
     )
 
     class Meta:
         model = Customer
         fields = [
-            "name", "phone", "wechat_id", "gender", "birthday_kind", "birth_year", "birth_month", "birth_day",
-            "birth_leap_month", "city", "city_tier", "address", "email", "source", "budget", "owner", "home_store",
-            "external_id", "consent_sms", "consent_email", "consent_wechat", "notes",
+            "name",
+            "phone",
+            "wechat_id",
+            "gender",
+            "birthday_kind",
+            "birth_year",
+            "birth_month",
+            "birth_day",
+            "birth_leap_month",
+            "city",
+            "city_tier",
+            "address",
+            "email",
+            "source",
+            "budget",
+            "owner",
+            "home_store",
+            "external_id",
+            "consent_sms",
+            "consent_email",
+            "consent_wechat",
+            "notes",
         ]
-        widgets = {"notes": forms.Textarea(attrs={"rows": 3}), "phone": forms.TextInput(attrs={"inputmode": "tel"})}
+        widgets = {
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "phone": forms.TextInput(attrs={"inputmode": "tel"}),
+        }
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         org = user.organisation
-        self.fields["owner"].queryset = User.objects.filter(staff_q(user), is_active=True)
-        self.fields["home_store"].queryset = Store.objects.filter(organisation=org)
+        self.fields["owner"].queryset = User.objects.filter(staff_q(user), is_active=True)  # type: ignore[attr-defined]
+        self.fields["home_store"].queryset = Store.objects.filter(organisation=org)  # type: ignore[attr-defined]
         if user.role == Role.STAFF:
             del self.fields["owner"]
         if self.instance.pk:
@@ -54,7 +79,9 @@ class CustomerForm(forms.ModelForm):
         """Cleaned data shaped for do_create_customer / do_update_customer."""
         data = {k: v for k, v in self.cleaned_data.items() if k in self.Meta.fields}
         data["phone"] = data.get("phone") or ""
-        data["tags"] = [t for t in (self.cleaned_data.get("tags_text") or "").replace("，", ",").split(",")]
+        data["tags"] = [
+            t for t in (self.cleaned_data.get("tags_text") or "").replace("，", ",").split(",")
+        ]
         custom = dict(self.instance.custom or {}) if self.instance.pk else {}
         for cf in self.custom_fields:
             value = self.cleaned_data.get(f"cf_{cf.key}")
@@ -71,12 +98,19 @@ def _custom_form_field(cf: CustomField) -> forms.Field:
     if cf.type == FieldType.NUMBER:
         return forms.DecimalField(label=label, required=False)
     if cf.type == FieldType.DATE:
-        return forms.DateField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
+        return forms.DateField(
+            label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
+        )
     if cf.type == FieldType.CHOICE:
-        return forms.ChoiceField(label=label, required=False, choices=[("", "—"), *[(c, c) for c in cf.choices]])
+        return forms.ChoiceField(
+            label=label, required=False, choices=[("", "—"), *[(c, c) for c in cf.choices]]
+        )
     if cf.type == FieldType.MULTI:
         return forms.MultipleChoiceField(
-            label=label, required=False, choices=[(c, c) for c in cf.choices], widget=forms.CheckboxSelectMultiple
+            label=label,
+            required=False,
+            choices=[(c, c) for c in cf.choices],
+            widget=forms.CheckboxSelectMultiple,
         )
     return forms.CharField(label=label, required=False, max_length=200)
 
@@ -99,19 +133,40 @@ class InteractionForm(forms.ModelForm):
 class FamilyMemberForm(forms.ModelForm):
     class Meta:
         model = FamilyMember
-        fields = ["relation", "name", "gender", "birthday_kind", "birth_year", "birth_month", "birth_day", "note"]
+        fields = [
+            "relation",
+            "name",
+            "gender",
+            "birthday_kind",
+            "birth_year",
+            "birth_month",
+            "birth_day",
+            "note",
+        ]
 
 
 class CustomerFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, widget=forms.TextInput(attrs={"placeholder": _("Name, phone or tag")}))
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("Name, phone or tag")}),
+    )
     store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(), required=False)
     owner = forms.CharField(label=_("Owner"), required=False)
     has_orders = forms.ChoiceField(
-        label=_("Orders"), required=False, choices=[("", _("All")), ("yes", _("Has bought")), ("no", _("Potential (no order)"))]
+        label=_("Orders"),
+        required=False,
+        choices=[("", _("All")), ("yes", _("Has bought")), ("no", _("Potential (no order)"))],
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["store"].queryset = Store.objects.filter(organisation=user.organisation)
+        self.fields["store"].queryset = Store.objects.filter(organisation=user.organisation)  # type: ignore[attr-defined]
         owners = User.objects.filter(staff_q(user), is_active=True)
-        self.fields["owner"].widget = forms.Select(choices=[("", _("Anyone")), ("none", _("Nobody")), *[(str(u.pk), str(u)) for u in owners]])
+        self.fields["owner"].widget = forms.Select(
+            choices=[
+                ("", _("Anyone")),
+                ("none", _("Nobody")),
+                *[(str(u.pk), str(u)) for u in owners],
+            ]
+        )

@@ -51,7 +51,10 @@ class Birthday(models.Model):
     """Birthday fields shared by customers and their family members (year optional, lunar or solar)."""
 
     birthday_kind = models.CharField(
-        _("birthday calendar"), max_length=5, choices=CalendarKind.choices, default=CalendarKind.SOLAR
+        _("birthday calendar"),
+        max_length=5,
+        choices=CalendarKind.choices,
+        default=CalendarKind.SOLAR,
     )
     birth_year = models.PositiveSmallIntegerField(_("birth year"), null=True, blank=True)
     birth_month = models.PositiveSmallIntegerField(_("birth month"), null=True, blank=True)
@@ -76,23 +79,36 @@ class Birthday(models.Model):
 
 
 class Customer(Birthday):
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="customers")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="customers"
+    )
     external_id = models.CharField(_("customer number"), max_length=64, blank=True)
     name = models.CharField(_("name"), max_length=100)
     # NULL rather than "" so the per-organisation unique constraint ignores customers without a phone.
     phone = models.CharField(_("mobile"), max_length=20, null=True, blank=True)  # noqa: DJ001
     wechat_id = models.CharField(_("WeChat ID"), max_length=64, blank=True)
-    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True, default="")
+    gender = models.CharField(
+        _("gender"), max_length=1, choices=Gender.choices, blank=True, default=""
+    )
     ethnicity = models.CharField(_("ethnicity"), max_length=20, blank=True)
     city = models.CharField(_("city"), max_length=50, blank=True)
     city_tier = models.PositiveSmallIntegerField(_("city tier"), null=True, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
     email = models.EmailField(_("email"), blank=True)
-    source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.WALK_IN)
-    referrer = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="referrals", verbose_name=_("referred by")
+    source = models.CharField(
+        _("source"), max_length=20, choices=Source.choices, default=Source.WALK_IN
     )
-    budget = models.DecimalField(_("budget (yuan)"), max_digits=12, decimal_places=2, null=True, blank=True)
+    referrer = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referrals",
+        verbose_name=_("referred by"),
+    )
+    budget = models.DecimalField(
+        _("budget (yuan)"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
     notes = models.TextField(_("notes"), blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -103,15 +119,24 @@ class Customer(Birthday):
         verbose_name=_("owner (staff)"),
     )
     home_store = models.ForeignKey(
-        "accounts.Store", on_delete=models.SET_NULL, null=True, blank=True, related_name="customers", verbose_name=_("home store")
+        "accounts.Store",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="customers",
+        verbose_name=_("home store"),
     )
     consent_sms = models.BooleanField(_("accepts SMS marketing"), default=True)
     consent_email = models.BooleanField(_("accepts email marketing"), default=True)
     consent_wechat = models.BooleanField(_("accepts WeChat marketing"), default=True)
     consent_updated_at = models.DateTimeField(null=True, blank=True)
     custom = models.JSONField(_("archive fields"), default=dict, blank=True)
-    tags = models.ManyToManyField("customers.Tag", blank=True, related_name="customers", verbose_name=_("tags"))
-    merged_into = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_from")
+    tags = models.ManyToManyField(
+        "customers.Tag", blank=True, related_name="customers", verbose_name=_("tags")
+    )
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_from"
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(
@@ -165,15 +190,25 @@ class Customer(Birthday):
 class CustomerStats(models.Model):
     """Per-customer aggregates, recomputed in the same transaction as every order or refund."""
 
-    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, primary_key=True, related_name="stats")
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, primary_key=True, related_name="stats"
+    )
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
     first_order_at = models.DateTimeField(_("first order"), null=True, blank=True)
     last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
     orders_count = models.PositiveIntegerField(_("orders"), default=0)
     net_spend = models.DecimalField(_("net spend"), max_digits=14, decimal_places=2, default=0)
-    gross_margin = models.DecimalField(_("gross margin"), max_digits=14, decimal_places=2, default=0)
-    avg_order_value = models.DecimalField(_("average order value"), max_digits=12, decimal_places=2, default=0)
-    spend_12m = models.DecimalField(_("spend, last 12 months"), max_digits=14, decimal_places=2, default=0)
+    gross_margin = models.DecimalField(
+        _("gross margin"), max_digits=14, decimal_places=2, default=0
+    )
+    avg_order_value = models.DecimalField(
+        _("average order value"), max_digits=12, decimal_places=2, default=0
+    )
+    spend_12m = models.DecimalField(
+        _("spend, last 12 months"), max_digits=14, decimal_places=2, default=0
+    )
     last_order_categories = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -190,14 +225,18 @@ class CustomerStats(models.Model):
 
 
 class Tag(models.Model):
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="tags")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="tags"
+    )
     name = models.CharField(_("name"), max_length=30)
 
     class Meta:
         verbose_name = _("tag")
         verbose_name_plural = _("tags")
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="tag_name_unique_per_org")]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="tag_name_unique_per_org")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -221,20 +260,30 @@ class FieldGroup(models.TextChoices):
 class CustomField(models.Model):
     """An organisation-defined archive field; values live in Customer.custom[key]."""
 
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="custom_fields")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="custom_fields"
+    )
     key = models.SlugField(_("key"), max_length=40)
     label = models.CharField(_("label"), max_length=50)
-    type = models.CharField(_("type"), max_length=10, choices=FieldType.choices, default=FieldType.TEXT)
+    type = models.CharField(
+        _("type"), max_length=10, choices=FieldType.choices, default=FieldType.TEXT
+    )
     choices = models.JSONField(_("choices"), default=list, blank=True)
-    group = models.CharField(_("group"), max_length=10, choices=FieldGroup.choices, default=FieldGroup.OTHER)
+    group = models.CharField(
+        _("group"), max_length=10, choices=FieldGroup.choices, default=FieldGroup.OTHER
+    )
     position = models.PositiveSmallIntegerField(default=0)
-    template = models.CharField(max_length=20, blank=True, help_text=_("Industry template that created it."))
+    template = models.CharField(
+        max_length=20, blank=True, help_text=_("Industry template that created it.")
+    )
 
     class Meta:
         verbose_name = _("archive field")
         verbose_name_plural = _("archive fields")
         ordering = ["group", "position", "id"]
-        constraints = [models.UniqueConstraint(fields=["organisation", "key"], name="custom_field_key_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "key"], name="custom_field_key_unique")
+        ]
 
     def __str__(self) -> str:
         return self.label
@@ -251,7 +300,9 @@ class FamilyMember(Birthday):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="family")
     relation = models.CharField(_("relation"), max_length=10, choices=Relation.choices)
     name = models.CharField(_("name"), max_length=50, blank=True)
-    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True, default="")
+    gender = models.CharField(
+        _("gender"), max_length=1, choices=Gender.choices, blank=True, default=""
+    )
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     class Meta:
@@ -278,10 +329,16 @@ class InteractionKind(models.TextChoices):
 
 
 class Interaction(models.Model):
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="interactions",
     )
     kind = models.CharField(_("kind"), max_length=20, choices=InteractionKind.choices)
     occurred_at = models.DateTimeField(_("time"), default=timezone.now)
@@ -293,7 +350,9 @@ class Interaction(models.Model):
         verbose_name = _("interaction")
         verbose_name_plural = _("interactions")
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["customer", "-occurred_at"], name="interaction_customer_time")]
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"], name="interaction_customer_time")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"
@@ -302,7 +361,9 @@ class Interaction(models.Model):
 class OwnershipChange(models.Model):
     """History of who owned a customer: handovers, merges and manual reassignments."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="ownership_changes")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="ownership_changes"
+    )
     from_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -18,9 +18,15 @@ def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValidationError(_("“%(value)s” is not a phone number."), params={"value": raw}, code="invalid_phone") from exc
+        raise ValidationError(
+            _("“%(value)s” is not a phone number."), params={"value": raw}, code="invalid_phone"
+        ) from exc
     if not phonenumbers.is_valid_number(number):
-        raise ValidationError(_("“%(value)s” is not a valid phone number."), params={"value": raw}, code="invalid_phone")
+        raise ValidationError(
+            _("“%(value)s” is not a valid phone number."),
+            params={"value": raw},
+            code="invalid_phone",
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -14,7 +14,11 @@ from huitouke.customers.phones import normalise_phone
 def get_customer_for(request: HttpRequest, pk: int) -> Customer:
     """The customer `pk` if the signed-in user may see her, else 404 (never 403: no existence leak)."""
     try:
-        return Customer.objects.visible_to(request.user).select_related("stats", "owner", "home_store").get(pk=pk)
+        return (
+            Customer.objects.visible_to(request.user)
+            .select_related("stats", "owner", "home_store")
+            .get(pk=pk)
+        )
     except Customer.DoesNotExist as exc:
         raise Http404 from exc
 

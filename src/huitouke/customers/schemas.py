@@ -11,7 +11,14 @@ from ninja import Field, Schema
 from pydantic import AfterValidator
 
 from huitouke.accounts.scoping import can_see_full_phone
-from huitouke.customers.models import CalendarKind, Customer, CustomerStats, Gender, InteractionKind, Source
+from huitouke.customers.models import (
+    CalendarKind,
+    Customer,
+    CustomerStats,
+    Gender,
+    InteractionKind,
+    Source,
+)
 from huitouke.customers.phones import mask_phone, normalise_phone
 from huitouke.schemas import Money, ObjectId, PastDateTime, Text
 
@@ -52,7 +59,10 @@ class CustomerPatch(Schema):
     consent_sms: bool | None = None
     consent_email: bool | None = None
     consent_wechat: bool | None = None
-    custom: Annotated[dict[Annotated[Text, Field(max_length=40)], CustomValue], Field(max_length=100)] | None = None
+    custom: (
+        Annotated[dict[Annotated[Text, Field(max_length=40)], CustomValue], Field(max_length=100)]
+        | None
+    ) = None
     birthday_kind: CalendarKind | None = None
     birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
     birth_month: Annotated[int, Field(ge=1, le=12)] | None = None
@@ -68,7 +78,9 @@ class CustomerIn(CustomerPatch):
 
 
 class CustomerFilters(Schema):
-    q: Annotated[Text, Field(max_length=100)] | None = Field(None, description="name, phone, WeChat id, customer number or tag")
+    q: Annotated[Text, Field(max_length=100)] | None = Field(
+        None, description="name, phone, WeChat id, customer number or tag"
+    )
     owner: ObjectId | None = None
     store: ObjectId | None = None
     has_orders: bool | None = None
@@ -119,7 +131,9 @@ class CustomerOut(Schema):
     def resolve_phone(obj: Customer, context: dict[str, Any]) -> str | None:
         if not obj.phone:
             return None
-        return obj.phone if can_see_full_phone(context["request"].auth, obj) else mask_phone(obj.phone)
+        return (
+            obj.phone if can_see_full_phone(context["request"].auth, obj) else mask_phone(obj.phone)
+        )
 
     @staticmethod
     def resolve_phone_masked(obj: Customer, context: dict[str, Any]) -> bool:

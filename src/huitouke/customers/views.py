@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,10 +16,16 @@ from django.views.decorators.http import require_POST
 from huitouke.accounts.models import Role
 from huitouke.accounts.scoping import can_reveal_phone
 from huitouke.customers import actions
-from huitouke.customers.forms import CustomerFilterForm, CustomerForm, FamilyMemberForm, InteractionForm
+from huitouke.customers.forms import (
+    CustomerFilterForm,
+    CustomerForm,
+    FamilyMemberForm,
+    InteractionForm,
+)
 from huitouke.customers.models import Customer, CustomField
 from huitouke.customers.phones import national
 from huitouke.customers.queries import filter_customers, get_customer_for
+from huitouke.web.http import AuthedRequest
 
 PAGE_SIZE = 50
 
@@ -34,7 +39,7 @@ def _add_errors(form: Any, exc: ValidationError) -> None:
 
 
 @login_required
-def customer_list(request: HttpRequest) -> HttpResponse:
+def customer_list(request: AuthedRequest) -> HttpResponse:
     form = CustomerFilterForm(request.GET or None, user=request.user)
     params = form.cleaned_data if form.is_valid() else {}
     qs = filter_customers(Customer.objects.visible_to(request.user), params)
@@ -48,18 +53,25 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def customer_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     customer = get_customer_for(request, pk)
-    orders = customer.orders.select_related("store", "staff").prefetch_related("lines").order_by("-placed_at")[:100]
-    interactions = customer.interactions.select_related("staff").order_by("-occurred_at")[:100]
-    timeline = sorted(
-        chain(({"kind": "order", "at": o.placed_at, "obj": o} for o in orders),
-              ({"kind": "interaction", "at": i.occurred_at, "obj": i} for i in interactions)),
-        key=lambda e: e["at"],
-        reverse=True,
+    orders = (
+        customer.orders.select_related("store", "staff")
+        .prefetch_related("lines")
+        .order_by("-placed_at")[:100]
     )
+    interactions = customer.interactions.select_related("staff").order_by("-occurred_at")[:100]
+    timeline: list[dict[str, Any]] = [
+        {"kind": "order", "at": o.placed_at, "obj": o} for o in orders
+    ]
+    timeline += [{"kind": "interaction", "at": i.occurred_at, "obj": i} for i in interactions]
+    timeline.sort(key=lambda e: e["at"], reverse=True)
     fields = CustomField.objects.filter(organisation_id=customer.organisation_id)
-    archive = [(f, customer.custom.get(f.key)) for f in fields if customer.custom.get(f.key) not in (None, "", [])]
+    archive = [
+        (f, customer.custom.get(f.key))
+        for f in fields
+        if customer.custom.get(f.key) not in (None, "", [])
+    ]
     ctx = {
         "customer": customer,
         "stats": customer.stats,
@@ -76,11 +88,15 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def customer_create(request: HttpRequest) -> HttpResponse:
-    form = CustomerForm(request.POST or None, user=request.user, initial={"phone": request.GET.get("phone", "")})
+def customer_create(request: AuthedRequest) -> HttpResponse:
+    form = CustomerForm(
+        request.POST or None, user=request.user, initial={"phone": request.GET.get("phone", "")}
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            customer = actions.do_create_customer(organisation=request.user.organisation, actor=request.user, **form.action_fields())
+            customer = actions.do_create_customer(
+                organisation=request.user.organisation, actor=request.user, **form.action_fields()
+            )
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
@@ -90,7 +106,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def customer_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     customer = get_customer_for(request, pk)
     form = CustomerForm(request.POST or None, instance=customer, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -105,12 +121,16 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
             if not Customer.objects.visible_to(request.user).filter(pk=pk).exists():
                 return redirect("customers:list")
             return redirect("customers:detail", pk)
-    return render(request, "customers/form.html", {"form": form, "customer": customer, "active_nav": "customers"})
+    return render(
+        request,
+        "customers/form.html",
+        {"form": form, "customer": customer, "active_nav": "customers"},
+    )
 
 
 @login_required
 @require_POST
-def add_interaction(request: HttpRequest, pk: int) -> HttpResponse:
+def add_interaction(request: AuthedRequest, pk: int) -> HttpResponse:
     customer = get_customer_for(request, pk)
     form = InteractionForm(request.POST)
     if form.is_valid():
@@ -126,7 +146,7 @@ def add_interaction(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def add_family_member(request: HttpRequest, pk: int) -> HttpResponse:
+def add_family_member(request: AuthedRequest, pk: int) -> HttpResponse:
     customer = get_customer_for(request, pk)
     form = FamilyMemberForm(request.POST)
     if form.is_valid():
@@ -141,7 +161,7 @@ def add_family_member(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def reveal_phone(request: HttpRequest, pk: int) -> HttpResponse:
+def reveal_phone(request: AuthedRequest, pk: int) -> HttpResponse:
     customer = get_customer_for(request, pk)
     if not can_reveal_phone(request.user, customer):
         raise Http404
@@ -149,13 +169,13 @@ def reveal_phone(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(f'<a href="tel:{phone}">{national(phone)}</a>')
 
 
-def _owner_only(request: HttpRequest) -> None:
+def _owner_only(request: AuthedRequest) -> None:
     if getattr(request.user, "role", None) != Role.OWNER:
         raise PermissionDenied
 
 
 @login_required
-def duplicates(request: HttpRequest) -> HttpResponse:
+def duplicates(request: AuthedRequest) -> HttpResponse:
     _owner_only(request)
     pairs = actions.possible_duplicates(request.user.organisation)
     return render(request, "customers/duplicates.html", {"pairs": pairs, "active_nav": "customers"})
@@ -163,7 +183,7 @@ def duplicates(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def merge(request: HttpRequest) -> HttpResponse:
+def merge(request: AuthedRequest) -> HttpResponse:
     _owner_only(request)
     try:
         keep = get_customer_for(request, int(request.POST["keep"]))
@@ -171,9 +191,14 @@ def merge(request: HttpRequest) -> HttpResponse:
     except (KeyError, ValueError) as exc:
         raise Http404 from exc
     try:
-        actions.do_merge_customers(keep=keep, duplicate=duplicate, actor=request.user, request=request)
+        actions.do_merge_customers(
+            keep=keep, duplicate=duplicate, actor=request.user, request=request
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("customers:duplicates")
-    messages.success(request, _("“%(dup)s” was merged into “%(keep)s”.") % {"dup": duplicate.name, "keep": keep.name})
+    messages.success(
+        request,
+        _("“%(dup)s” was merged into “%(keep)s”.") % {"dup": duplicate.name, "keep": keep.name},
+    )
     return redirect("customers:detail", keep.pk)

@@ -57,6 +57,16 @@ VIP_SPEND = Decimal("8000")
 # Calibrated so a buying customer places about 11 orders in two years (30,000 for 3,000 customers).
 PACE = 1.27
 
+# (username, role, store index, display name): the owner, a manager per store, three sales staff.
+DEMO_ACCOUNTS: tuple[tuple[str, str, int, str], ...] = (
+    ("boss", Role.OWNER.value, 0, "林老板"),
+    ("manager1", Role.MANAGER.value, 0, "陈店长"),
+    ("manager2", Role.MANAGER.value, 1, "周店长"),
+    ("staff1", Role.STAFF.value, 0, "小美"),
+    ("staff2", Role.STAFF.value, 0, "小雅"),
+    ("staff3", Role.STAFF.value, 1, "小琳"),
+)
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
@@ -589,19 +599,11 @@ def _setup(rng: random.Random) -> tuple[Organisation, list[Store], list[list[Use
         Store.objects.create(organisation=organisation, name=n, address=a, phone=p, sms_signature="玫瑰美颜")
         for n, a, p in names.STORES
     ]
-    people = (
-        ("boss", Role.OWNER, 0, "林老板"),
-        ("manager1", Role.MANAGER, 0, "陈店长"),
-        ("manager2", Role.MANAGER, 1, "周店长"),
-        ("staff1", Role.STAFF, 0, "小美"),
-        ("staff2", Role.STAFF, 0, "小雅"),
-        ("staff3", Role.STAFF, 1, "小琳"),
-    )
     staff_by_store: list[list[User]] = [[], []]
     logins = []
     # All six share the demo password: hash it once (argon2 takes a noticeable moment per hash).
     hashed = make_password(DEMO_PASSWORD)
-    for username, role, store_index, display in people:
+    for username, role, store_index, display in DEMO_ACCOUNTS:
         user = User(
             username=username, organisation=organisation, role=role, store=stores[store_index], display_name=display,
             is_staff=role == Role.OWNER,  # the owner may open the Django admin

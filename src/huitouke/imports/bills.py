@@ -111,7 +111,9 @@ def _amount(row: _Row, *names: str, allow_negative: bool = False) -> Decimal | N
     try:
         return parse_amount(raw, allow_negative=allow_negative)
     except ParseError as exc:
-        raise _Bad(make_error(row.number, row.column(*names), raw, exc.code, **exc.params)) from None
+        raise _Bad(
+            make_error(row.number, row.column(*names), raw, exc.code, **exc.params)
+        ) from None
 
 
 def _time(row: _Row, *names: str) -> datetime:
@@ -169,7 +171,13 @@ def _order(row: _Row, make_key: KeyMaker, **values: object) -> ParsedOrderRow:
 
 def _refund(row: _Row, make_key: KeyMaker, **values: object) -> ParsedRefundRow:
     refund = ParsedRefundRow(row=row.number, **values)  # type: ignore[arg-type]
-    ref = refund.original_external_id or refund.external_id or refund.nickname or refund.payer_id or ""
+    ref = (
+        refund.original_external_id
+        or refund.external_id
+        or refund.nickname
+        or refund.payer_id
+        or ""
+    )
     refund.row_key = make_key("refund:" + ref, refund.refunded_at, None, refund.amount)
     return refund
 
@@ -192,7 +200,9 @@ def _wechat_personal(row: _Row, skipped: dict[str, int], make_key: KeyMaker) -> 
         placed_at = _time(row, "交易时间")
         amount = _amount(row, "金额(元)", "金额")
         if amount is None or amount == 0:
-            raise _Bad(make_error(row.number, row.column("金额(元)", "金额"), None, "amount_missing"))
+            raise _Bad(
+                make_error(row.number, row.column("金额(元)", "金额"), None, "amount_missing")
+            )
         order = _order(
             row,
             make_key,
@@ -226,7 +236,9 @@ def _wechat_personal(row: _Row, skipped: dict[str, int], make_key: KeyMaker) -> 
     elif direction == "支出" and "退款" in kind:
         amount = _amount(row, "金额(元)", "金额")
         if not amount:
-            raise _Bad(make_error(row.number, row.column("金额(元)", "金额"), None, "amount_missing"))
+            raise _Bad(
+                make_error(row.number, row.column("金额(元)", "金额"), None, "amount_missing")
+            )
         yield _refund(
             row,
             make_key,
@@ -313,7 +325,9 @@ def _alipay_personal(row: _Row, skipped: dict[str, int], make_key: KeyMaker) -> 
         placed_at = _time(row, "付款时间", "交易时间", "交易创建时间")
         amount = _amount(row, "金额(元)", "金额")
         if not amount:
-            raise _Bad(make_error(row.number, row.column("金额(元)", "金额"), None, "amount_missing"))
+            raise _Bad(
+                make_error(row.number, row.column("金额(元)", "金额"), None, "amount_missing")
+            )
         order = _order(
             row,
             make_key,
@@ -344,7 +358,9 @@ def _alipay_personal(row: _Row, skipped: dict[str, int], make_key: KeyMaker) -> 
     elif (direction == "支出" or money == "已支出") and ("退款" in what or "退款" in status):
         amount = _amount(row, "金额(元)", "金额")
         if not amount:
-            raise _Bad(make_error(row.number, row.column("金额(元)", "金额"), None, "amount_missing"))
+            raise _Bad(
+                make_error(row.number, row.column("金额(元)", "金额"), None, "amount_missing")
+            )
         yield _refund(
             row,
             make_key,

@@ -111,7 +111,8 @@ def _index(kind: Kind) -> tuple[dict[str, str], list[tuple[str, str]]]:
         for table, foreign in tables:
             for name, words in table.items():
                 target = "" if foreign else name
-                exact.setdefault(normalise_header(name), target)  # "unit_price", as exports write it
+                # The field's own name too ("unit_price"), as exports write it.
+                exact.setdefault(normalise_header(name), target)
                 for word in words:
                     exact.setdefault(normalise_header(word), target)
                     contained.append((spaced_header(word), target))
@@ -331,10 +332,7 @@ def find_header(
             best = (single, index, 1, list(cells))
         if index + 1 < len(rows):
             below = rows[index + 1]
-            combined = [
-                b if b not in (None, "") else a
-                for a, b in zip_longest_cells(cells, below)
-            ]
+            combined = [b if b not in (None, "") else a for a, b in zip_longest_cells(cells, below)]
             pair = (header_score(combined, kind, extra), _filled(combined))
             lower = header_score(below, kind, extra)
             if pair[0] > max(single[0], lower) and (best is None or pair > best[0]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from huitouke.imports.rows import Birthday
@@ -181,7 +181,9 @@ _DMY = re.compile(
     r"^(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.](?P<y>\d{4})(?:(?:\s+|T)" + _TIME + r")?$",
     re.IGNORECASE,
 )
-_COMPACT = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?)?$")
+_COMPACT = re.compile(
+    r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?)?$"
+)
 _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 MIN_YEAR, MAX_YEAR = 1900, 2100
 
@@ -208,9 +210,7 @@ def _check_range(moment: datetime, raw: object) -> datetime:
     return moment
 
 
-def _build(
-    year: int, month: int, day: int, groups: dict[str, str | None] | None
-) -> datetime:
+def _build(year: int, month: int, day: int, groups: dict[str, str | None] | None) -> datetime:
     hour = minute = second = micro = 0
     tzinfo: timezone | None = None
     if groups and groups.get("H") is not None:
@@ -236,7 +236,7 @@ def _build(
 
 def _tz(text: str) -> timezone:
     if text.upper() == "Z":
-        return timezone.utc
+        return UTC
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
@@ -342,13 +342,17 @@ def parse_birthday(value: CellValue, *, epoch_1904: bool = False) -> Birthday | 
     match = _LUNAR_TEXT.match(text)
     if match:  # written with Chinese month and day names: always the lunar calendar
         year = int(match["y"]) if match["y"] else None
-        return _birthday(year, _LUNAR_MONTHS[match["m"]], _lunar_day(match["d"]), True, bool(match["leap"]))
+        return _birthday(
+            year, _LUNAR_MONTHS[match["m"]], _lunar_day(match["d"]), True, bool(match["leap"])
+        )
     match = _MONTH_DAY.match(text)
     if match:
         return _birthday(None, int(match["m"]), int(match["d"]), lunar, False)
     match = _YEAR_MONTH_DAY.match(text)
     if match:
-        return _birthday(int(match["y"]), int(match["m"]), int(match["d"]), lunar, bool(match["leap"]))
+        return _birthday(
+            int(match["y"]), int(match["m"]), int(match["d"]), lunar, bool(match["leap"])
+        )
     try:
         day = parse_date(text, epoch_1904=epoch_1904)
     except ParseError:
@@ -424,7 +428,8 @@ def parse_phone(value: CellValue) -> str | None:
 
 
 _TRUE = {"是", "对", "有", "y", "yes", "true", "t", "1", "√", "✓", "✔", "同意", "已", "on"}
-_FALSE = {"否", "不", "错", "无", "没有", "n", "no", "false", "f", "0", "×", "✗", "✘", "不同意", "未", "off"}
+_FALSE = {"否", "不", "错", "无", "没有", "n", "no", "false", "f", "0", "×", "✗", "✘", "不同意", "未",
+          "off"}  # fmt: skip
 
 
 def parse_bool(value: CellValue) -> bool | None:
@@ -449,7 +454,7 @@ _UNKNOWN = {"未知", "保密", "不详", "-", "/", "unknown", "u", "x"}
 
 
 def parse_gender(value: CellValue) -> str | None:
-    """"f" or "m" (as customers.models.Gender) from 男/女/M/F/先生/女士; None when empty or unknown."""
+    """The gender as customers.models.Gender ("f"/"m") from 男/女/M/F/先生/女士; None if unknown."""
     text = halfwidth(clean_text(value)).casefold()
     if not text or text in _UNKNOWN:
         return None
@@ -501,10 +506,9 @@ def parse_discount(value: CellValue, gross: Decimal | None) -> Decimal | None:
         except ParseError:
             raise ParseError("discount_invalid") from None
     number = Decimal(match["n"])
-    if match["unit"] == "%":
-        rate = number / 100
-    else:  # 9折 = 0.9, 88折 / 8.8折 = 0.88
-        rate = number / 10 if number < 10 else number / 100
+    # 90% = 0.9; 9折 = 0.9; 8.8折 and 88折 = 0.88.
+    divisor = 100 if match["unit"] == "%" or number >= 10 else 10
+    rate = number / divisor
     if not 0 <= rate <= 1:
         raise ParseError("discount_invalid")
     if gross is None:

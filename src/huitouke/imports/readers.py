@@ -172,9 +172,11 @@ def _open_binary(source: Source, stack: ExitStack) -> IO[bytes]:
         return io.BytesIO(bytes(source))
     if isinstance(source, str | os.PathLike):
         try:
-            return stack.enter_context(open(source, "rb"))  # noqa: SIM115 - closed by the stack
+            return stack.enter_context(open(source, "rb"))  # closed by the stack
         except OSError as exc:
-            raise _problem("file_unreadable", os.fspath(source), detail=exc.strerror or str(exc)) from None
+            raise _problem(
+                "file_unreadable", os.fspath(source), detail=exc.strerror or str(exc)
+            ) from None
     if source.seekable():
         return source
     return io.BytesIO(source.read())
@@ -250,7 +252,9 @@ class _Keys:
     def __init__(self) -> None:
         self.seen: dict[str, int] = {}
 
-    def __call__(self, customer_key: str, placed_at: datetime, product: str | None, amount: Decimal) -> str:
+    def __call__(
+        self, customer_key: str, placed_at: datetime, product: str | None, amount: Decimal
+    ) -> str:
         base = row_key(customer_key, placed_at, product, amount)
         count = self.seen.get(base, 0)
         self.seen[base] = count + 1
@@ -285,7 +289,9 @@ class _RowBuilder:
             try:
                 values[name] = self._parse(name, raw)
             except ParseError as exc:
-                errors.append(make_error(number, self.header[name], clean_text(raw), exc.code, **exc.params))
+                errors.append(
+                    make_error(number, self.header[name], clean_text(raw), exc.code, **exc.params)
+                )
         if self.kind == "orders":
             return self._order(number, values, cells, errors)
         return self._customer(number, values, errors)
@@ -317,7 +323,11 @@ class _RowBuilder:
         text = clean_text(raw)
         if not text:
             return None
-        if name in ID_FIELDS and "E+" in text.upper() and text.replace(".", "").upper().split("E+")[0].isdigit():
+        if (
+            name in ID_FIELDS
+            and "E+" in text.upper()
+            and text.replace(".", "").upper().split("E+")[0].isdigit()
+        ):
             raise ParseError("phone_scientific")
         limit = self.limits.get(name, 255)
         if len(text) > limit:
@@ -325,11 +335,17 @@ class _RowBuilder:
         return text
 
     def _order(
-        self, number: int, values: dict[str, object], cells: Sequence[CellValue], errors: list[RowError]
+        self,
+        number: int,
+        values: dict[str, object],
+        cells: Sequence[CellValue],
+        errors: list[RowError],
     ) -> ParsedOrderRow | list[RowError]:
         quantity = values.get("quantity") or 1
         price = values.get("unit_price")
-        gross = price * quantity if isinstance(price, Decimal) and isinstance(quantity, int) else None
+        gross = (
+            price * quantity if isinstance(price, Decimal) and isinstance(quantity, int) else None
+        )
         discount: Decimal | None = None
         raw_discount = values.get("discount")
         if raw_discount not in (None, ""):
@@ -344,7 +360,9 @@ class _RowBuilder:
             amount = gross - (discount or Decimal(0))
             if amount < 0:
                 errors.append(
-                    make_error(number, self.header.get("discount"), str(discount), "amount_negative")
+                    make_error(
+                        number, self.header.get("discount"), str(discount), "amount_negative"
+                    )
                 )
         if not any(values.get(name) for name in CUSTOMER_KEY_FIELDS) and not _has_error(
             errors, CUSTOMER_KEY_FIELDS, self.header
@@ -352,7 +370,9 @@ class _RowBuilder:
             errors.append(make_error(number, None, None, "customer_key_missing"))
         if values.get("placed_at") is None and not _has_error(errors, ("placed_at",), self.header):
             errors.append(make_error(number, self.header.get("placed_at"), None, "date_missing"))
-        if amount is None and not _has_error(errors, ("amount", "unit_price", "quantity", "discount"), self.header):
+        if amount is None and not _has_error(
+            errors, ("amount", "unit_price", "quantity", "discount"), self.header
+        ):
             column = self.header.get("amount") or self.header.get("unit_price")
             errors.append(make_error(number, column, None, "amount_missing"))
         if errors:
@@ -362,13 +382,19 @@ class _RowBuilder:
         fields["quantity"] = quantity
         fields["amount"] = amount
         order = ParsedOrderRow(row=number, discount=discount, **fields)  # type: ignore[arg-type]
-        order.row_key = self.keys(order.customer_key, order.placed_at, order.product_name, order.amount)
+        order.row_key = self.keys(
+            order.customer_key, order.placed_at, order.product_name, order.amount
+        )
         return order
 
     def _customer(
         self, number: int, values: dict[str, object], errors: list[RowError]
     ) -> ParsedCustomerRow | list[RowError]:
-        if not values.get("name") and not values.get("phone") and not _has_error(errors, ("name", "phone"), self.header):
+        if (
+            not values.get("name")
+            and not values.get("phone")
+            and not _has_error(errors, ("name", "phone"), self.header)
+        ):
             errors.append(make_error(number, None, None, "customer_name_or_phone_missing"))
         if errors:
             return errors
@@ -417,7 +443,9 @@ class FileStream:
             self.result.errors.append(problem.error)
             self._items = None
         except (csv.Error, UnicodeDecodeError) as exc:
-            self.result.errors.append(make_error(None, None, None, "file_unreadable", detail=str(exc)))
+            self.result.errors.append(
+                make_error(None, None, None, "file_unreadable", detail=str(exc))
+            )
             self._items = None
         if self._items is None:
             self.close()
@@ -433,7 +461,11 @@ class FileStream:
         result = self.result
         table = _open_table(source, fmt, sheet, self._stack)
         result.container = result.format = table.container
-        result.encoding, result.delimiter, result.sheet = table.encoding, table.delimiter, table.sheet
+        result.encoding, result.delimiter, result.sheet = (
+            table.encoding,
+            table.delimiter,
+            table.sheet,
+        )
         rows = table.rows
         buffered = list(islice(rows, BILL_SCAN_ROWS))
         if not buffered or all(_blank(cells) for _, cells in buffered):
@@ -451,11 +483,13 @@ class FileStream:
             data = chain(buffered[layout.header_index + 1 :], rows)
             self._items = self._bill_items(layout, data)
             return
-        found = find_header([cells for _, cells in buffered[:HEADER_SCAN_ROWS]], kind, _override_columns(overrides))
+        found = find_header(
+            [cells for _, cells in buffered[:HEADER_SCAN_ROWS]], kind, _override_columns(overrides)
+        )
         if found is None:
             raise _problem("header_not_found")
-        index, span, header_cells = found
-        mapping, errors = build_mapping(header_cells, kind, overrides)
+        index, span, header = found
+        mapping, errors = build_mapping(header, kind, overrides)
         result.header_row = buffered[index][0]
         result.columns = mapping.columns
         result.mapping = mapping.by_column()
@@ -465,11 +499,13 @@ class FileStream:
         if errors:
             result.errors.extend(errors)
             # Keep a preview so the owner can see the columns while fixing the mapping.
-            result.sample = [[clean_text(c) for c in cells] for _, cells in islice(data, SAMPLE_ROWS)]
+            result.sample = [
+                [clean_text(c) for c in cells] for _, cells in islice(data, SAMPLE_ROWS)
+            ]
             self._items = None
             return
         builder = _RowBuilder(kind, mapping, table.epoch_1904, _Keys())
-        header_keys = [normalise_header(c) for c in header_cells]
+        header_keys = [normalise_header(c) for c in header]
         self._items = self._table_items(builder, data, header_keys)
 
     def _bill_items(self, layout: bills.BillLayout, data: RawRows) -> Iterator[Item]:
@@ -484,7 +520,9 @@ class FileStream:
 
         yield from bills.parse_bill(layout, counted(), result.skipped, _Keys())
 
-    def _table_items(self, builder: _RowBuilder, data: RawRows, header_keys: list[str]) -> Iterator[Item]:
+    def _table_items(
+        self, builder: _RowBuilder, data: RawRows, header_keys: list[str]
+    ) -> Iterator[Item]:
         result = self.result
         skipped = result.skipped
         for number, cells in data:
@@ -513,7 +551,9 @@ class FileStream:
             yield from self._items
         except (csv.Error, UnicodeDecodeError) as exc:
             row = self.result.header_row or 0
-            yield make_error(row + self.result.rows_read + 1, None, None, "file_unreadable", detail=str(exc))
+            yield make_error(
+                row + self.result.rows_read + 1, None, None, "file_unreadable", detail=str(exc)
+            )
         finally:
             self.close()
 

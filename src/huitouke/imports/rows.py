@@ -60,7 +60,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The quantity “{value}” must be at least 1.",
         "zh": "数量“{value}”至少为 1。",
     },
-    "quantity_too_large": {"en": "The quantity “{value}” is too large.", "zh": "数量“{value}”过大。"},
+    "quantity_too_large": {
+        "en": "The quantity “{value}” is too large.",
+        "zh": "数量“{value}”过大。",
+    },
     "phone_invalid": {
         "en": "“{value}” is not a phone number (a mainland mobile has 11 digits, e.g. 13812345678).",
         "zh": "“{value}”不是有效电话号码（大陆手机号为 11 位，例如 13812345678）。",
@@ -81,7 +84,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "“{value}” is not a birthday (write 1990-03-05, 3月5日, or 农历三月初五).",
         "zh": "“{value}”不是有效生日（请写 1990-03-05、3月5日 或 农历三月初五）。",
     },
-    "email_invalid": {"en": "“{value}” is not an email address.", "zh": "“{value}”不是有效邮箱地址。"},
+    "email_invalid": {
+        "en": "“{value}” is not an email address.",
+        "zh": "“{value}”不是有效邮箱地址。",
+    },
     "text_too_long": {
         "en": "The text in “{column}” is longer than {limit} characters.",
         "zh": "“{column}”中的文字超过 {limit} 个字符。",
@@ -206,7 +212,12 @@ class RowError:
 
 
 def _format(
-    code: str, lang: str, row: int | None, column: str | None, value: str | None, params: Mapping[str, object]
+    code: str,
+    lang: str,
+    row: int | None,
+    column: str | None,
+    value: str | None,
+    params: Mapping[str, object],
 ) -> str:
     templates = MESSAGES.get(code, {})
     template = templates.get(lang) or templates.get("en") or code
@@ -283,7 +294,12 @@ class ParsedOrderRow:
     def customer_key(self) -> str:
         """The first customer identifier present, in matching order."""
         return _first(
-            self.customer_external_id, self.phone, self.wechat, self.customer_name, self.nickname, self.payer_id
+            self.customer_external_id,
+            self.phone,
+            self.wechat,
+            self.customer_name,
+            self.nickname,
+            self.payer_id,
         )
 
 
@@ -378,7 +394,11 @@ def _first(*values: str | None) -> str:
 
 
 def row_key(
-    customer_key: str, placed_at: datetime, product: str | None, amount: Decimal, occurrence: int = 0
+    customer_key: str,
+    placed_at: datetime,
+    product: str | None,
+    amount: Decimal,
+    occurrence: int = 0,
 ) -> str:
     """A stable id for a row without an order number: customer, time, product, amount, repeat no."""
     # The n-th identical row of one file gets n, so two genuine identical purchases in one file

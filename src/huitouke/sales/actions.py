@@ -45,9 +45,13 @@ def _money(value: Any, field: str) -> Decimal:
     try:
         amount = Decimal(str(value)).quantize(CENT)
     except Exception as exc:
-        raise ValidationError({field: _("“%(value)s” is not an amount.") % {"value": value}}) from exc
+        raise ValidationError(
+            {field: _("“%(value)s” is not an amount.") % {"value": value}}
+        ) from exc
     if amount < 0:
-        raise ValidationError({field: _("The amount cannot be negative (got %(value)s).") % {"value": value}})
+        raise ValidationError(
+            {field: _("The amount cannot be negative (got %(value)s).") % {"value": value}}
+        )
     return amount
 
 
@@ -83,17 +87,38 @@ def do_record_order(
     for index, line in enumerate(lines, start=1):
         if line.product is not None and line.product.organisation_id != organisation.pk:
             raise ValidationError({"lines": _("Line %(n)s: unknown product.") % {"n": index}})
-        if not isinstance(line.quantity, int) or isinstance(line.quantity, bool) or line.quantity <= 0:
+        if (
+            not isinstance(line.quantity, int)
+            or isinstance(line.quantity, bool)
+            or line.quantity <= 0
+        ):
             raise ValidationError(
-                {"lines": _("Line %(n)s: the quantity must be a whole number above 0 (got %(value)s).") % {"n": index, "value": line.quantity}}
+                {
+                    "lines": _(
+                        "Line %(n)s: the quantity must be a whole number above 0 (got %(value)s)."
+                    )
+                    % {"n": index, "value": line.quantity}
+                }
             )
         name = line.name or (line.product.name if line.product else "")
         if not name:
-            raise ValidationError({"lines": _("Line %(n)s: choose a product or type the item's name.") % {"n": index}})
-        price = line.unit_price if line.unit_price is not None else (line.product.price if line.product else None)
+            raise ValidationError(
+                {"lines": _("Line %(n)s: choose a product or type the item's name.") % {"n": index}}
+            )
+        price = (
+            line.unit_price
+            if line.unit_price is not None
+            else (line.product.price if line.product else None)
+        )
         if price is None:
-            raise ValidationError({"lines": _("Line %(n)s: the unit price is missing.") % {"n": index}})
-        cost = line.unit_cost if line.unit_cost is not None else (line.product.cost if line.product else ZERO)
+            raise ValidationError(
+                {"lines": _("Line %(n)s: the unit price is missing.") % {"n": index}}
+            )
+        cost = (
+            line.unit_cost
+            if line.unit_cost is not None
+            else (line.product.cost if line.product else ZERO)
+        )
         built.append(
             OrderLine(
                 product=line.product,
@@ -112,7 +137,12 @@ def do_record_order(
     points_d = _money(points_amount, "points_amount")
     computed_net = gross - discount_d - coupon_d - points_d
     if computed_net < 0:
-        raise ValidationError({"discount": _("Discounts (¥%(d)s) exceed the order amount (¥%(g)s).") % {"d": discount_d + coupon_d + points_d, "g": gross}})
+        raise ValidationError(
+            {
+                "discount": _("Discounts (¥%(d)s) exceed the order amount (¥%(g)s).")
+                % {"d": discount_d + coupon_d + points_d, "g": gross}
+            }
+        )
     net = computed_net if net_paid is None else _money(net_paid, "net_paid")
 
     with transaction.atomic():
@@ -173,13 +203,24 @@ def do_refund_order(
         for line_id, qty in line_list:
             line = by_id.get(line_id)
             if line is None:
-                raise ValidationError({"lines": _("Line %(id)s is not part of this order.") % {"id": line_id}})
+                raise ValidationError(
+                    {"lines": _("Line %(id)s is not part of this order.") % {"id": line_id}}
+                )
             if qty <= 0 or line.refunded_quantity + qty > line.quantity:
-                raise ValidationError({"lines": _("Line “%(name)s”: cannot refund %(qty)s.") % {"name": line.name, "qty": qty}})
+                raise ValidationError(
+                    {
+                        "lines": _("Line “%(name)s”: cannot refund %(qty)s.")
+                        % {"name": line.name, "qty": qty}
+                    }
+                )
             refund_cost += line.unit_cost * qty
             line_records.append({"line_id": line_id, "quantity": qty})
         if amount is None:
-            value = remaining if not line_list else min(remaining, sum((by_id[i].unit_price * q for i, q in line_list), ZERO))
+            value = (
+                remaining
+                if not line_list
+                else min(remaining, sum((by_id[i].unit_price * q for i, q in line_list), ZERO))
+            )
             if not line_list:
                 refund_cost = fresh.cost_amount - fresh.refunded_cost
         else:
@@ -187,9 +228,18 @@ def do_refund_order(
         if value <= 0:
             raise ValidationError({"amount": _("The refund amount must be above 0.")})
         if value > remaining:
-            raise ValidationError({"amount": _("The refund (¥%(value)s) exceeds what is left on the order (¥%(left)s).") % {"value": value, "left": remaining}})
+            raise ValidationError(
+                {
+                    "amount": _(
+                        "The refund (¥%(value)s) exceeds what is left on the order (¥%(left)s)."
+                    )
+                    % {"value": value, "left": remaining}
+                }
+            )
         for record in line_records:
-            OrderLine.objects.filter(pk=record["line_id"]).update(refunded_quantity=F("refunded_quantity") + record["quantity"])
+            OrderLine.objects.filter(pk=record["line_id"]).update(
+                refunded_quantity=F("refunded_quantity") + record["quantity"]
+            )
         refund = Refund.objects.create(
             organisation_id=fresh.organisation_id,
             order=fresh,
@@ -210,7 +260,14 @@ def do_refund_order(
             refresh_customer_stats(fresh.customer_id)
         for hook in ORDER_REFUNDED_HOOKS:
             hook(fresh, refund)
-        record_audit(actor=actor, organisation=fresh.organisation, action="refund", target=fresh, request=request, detail={"amount": str(value)})
+        record_audit(
+            actor=actor,
+            organisation=fresh.organisation,
+            action="refund",
+            target=fresh,
+            request=request,
+            detail={"amount": str(value)},
+        )
     order.refresh_from_db()
     return refund
 
@@ -224,9 +281,15 @@ def _lock_stats_id(customer_id: int, organisation_id: int | None = None) -> None
     # queue here, so each recomputation sees the others' committed orders. On SQLite the
     # IMMEDIATE transaction already serialises writers and select_for_update is a no-op.
     if organisation_id is None:
-        organisation_id = Customer.objects.values_list("organisation_id", flat=True).get(pk=customer_id)
-    CustomerStats.objects.get_or_create(customer_id=customer_id, defaults={"organisation_id": organisation_id})
-    list(CustomerStats.objects.select_for_update().filter(customer_id=customer_id).values_list("pk"))
+        organisation_id = Customer.objects.values_list("organisation_id", flat=True).get(
+            pk=customer_id
+        )
+    CustomerStats.objects.get_or_create(
+        customer_id=customer_id, defaults={"organisation_id": organisation_id}
+    )
+    list(
+        CustomerStats.objects.select_for_update().filter(customer_id=customer_id).values_list("pk")
+    )
 
 
 _NET = ExpressionWrapper(F("net_paid") - F("refunded_amount"), output_field=MONEY)
@@ -243,7 +306,11 @@ def stats_aggregates(now: datetime) -> dict[str, Any]:
         "count": Count("id"),
         "spend": Coalesce(Sum(_NET), Value(ZERO), output_field=MONEY),
         "margin": Coalesce(Sum(_MARGIN), Value(ZERO), output_field=MONEY),
-        "spend_12m": Coalesce(Sum(_NET, filter=Q(placed_at__gt=now - timedelta(days=365))), Value(ZERO), output_field=MONEY),
+        "spend_12m": Coalesce(
+            Sum(_NET, filter=Q(placed_at__gt=now - timedelta(days=365))),
+            Value(ZERO),
+            output_field=MONEY,
+        ),
     }
 
 
@@ -257,7 +324,9 @@ def refresh_customer_stats(customer_id: int, *, now: datetime | None = None) -> 
             {
                 c
                 for c in OrderLine.objects.filter(
-                    order__customer_id=customer_id, order__status=OrderStatus.PAID, order__placed_at=agg["last"]
+                    order__customer_id=customer_id,
+                    order__status=OrderStatus.PAID,
+                    order__placed_at=agg["last"],
                 ).values_list("category_id", flat=True)
                 if c is not None
             }
@@ -279,7 +348,7 @@ def refresh_customer_stats(customer_id: int, *, now: datetime | None = None) -> 
 def rebuild_stats(organisation: Organisation, *, now: datetime | None = None) -> int:
     """Recompute every customer's stats of an organisation in bulk (after imports and demo loads)."""
     now = now or timezone.now()
-    rows = (
+    rows: Any = (
         Order.objects.counted()
         .filter(organisation=organisation, customer__isnull=False)
         .values("customer_id")
@@ -289,14 +358,22 @@ def rebuild_stats(organisation: Organisation, *, now: datetime | None = None) ->
     last_cats: dict[int, set[int]] = {}
     last_times = {cid: r["last"] for cid, r in by_customer.items()}
     for cid, placed_at, cat in (
-        OrderLine.objects.filter(order__organisation=organisation, order__status=OrderStatus.PAID, order__customer__isnull=False)
+        OrderLine.objects.filter(
+            order__organisation=organisation,
+            order__status=OrderStatus.PAID,
+            order__customer__isnull=False,
+        )
         .values_list("order__customer_id", "order__placed_at", "category_id")
         .iterator(chunk_size=20000)
     ):
         if cat is not None and last_times.get(cid) == placed_at:
             last_cats.setdefault(cid, set()).add(cat)
     objs = []
-    for cid in Customer.objects.filter(organisation=organisation).values_list("pk", flat=True).iterator(chunk_size=20000):
+    for cid in (
+        Customer.objects.filter(organisation=organisation)
+        .values_list("pk", flat=True)
+        .iterator(chunk_size=20000)
+    ):
         r = by_customer.get(cid)
         count = r["count"] if r else 0
         objs.append(
@@ -321,8 +398,15 @@ def rebuild_stats(organisation: Organisation, *, now: datetime | None = None) ->
             update_conflicts=True,
             unique_fields=["customer"],
             update_fields=[
-                "first_order_at", "last_order_at", "orders_count", "net_spend", "gross_margin",
-                "avg_order_value", "spend_12m", "last_order_categories", "updated_at",
+                "first_order_at",
+                "last_order_at",
+                "orders_count",
+                "net_spend",
+                "gross_margin",
+                "avg_order_value",
+                "spend_12m",
+                "last_order_categories",
+                "updated_at",
             ],
         )
     return len(objs)

@@ -20,6 +20,7 @@ class OrderAdmin(OrgScopedAdmin):
     list_display = ["id", "placed_at", "customer", "store", "net_paid", "status"]
     list_filter = ["status", "store"]
     raw_id_fields = ["customer"]
+
     # Orders change only through actions (stats, audit); the admin shows them read-only.
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False

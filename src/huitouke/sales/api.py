@@ -50,9 +50,15 @@ def _save_catalogue_item(obj: Category | Product, fields: dict[str, Any], unique
     """Validate and save a category or product; `unique` names the field unique per organisation."""
     for key, value in fields.items():
         setattr(obj, key, value)
-    obj.full_clean(exclude=["organisation", "category"], validate_unique=False, validate_constraints=False)
+    obj.full_clean(
+        exclude=["organisation", "category"], validate_unique=False, validate_constraints=False
+    )
     value = getattr(obj, unique)
-    clash = type(obj)._default_manager.filter(organisation_id=obj.organisation_id, **{unique: value}).exclude(pk=obj.pk)
+    clash = (
+        type(obj)
+        ._default_manager.filter(organisation_id=obj.organisation_id, **{unique: value})
+        .exclude(pk=obj.pk)
+    )
     if value and clash.exists():
         raise ValidationError({unique: _("“%(value)s” is already in use.") % {"value": value}})
     try:
@@ -60,15 +66,20 @@ def _save_catalogue_item(obj: Category | Product, fields: dict[str, Any], unique
             obj.save()
     except IntegrityError as exc:
         # Two people saving the same name at the same moment: the unique constraint decides.
-        raise ValidationError({unique: _("“%(value)s” is already in use.") % {"value": value}}) from exc
+        raise ValidationError(
+            {unique: _("“%(value)s” is already in use.") % {"value": value}}
+        ) from exc
     return obj
 
 
 def _product_fields(user: User, payload: ProductPatch) -> dict[str, Any]:
     fields = payload.model_dump(exclude_unset=True)
-    if fields.get("category_id") is not None and not Category.objects.filter(
-        organisation_id=user.organisation_id, pk=fields["category_id"]
-    ).exists():
+    if (
+        fields.get("category_id") is not None
+        and not Category.objects.filter(
+            organisation_id=user.organisation_id, pk=fields["category_id"]
+        ).exists()
+    ):
         raise ValidationError({"category_id": _("Unknown category.")})
     return fields
 
@@ -84,11 +95,17 @@ def create_category(request: HttpRequest, payload: CategoryIn) -> Category:
     """Add a category (owner and managers)."""
     user = api_user(request)
     require_manager(user, _("Only the owner or a store manager can change categories."))
-    return _save_catalogue_item(Category(organisation_id=user.organisation_id), payload.model_dump(exclude_unset=True), "name")
+    return _save_catalogue_item(
+        Category(organisation_id=user.organisation_id),
+        payload.model_dump(exclude_unset=True),
+        "name",
+    )
 
 
 @router.patch("/categories/{category_id}", response=CategoryOut)
-def update_category(request: HttpRequest, category_id: ObjectId, payload: CategoryPatch) -> Category:
+def update_category(
+    request: HttpRequest, category_id: ObjectId, payload: CategoryPatch
+) -> Category:
     """Rename a category or change its repurchase cycle (owner and managers)."""
     user = api_user(request)
     category = _in_org(Category, user, category_id)
@@ -97,7 +114,9 @@ def update_category(request: HttpRequest, category_id: ObjectId, payload: Catego
 
 
 @router.get("/products", response=Page[ProductOut])
-def list_products(request: HttpRequest, filters: Query[ProductFilters], paging: Query[Paging]) -> dict[str, Any]:
+def list_products(
+    request: HttpRequest, filters: Query[ProductFilters], paging: Query[Paging]
+) -> dict[str, Any]:
     """Products of your organisation by name, filtered by text, category and whether on sale."""
     qs = Product.objects.filter(organisation_id=api_user(request).organisation_id)
     if filters.q:
@@ -114,7 +133,9 @@ def create_product(request: HttpRequest, payload: ProductIn) -> Product:
     """Add a product (owner and managers)."""
     user = api_user(request)
     require_manager(user, _("Only the owner or a store manager can change products."))
-    return _save_catalogue_item(Product(organisation_id=user.organisation_id), _product_fields(user, payload), "sku")
+    return _save_catalogue_item(
+        Product(organisation_id=user.organisation_id), _product_fields(user, payload), "sku"
+    )
 
 
 @router.get("/products/{product_id}", response=ProductOut)
@@ -144,7 +165,9 @@ def _day_start(day: Any) -> datetime:
 
 
 @router.get("/orders", response=Page[OrderOut])
-def list_orders(request: HttpRequest, filters: Query[OrderFilters], paging: Query[Paging]) -> dict[str, Any]:
+def list_orders(
+    request: HttpRequest, filters: Query[OrderFilters], paging: Query[Paging]
+) -> dict[str, Any]:
     """Orders you may see, newest first; `since` and `until` are whole days in the shop's time zone."""
     qs = Order.objects.visible_to(api_user(request))
     if filters.customer is not None:
@@ -159,15 +182,24 @@ def list_orders(request: HttpRequest, filters: Query[OrderFilters], paging: Quer
 def _order_arguments(user: User, payload: OrderIn) -> dict[str, Any]:
     """Resolve the ids of an order to objects the user may use; unknown or out of scope is a 422."""
     org_id = user.organisation_id
-    args: dict[str, Any] = {"organisation": user.organisation, "actor": user, "customer": None, "staff": user}
+    args: dict[str, Any] = {
+        "organisation": user.organisation,
+        "actor": user,
+        "customer": None,
+        "staff": user,
+    }
     if payload.customer_id is not None:
         args["customer"] = Customer.objects.visible_to(user).filter(pk=payload.customer_id).first()
         if args["customer"] is None:
             raise ValidationError({"customer_id": _("Unknown customer.")})
     store_id = payload.store_id or user.store_id
-    args["store"] = Store.objects.filter(organisation_id=org_id, pk=store_id).first() if store_id else None
+    args["store"] = (
+        Store.objects.filter(organisation_id=org_id, pk=store_id).first() if store_id else None
+    )
     if args["store"] is None:
-        raise ValidationError({"store_id": _("Unknown store.") if store_id else _("Choose the store.")})
+        raise ValidationError(
+            {"store_id": _("Unknown store.") if store_id else _("Choose the store.")}
+        )
     if payload.staff_id is not None:
         args["staff"] = User.objects.filter(staff_q(user), pk=payload.staff_id).first()
         if args["staff"] is None:
@@ -177,14 +209,33 @@ def _order_arguments(user: User, payload: OrderIn) -> dict[str, Any]:
     lines = []
     for n, line in enumerate(payload.lines, start=1):
         if line.product_id is not None and line.product_id not in products:
-            raise ValidationError({"lines": _("Line %(n)s: unknown product %(id)s.") % {"n": n, "id": line.product_id}})
+            raise ValidationError(
+                {
+                    "lines": _("Line %(n)s: unknown product %(id)s.")
+                    % {"n": n, "id": line.product_id}
+                }
+            )
         product = products.get(line.product_id) if line.product_id else None
-        lines.append(LineInput(quantity=line.quantity, product=product, name=line.name, unit_price=line.unit_price))
-    if payload.external_id and Order.objects.filter(organisation_id=org_id, external_id=payload.external_id).exists():
-        raise ValidationError({"external_id": _("An order with this external number already exists.")})
+        lines.append(
+            LineInput(
+                quantity=line.quantity, product=product, name=line.name, unit_price=line.unit_price
+            )
+        )
+    if (
+        payload.external_id
+        and Order.objects.filter(organisation_id=org_id, external_id=payload.external_id).exists()
+    ):
+        raise ValidationError(
+            {"external_id": _("An order with this external number already exists.")}
+        )
     return {
-        **args, "lines": lines, "placed_at": payload.placed_at, "discount": payload.discount,
-        "source": payload.source, "external_id": payload.external_id, "note": payload.note,
+        **args,
+        "lines": lines,
+        "placed_at": payload.placed_at,
+        "discount": payload.discount,
+        "source": payload.source,
+        "external_id": payload.external_id,
+        "note": payload.note,
     }
 
 
@@ -197,7 +248,9 @@ def create_order(request: HttpRequest, payload: OrderIn) -> Order:
         order = do_record_order(**arguments)
         # A manager recording a walk-in sale in another store would not see it afterwards.
         if not Order.objects.visible_to(user).filter(pk=order.pk).exists():
-            raise ValidationError({"store_id": _("You would not see this order: record it in your own store.")})
+            raise ValidationError(
+                {"store_id": _("You would not see this order: record it in your own store.")}
+            )
     return _visible_order(user, order.pk)
 
 
@@ -214,6 +267,10 @@ def refund_order(request: HttpRequest, order_id: ObjectId, payload: RefundIn) ->
     order = _visible_order(user, order_id)
     require_manager(user, _("Only the owner or a store manager can refund orders."))
     return do_refund_order(
-        order=order, actor=user, amount=payload.amount, reason=payload.reason, request=request,
+        order=order,
+        actor=user,
+        amount=payload.amount,
+        reason=payload.reason,
+        request=request,
         lines=[(line.line_id, line.quantity) for line in payload.lines],
     )

@@ -20,12 +20,19 @@ class ProductForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.organisation = organisation
         self.instance.organisation = organisation
-        self.fields["category"].queryset = Category.objects.filter(organisation=organisation)
+        self.fields["category"].queryset = Category.objects.filter(organisation=organisation)  # type: ignore[attr-defined]
 
     def clean_sku(self) -> str:
         sku = (self.cleaned_data.get("sku") or "").strip()
-        if sku and Product.objects.filter(organisation=self.organisation, sku=sku).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError(_("Another product already uses the SKU “%(sku)s”."), params={"sku": sku})
+        if (
+            sku
+            and Product.objects.filter(organisation=self.organisation, sku=sku)
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            raise forms.ValidationError(
+                _("Another product already uses the SKU “%(sku)s”."), params={"sku": sku}
+            )
         return sku
 
 
@@ -41,35 +48,54 @@ class CategoryForm(forms.ModelForm):
 
     def clean_name(self) -> str:
         name = (self.cleaned_data.get("name") or "").strip()
-        if Category.objects.filter(organisation=self.organisation, name=name).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError(_("The category “%(name)s” already exists."), params={"name": name})
+        if (
+            Category.objects.filter(organisation=self.organisation, name=name)
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            raise forms.ValidationError(
+                _("The category “%(name)s” already exists."), params={"name": name}
+            )
         return name
 
 
 class OrderHeaderForm(forms.Form):
     customer = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    phone = forms.CharField(label=_("Customer's mobile"), required=False, max_length=30, widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}))
+    phone = forms.CharField(
+        label=_("Customer's mobile"),
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
     name = forms.CharField(label=_("Name (for a new customer)"), required=False, max_length=100)
     store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none())
-    discount = forms.DecimalField(label=_("Discount (yuan)"), required=False, min_value=0, decimal_places=2, initial=0)
+    discount = forms.DecimalField(
+        label=_("Discount (yuan)"), required=False, min_value=0, decimal_places=2, initial=0
+    )
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["store"].queryset = Store.objects.filter(organisation=user.organisation)
+        self.fields["store"].queryset = Store.objects.filter(organisation=user.organisation)  # type: ignore[attr-defined]
         if user.store_id:
             self.fields["store"].initial = user.store_id
 
 
 class OrderLineForm(forms.Form):
-    product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.none(), required=False)
+    product = forms.ModelChoiceField(
+        label=_("Product"), queryset=Product.objects.none(), required=False
+    )
     item = forms.CharField(label=_("or item name"), required=False, max_length=100)
     quantity = forms.IntegerField(label=_("Qty"), min_value=1, initial=1)
-    unit_price = forms.DecimalField(label=_("Unit price"), min_value=0, decimal_places=2, required=False)
+    unit_price = forms.DecimalField(
+        label=_("Unit price"), min_value=0, decimal_places=2, required=False
+    )
 
     def __init__(self, *args: Any, organisation: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["product"].queryset = Product.objects.filter(organisation=organisation, is_active=True).select_related("category")
+        self.fields["product"].queryset = Product.objects.filter(  # type: ignore[attr-defined]
+            organisation=organisation, is_active=True
+        ).select_related("category")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -80,9 +106,16 @@ class OrderLineForm(forms.Form):
         return data
 
 
-OrderLineFormSet = forms.formset_factory(OrderLineForm, extra=1, min_num=1, validate_min=True, max_num=100)
+OrderLineFormSet = forms.formset_factory(
+    OrderLineForm, extra=1, min_num=1, validate_min=True, max_num=100
+)
 
 
 class RefundForm(forms.Form):
-    amount = forms.DecimalField(label=_("Amount to refund (empty = everything left)"), required=False, min_value=0.01, decimal_places=2)
+    amount = forms.DecimalField(
+        label=_("Amount to refund (empty = everything left)"),
+        required=False,
+        min_value=0.01,
+        decimal_places=2,
+    )
     reason = forms.CharField(label=_("Reason"), required=False, max_length=200)

@@ -17,29 +17,47 @@ ZERO = Decimal("0.00")
 
 
 class Category(models.Model):
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="categories")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="categories"
+    )
     name = models.CharField(_("name"), max_length=50)
     cycle_days = models.PositiveIntegerField(
-        _("repurchase cycle (days)"), null=True, blank=True, help_text=_("How often a customer usually buys again.")
+        _("repurchase cycle (days)"),
+        null=True,
+        blank=True,
+        help_text=_("How often a customer usually buys again."),
     )
-    learned_cycle_days = models.PositiveIntegerField(_("learned cycle (days)"), null=True, blank=True, editable=False)
+    learned_cycle_days = models.PositiveIntegerField(
+        _("learned cycle (days)"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("category")
         verbose_name_plural = _("categories")
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="category_name_unique_per_org")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="category_name_unique_per_org"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
 
 
 class Product(models.Model):
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="products")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="products"
+    )
     sku = models.CharField(_("SKU"), max_length=50, blank=True)
     name = models.CharField(_("name"), max_length=100)
     category = models.ForeignKey(
-        Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="products", verbose_name=_("category")
+        Category,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="products",
+        verbose_name=_("category"),
     )
     price = models.DecimalField(_("price"), max_digits=12, decimal_places=2, default=ZERO)
     cost = models.DecimalField(_("cost"), max_digits=12, decimal_places=2, default=ZERO)
@@ -51,8 +69,14 @@ class Product(models.Model):
         verbose_name_plural = _("products")
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "sku"], condition=~Q(sku=""), name="product_sku_unique_per_org"),
-            models.CheckConstraint(condition=Q(price__gte=0) & Q(cost__gte=0), name="product_price_cost_not_negative"),
+            models.UniqueConstraint(
+                fields=["organisation", "sku"],
+                condition=~Q(sku=""),
+                name="product_sku_unique_per_org",
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gte=0) & Q(cost__gte=0), name="product_price_cost_not_negative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -84,26 +108,52 @@ class OrderQuerySet(models.QuerySet["Order"]):
 
 
 class Order(models.Model):
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="orders")
-    store = models.ForeignKey("accounts.Store", on_delete=models.PROTECT, related_name="orders", verbose_name=_("store"))
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="orders"
+    )
+    store = models.ForeignKey(
+        "accounts.Store", on_delete=models.PROTECT, related_name="orders", verbose_name=_("store")
+    )
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, null=True, blank=True, related_name="orders", verbose_name=_("customer")
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("customer"),
     )
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="sales", verbose_name=_("sold by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sales",
+        verbose_name=_("sold by"),
     )
     placed_at = models.DateTimeField(_("time"), default=timezone.now)
-    status = models.CharField(_("status"), max_length=10, choices=OrderStatus.choices, default=OrderStatus.PAID)
-    gross_amount = models.DecimalField(_("amount before discounts"), max_digits=12, decimal_places=2, default=ZERO)
-    discount_amount = models.DecimalField(_("discount"), max_digits=12, decimal_places=2, default=ZERO)
+    status = models.CharField(
+        _("status"), max_length=10, choices=OrderStatus.choices, default=OrderStatus.PAID
+    )
+    gross_amount = models.DecimalField(
+        _("amount before discounts"), max_digits=12, decimal_places=2, default=ZERO
+    )
+    discount_amount = models.DecimalField(
+        _("discount"), max_digits=12, decimal_places=2, default=ZERO
+    )
     coupon_amount = models.DecimalField(_("coupon"), max_digits=12, decimal_places=2, default=ZERO)
     points_used = models.PositiveIntegerField(_("points used"), default=0)
-    points_amount = models.DecimalField(_("paid with points"), max_digits=12, decimal_places=2, default=ZERO)
+    points_amount = models.DecimalField(
+        _("paid with points"), max_digits=12, decimal_places=2, default=ZERO
+    )
     net_paid = models.DecimalField(_("net paid"), max_digits=12, decimal_places=2, default=ZERO)
     cost_amount = models.DecimalField(_("cost"), max_digits=12, decimal_places=2, default=ZERO)
-    refunded_amount = models.DecimalField(_("refunded"), max_digits=12, decimal_places=2, default=ZERO)
+    refunded_amount = models.DecimalField(
+        _("refunded"), max_digits=12, decimal_places=2, default=ZERO
+    )
     refunded_cost = models.DecimalField(max_digits=12, decimal_places=2, default=ZERO)
-    source = models.CharField(_("channel"), max_length=10, choices=OrderSource.choices, default=OrderSource.STORE)
+    source = models.CharField(
+        _("channel"), max_length=10, choices=OrderSource.choices, default=OrderSource.STORE
+    )
     external_id = models.CharField(_("external order number"), max_length=100, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -119,17 +169,25 @@ class Order(models.Model):
         ordering = ["-placed_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "external_id"], condition=~Q(external_id=""), name="order_external_id_unique_per_org"
+                fields=["organisation", "external_id"],
+                condition=~Q(external_id=""),
+                name="order_external_id_unique_per_org",
             ),
             models.CheckConstraint(
-                condition=Q(net_paid__gte=0) & Q(refunded_amount__gte=0) & Q(refunded_amount__lte=models.F("net_paid")),
+                condition=Q(net_paid__gte=0)
+                & Q(refunded_amount__gte=0)
+                & Q(refunded_amount__lte=models.F("net_paid")),
                 name="order_amounts_consistent",
             ),
         ]
         indexes = [
-            models.Index(fields=["customer", "status", "placed_at"], name="order_customer_status_time"),
+            models.Index(
+                fields=["customer", "status", "placed_at"], name="order_customer_status_time"
+            ),
             models.Index(fields=["organisation", "placed_at"], name="order_org_time"),
-            models.Index(fields=["organisation", "store", "placed_at"], name="order_org_store_time"),
+            models.Index(
+                fields=["organisation", "store", "placed_at"], name="order_org_store_time"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -146,8 +204,12 @@ class Order(models.Model):
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True, related_name="lines")
-    category = models.ForeignKey(Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="lines")
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="lines"
+    )
     name = models.CharField(_("item"), max_length=100)
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
@@ -160,7 +222,10 @@ class OrderLine(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
-            models.CheckConstraint(condition=Q(refunded_quantity__lte=models.F("quantity")), name="line_refund_within_quantity"),
+            models.CheckConstraint(
+                condition=Q(refunded_quantity__lte=models.F("quantity")),
+                name="line_refund_within_quantity",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -172,7 +237,9 @@ class OrderLine(models.Model):
 
 
 class Refund(models.Model):
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     cost = models.DecimalField(max_digits=12, decimal_places=2, default=ZERO)
@@ -191,7 +258,9 @@ class Refund(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
             models.UniqueConstraint(
-                fields=["organisation", "external_id"], condition=~Q(external_id=""), name="refund_external_id_unique"
+                fields=["organisation", "external_id"],
+                condition=~Q(external_id=""),
+                name="refund_external_id_unique",
             ),
         ]
 

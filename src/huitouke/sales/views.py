@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -19,11 +19,18 @@ from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
 from huitouke.customers.queries import get_customer_for
 from huitouke.sales.actions import LineInput, do_record_order, do_refund_order
-from huitouke.sales.forms import CategoryForm, OrderHeaderForm, OrderLineFormSet, ProductForm, RefundForm
+from huitouke.sales.forms import (
+    CategoryForm,
+    OrderHeaderForm,
+    OrderLineFormSet,
+    ProductForm,
+    RefundForm,
+)
 from huitouke.sales.models import Category, Order, Product
+from huitouke.web.http import AuthedRequest
 
 
-def _resolve_customer(request: HttpRequest, header: OrderHeaderForm) -> Customer | None:
+def _resolve_customer(request: AuthedRequest, header: OrderHeaderForm) -> Customer | None:
     """The chosen customer, the organisation's customer with that phone, a new one, or walk-in."""
     data = header.cleaned_data
     if data.get("customer"):
@@ -34,23 +41,39 @@ def _resolve_customer(request: HttpRequest, header: OrderHeaderForm) -> Customer
         return None
     phone = normalise_phone(raw_phone) if raw_phone else ""
     if phone:
-        existing = Customer.objects.active().filter(organisation=request.user.organisation, phone=phone).first()
+        existing = (
+            Customer.objects.active()
+            .filter(organisation=request.user.organisation, phone=phone)
+            .first()
+        )
         if existing is not None:
             return existing
     if not name:
-        raise ValidationError({"name": _("No customer has this phone yet: type her name to create her.")})
-    return do_create_customer(organisation=request.user.organisation, actor=request.user, name=name, phone=phone, home_store=data["store"])
+        raise ValidationError(
+            {"name": _("No customer has this phone yet: type her name to create her.")}
+        )
+    return do_create_customer(
+        organisation=request.user.organisation,
+        actor=request.user,
+        name=name,
+        phone=phone,
+        home_store=data["store"],
+    )
 
 
 @login_required
-def quick_order(request: HttpRequest) -> HttpResponse:
+def quick_order(request: AuthedRequest) -> HttpResponse:
     user = request.user
     org = user.organisation
     preset = None
     if request.GET.get("customer", "").isdigit():
         preset = get_customer_for(request, int(request.GET["customer"]))
-    header = OrderHeaderForm(request.POST or None, user=user, initial={"customer": preset.pk if preset else None})
-    formset = OrderLineFormSet(request.POST or None, prefix="lines", form_kwargs={"organisation": org})
+    header = OrderHeaderForm(
+        request.POST or None, user=user, initial={"customer": preset.pk if preset else None}
+    )
+    formset = OrderLineFormSet(
+        request.POST or None, prefix="lines", form_kwargs={"organisation": org}
+    )
     if request.method == "POST" and header.is_valid() and formset.is_valid():
         lines = [
             LineInput(
@@ -65,64 +88,109 @@ def quick_order(request: HttpRequest) -> HttpResponse:
         try:
             customer = _resolve_customer(request, header)
             order = do_record_order(
-                organisation=org, store=header.cleaned_data["store"], customer=customer, lines=lines, actor=user, staff=user,
-                discount=header.cleaned_data.get("discount") or 0, note=header.cleaned_data.get("note") or "",
+                organisation=org,
+                store=header.cleaned_data["store"],
+                customer=customer,
+                lines=lines,
+                actor=user,
+                staff=user,
+                discount=header.cleaned_data.get("discount") or 0,
+                note=header.cleaned_data.get("note") or "",
             )
         except ValidationError as exc:
-            for field, errors in (exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]):
+            for field, errors in (
+                exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]
+            ):
                 header.add_error(field if field in header.fields else None, errors)
         else:
-            messages.success(request, _("Order #%(id)s saved: ¥%(amount)s.") % {"id": order.pk, "amount": order.net_paid})
-            if customer is not None and Customer.objects.visible_to(user).filter(pk=customer.pk).exists():
+            messages.success(
+                request,
+                _("Order #%(id)s saved: ¥%(amount)s.") % {"id": order.pk, "amount": order.net_paid},
+            )
+            if (
+                customer is not None
+                and Customer.objects.visible_to(user).filter(pk=customer.pk).exists()
+            ):
                 return redirect("customers:detail", customer.pk)
             return redirect("sales:order", order.pk)
     products = Product.objects.filter(organisation=org, is_active=True).select_related("category")
-    ctx = {"header": header, "formset": formset, "preset": preset, "products": products, "active_nav": "order"}
+    ctx = {
+        "header": header,
+        "formset": formset,
+        "preset": preset,
+        "products": products,
+        "active_nav": "order",
+    }
     return render(request, "sales/quick_order.html", ctx)
 
 
 @login_required
-def customer_lookup(request: HttpRequest) -> HttpResponse:
+def customer_lookup(request: AuthedRequest) -> HttpResponse:
     """HTMX: customers matching the typed phone digits (the user's own scope only)."""
     digits = "".join(ch for ch in request.GET.get("phone", "") if ch.isdigit())
     matches = Customer.objects.none()
     if len(digits) >= 4:
-        matches = Customer.objects.visible_to(request.user).filter(phone__contains=digits).select_related("stats")[:5]
+        matches = (
+            Customer.objects.visible_to(request.user)
+            .filter(phone__contains=digits)
+            .select_related("stats")[:5]
+        )
     return render(request, "sales/lookup.html", {"matches": matches, "digits": digits})
 
 
 @login_required
-def order_list(request: HttpRequest) -> HttpResponse:
-    qs = Order.objects.visible_to(request.user).select_related("customer", "store", "staff").order_by("-placed_at", "-id")
+def order_list(request: AuthedRequest) -> HttpResponse:
+    qs = (
+        Order.objects.visible_to(request.user)
+        .select_related("customer", "store", "staff")
+        .order_by("-placed_at", "-id")
+    )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "sales/orders.html", {"page": page, "active_nav": "orders"})
 
 
-def _get_order_for(request: HttpRequest, pk: int) -> Order:
+def _get_order_for(request: AuthedRequest, pk: int) -> Order:
     try:
-        return Order.objects.visible_to(request.user).select_related("customer", "store", "staff").get(pk=pk)
+        return (
+            Order.objects.visible_to(request.user)
+            .select_related("customer", "store", "staff")
+            .get(pk=pk)
+        )
     except Order.DoesNotExist as exc:
         raise Http404 from exc
 
 
 @login_required
-def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def order_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     order = _get_order_for(request, pk)
     can_refund = request.user.role in (Role.OWNER, Role.MANAGER)
-    ctx = {"order": order, "lines": order.lines.all(), "refunds": order.refunds.all(), "refund_form": RefundForm(), "can_refund": can_refund, "active_nav": "orders"}
+    ctx = {
+        "order": order,
+        "lines": order.lines.all(),
+        "refunds": order.refunds.all(),
+        "refund_form": RefundForm(),
+        "can_refund": can_refund,
+        "active_nav": "orders",
+    }
     return render(request, "sales/order.html", ctx)
 
 
 @login_required
 @require_POST
-def refund(request: HttpRequest, pk: int) -> HttpResponse:
+def refund(request: AuthedRequest, pk: int) -> HttpResponse:
     order = _get_order_for(request, pk)
     if request.user.role not in (Role.OWNER, Role.MANAGER):
         raise PermissionDenied
     form = RefundForm(request.POST)
     if form.is_valid():
         try:
-            do_refund_order(order=order, actor=request.user, amount=form.cleaned_data.get("amount"), reason=form.cleaned_data.get("reason") or "", request=request)
+            do_refund_order(
+                order=order,
+                actor=request.user,
+                amount=form.cleaned_data.get("amount"),
+                reason=form.cleaned_data.get("reason") or "",
+                request=request,
+            )
             messages.success(request, _("Refund recorded."))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
@@ -131,36 +199,48 @@ def refund(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("sales:order", pk)
 
 
-def _require_manager(request: HttpRequest) -> None:
+def _require_manager(request: AuthedRequest) -> None:
     if request.user.role not in (Role.OWNER, Role.MANAGER):
         raise PermissionDenied
 
 
 @login_required
-def product_list(request: HttpRequest) -> HttpResponse:
+def product_list(request: AuthedRequest) -> HttpResponse:
     org = request.user.organisation
     products = Product.objects.filter(organisation=org).select_related("category")
     categories = Category.objects.filter(organisation=org)
-    return render(request, "sales/products.html", {"products": products, "categories": categories, "active_nav": "products"})
+    return render(
+        request,
+        "sales/products.html",
+        {"products": products, "categories": categories, "active_nav": "products"},
+    )
 
 
-def _edit(request: HttpRequest, form_class: Any, instance: Any, title: str) -> HttpResponse:
+def _edit(request: AuthedRequest, form_class: Any, instance: Any, title: str) -> HttpResponse:
     _require_manager(request)
-    form = form_class(request.POST or None, instance=instance, organisation=request.user.organisation)
+    form = form_class(
+        request.POST or None, instance=instance, organisation=request.user.organisation
+    )
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Saved."))
         return redirect("sales:products")
-    return render(request, "sales/edit.html", {"form": form, "title": title, "active_nav": "products"})
+    return render(
+        request, "sales/edit.html", {"form": form, "title": title, "active_nav": "products"}
+    )
 
 
 @login_required
-def product_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    instance = get_object_or_404(Product, pk=pk, organisation=request.user.organisation) if pk else None
+def product_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
+    instance = (
+        get_object_or_404(Product, pk=pk, organisation=request.user.organisation) if pk else None
+    )
     return _edit(request, ProductForm, instance, _("Product"))
 
 
 @login_required
-def category_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    instance = get_object_or_404(Category, pk=pk, organisation=request.user.organisation) if pk else None
+def category_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
+    instance = (
+        get_object_or_404(Category, pk=pk, organisation=request.user.organisation) if pk else None
+    )
     return _edit(request, CategoryForm, instance, _("Category"))

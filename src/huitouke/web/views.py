@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from huitouke.customers.models import Customer
 from huitouke.sales.models import Order
+from huitouke.web.http import AuthedRequest
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthedRequest) -> HttpResponse:
     user = request.user
     today = timezone.localdate()
     start = timezone.make_aware(datetime.combine(today, time.min))
@@ -30,8 +31,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "potential": customers.filter(stats__orders_count=0).count(),
         "orders_today": today_totals["n"] or 0,
         "revenue_today": today_totals["revenue"] or 0,
-        "unowned": customers.filter(owner__isnull=True).count() if getattr(user, "role", "") == "owner" else None,
-        "recent_orders": Order.objects.visible_to(user).select_related("customer", "store").order_by("-placed_at")[:8],
+        "unowned": customers.filter(owner__isnull=True).count()
+        if getattr(user, "role", "") == "owner"
+        else None,
+        "recent_orders": Order.objects.visible_to(user)
+        .select_related("customer", "store")
+        .order_by("-placed_at")[:8],
     }
     return render(request, "web/dashboard.html", ctx)
 
