@@ -28,6 +28,12 @@ class Organisation(models.Model):
     silent_after_days = models.PositiveIntegerField(_("silent after (days)"), default=90)
     churned_after_days = models.PositiveIntegerField(_("churned after (days)"), default=180)
     rfm_lookback_days = models.PositiveIntegerField(_("RFM lookback (days)"), default=365)
+    rfm_high_low = models.CharField(
+        _("RFM high/low rule"),
+        max_length=5,
+        choices=[("mean", _("Above or below the mean")), ("score", _("Score 3 or more"))],
+        default="mean",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
