@@ -420,7 +420,9 @@ def test_one_customer():
 
 
 def test_all_orders_on_one_day():
-    s = clv.rfm_summary([1, 2, 3, 1], np.array(["2024-05-01"] * 4, "M8[D]"), [5, 6, 7, 8], "2024-06-01")
+    s = clv.rfm_summary(
+        [1, 2, 3, 1], np.array(["2024-05-01"] * 4, "M8[D]"), [5, 6, 7, 8], "2024-06-01"
+    )
     assert _code(clv.fit_clv, s) == "all_orders_one_day"
 
 
@@ -440,7 +442,9 @@ def test_too_few_repeat_customers():
 
 def test_negative_order_amount_names_the_row():
     with pytest.raises(clv.ClvDataError) as err:
-        clv.rfm_summary([1, 1], np.array(["2024-01-01", "2024-01-02"], "M8[D]"), [5, -3], "2024-02-01")
+        clv.rfm_summary(
+            [1, 1], np.array(["2024-01-01", "2024-01-02"], "M8[D]"), [5, -3], "2024-02-01"
+        )
     assert (err.value.code, err.value.row, err.value.value) == ("negative_spend", 1, -3.0)
 
 
@@ -468,9 +472,7 @@ def test_all_repeat_spend_zero():
 
 
 def test_optimiser_failure(cdnow):
-    assert (
-        _code(clv.fit_bgnbd, cdnow.x, cdnow.t_x, cdnow.T, max_iterations=2) == "not_converged"
-    )
+    assert _code(clv.fit_bgnbd, cdnow.x, cdnow.t_x, cdnow.T, max_iterations=2) == "not_converged"
 
 
 def test_inconsistent_summary_is_refused():

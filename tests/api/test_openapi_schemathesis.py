@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from huitouke.accounts.tokens import create_api_token
+from huitouke.sales.models import Category
 from tests.helpers import make_customer, make_order, make_product
 
 # Examples per operation and per mode; ~20 operations keep the whole run well under a minute.
-EXAMPLES = 150
-STATS: dict = {}
+EXAMPLES = 12
 
 
 @pytest.fixture
@@ -41,15 +41,17 @@ def test_openapi_and_docs_are_served(client: Any, db: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_no_input_makes_any_endpoint_fail(keep_test_connection: None, org: Any, store1: Any, manager: Any, staff_a: Any) -> None:
+def test_no_input_makes_any_endpoint_fail(
+    keep_test_connection: None, caplog: Any, org: Any, store1: Any, manager: Any, staff_a: Any
+) -> None:
     # A manager: she may call every endpoint, including refunds and catalogue writes.
     token = create_api_token(manager, "fuzz", actor=manager)
     customer = make_customer(org, actor=staff_a, home_store=store1)
-    product = make_product(org)
+    product = make_product(org, category=Category.objects.create(organisation=org, name="面部护理"))
     order = make_order(customer, store1, product=product, quantity=3, actor=manager)
     known = {
         "customer_id": customer.pk, "order_id": order.pk, "product_id": product.pk,
-        "category_id": product.category_id or 1,
+        "category_id": product.category_id,
     }
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", WSGIHandler())
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -70,9 +72,8 @@ def test_no_input_makes_any_endpoint_fail(keep_test_connection: None, org: Any, 
             response = case.call(headers={"Authorization": f"Bearer {token}"})
             if response.status_code >= 500:
                 failures.append(f"{case.as_curl_command()}\n  -> {response.status_code} {response.text[:300]}")
-            STATS.setdefault(operation.label, []).append(response.status_code)
 
         no_server_error()
-    import collections, time
-    for k, v in STATS.items(): print(k, collections.Counter(v))
     assert not failures, "\n".join(failures[:10])
+    # The API's database safety nets log a warning: input must be refused before it gets there.
+    assert not [r for r in caplog.records if r.name == "huitouke.api"]

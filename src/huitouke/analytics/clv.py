@@ -483,7 +483,7 @@ class _GammaGammaObjective:
 
     def __init__(self, x: Float, m: Float, penalizer: float) -> None:
         self.n = x.shape[0]
-        self.ux, self.uinv, self.ucount = np.unique(x, return_inverse=True, return_counts=True)
+        self.ux, self.ucount = np.unique(x, return_counts=True)
         self.x, self.m = x, m
         self.log_m, self.log_x = np.log(m), np.log(x)
         self.penalizer = penalizer
@@ -590,7 +590,7 @@ def customer_lifetime_value(
     clv = np.zeros(xa.shape[0])
     previous = np.zeros(xa.shape[0])
     for month in range(1, months + 1):  # a loop over months, vectorised over customers
-        cumulative = _expected(params, np.float64(month * units_per_month), xa, alive, Ta)
+        cumulative = _expected(params, np.array(month * units_per_month), xa, alive, Ta)
         clv += (cumulative - previous) * value / (1.0 + monthly_discount) ** month
         previous = cumulative
     return clv

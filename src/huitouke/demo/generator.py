@@ -38,7 +38,15 @@ from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
 from huitouke.customers.models import Customer, FamilyMember, Interaction, Tag
 from huitouke.demo import names
 from huitouke.sales.actions import rebuild_stats
-from huitouke.sales.models import Category, Order, OrderLine, OrderSource, OrderStatus, Product, Refund
+from huitouke.sales.models import (
+    Category,
+    Order,
+    OrderLine,
+    OrderSource,
+    OrderStatus,
+    Product,
+    Refund,
+)
 
 DEMO_PASSWORD = "huitouke-demo"
 ORGANISATION_NAME = "玫瑰美颜 Rose Beauty"
@@ -185,12 +193,15 @@ class _World:
         self.cat_cum = _cum([w for _n, _c, w in names.CATEGORIES])
         self.products = products
         self.product_cat = [names.PRODUCTS[i][0] for i in range(len(products))]
+        cat_ids = {c.name: c.pk for c in categories}
+        self.product_cat_ids = [cat_ids[cat] for cat in self.product_cat]
         self.product_by_cat: dict[str, list[int]] = {}
         for i, cat in enumerate(self.product_cat):
             self.product_by_cat.setdefault(cat, []).append(i)
         # Cheaper items sell more often.
         self.product_cum = {
-            cat: _cum([1 / math.sqrt(float(products[i].price)) for i in idx]) for cat, idx in self.product_by_cat.items()
+            cat: _cum([1 / math.sqrt(float(products[i].price)) for i in idx])
+            for cat, idx in self.product_by_cat.items()
         }
         self.tags = tags
         self.festivals = self._festivals()
@@ -215,13 +226,25 @@ class _World:
             qixi_day = date(qixi.getYear(), qixi.getMonth(), qixi.getDay())
             specs = (
                 # New-year shopping before 春节 (gift boxes), then the stores are quiet for a week.
-                (spring_day - timedelta(days=18), spring_day - timedelta(days=2), 1.8, 0.10, ("礼盒", "香水", "精华")),
+                (
+                    spring_day - timedelta(days=18),
+                    spring_day - timedelta(days=2),
+                    1.8,
+                    0.10,
+                    ("礼盒", "香水", "精华"),
+                ),
                 (spring_day, spring_day + timedelta(days=5), 0.15, 0.0, ()),
                 (date(year, 3, 5), date(year, 3, 8), 2.4, 0.10, ("护理疗程", "彩妆", "精华")),
                 (date(year, 5, 18), date(year, 5, 20), 2.0, 0.07, ("香水", "彩妆", "礼盒")),
                 (date(year, 6, 14), date(year, 6, 18), 2.2, 0.09, ("精华", "面膜", "洁面")),
                 (qixi_day - timedelta(days=3), qixi_day, 1.7, 0.05, ("礼盒", "香水")),
-                (date(year, 11, 6), date(year, 11, 11), 2.8, 0.14, ("精华", "面膜", "礼盒", "彩妆")),
+                (
+                    date(year, 11, 6),
+                    date(year, 11, 11),
+                    2.8,
+                    0.14,
+                    ("精华", "面膜", "礼盒", "彩妆"),
+                ),
             )
             for first, last, boost, extra, cats in specs:
                 a, b = self._index(first), self._index(last)
@@ -230,7 +253,9 @@ class _World:
         return out
 
     def _day_weights(self) -> list[float]:
-        weights = [self.WEEKDAY[(self.start + timedelta(days=i)).weekday()] for i in range(WINDOW_DAYS)]
+        weights = [
+            self.WEEKDAY[(self.start + timedelta(days=i)).weekday()] for i in range(WINDOW_DAYS)
+        ]
         for fest in self.festivals:
             for i in range(fest.first, fest.last + 1):
                 weights[i] *= fest.boost
@@ -247,12 +272,18 @@ class _World:
     def at(self, day: int) -> datetime:
         rng = self.rng
         hour = _pick(rng, self.HOURS, self.HOUR_CUM)
-        moment = datetime.combine(self.start + timedelta(days=day), time(hour, rng.randrange(60), rng.randrange(60)), self.tz)
+        moment = datetime.combine(
+            self.start + timedelta(days=day),
+            time(hour, rng.randrange(60), rng.randrange(60)),
+            self.tz,
+        )
         return moment
 
     def later(self, moment: datetime, min_hours: float, max_hours: float) -> datetime:
         """A moment a little after `moment`, never past the end of the demo window."""
-        return min(moment + timedelta(hours=self.rng.uniform(min_hours, max_hours)), max(self.end, moment))
+        return min(
+            moment + timedelta(hours=self.rng.uniform(min_hours, max_hours)), max(self.end, moment)
+        )
 
     # --- people -------------------------------------------------------------------------------------
 
@@ -270,7 +301,9 @@ class _World:
         rng = self.rng
         while True:
             # 13x, 15x (154 is not a mobile range) and 18x, written as normalise_phone writes them.
-            prefix = rng.choice(("13", "15", "18")) + rng.choice("012356789" if rng.random() < 0.5 else "0123456789")
+            prefix = rng.choice(("13", "15", "18")) + rng.choice(
+                "012356789" if rng.random() < 0.5 else "0123456789"
+            )
             if prefix == "154":
                 continue
             number = f"+86{prefix}{rng.randrange(10**8):08d}"
@@ -278,11 +311,15 @@ class _World:
                 self.used_phones.add(number)
                 return number
 
-    def birthday(self, fields: dict[str, Any], first_year: int, last_year: int, lunar_share: float) -> None:
+    def birthday(
+        self, fields: dict[str, Any], first_year: int, last_year: int, lunar_share: float
+    ) -> None:
         rng = self.rng
         year = rng.randint(first_year, last_year)
         if rng.random() < lunar_share:
-            fields.update(birthday_kind="lunar", birth_month=rng.randint(1, 12), birth_day=rng.randint(1, 29))
+            fields.update(
+                birthday_kind="lunar", birth_month=rng.randint(1, 12), birth_day=rng.randint(1, 29)
+            )
         else:
             day = date(year, 1, 1) + timedelta(days=rng.randrange(365))
             fields.update(birthday_kind="solar", birth_month=day.month, birth_day=day.day)
@@ -309,7 +346,9 @@ class _World:
             if kind == "choice":
                 custom[key] = rng.choice(spec["choices"])
             elif kind == "multi":
-                custom[key] = sorted(rng.sample(spec["choices"], rng.randint(1, 3)), key=spec["choices"].index)
+                custom[key] = sorted(
+                    rng.sample(spec["choices"], rng.randint(1, 3)), key=spec["choices"].index
+                )
             elif key in text:
                 value = rng.choice(text[key])
                 if value:
@@ -333,10 +372,7 @@ class _World:
             # Sales staff look after most customers; the store manager keeps some herself.
             owner = staff[0] if rng.random() < 0.25 else rng.choice(staff[1:] or staff)
         city, tier, _w = _pick(rng, names.CITIES, self.city_cum)
-        source = rng.choices(
-            ("walk_in", "referral", "wechat", "meituan", "douyin", "xiaohongshu", "event", "online_shop"),
-            cum_weights=_SOURCE_CUM,
-        )[0]
+        source = _pick(rng, _SOURCES, _SOURCE_CUM)
         tags: set[str] = set()
         fields: dict[str, Any] = {
             "external_id": f"M{k + 1:06d}",
@@ -349,7 +385,9 @@ class _World:
             "owner_id": owner,
             "home_store_id": self.stores[store].pk,
             "created_by_id": owner,
-            "ethnicity": "汉族" if rng.random() < 0.9 else rng.choice(("", "回族", "满族", "壮族", "土家族")),
+            "ethnicity": "汉族"
+            if rng.random() < 0.9
+            else rng.choice(("", "回族", "满族", "壮族", "土家族")),
         }
         if source == "referral" and earlier:
             fields["referrer_index"] = rng.randrange(earlier)
@@ -357,12 +395,18 @@ class _World:
         if source == "meituan" and rng.random() < 0.5:
             tags.add("团购客")
         if rng.random() < 0.6:
-            fields["wechat_id"] = "wxid_" + "".join(rng.choices(string.ascii_lowercase + string.digits, k=10))
+            fields["wechat_id"] = "wxid_" + "".join(
+                rng.choices(string.ascii_lowercase + string.digits, k=10)
+            )
         if rng.random() < 0.15:
-            fields["email"] = f"{rng.randrange(10**7, 10**10)}@{rng.choice(('qq.com', '163.com', '126.com'))}"
+            fields["email"] = (
+                f"{rng.randrange(10**7, 10**10)}@{rng.choice(('qq.com', '163.com', '126.com'))}"
+            )
         if rng.random() < 0.4:
             district = rng.choice(names.DISTRICTS) if city == "杭州" else ""
-            fields["address"] = f"{city}市{district}{rng.choice(names.STREETS)}{rng.randint(1, 999)}号"
+            fields["address"] = (
+                f"{city}市{district}{rng.choice(names.STREETS)}{rng.randint(1, 999)}号"
+            )
         if rng.random() < 0.3:
             fields["budget"] = Decimal(rng.choice((500, 1000, 2000, 3000, 5000)))
         if rng.random() < 0.8:
@@ -374,7 +418,14 @@ class _World:
         fields["consent_wechat"] = rng.random() < 0.92
         if rng.random() < 0.45:
             fields["custom"] = self.archive(tags)
-            if fields["custom"].get("occupation") in ("教师", "会计", "设计师", "程序员", "律师", "HR"):
+            if fields["custom"].get("occupation") in (
+                "教师",
+                "会计",
+                "设计师",
+                "程序员",
+                "律师",
+                "HR",
+            ):
                 tags.add("白领")
         if rng.random() < 0.15:
             tags.add("敏感肌")
@@ -382,7 +433,15 @@ class _World:
             tags.add("价格敏感")
         family = self.family(fields, tags)
         if rng.random() < 0.1:
-            fields["notes"] = rng.choice(("周末才有空", "喜欢安静的包间", "对香味敏感", "老客户介绍来的", "怕疼，护理时手法要轻"))
+            fields["notes"] = rng.choice(
+                (
+                    "周末才有空",
+                    "喜欢安静的包间",
+                    "对香味敏感",
+                    "老客户介绍来的",
+                    "怕疼，护理时手法要轻",
+                )
+            )
 
         if potential:
             fields["created_at"] = min(self.at(join_day), self.end)
@@ -423,7 +482,10 @@ class _World:
             child["birth_year"] = child["birth_year"] or 2015
             members.append(child)
         if rng.random() < 0.4:
-            spouse: dict[str, Any] = {"relation": "spouse", "gender": "m" if fields["gender"] == "f" else "f"}
+            spouse: dict[str, Any] = {
+                "relation": "spouse",
+                "gender": "m" if fields["gender"] == "f" else "f",
+            }
             spouse["name"] = self.person_name(spouse["gender"])
             if rng.random() < 0.6:
                 self.birthday(spouse, 1962, 2000, 0.25)
@@ -432,7 +494,9 @@ class _World:
             tags.add("宝妈")
         return members
 
-    def orders(self, join_day: int, store: int, owner: int | None, mains: list[str]) -> list[_OrderPlan]:
+    def orders(
+        self, join_day: int, store: int, owner: int | None, mains: list[str]
+    ) -> list[_OrderPlan]:
         """Her purchases: each favourite category comes back after its cycle, scaled by her pace."""
         rng = self.rng
         pace = PACE * math.exp(rng.gauss(0, 0.3))
@@ -447,7 +511,11 @@ class _World:
             periods = [(join_day, stop)]
             if rng.random() < REACTIVATE_SHARE:
                 # Half come back recently (so the 回流 flag shows), half after a long break earlier.
-                back = self.last_day - rng.randint(0, 60) if rng.random() < 0.5 else stop + rng.randint(200, 400)
+                back = (
+                    self.last_day - rng.randint(0, 60)
+                    if rng.random() < 0.5
+                    else stop + rng.randint(200, 400)
+                )
                 if back > stop + 190 and back <= self.last_day:
                     periods.append((back, self.last_day))
 
@@ -456,7 +524,11 @@ class _World:
         for first, last in periods:
             due = {mains[0]: first}
             for cat in mains[1:]:
-                due[cat] = first if rng.random() < 0.5 else first + round(interval(cat) * rng.uniform(0.2, 1.0))
+                due[cat] = (
+                    first
+                    if rng.random() < 0.5
+                    else first + round(interval(cat) * rng.uniform(0.2, 1.0))
+                )
             while True:
                 next_day = min(due.values())
                 if next_day > last:
@@ -479,7 +551,9 @@ class _World:
                 if fest.extra and first <= fest.first <= last and rng.random() < fest.extra:
                     day = rng.randint(fest.first, fest.last)
                     if day not in used_days:
-                        plan = self.order(day, [rng.choice(fest.categories)], store, owner, festival=True)
+                        plan = self.order(
+                            day, [rng.choice(fest.categories)], store, owner, festival=True
+                        )
                         if plan is not None:
                             used_days.add(day)
                             plans.append(plan)
@@ -490,7 +564,13 @@ class _World:
         return plans
 
     def order(
-        self, day: int, cats: list[str], store: int, owner: int | None, festival: bool = False, clamp: bool = False
+        self,
+        day: int,
+        cats: list[str],
+        store: int,
+        owner: int | None,
+        festival: bool = False,
+        clamp: bool = False,
     ) -> _OrderPlan | None:
         rng = self.rng
         placed_at = self.at(day)
@@ -506,7 +586,7 @@ class _World:
         for cat in cats:
             product = _pick(rng, self.product_by_cat[cat], self.product_cum[cat])
             if cat == "面膜":
-                qty = rng.choices((1, 2, 3), (60, 30, 10))[0]
+                qty = _pick(rng, (1, 2, 3), _MASK_QTY_CUM)
             elif cat == "洁面":
                 qty = 1 if rng.random() < 0.85 else 2
             else:
@@ -518,12 +598,16 @@ class _World:
         discount = ZERO
         r = rng.random()
         if r < (0.45 if festival else 0.25):
-            discount = _money(gross * Decimal(rng.choice(("0.05", "0.10", "0.12")))).quantize(Decimal(1), ROUND_HALF_UP)
+            discount = _money(gross * Decimal(rng.choice(("0.05", "0.10", "0.12")))).quantize(
+                Decimal(1), ROUND_HALF_UP
+            )
         elif r < (0.8 if festival else 0.4) and gross >= 300:
             discount = Decimal(min(int(gross // 300), 3) * 30)
         discount = min(discount, gross - Decimal(1))
-        source = rng.choices((OrderSource.STORE, OrderSource.WECHAT, OrderSource.ONLINE), (80, 15, 5))[0]
-        plan = _OrderPlan(placed_at, store, staff_id, line_list, gross, cost, _money(discount), str(source))
+        source = _pick(rng, _ORDER_SOURCES, _ORDER_SOURCE_CUM)
+        plan = _OrderPlan(
+            placed_at, store, staff_id, line_list, gross, cost, _money(discount), source
+        )
         r = rng.random()
         if r < FULL_REFUND_RATE + PARTIAL_REFUND_RATE:
             self.refund(plan, full=r < FULL_REFUND_RATE)
@@ -550,53 +634,140 @@ class _World:
 
     # --- contacts -------------------------------------------------------------------------------------
 
-    def order_contacts(self, orders: list[_OrderPlan], owner: int | None) -> list[tuple[str, datetime, str, int | None, int | None]]:
+    def order_contacts(
+        self, orders: list[_OrderPlan], owner: int | None
+    ) -> list[tuple[str, datetime, str, int | None, int | None]]:
         rng = self.rng
         out: list[tuple[str, datetime, str, int | None, int | None]] = []
         for o in orders:
             staff = owner or o.staff_id
             if rng.random() < 0.15:
-                rating = rng.choices((5, 4, 3, 2, 1), (60, 25, 10, 4, 1))[0]
-                note = rng.choice(names.INTERACTION_NOTES["review"][:4] if rating >= 4 else names.INTERACTION_NOTES["review"][4:])
+                rating = _pick(rng, (5, 4, 3, 2, 1), _RATING_CUM)
+                note = rng.choice(
+                    names.INTERACTION_NOTES["review"][:4]
+                    if rating >= 4
+                    else names.INTERACTION_NOTES["review"][4:]
+                )
                 out.append(("review", self.later(o.placed_at, 1, 72), note, rating, None))
             if rng.random() < 0.12:
-                out.append(("call", self.later(o.placed_at, 48, 24 * 7), rng.choice(names.INTERACTION_NOTES["call"]), None, staff))
+                out.append(
+                    (
+                        "call",
+                        self.later(o.placed_at, 48, 24 * 7),
+                        rng.choice(names.INTERACTION_NOTES["call"]),
+                        None,
+                        staff,
+                    )
+                )
             if rng.random() < 0.15:
-                out.append(("wechat", self.later(o.placed_at, 2, 24 * 14), rng.choice(names.INTERACTION_NOTES["wechat"]), None, staff))
+                out.append(
+                    (
+                        "wechat",
+                        self.later(o.placed_at, 2, 24 * 14),
+                        rng.choice(names.INTERACTION_NOTES["wechat"]),
+                        None,
+                        staff,
+                    )
+                )
             if rng.random() < 0.05:
-                out.append(("visit", self.later(o.placed_at, 24 * 5, 24 * 20), rng.choice(names.INTERACTION_NOTES["visit"]), None, staff))
+                out.append(
+                    (
+                        "visit",
+                        self.later(o.placed_at, 24 * 5, 24 * 20),
+                        rng.choice(names.INTERACTION_NOTES["visit"]),
+                        None,
+                        staff,
+                    )
+                )
             if rng.random() < 0.008:
-                out.append(("complaint", self.later(o.placed_at, 1, 48), rng.choice(names.INTERACTION_NOTES["complaint"]), None, staff))
+                out.append(
+                    (
+                        "complaint",
+                        self.later(o.placed_at, 1, 48),
+                        rng.choice(names.INTERACTION_NOTES["complaint"]),
+                        None,
+                        staff,
+                    )
+                )
             if o.refund and o.refund_at is not None:
-                out.append(("after_sale", o.refund_at, rng.choice(names.INTERACTION_NOTES["after_sale"]), None, o.staff_id))
+                out.append(
+                    (
+                        "after_sale",
+                        o.refund_at,
+                        rng.choice(names.INTERACTION_NOTES["after_sale"]),
+                        None,
+                        o.staff_id,
+                    )
+                )
         return out
 
-    def potential_contacts(self, join_day: int, owner: int | None) -> list[tuple[str, datetime, str, int | None, int | None]]:
+    def potential_contacts(
+        self, join_day: int, owner: int | None
+    ) -> list[tuple[str, datetime, str, int | None, int | None]]:
         """A potential customer (潜客): asked, looked, signed up, but has not bought yet."""
         rng = self.rng
         out: list[tuple[str, datetime, str, int | None, int | None]] = []
         moment = self.at(join_day)
         for _i in range(rng.randint(1, 4)):
-            kind = rng.choice(("consultation", "consultation", "visit", "wechat", "favourite", "cart", "event"))
+            kind = rng.choice(
+                ("consultation", "consultation", "visit", "wechat", "favourite", "cart", "event")
+            )
             staff = owner if kind in ("consultation", "visit", "wechat") else None
-            out.append((kind, min(moment, self.end), rng.choice(names.INTERACTION_NOTES[kind]), None, staff))
+            out.append(
+                (
+                    kind,
+                    min(moment, self.end),
+                    rng.choice(names.INTERACTION_NOTES[kind]),
+                    None,
+                    staff,
+                )
+            )
             moment = moment + timedelta(days=rng.randint(1, 60), hours=rng.randint(0, 8))
             if moment > self.end:
                 break
         return out
 
 
+_SOURCES = (
+    "walk_in",
+    "referral",
+    "wechat",
+    "meituan",
+    "douyin",
+    "xiaohongshu",
+    "event",
+    "online_shop",
+)
 _SOURCE_CUM = _cum((30, 15, 15, 12, 10, 10, 5, 3))
+_ORDER_SOURCES = (OrderSource.STORE.value, OrderSource.WECHAT.value, OrderSource.ONLINE.value)
+_ORDER_SOURCE_CUM = _cum((80, 15, 5))
+_MASK_QTY_CUM = _cum((60, 30, 10))
+_RATING_CUM = _cum((60, 25, 10, 4, 1))
+_PAID, _REFUNDED = OrderStatus.PAID.value, OrderStatus.REFUNDED.value
 
 
 # --- writing ---------------------------------------------------------------------------------------
 
 
-def _setup(rng: random.Random) -> tuple[Organisation, list[Store], list[list[User]], list[DemoLogin], list[Category], list[Product], dict[str, Tag]]:
-    organisation = Organisation.objects.create(name=ORGANISATION_NAME, industry=Industry.BEAUTY, time_zone=TIME_ZONE)
+def _setup(
+    rng: random.Random,
+) -> tuple[
+    Organisation,
+    list[Store],
+    list[list[User]],
+    list[DemoLogin],
+    list[Category],
+    list[Product],
+    dict[str, Tag],
+]:
+    organisation = Organisation.objects.create(
+        name=ORGANISATION_NAME, industry=Industry.BEAUTY, time_zone=TIME_ZONE
+    )
     apply_industry_template(organisation, "beauty")
     stores = [
-        Store.objects.create(organisation=organisation, name=n, address=a, phone=p, sms_signature="玫瑰美颜")
+        Store.objects.create(
+            organisation=organisation, name=n, address=a, phone=p, sms_signature="玫瑰美颜"
+        )
         for n, a, p in names.STORES
     ]
     staff_by_store: list[list[User]] = [[], []]
@@ -605,22 +776,34 @@ def _setup(rng: random.Random) -> tuple[Organisation, list[Store], list[list[Use
     hashed = make_password(DEMO_PASSWORD)
     for username, role, store_index, display in DEMO_ACCOUNTS:
         user = User(
-            username=username, organisation=organisation, role=role, store=stores[store_index], display_name=display,
+            username=username,
+            organisation=organisation,
+            role=role,
+            store=stores[store_index],
+            display_name=display,
             is_staff=role == Role.OWNER,  # the owner may open the Django admin
         )
         user.password = hashed
         user.save()
         if role != Role.OWNER:
             staff_by_store[store_index].append(user)
-        logins.append(DemoLogin(username, DEMO_PASSWORD, str(role), stores[store_index].name, display))
+        logins.append(
+            DemoLogin(username, DEMO_PASSWORD, str(role), stores[store_index].name, display)
+        )
     categories = [
-        Category.objects.create(organisation=organisation, name=n, cycle_days=cycle) for n, cycle, _w in names.CATEGORIES
+        Category.objects.create(organisation=organisation, name=n, cycle_days=cycle)
+        for n, cycle, _w in names.CATEGORIES
     ]
     by_name = {c.name: c for c in categories}
     products = Product.objects.bulk_create(
         Product(
-            organisation=organisation, sku=f"SKU-{i + 1:03d}", name=n, category=by_name[cat], price=Decimal(price),
-            cost=Decimal(cost), use_cycle_days=by_name[cat].cycle_days,
+            organisation=organisation,
+            sku=f"SKU-{i + 1:03d}",
+            name=n,
+            category=by_name[cat],
+            price=Decimal(price),
+            cost=Decimal(cost),
+            use_cycle_days=by_name[cat].cycle_days,
         )
         for i, (cat, n, price, cost) in enumerate(names.PRODUCTS)
     )
@@ -653,9 +836,11 @@ class _Table:
                 convert = functools.partial(f.get_db_prep_save, connection=connection)
             self.columns.append((f.attname, default, convert))
         self.pk_name = model._meta.pk.attname
-        names_sql = ", ".join(ops.quote_name(f.column) for f in model._meta.concrete_fields)
+        names_sql = ", ".join(ops.quote_name(str(f.column)) for f in model._meta.concrete_fields)
         marks = ", ".join(["%s"] * len(self.columns))
-        self.sql = f"INSERT INTO {ops.quote_name(model._meta.db_table)} ({names_sql}) VALUES ({marks})"
+        self.sql = (
+            f"INSERT INTO {ops.quote_name(model._meta.db_table)} ({names_sql}) VALUES ({marks})"
+        )
         # The database is fresh, so ids simply continue after whatever exists.
         self.next_id = (model._default_manager.aggregate(top=Max("pk"))["top"] or 0) + 1
         self.pending: list[tuple[Any, ...]] = []
@@ -668,8 +853,7 @@ class _Table:
         row[self.pk_name] = pk
         self.pending.append(
             tuple(
-                (row[name] if name in row else default) if convert is None
-                else convert(row[name] if name in row else default)
+                row.get(name, default) if convert is None else convert(row.get(name, default))
                 for name, default, convert in self.columns
             )
         )
@@ -700,7 +884,15 @@ class _Writer:
         self.refunds = _Table(Refund, now)
         self.interactions = _Table(Interaction, now)
         # Foreign keys are checked at commit on both databases, but parents go first anyway.
-        self.tables = (self.customers, self.tags, self.family, self.orders, self.lines, self.refunds, self.interactions)
+        self.tables = (
+            self.customers,
+            self.tags,
+            self.family,
+            self.orders,
+            self.lines,
+            self.refunds,
+            self.interactions,
+        )
 
     def write(self, plans: list[_CustomerPlan]) -> None:
         world, org_id = self.world, self.org_id
@@ -722,8 +914,14 @@ class _Writer:
             for kind, at, note, rating, staff in plan.interactions:
                 self.interactions.add(
                     {
-                        "organisation_id": org_id, "customer_id": cid, "staff_id": staff, "kind": kind,
-                        "occurred_at": at, "note": note, "rating": rating, "created_at": at,
+                        "organisation_id": org_id,
+                        "customer_id": cid,
+                        "staff_id": staff,
+                        "kind": kind,
+                        "occurred_at": at,
+                        "note": note,
+                        "rating": rating,
+                        "created_at": at,
                     }
                 )
         for table in self.tables:
@@ -734,12 +932,21 @@ class _Writer:
         full = o.refund == "full"
         order_id = self.orders.add(
             {
-                "organisation_id": self.org_id, "store_id": world.stores[o.store].pk, "customer_id": customer_id,
-                "staff_id": o.staff_id, "placed_at": o.placed_at,
-                "status": OrderStatus.REFUNDED.value if full else OrderStatus.PAID.value,
-                "gross_amount": o.gross, "discount_amount": o.discount, "net_paid": o.gross - o.discount,
-                "cost_amount": o.cost, "refunded_amount": o.refund_amount, "refunded_cost": o.refund_cost,
-                "source": o.source, "created_at": o.placed_at, "created_by_id": o.staff_id,
+                "organisation_id": self.org_id,
+                "store_id": world.stores[o.store].pk,
+                "customer_id": customer_id,
+                "staff_id": o.staff_id,
+                "placed_at": o.placed_at,
+                "status": _REFUNDED if full else _PAID,
+                "gross_amount": o.gross,
+                "discount_amount": o.discount,
+                "net_paid": o.gross - o.discount,
+                "cost_amount": o.cost,
+                "refunded_amount": o.refund_amount,
+                "refunded_cost": o.refund_cost,
+                "source": o.source,
+                "created_at": o.placed_at,
+                "created_by_id": o.staff_id,
             }
         )
         records = []
@@ -748,8 +955,13 @@ class _Writer:
             refunded = qty if full else (1 if o.refund_line == index else 0)
             line_id = self.lines.add(
                 {
-                    "order_id": order_id, "product_id": product.pk, "category_id": product.category_id,
-                    "name": product.name, "quantity": qty, "unit_price": product.price, "unit_cost": product.cost,
+                    "order_id": order_id,
+                    "product_id": product.pk,
+                    "category_id": world.product_cat_ids[p],
+                    "name": product.name,
+                    "quantity": qty,
+                    "unit_price": product.price,
+                    "unit_cost": product.cost,
                     "refunded_quantity": refunded,
                 }
             )
@@ -758,9 +970,14 @@ class _Writer:
         if o.refund:
             self.refunds.add(
                 {
-                    "organisation_id": self.org_id, "order_id": order_id, "amount": o.refund_amount,
-                    "cost": o.refund_cost, "lines": records, "reason": "顾客过敏" if full else "部分退款",
-                    "created_at": o.refund_at, "created_by_id": o.staff_id,
+                    "organisation_id": self.org_id,
+                    "order_id": order_id,
+                    "amount": o.refund_amount,
+                    "cost": o.refund_cost,
+                    "lines": records,
+                    "reason": "顾客过敏" if full else "部分退款",
+                    "created_at": o.refund_at,
+                    "created_by_id": o.staff_id,
                 }
             )
 
@@ -784,13 +1001,19 @@ def _join_days(rng: random.Random, count: int) -> list[int]:
 
 
 def generate_demo(
-    *, customers: int = 3000, seed: int = 42, as_of: date | None = None, progress: ProgressFn | None = None
+    *,
+    customers: int = 3000,
+    seed: int = 42,
+    as_of: date | None = None,
+    progress: ProgressFn | None = None,
 ) -> DemoSummary:
     """Fill an empty database with the demo salon: staff, catalogue, customers, orders, stats."""
     if customers < 1:
         raise ValueError(f"customers must be at least 1, got {customers}")
     if Organisation.objects.exists():
-        raise ValueError("The demo data needs an empty database, but an organisation already exists.")
+        raise ValueError(
+            "The demo data needs an empty database, but an organisation already exists."
+        )
     started = timer.perf_counter()
     tz = ZoneInfo(TIME_ZONE)
     now = timezone.now()
@@ -804,7 +1027,9 @@ def generate_demo(
         organisation, stores, staff_by_store, logins, categories, products, tags = _setup(rng)
         report("setup", 1, 1)
         world = _World(rng, as_of, end, stores, staff_by_store, categories, products, tags)
-        summary = DemoSummary(organisation_id=organisation.pk, as_of=as_of, stats_time=end, logins=logins)
+        summary = DemoSummary(
+            organisation_id=organisation.pk, as_of=as_of, stats_time=end, logins=logins
+        )
         join_days = _join_days(rng, customers)
         writer = _Writer(world, organisation, now)
         for first in range(0, customers, CHUNK):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -125,7 +126,11 @@ _INDEX_CACHE: dict[str, tuple[dict[str, str], list[tuple[str, str]]]] = {}
 
 def match_header(header: object, kind: Kind) -> tuple[str, int] | None:
     """(field, strength) for a header: 1000 when exact, less when contained; field "" = other kind's."""
-    spaced = spaced_header(header)
+    return _match(spaced_header(header), kind)
+
+
+@lru_cache(maxsize=4096)
+def _match(spaced: str, kind: Kind) -> tuple[str, int] | None:
     key = spaced.replace(" ", "")
     if not key:
         return None
@@ -138,7 +143,9 @@ def match_header(header: object, kind: Kind) -> tuple[str, int] | None:
             continue
         if word.isascii():
             # English words only as whole words: "date" must not match "update".
-            if not re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", spaced):
+            if word not in spaced or not re.search(
+                rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", spaced
+            ):
                 continue
         elif word.replace(" ", "") not in key:
             continue

@@ -87,7 +87,10 @@ def parse_decimal(value: CellValue) -> Decimal | None:
             raise ParseError("amount_invalid")
         # repr gives the shortest text that round-trips, so 19.9 stays 19.9, not 19.89999…
         return Decimal(repr(value))
-    text = halfwidth(clean_text(value))
+    text = value.strip()
+    if _PLAIN_NUMBER.match(text):
+        return Decimal(text)  # the common case, without the clean-up below
+    text = halfwidth(clean_text(text))
     if not text:
         return None
     text = text.replace(" ", "").replace("\u00a0", "")
@@ -143,11 +146,14 @@ def parse_quantity(value: CellValue) -> int | None:
         raw = clean_text(value)
         if not raw:
             return None
-        text = re.sub(r"^[x×*]", "", halfwidth(raw).replace(" ", ""), flags=re.IGNORECASE)
-        text = _QTY_UNITS.sub("", text)
-        if not text:
-            raise ParseError("quantity_invalid")
-        value = text
+        if raw.isdigit() and raw.isascii():
+            value = int(raw)
+        else:
+            text = re.sub(r"^[x×*]", "", halfwidth(raw).replace(" ", ""), flags=re.IGNORECASE)
+            text = _QTY_UNITS.sub("", text)
+            if not text:
+                raise ParseError("quantity_invalid")
+            value = text
     try:
         number = parse_decimal(value)
     except (ParseError, InvalidOperation):
@@ -394,6 +400,8 @@ def parse_phone(value: CellValue) -> str | None:
     text = halfwidth(clean_text(value))
     if not text:
         return None
+    if len(text) == 11 and _CN_MOBILE.match(text):
+        return text  # the common case
     if _SCIENTIFIC.match(text.replace(" ", "")):
         raise ParseError("phone_scientific")
     if text.endswith(".0"):

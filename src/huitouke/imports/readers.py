@@ -13,7 +13,7 @@ import io
 import os
 import zipfile
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
@@ -272,6 +272,8 @@ class _RowBuilder:
         self.header = {name: mapping.columns[i] for i, name in mapping.fields.items()}
         self.limits = ORDER_TEXT_LIMITS if kind == "orders" else CUSTOMER_TEXT_LIMITS
         self.date_field = "placed_at" if kind == "orders" else "joined_at"
+        # One parser per mapped column, chosen once: the per-row loop is the hot path.
+        self.plan = [(name, i, self.header[name], self._parser(name)) for name, i in self.index.items()]
 
     def is_summary(self, cells: Sequence[CellValue]) -> bool:
         """A totals line (合计 …) without a date: spreadsheets often end with one."""
@@ -284,55 +286,40 @@ class _RowBuilder:
         """The parsed row, or the list of everything wrong with it."""
         errors: list[RowError] = []
         values: dict[str, object] = {}
-        for name, index in self.index.items():
-            raw = cells[index] if index < len(cells) else None
+        width = len(cells)
+        for name, index, column, parser in self.plan:
+            raw = cells[index] if index < width else None
             try:
-                values[name] = self._parse(name, raw)
+                values[name] = parser(raw)
             except ParseError as exc:
-                errors.append(
-                    make_error(number, self.header[name], clean_text(raw), exc.code, **exc.params)
-                )
+                errors.append(make_error(number, column, clean_text(raw), exc.code, **exc.params))
         if self.kind == "orders":
             return self._order(number, values, cells, errors)
         return self._customer(number, values, errors)
 
-    def _parse(self, name: str, raw: CellValue) -> object:
+    def _parser(self, name: str) -> Callable[[CellValue], object]:
+        epoch_1904 = self.epoch_1904
         if name in ("placed_at", "joined_at"):
-            return parse_datetime(raw, epoch_1904=self.epoch_1904)
-        if name in ("amount", "unit_price", "unit_cost"):
-            return parse_amount(raw)
-        if name == "quantity":
-            return parse_quantity(raw)
-        if name == "discount":
-            return raw  # needs the price; parsed in _order
-        if name == "phone":
-            return parse_phone(raw)
-        if name == "gender":
-            return parse_gender(raw)
+            return lambda raw: parse_datetime(raw, epoch_1904=epoch_1904)
         if name == "birthday":
-            return parse_birthday(raw, epoch_1904=self.epoch_1904)
-        if name == "email":
-            return parse_email(raw)
-        if name == "tags":
-            return parse_tags(raw)
-        return self._text(name, raw)
-
-    def _text(self, name: str, raw: CellValue) -> str | None:
-        if name in ID_FIELDS and isinstance(raw, float) and abs(raw) >= 1e15:
-            raise ParseError("phone_scientific")  # Excel kept only 15 significant digits
-        text = clean_text(raw)
-        if not text:
-            return None
-        if (
-            name in ID_FIELDS
-            and "E+" in text.upper()
-            and text.replace(".", "").upper().split("E+")[0].isdigit()
-        ):
-            raise ParseError("phone_scientific")
+            return lambda raw: parse_birthday(raw, epoch_1904=epoch_1904)
+        if name == "discount":
+            return lambda raw: raw  # needs the price; parsed in _order
+        special: dict[str, Callable[[CellValue], object]] = {
+            "amount": parse_amount,
+            "unit_price": parse_amount,
+            "unit_cost": parse_amount,
+            "quantity": parse_quantity,
+            "phone": parse_phone,
+            "gender": parse_gender,
+            "email": parse_email,
+            "tags": parse_tags,
+        }
+        if name in special:
+            return special[name]
         limit = self.limits.get(name, 255)
-        if len(text) > limit:
-            raise ParseError("text_too_long", limit=limit)
-        return text
+        is_id = name in ID_FIELDS
+        return lambda raw: _text(raw, limit, is_id)
 
     def _order(
         self,
@@ -401,6 +388,21 @@ class _RowBuilder:
         if values.get("tags") is None:
             values["tags"] = ()
         return ParsedCustomerRow(row=number, **values)  # type: ignore[arg-type]
+
+
+def _text(raw: CellValue, limit: int, is_id: bool) -> str | None:
+    if is_id and isinstance(raw, float) and abs(raw) >= 1e15:
+        raise ParseError("phone_scientific")  # Excel kept only 15 significant digits
+    text = clean_text(raw)
+    if not text:
+        return None
+    if is_id and "E+" in text.upper():
+        mantissa = text.upper().split("E+")[0].replace(".", "")
+        if mantissa.isdigit():
+            raise ParseError("phone_scientific")
+    if len(text) > limit:
+        raise ParseError("text_too_long", limit=limit)
+    return text
 
 
 def _has_error(errors: list[RowError], names: Sequence[str], header: Mapping[str, str]) -> bool:
@@ -505,8 +507,7 @@ class FileStream:
             self._items = None
             return
         builder = _RowBuilder(kind, mapping, table.epoch_1904, _Keys())
-        header_keys = [normalise_header(c) for c in header]
-        self._items = self._table_items(builder, data, header_keys)
+        self._items = self._table_items(builder, data, header)
 
     def _bill_items(self, layout: bills.BillLayout, data: RawRows) -> Iterator[Item]:
         result = self.result
@@ -521,10 +522,12 @@ class FileStream:
         yield from bills.parse_bill(layout, counted(), result.skipped, _Keys())
 
     def _table_items(
-        self, builder: _RowBuilder, data: RawRows, header_keys: list[str]
+        self, builder: _RowBuilder, data: RawRows, header: list[object]
     ) -> Iterator[Item]:
         result = self.result
         skipped = result.skipped
+        header_first = str(header[0]).strip() if header and header[0] is not None else None
+        header_keys = [normalise_header(c) for c in header]
         for number, cells in data:
             result.rows_read += 1
             if _blank(cells):
@@ -535,7 +538,13 @@ class FileStream:
             if builder.is_summary(cells):
                 skipped["summary"] = skipped.get("summary", 0) + 1
                 continue
-            if [normalise_header(c) for c in cells[: len(header_keys)]] == header_keys:
+            first = cells[0] if cells else None
+            # Compare the whole row only when its first cell is the header's first cell.
+            if (
+                isinstance(first, str)
+                and first.strip() == header_first
+                and [normalise_header(c) for c in cells[: len(header_keys)]] == header_keys
+            ):
                 skipped["header_repeat"] = skipped.get("header_repeat", 0) + 1
                 continue
             built = builder.build(number, cells)

@@ -16,18 +16,37 @@ from huitouke.accounts.models import Organisation, User
 from huitouke.demo.generator import DEMO_ACCOUNTS, DEMO_PASSWORD, generate_demo
 
 ROLE_LABELS = {"owner": "老板 owner", "manager": "店长 manager", "staff": "导购 staff"}
-STAGE_LABELS = {"setup": "门店与商品 stores & products", "customers": "客户与订单 customers & orders", "stats": "客户统计 stats"}
+STAGE_LABELS = {
+    "setup": "门店与商品 stores & products",
+    "customers": "客户与订单 customers & orders",
+    "stats": "客户统计 stats",
+}
 
 
 class Command(BaseCommand):
-    help = "Load realistic demo data into a fresh database (once), print the demo logins and serve it."
+    help = (
+        "Load realistic demo data into a fresh database (once), print the demo logins and serve it."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--customers", type=int, default=3000, help="How many customers to generate (default 3000).")
-        parser.add_argument("--seed", type=int, default=42, help="Random seed: the same seed gives the same data.")
-        parser.add_argument("--no-serve", action="store_true", help="Stop after loading (for tests and benchmarks).")
-        parser.add_argument("--reset", action="store_true", help="Delete the embedded SQLite database first.")
-        parser.add_argument("--port", type=int, default=8000, help="Port of the web server on 127.0.0.1.")
+        parser.add_argument(
+            "--customers",
+            type=int,
+            default=3000,
+            help="How many customers to generate (default 3000).",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=42, help="Random seed: the same seed gives the same data."
+        )
+        parser.add_argument(
+            "--no-serve", action="store_true", help="Stop after loading (for tests and benchmarks)."
+        )
+        parser.add_argument(
+            "--reset", action="store_true", help="Delete the embedded SQLite database first."
+        )
+        parser.add_argument(
+            "--port", type=int, default=8000, help="Port of the web server on 127.0.0.1."
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["customers"] < 1:
@@ -36,7 +55,9 @@ class Command(BaseCommand):
             self.reset()
         call_command("migrate", interactive=False, verbosity=0)
         if Organisation.objects.exists():
-            self.stdout.write("数据库已有数据，直接使用。 The database already has data; reusing it.")
+            self.stdout.write(
+                "数据库已有数据，直接使用。 The database already has data; reusing it."
+            )
         else:
             self.load(opts["customers"], opts["seed"])
         self.print_logins()
@@ -47,7 +68,9 @@ class Command(BaseCommand):
         """Remove the embedded SQLite database (and its WAL files) and the embedded job queue."""
         db = connections["default"]
         if db.vendor != "sqlite":
-            raise CommandError("--reset only deletes the embedded SQLite database; drop and re-create a PostgreSQL database yourself.")
+            raise CommandError(
+                "--reset only deletes the embedded SQLite database; drop and re-create a PostgreSQL database yourself."
+            )
         paths = [Path(db.settings_dict["NAME"])]
         huey_file = settings.HUEY.get("filename") if isinstance(settings.HUEY, dict) else None
         if huey_file:
@@ -68,7 +91,9 @@ class Command(BaseCommand):
                 shown[stage] = done // step
                 self.stdout.write(f"  {STAGE_LABELS.get(stage, stage)}: {done:,}/{total:,}")
 
-        self.stdout.write(f"正在生成演示数据 Generating demo data ({customers:,} customers, seed {seed}) ...")
+        self.stdout.write(
+            f"正在生成演示数据 Generating demo data ({customers:,} customers, seed {seed}) ..."
+        )
         summary = generate_demo(customers=customers, seed=seed, progress=progress)
         self.stdout.write(
             f"已生成 {summary.customers:,} 位客户（潜客 {summary.potential_customers:,}）、{summary.orders:,} 笔订单、"
@@ -79,9 +104,14 @@ class Command(BaseCommand):
 
     def print_logins(self) -> None:
         usernames = [username for username, *_rest in DEMO_ACCOUNTS]
-        users = {u.username: u for u in User.objects.filter(username__in=usernames).select_related("store")}
+        users = {
+            u.username: u
+            for u in User.objects.filter(username__in=usernames).select_related("store")
+        }
         if not users:
-            self.stdout.write("没有演示账号（数据库不是演示数据）。 No demo accounts: this database was not made by `demo`.")
+            self.stdout.write(
+                "没有演示账号（数据库不是演示数据）。 No demo accounts: this database was not made by `demo`."
+            )
             return
         self.stdout.write(f"\n演示账号 Demo logins — 密码 password: {DEMO_PASSWORD}")
         self.stdout.write(f"  {'用户名 username':<16}{'角色 role':<16}门店 store")
@@ -89,7 +119,9 @@ class Command(BaseCommand):
             user = users.get(username)
             if user is not None:
                 store = user.store.name if user.store else ""
-                self.stdout.write(f"  {username:<16}{ROLE_LABELS.get(user.role, user.role):<16}{store}")
+                self.stdout.write(
+                    f"  {username:<16}{ROLE_LABELS.get(user.role, user.role):<16}{store}"
+                )
 
     def serve(self, port: int) -> None:
         """Django's development server on 127.0.0.1, with a Huey consumer in background threads."""
@@ -110,7 +142,9 @@ class Command(BaseCommand):
         consumer = HUEY.create_consumer(workers=1, worker_type="thread")
         # Consumer.start() installs SIGINT/SIGTERM handlers meant for a consumer-only process;
         # putting the previous ones back keeps Ctrl+C stopping the web server. Its threads are daemons.
-        signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+        signals = [signal.SIGINT, signal.SIGTERM] + (
+            [signal.SIGHUP] if hasattr(signal, "SIGHUP") else []
+        )
         saved = {sig: signal.getsignal(sig) for sig in signals}
         consumer.start()
         for sig, handler in saved.items():

@@ -7,8 +7,8 @@ function hutkOrderTotal() {
   if (!form) return;
   let gross = 0;
   form.querySelectorAll("[data-line]").forEach((row) => {
-    const qty = parseFloat(row.querySelector("[data-qty]")?.value || "0") || 0;
-    const price = parseFloat(row.querySelector("[data-price]")?.value || "0") || 0;
+    const qty = parseFloat(row.querySelector("input[data-qty]")?.value || "0") || 0;
+    const price = parseFloat(row.querySelector("input[data-price]")?.value || "0") || 0;
     gross += qty * price;
   });
   const discount = parseFloat(form.querySelector("[name=discount]")?.value || "0") || 0;
@@ -25,7 +25,7 @@ document.addEventListener("change", (e) => {
   const sel = e.target.closest("select[data-product]");
   if (sel) {
     const opt = sel.selectedOptions[0];
-    const price = sel.closest("[data-line]").querySelector("[data-price]");
+    const price = sel.closest("[data-line]").querySelector("input[data-price]");
     if (opt && opt.dataset.price && price) price.value = opt.dataset.price;
     hutkOrderTotal();
   }
