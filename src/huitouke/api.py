@@ -55,10 +55,13 @@ def _finite_float(text: str) -> float:
 
 
 class StrictJsonParser(Parser):
-    """JSON without NaN / Infinity, which no database column can store."""
+    """A JSON object without NaN / Infinity, which no database column can store."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        return json.loads(request.body, parse_constant=_reject_number, parse_float=_finite_float)
+        data = json.loads(request.body, parse_constant=_reject_number, parse_float=_finite_float)
+        if not isinstance(data, dict):
+            raise ValueError("the body must be a JSON object")
+        return data
 
 
 api = NinjaAPI(
@@ -85,6 +88,8 @@ def _pydantic_message(error: dict[str, Any]) -> str:
     if kind == "value_error":
         return str(ctx.get("error", error.get("msg", "")))
     if kind == "missing":
+        if tuple(error.get("loc", ()))[:1] == ("body",) and len(error["loc"]) <= 2:
+            return _("Send a JSON object as the request body.")  # the whole body is missing
         return _("This field is required.")
     if kind.startswith("int_"):
         return _("Enter a whole number.")
@@ -163,7 +168,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
     if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
-        return error_response(request, 400, _("The request body is not valid JSON."))
+        return error_response(request, 400, _("The request body is not a valid JSON object."))
     return error_response(request, exc.status_code, str(exc))
 
 

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "huitouke.audit",
     "huitouke.customers",
     "huitouke.sales",
+    "huitouke.loyalty",
     "huitouke.analytics",
     "huitouke.web",
 ]

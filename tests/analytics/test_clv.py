@@ -222,6 +222,31 @@ def test_penalised_fit_agrees_with_lifetimes(cdnow):
     np.testing.assert_allclose([p.r, p.alpha, p.a, p.b], theirs.params_.to_numpy(), rtol=1e-4)
 
 
+def test_continuous_times_and_repeated_rows_give_the_same_answers(cdnow):
+    # Day-granular summaries are fitted on distinct rows with weights; continuous times are
+    # not. Both paths must agree with lifetimes, and repeating every customer must not move
+    # the maximum-likelihood estimate.
+    rng = np.random.default_rng(7)
+    jitter = rng.uniform(0, 1e-3, len(cdnow))
+    t_x = np.where(cdnow.x > 0, cdnow.t_x + jitter, 0.0)
+    T = cdnow.T + jitter
+    theirs = BetaGeoFitter().fit(cdnow.x, t_x, T)
+    p = clv.fit_bgnbd(cdnow.x, t_x, T).params
+    np.testing.assert_allclose([p.r, p.alpha, p.a, p.b], theirs.params_.to_numpy(), rtol=1e-4)
+    aov = np.full(len(cdnow), 30.0)
+    np.testing.assert_allclose(
+        clv.customer_lifetime_value(_params(theirs), cdnow.x, t_x, T, aov),
+        clv.customer_lifetime_value(_params(theirs), cdnow.x, cdnow.t_x, cdnow.T, aov),
+        rtol=1e-3,
+    )
+    once = clv.fit_bgnbd(cdnow.x, cdnow.t_x, cdnow.T)
+    thrice = clv.fit_bgnbd(*(np.tile(v, 3) for v in (cdnow.x, cdnow.t_x, cdnow.T)))
+    np.testing.assert_allclose(
+        list(vars(thrice.params).values()), list(vars(once.params).values()), rtol=1e-6
+    )
+    assert thrice.log_likelihood == pytest.approx(3 * once.log_likelihood, rel=1e-12)
+
+
 @pytest.mark.parametrize("t", [1.0, WEEKS_90D, 39.0])
 def test_predictions_agree_with_lifetimes_on_every_customer(cdnow, ours, theirs, t):
     s = cdnow

@@ -320,7 +320,7 @@ def test_phones(raw: object, expected: str | None) -> None:
 @pytest.mark.parametrize(
     ("raw", "code"),
     [
-        ("1.38001E+10", "phone_scientific"),
+        ("1.38001E+10", "excel_scientific"),
         ("12345", "phone_invalid"),
         ("1380013800", "phone_invalid"),  # a digit short
         ("12800138000", "phone_invalid"),  # no mainland mobile starts 12

@@ -152,7 +152,7 @@ def test_bad_rows_name_row_column_and_value(tmp_path: Path) -> None:
         (4, None, None, "customer_key_missing"),
         (5, "下单日期", None, "date_missing"),
         (5, "售价", None, "amount_missing"),
-        (6, "手机", "1.38001E+10", "phone_scientific"),
+        (6, "手机", "1.38001E+10", "excel_scientific"),
     ]
     assert result.bad_rows == [3, 4, 5, 6]
     assert not result.fatal
@@ -431,3 +431,47 @@ def test_iter_file_streams_rows_and_errors(tmp_path: Path) -> None:
     )
     assert total == expected
     assert stream.result.rows_read == 2000
+
+
+def test_ids_that_excel_shortened_are_refused() -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["订单号", "姓名", "日期", "金额"])
+    sheet.append([4.2000012345678904e18, "王丽", "2024-03-05", 10])  # an id typed as a number
+    sheet.append(["4.20000E+18", "陈静", "2024-03-05", 10])  # the same after a CSV round trip
+    sheet.append([10023, "赵敏", "2024-03-05", 10])
+    out = io.BytesIO()
+    workbook.save(out)
+    result = read_file(out.getvalue(), "orders")
+    assert [(e.row, e.column, e.code) for e in result.errors] == [
+        (2, "订单号", "excel_scientific"),
+        (3, "订单号", "excel_scientific"),
+    ]
+    assert [r.external_id for r in orders(result)] == ["10023"]
+
+
+def test_every_error_code_has_both_messages() -> None:
+    import re
+
+    from huitouke.imports import bills, mapping, parsing, readers
+    from huitouke.imports.rows import MESSAGES
+
+    codes: set[str] = set()
+    for module in (bills, mapping, parsing, readers):
+        source = Path(module.__file__ or "").read_text(encoding="utf-8")
+        codes |= set(re.findall(r'ParseError\(\s*"([a-z_]+)"', source))
+        codes |= set(re.findall(r'_problem\(\s*"([a-z_]+)"', source))
+        for start in (m.end() for m in re.finditer(r"make_error\(", source)):
+            # The code is the first quoted word passed as an argument: `, "code",` or `, "code")`.
+            found = re.search(r',\s*"([a-z_]+)"\s*[,)]', source[start : start + 200])
+            if found:
+                codes.add(found.group(1))
+    assert len(codes) > 20
+    for code in codes:
+        assert set(MESSAGES[code]) == {"en", "zh"}, code
+
+
+def test_invisible_marks_and_number_cells_in_text_columns() -> None:
+    text = "姓名,日期,金额,门店\n\u200b王丽\ufeff,2024-03-05,10,1001\n"
+    (row,) = orders(read_file(text.encode(), "orders"))
+    assert (row.customer_name, row.store) == ("王丽", "1001")

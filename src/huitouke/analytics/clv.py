@@ -280,54 +280,86 @@ def bgnbd_log_likelihood(params: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: A
     return base + np.where(xa > 0, np.logaddexp(0.0, _log_div(params, xa, ta, Ta)), 0.0)
 
 
+def _dot(u: Float, v: Float) -> float:
+    """Inner product without BLAS: a threaded BLAS dot costs ~10 ms on a busy machine."""
+    return float((u * v).sum())
+
+
+def _group(*cols: Float) -> tuple[Int, Int, Float] | None:
+    """Rows with equal values in all cols: (first row, row -> group, group sizes).
+
+    Summaries built from calendar days repeat the same (x, T) and (x, t_x, T) over and over,
+    so working on distinct rows saves most of the transcendental functions. Returns None when
+    rows are mostly distinct (continuous times), where grouping would not pay.
+    """
+    n = cols[0].shape[0]
+    key = np.zeros(n, dtype=np.int64)
+    size = 1
+    for col in cols:
+        values, code = np.unique(col, return_inverse=True)
+        size *= values.shape[0]
+        if values.shape[0] > n // 2 or size >= 1 << 62:
+            return None
+        key = key * values.shape[0] + code
+    _, first, inverse, counts = np.unique(
+        key, return_index=True, return_inverse=True, return_counts=True
+    )
+    if first.shape[0] > n // 2:
+        return None
+    return first, inverse, counts.astype(np.float64)
+
+
 class _BgNbdObjective:
     """Mean negative log-likelihood on log-parameters with its analytic gradient."""
 
     def __init__(self, x: Float, t_x: Float, T: Float, penalizer: float) -> None:
-        self.n = x.shape[0]
+        w = np.ones(x.shape[0])
+        grouped = _group(x, t_x, T)
+        if grouped is not None:
+            first, _, w = grouped
+            x, t_x, T = x[first], t_x[first], T[first]
+        self.n = float(w.sum())
         # Terms that depend on x alone are summed over distinct x values (few of them).
-        self.ux, self.ucount = np.unique(x, return_counts=True)
+        self.ux, x_code = np.unique(x, return_inverse=True)
+        self.uc = np.bincount(x_code, weights=w).astype(np.float64)
         rep = x > 0
-        self.x, self.T = x, T
-        self.xr, self.t_xr, self.Tr = x[rep], t_x[rep], T[rep]
+        self.w, self.wx, self.T = w, w * x, T
+        self.xr, self.t_xr, self.Tr, self.wr = x[rep], t_x[rep], T[rep], w[rep]
         self.penalizer = penalizer
 
     def __call__(self, theta: Float) -> tuple[float, Float]:
         r, alpha, a, b = np.exp(theta)
-        ux, uc = self.ux, self.ucount
+        n, ux, uc, w = self.n, self.ux, self.uc, self.w
         lg_alpha_T = np.log(alpha + self.T)
+        lg_beta = gammaln(a + b) + gammaln(b + ux) - gammaln(b) - gammaln(a + b + ux)
         ll = (
-            uc
-            @ (
-                gammaln(r + ux)
-                - gammaln(r)
-                + gammaln(a + b)
-                + gammaln(b + ux)
-                - gammaln(b)
-                - gammaln(a + b + ux)
-            )
-            + self.n * r * np.log(alpha)
-            - (r + self.x) @ lg_alpha_T
+            _dot(uc, gammaln(r + ux) - gammaln(r) + lg_beta)
+            + n * r * np.log(alpha)
+            - _dot(r * w + self.wx, lg_alpha_T)
         )
-        g = np.empty(4)
-        g[0] = uc @ (digamma(r + ux) - digamma(r)) + self.n * np.log(alpha) - lg_alpha_T.sum()
-        g[1] = self.n * r / alpha - ((r + self.x) / (alpha + self.T)).sum()
-        g[2] = uc @ (digamma(a + b) - digamma(a + b + ux))
-        g[3] = uc @ (digamma(a + b) + digamma(b + ux) - digamma(b) - digamma(a + b + ux))
+        g = np.array(
+            [
+                _dot(uc, digamma(r + ux) - digamma(r)) + n * np.log(alpha) - _dot(w, lg_alpha_T),
+                n * r / alpha - ((r * w + self.wx) / (alpha + self.T)).sum(),
+                _dot(uc, digamma(a + b) - digamma(a + b + ux)),
+                _dot(uc, digamma(a + b) + digamma(b + ux) - digamma(b) - digamma(a + b + ux)),
+            ]
+        )
         if self.xr.size:
             xr = self.xr
             lgT, lgt = np.log(alpha + self.Tr), np.log(alpha + self.t_xr)
             d = np.log(a / (b + xr - 1.0)) + (r + xr) * (lgT - lgt)
-            ll += np.logaddexp(0.0, d).sum()
-            w = expit(d)  # posterior probability that a repeat customer has died
-            g[0] += w @ (lgT - lgt)
-            g[1] += (w * (r + xr)) @ (1.0 / (alpha + self.Tr) - 1.0 / (alpha + self.t_xr))
-            g[2] += w.sum() / a
-            g[3] -= w @ (1.0 / (b + xr - 1.0))
+            ll += _dot(self.wr, np.logaddexp(0.0, d))
+            # Posterior probability that a repeat customer has died, times her weight.
+            w4 = self.wr * expit(d)
+            g[0] += _dot(w4, lgT - lgt)
+            g[1] += _dot(w4 * (r + xr), 1.0 / (alpha + self.Tr) - 1.0 / (alpha + self.t_xr))
+            g[2] += w4.sum() / a
+            g[3] -= (w4 / (b + xr - 1.0)).sum()
         params = np.array([r, alpha, a, b])
-        value = -ll / self.n + self.penalizer * (params @ params)
+        value = -ll / n + self.penalizer * _dot(params, params)
         # Chain rule to log-parameters.
-        grad = -g * params / self.n + 2.0 * self.penalizer * params * params
+        grad = -g * params / n + 2.0 * self.penalizer * params * params
         return float(value), grad
 
 
@@ -416,21 +448,22 @@ def expected_purchases(
 ) -> Float:
     """E[purchases in (T, T+t] | x, t_x, T] (paper eq. 10), computed stably."""
     xa, ta, Ta = _as_arrays(x, t_x, T)
-    return _expected(params, np.asarray(t, dtype=np.float64), xa, _p_alive(params, xa, ta, Ta), Ta)
+    tt = np.asarray(t, dtype=np.float64)
+    return _expected_if_alive(params, tt, xa, Ta) * _p_alive(params, xa, ta, Ta)
 
 
-def _expected(params: BgNbdParams, t: Float, x: Float, alive: Float, T: Float) -> Float:
+def _expected_if_alive(params: BgNbdParams, t: Float, x: Float, T: Float) -> Float:
+    """The numerator of eq. 10; its denominator is 1 / P(alive)."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     z = t / (alpha + T + t)
     # Eq. 10 holds ((alpha+T)/(alpha+T+t))^(r+x) * 2F1(r+x, b+x; a+b+x-1; z). Euler's
     # transformation turns it into (1-z)^(a-1) * 2F1(a+b-1-r, a-1; a+b+x-1; z), whose
     # parameters do not grow with x, so hyp2f1 neither overflows nor loses accuracy for
-    # heavy buyers; expm1 keeps 1 - (...) accurate when t is small. The denominator of
-    # eq. 10 is 1 / P(alive).
+    # heavy buyers; expm1 keeps 1 - (...) accurate when t is small.
     c = a + b + x - 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
         log_h = (a - 1.0) * np.log1p(-z) + np.log(hyp2f1(a + b - 1.0 - r, a - 1.0, c, z))
-        return c / (a - 1.0) * -np.expm1(log_h) * alive
+        return c / (a - 1.0) * -np.expm1(log_h)
 
 
 def expected_purchases_new_customer(params: BgNbdParams, t: ArrayLike) -> Float:
@@ -483,35 +516,37 @@ class _GammaGammaObjective:
 
     def __init__(self, x: Float, m: Float, penalizer: float) -> None:
         self.n = x.shape[0]
-        self.ux, self.ucount = np.unique(x, return_counts=True)
-        self.x, self.m = x, m
-        self.log_m, self.log_x = np.log(m), np.log(x)
+        self.ux, count = np.unique(x, return_counts=True)
+        self.uc = count.astype(np.float64)
+        self.x, self.xm = x, x * m
+        self.sum_log_m = float(np.log(m).sum())
+        self.sum_x_log_xm = _dot(x, np.log(self.xm))
         self.penalizer = penalizer
 
     def __call__(self, theta: Float) -> tuple[float, Float]:
         p, q, g = np.exp(theta)
-        ux, uc = self.ux, self.ucount
-        lg_xmg = np.log(self.x * self.m + g)
-        px = p * self.x
+        n, ux, uc = self.n, self.ux, self.uc
+        lg_xmg = np.log(self.xm + g)
         ll = (
-            uc @ (gammaln(p * ux + q) - gammaln(p * ux))
-            - self.n * gammaln(q)
-            + self.n * q * np.log(g)
-            + (px - 1.0) @ self.log_m
-            + px @ self.log_x
-            - (px + q) @ lg_xmg
+            _dot(uc, gammaln(p * ux + q) - gammaln(p * ux))
+            - n * gammaln(q)
+            + n * q * np.log(g)
+            + p * self.sum_x_log_xm  # (p x - 1) log m + p x log x, summed
+            - self.sum_log_m
+            - _dot(p * self.x + q, lg_xmg)
         )
         grad_ll = np.array(
             [
-                (uc * ux) @ (digamma(p * ux + q) - digamma(p * ux))
-                + self.x @ (self.log_m + self.log_x - lg_xmg),
-                uc @ digamma(p * ux + q) - self.n * digamma(q) + self.n * np.log(g) - lg_xmg.sum(),
-                self.n * q / g - ((px + q) / (self.x * self.m + g)).sum(),
+                _dot(uc * ux, digamma(p * ux + q) - digamma(p * ux))
+                + self.sum_x_log_xm
+                - _dot(self.x, lg_xmg),
+                _dot(uc, digamma(p * ux + q)) - n * digamma(q) + n * np.log(g) - lg_xmg.sum(),
+                n * q / g - ((p * self.x + q) / (self.xm + g)).sum(),
             ]
         )
         params = np.array([p, q, g])
-        value = -ll / self.n + self.penalizer * (params @ params)
-        grad = -grad_ll * params / self.n + 2.0 * self.penalizer * params * params
+        value = -ll / n + self.penalizer * _dot(params, params)
+        grad = -grad_ll * params / n + 2.0 * self.penalizer * params * params
         return float(value), grad
 
 
@@ -585,15 +620,18 @@ def customer_lifetime_value(
 ) -> Float:
     """Sum over months m of E[orders in month m] * aov / (1 + d)^m, as lifetimes computes it."""
     xa, ta, Ta = _as_arrays(x, t_x, T)
-    value = np.asarray(aov, dtype=np.float64)
-    alive = _p_alive(params, xa, ta, Ta)
-    clv = np.zeros(xa.shape[0])
-    previous = np.zeros(xa.shape[0])
+    # The expected orders given alive depend on (x, T) only: compute them once per pair.
+    grouped = _group(xa, Ta)
+    xu, Tu = (xa, Ta) if grouped is None else (xa[grouped[0]], Ta[grouped[0]])
+    discounted = np.zeros(xu.shape[0])
+    previous = np.zeros(xu.shape[0])
     for month in range(1, months + 1):  # a loop over months, vectorised over customers
-        cumulative = _expected(params, np.array(month * units_per_month), xa, alive, Ta)
-        clv += (cumulative - previous) * value / (1.0 + monthly_discount) ** month
+        cumulative = _expected_if_alive(params, np.array(month * units_per_month), xu, Tu)
+        discounted += (cumulative - previous) / (1.0 + monthly_discount) ** month
         previous = cumulative
-    return clv
+    if grouped is not None:
+        discounted = discounted[grouped[1]]
+    return discounted * _p_alive(params, xa, ta, Ta) * np.asarray(aov, dtype=np.float64)
 
 
 def holdout_comparison(

@@ -853,8 +853,10 @@ class _Table:
         row[self.pk_name] = pk
         self.pending.append(
             tuple(
-                row.get(name, default) if convert is None else convert(row.get(name, default))
-                for name, default, convert in self.columns
+                [
+                    row.get(name, default) if convert is None else convert(row.get(name, default))
+                    for name, default, convert in self.columns
+                ]
             )
         )
         return pk
@@ -1034,7 +1036,7 @@ def generate_demo(
         writer = _Writer(world, organisation, now)
         for first in range(0, customers, CHUNK):
             plans = [
-                world.customer(k, join_days[k], rng.random() < POTENTIAL_SHARE, earlier=first)
+                world.customer(k, join_days[k], rng.random() < POTENTIAL_SHARE, earlier=k)
                 for k in range(first, min(first + CHUNK, customers))
             ]
             writer.write(plans)

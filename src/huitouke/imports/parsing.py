@@ -27,13 +27,18 @@ class ParseError(ValueError):
         self.params = params
 
 
-_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
+INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"  # BOMs and zero-width marks pasted with text
 
 
 def clean_text(value: CellValue) -> str:
     """The cell as trimmed text ("" for empty); whole floats lose their ".0"."""
     if value is None:
         return ""
+    if type(value) is str:  # the hot path: most cells are plain text
+        text = value.strip()
+        if text and (text[0] in INVISIBLE or text[-1] in INVISIBLE):
+            text = text.strip(INVISIBLE).strip()
+        return text
     if isinstance(value, str):
         text = value
     elif isinstance(value, bool):
@@ -45,7 +50,7 @@ def clean_text(value: CellValue) -> str:
         text = value.isoformat(sep=" ")
     else:
         text = str(value)
-    return text.strip().strip(_INVISIBLE).strip()
+    return text.strip().strip(INVISIBLE).strip()
 
 
 def halfwidth(text: str) -> str:
@@ -59,6 +64,12 @@ def halfwidth(text: str) -> str:
 
 _CURRENCY = re.compile(r"^(?:RMB|CNY|人民币|¥)|(?:RMB|CNY|人民币|元|圆|块|¥)$", re.IGNORECASE)
 _PLAIN_NUMBER = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)$")
+_USUAL_AMOUNT = re.compile(
+    r"^(?P<s1>[-+])?\s*(?:¥|RMB|CNY|人民币)?\s*(?P<s2>[-+])?"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?|\.\d+)"
+    r"(?P<wan>万)?\s*(?:元|圆|块|RMB|CNY|人民币)?$",
+    re.IGNORECASE,
+)
 _GROUPED_NUMBER = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
 
 
@@ -93,6 +104,12 @@ def parse_decimal(value: CellValue) -> Decimal | None:
     text = halfwidth(clean_text(text))
     if not text:
         return None
+    match = _USUAL_AMOUNT.match(text)
+    if match:  # ¥1,234.50 / 1234.5元 / -¥12: one regex instead of the general clean-up
+        number = Decimal(match["num"].replace(",", ""))
+        if match["wan"]:
+            number *= 10000
+        return -number if "-" in (match["s1"] or "") + (match["s2"] or "") else number
     text = text.replace(" ", "").replace("\u00a0", "")
     negative = False
     if text.startswith("(") and text.endswith(")"):  # accounting style (12.00)
@@ -187,6 +204,9 @@ _DMY = re.compile(
     r"^(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.](?P<y>\d{4})(?:(?:\s+|T)" + _TIME + r")?$",
     re.IGNORECASE,
 )
+_SIMPLE_YMD = re.compile(
+    r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+)
 _COMPACT = re.compile(
     r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?)?$"
 )
@@ -272,6 +292,15 @@ def parse_datetime(value: CellValue, *, epoch_1904: bool = False) -> datetime | 
             return _check_range(datetime.fromisoformat(text), text)
         except ValueError:
             pass
+    match = _SIMPLE_YMD.match(text)
+    if match:  # 2024/3/5 14:03: the usual spreadsheet form, without the general pattern
+        y, m, d, hh, mm, ss = match.groups()
+        if not MIN_YEAR <= int(y) <= MAX_YEAR:
+            raise ParseError("date_out_of_range")
+        try:
+            return datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
+        except ValueError:
+            raise ParseError("date_invalid") from None
     match = _YMD.match(text)
     if match:
         g = match.groupdict()
@@ -403,7 +432,7 @@ def parse_phone(value: CellValue) -> str | None:
     if len(text) == 11 and _CN_MOBILE.match(text):
         return text  # the common case
     if _SCIENTIFIC.match(text.replace(" ", "")):
-        raise ParseError("phone_scientific")
+        raise ParseError("excel_scientific")
     if text.endswith(".0"):
         text = text[:-2]  # a number cell that went through text once
     text = re.sub(r"(?:转|ext\.?|x)\s*\d+$", "", text, flags=re.IGNORECASE)  # drop extensions

@@ -18,6 +18,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from itertools import chain, islice
 from typing import IO, Literal
 
@@ -31,6 +32,7 @@ from huitouke.imports.mapping import (
     parse_mapping_spec,
 )
 from huitouke.imports.parsing import (
+    INVISIBLE,
     CellValue,
     ParseError,
     clean_text,
@@ -272,32 +274,45 @@ class _RowBuilder:
         self.header = {name: mapping.columns[i] for i, name in mapping.fields.items()}
         self.limits = ORDER_TEXT_LIMITS if kind == "orders" else CUSTOMER_TEXT_LIMITS
         self.date_field = "placed_at" if kind == "orders" else "joined_at"
-        # One parser per mapped column, chosen once: the per-row loop is the hot path.
-        self.plan = [(name, i, self.header[name], self._parser(name)) for name, i in self.index.items()]
+        # One parser per mapped column, chosen once: the per-row loop is the hot path. Plain
+        # text fields get None and a length limit, and are handled inline.
+        self.plan = [
+            (name, i, self.header[name], self._parser(name), self.limits.get(name, 255))
+            for name, i in self.index.items()
+        ]
 
     def is_summary(self, cells: Sequence[CellValue]) -> bool:
         """A totals line (合计 …) without a date: spreadsheets often end with one."""
         index = self.index.get(self.date_field)
         if index is not None and index < len(cells) and clean_text(cells[index]):
             return False
-        return any(isinstance(c, str) and normalise_header(c) in TOTAL_WORDS for c in cells)
+        # The label sits in one of the first columns; looking only there keeps this cheap.
+        return any(isinstance(c, str) and normalise_header(c) in TOTAL_WORDS for c in cells[:3])
 
     def build(self, number: int, cells: Sequence[CellValue]) -> Item | list[RowError]:
         """The parsed row, or the list of everything wrong with it."""
         errors: list[RowError] = []
         values: dict[str, object] = {}
         width = len(cells)
-        for name, index, column, parser in self.plan:
+        for name, index, column, parser, limit in self.plan:
             raw = cells[index] if index < width else None
+            if parser is None:
+                if type(raw) is str:
+                    text = raw.strip()
+                    clean = not text or (text[0] not in INVISIBLE and text[-1] not in INVISIBLE)
+                    if clean and len(text) <= limit:
+                        values[name] = text or None
+                        continue
+                parser = partial(_text, limit=limit, is_id=False)
             try:
                 values[name] = parser(raw)
             except ParseError as exc:
                 errors.append(make_error(number, column, clean_text(raw), exc.code, **exc.params))
         if self.kind == "orders":
-            return self._order(number, values, cells, errors)
+            return self._order(number, values, errors)
         return self._customer(number, values, errors)
 
-    def _parser(self, name: str) -> Callable[[CellValue], object]:
+    def _parser(self, name: str) -> Callable[[CellValue], object] | None:
         epoch_1904 = self.epoch_1904
         if name in ("placed_at", "joined_at"):
             return lambda raw: parse_datetime(raw, epoch_1904=epoch_1904)
@@ -317,16 +332,12 @@ class _RowBuilder:
         }
         if name in special:
             return special[name]
-        limit = self.limits.get(name, 255)
-        is_id = name in ID_FIELDS
-        return lambda raw: _text(raw, limit, is_id)
+        if name in ID_FIELDS:
+            return partial(_text, limit=self.limits.get(name, 255), is_id=True)
+        return None  # plain text, handled inline in build()
 
     def _order(
-        self,
-        number: int,
-        values: dict[str, object],
-        cells: Sequence[CellValue],
-        errors: list[RowError],
+        self, number: int, values: dict[str, object], errors: list[RowError]
     ) -> ParsedOrderRow | list[RowError]:
         quantity = values.get("quantity") or 1
         price = values.get("unit_price")
@@ -392,14 +403,14 @@ class _RowBuilder:
 
 def _text(raw: CellValue, limit: int, is_id: bool) -> str | None:
     if is_id and isinstance(raw, float) and abs(raw) >= 1e15:
-        raise ParseError("phone_scientific")  # Excel kept only 15 significant digits
+        raise ParseError("excel_scientific")  # Excel kept only 15 significant digits
     text = clean_text(raw)
     if not text:
         return None
     if is_id and "E+" in text.upper():
         mantissa = text.upper().split("E+")[0].replace(".", "")
         if mantissa.isdigit():
-            raise ParseError("phone_scientific")
+            raise ParseError("excel_scientific")
     if len(text) > limit:
         raise ParseError("text_too_long", limit=limit)
     return text

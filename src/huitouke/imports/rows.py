@@ -68,7 +68,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "“{value}” is not a phone number (a mainland mobile has 11 digits, e.g. 13812345678).",
         "zh": "“{value}”不是有效电话号码（大陆手机号为 11 位，例如 13812345678）。",
     },
-    "phone_scientific": {
+    "excel_scientific": {
         "en": "“{value}” was shortened by Excel into scientific notation; format the column as text and export again.",
         "zh": "“{value}”已被 Excel 转成科学计数法，请把该列设为文本格式后重新导出。",
     },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -36,6 +37,8 @@ from huitouke.sales.schemas import (
 from huitouke.schemas import ObjectId, Page, Paging, page_of
 
 router = Router(tags=["sales"])
+# Order amounts are NUMERIC(12, 2): a larger total would overflow the column on PostgreSQL.
+LARGEST_ORDER = Decimal("9999999999.99")
 
 
 def _in_org(model: type[models.Model], user: User, pk: int) -> Any:
@@ -179,6 +182,12 @@ def list_orders(
     return page_of(qs.prefetch_related("lines").order_by("-placed_at", "-id"), paging)
 
 
+def _line_amounts(line: LineInput) -> tuple[Decimal, Decimal]:
+    """The line's price and cost totals, as the action will compute them."""
+    price = line.unit_price if line.unit_price is not None else getattr(line.product, "price", 0)
+    return line.quantity * Decimal(price), line.quantity * getattr(line.product, "cost", Decimal(0))
+
+
 def _order_arguments(user: User, payload: OrderIn) -> dict[str, Any]:
     """Resolve the ids of an order to objects the user may use; unknown or out of scope is a 422."""
     org_id = user.organisation_id
@@ -220,6 +229,12 @@ def _order_arguments(user: User, payload: OrderIn) -> dict[str, Any]:
             LineInput(
                 quantity=line.quantity, product=product, name=line.name, unit_price=line.unit_price
             )
+        )
+    amounts = [_line_amounts(line) for line in lines]
+    gross = sum((price for price, _cost in amounts), Decimal(0))
+    if max(gross, sum((cost for _price, cost in amounts), Decimal(0))) > LARGEST_ORDER:
+        raise ValidationError(
+            {"lines": _("The order total (¥%(total)s) is too large.") % {"total": gross}}
         )
     if (
         payload.external_id

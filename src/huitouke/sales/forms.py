@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.accounts.models import Store, User
+from huitouke.loyalty.forms import CheckoutFields
 from huitouke.sales.models import Category, Product
 
 
@@ -59,7 +60,7 @@ class CategoryForm(forms.ModelForm):
         return name
 
 
-class OrderHeaderForm(forms.Form):
+class OrderHeaderForm(CheckoutFields):
     customer = forms.IntegerField(required=False, widget=forms.HiddenInput)
     phone = forms.CharField(
         label=_("Customer's mobile"),

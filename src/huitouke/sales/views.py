@@ -18,7 +18,9 @@ from huitouke.customers.actions import do_create_customer
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
 from huitouke.customers.queries import get_customer_for
-from huitouke.sales.actions import LineInput, do_record_order, do_refund_order
+from huitouke.loyalty.checkout import do_checkout
+from huitouke.loyalty.queries import checkout_context, order_points_message
+from huitouke.sales.actions import LineInput, do_refund_order
 from huitouke.sales.forms import (
     CategoryForm,
     OrderHeaderForm,
@@ -87,7 +89,8 @@ def quick_order(request: AuthedRequest) -> HttpResponse:
         ]
         try:
             customer = _resolve_customer(request, header)
-            order = do_record_order(
+            # The tier discount, the coupon and the points are checked and applied in one transaction.
+            order = do_checkout(
                 organisation=org,
                 store=header.cleaned_data["store"],
                 customer=customer,
@@ -96,6 +99,8 @@ def quick_order(request: AuthedRequest) -> HttpResponse:
                 staff=user,
                 discount=header.cleaned_data.get("discount") or 0,
                 note=header.cleaned_data.get("note") or "",
+                coupon_code=header.cleaned_data.get("coupon") or "",
+                points=header.cleaned_data.get("points") or 0,
             )
         except ValidationError as exc:
             for field, errors in (
@@ -107,6 +112,8 @@ def quick_order(request: AuthedRequest) -> HttpResponse:
                 request,
                 _("Order #%(id)s saved: ¥%(amount)s.") % {"id": order.pk, "amount": order.net_paid},
             )
+            if points_message := order_points_message(order):
+                messages.info(request, points_message)
             if (
                 customer is not None
                 and Customer.objects.visible_to(user).filter(pk=customer.pk).exists()
@@ -120,6 +127,7 @@ def quick_order(request: AuthedRequest) -> HttpResponse:
         "preset": preset,
         "products": products,
         "active_nav": "order",
+        **checkout_context(preset),
     }
     return render(request, "sales/quick_order.html", ctx)
 

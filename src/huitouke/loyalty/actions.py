@@ -1,0 +1,605 @@
+"""Every write to points and tiers: the ledger, the cached balance, tier changes, the program's rules.
+
+The balance on LoyaltyAccount is a cache of the ledger: each change is an F() update of the
+account in the same transaction as the ledger row, and a debit is conditional
+(`WHERE balance >= amount`), so two redemptions can never both spend the same points, on
+SQLite or PostgreSQL. Points owed after a refund are kept in `debt`, paid off first by later
+credits; so `debt > 0` implies `balance == 0`.
+
+Expiry (`points_to_expire`): a positive row with `expires_at` is a lot. Points are used
+soonest-expiring first, so what is still held is always the latest-expiring part: at time T the
+lapsed points are max(0, lots expiring by T − points used so far), where a refund reversal
+counts against the lot it takes back and every other debit (redeem, expire, negative adjust)
+counts as use.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from huitouke.accounts.models import Organisation
+from huitouke.audit.actions import record_audit
+from huitouke.customers.models import Customer
+from huitouke.loyalty.models import (
+    ZERO,
+    ExpiryPolicy,
+    LoyaltyAccount,
+    LoyaltySettings,
+    PointsEntry,
+    PointsKind,
+    Tier,
+    TierChange,
+)
+from huitouke.sales.actions import stats_aggregates
+from huitouke.sales.models import Order, OrderStatus, Refund
+
+MAX_POINTS = 100_000_000
+
+# Automations register here to act on up- and downgrades; called inside the transaction that
+# changed the tier (messages must wait for transaction.on_commit).
+TIER_CHANGED_HOOKS: list[Callable[[TierChange], None]] = []
+
+
+def default_tiers() -> list[tuple[str, Decimal, Decimal, Decimal, tuple[bool, bool, bool]]]:
+    """(name, 12-month spend threshold, price rate, points multiplier, (delivery, priority, gift))."""
+    return [
+        (_("Regular"), Decimal("0"), Decimal("1"), Decimal("1"), (False, False, False)),
+        (_("Silver"), Decimal("300"), Decimal("0.95"), Decimal("1.2"), (False, False, True)),
+        (_("Gold"), Decimal("1000"), Decimal("0.88"), Decimal("1.5"), (True, False, True)),
+        (_("Diamond"), Decimal("5000"), Decimal("0.85"), Decimal("2"), (True, True, True)),
+    ]
+
+
+def ensure_program(organisation: Organisation | int) -> LoyaltySettings:
+    """The organisation's rules; the first call creates the defaults and the default tiers."""
+    org_id = organisation if isinstance(organisation, int) else organisation.pk
+    with transaction.atomic():
+        rules, created = LoyaltySettings.objects.get_or_create(organisation_id=org_id)
+        if created and not Tier.objects.filter(organisation_id=org_id).exists():
+            Tier.objects.bulk_create(
+                Tier(
+                    organisation_id=org_id,
+                    name=name,
+                    threshold=threshold,
+                    price_rate=rate,
+                    points_multiplier=multiplier,
+                    free_delivery=perks[0],
+                    priority_service=perks[1],
+                    birthday_gift=perks[2],
+                )
+                for name, threshold, rate, multiplier, perks in default_tiers()
+            )
+    return rules
+
+
+def do_update_program(
+    rules: LoyaltySettings,
+    *,
+    tiers: Iterable[Tier] = (),
+    deleted: Iterable[Tier] = (),
+    actor: Any,
+    request: Any = None,
+) -> LoyaltySettings:
+    """Save the organisation's rules and tiers; members' tiers follow in a background job."""
+    from huitouke.loyalty.models import CouponTemplate
+
+    deleted = list(deleted)
+    with transaction.atomic():
+        rules.full_clean()
+        rules.save()
+        for tier in deleted:
+            if CouponTemplate.objects.filter(min_tier=tier).exists():
+                raise ValidationError(
+                    _(
+                        "The tier “%(name)s” is the minimum tier of a coupon; change the coupon first."
+                    )
+                    % {"name": tier.name}
+                )
+            tier.delete()
+        for tier in tiers:
+            tier.organisation_id = rules.organisation_id
+            tier.full_clean(
+                exclude=["organisation"], validate_unique=False, validate_constraints=False
+            )
+            try:
+                with transaction.atomic():
+                    tier.save()
+            except IntegrityError as exc:
+                # Swapping two tiers' thresholds or names in one save passes through a clash.
+                raise ValidationError(
+                    _(
+                        "Another tier already has the name “%(name)s” or the threshold ¥%(threshold)s; change one tier at a time."
+                    )
+                    % {"name": tier.name, "threshold": tier.threshold}
+                ) from exc
+        record_audit(
+            actor=actor,
+            organisation=rules.organisation,
+            action="loyalty_settings",
+            target=None,
+            request=request,
+            detail={
+                "tiers": sorted(
+                    (str(t.threshold), t.name)
+                    for t in Tier.objects.filter(organisation_id=rules.organisation_id)
+                )
+            },
+        )
+        organisation_id = rules.organisation_id
+
+        def _reevaluate() -> None:
+            from huitouke.loyalty.tasks import reevaluate_organisation_tiers
+
+            reevaluate_organisation_tiers(organisation_id)
+
+        transaction.on_commit(_reevaluate)
+    return rules
+
+
+def _add_months(when: datetime, months: int) -> datetime:
+    month_index = when.month - 1 + months
+    year, month = when.year + month_index // 12, month_index % 12 + 1
+    return when.replace(
+        year=year, month=month, day=min(when.day, calendar.monthrange(year, month)[1])
+    )
+
+
+def expiry_for(earned_at: datetime, rules: LoyaltySettings, time_zone: str) -> datetime | None:
+    """When points earned at `earned_at` lapse under the organisation's rules (None: never)."""
+    if rules.expiry_policy == ExpiryPolicy.NEVER:
+        return None
+    local = timezone.localtime(earned_at, ZoneInfo(time_zone))
+    if rules.expiry_policy == ExpiryPolicy.MONTHS:
+        return _add_months(local, rules.expiry_months)
+    # End of the following year: they lapse at the first moment of the year after that.
+    return local.replace(
+        year=local.year + 2, month=1, day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+
+
+def _org_time_zone(organisation_id: int) -> str:
+    return Organisation.objects.values_list("time_zone", flat=True).get(pk=organisation_id)
+
+
+def _check_points(points: Any, *, allow_negative: bool = False) -> int:
+    if isinstance(points, bool) or not isinstance(points, int):
+        raise ValidationError(
+            {"points": _("The points must be a whole number (got %(value)s).") % {"value": points}}
+        )
+    if points == 0 or (points < 0 and not allow_negative):
+        raise ValidationError(
+            {"points": _("The points must be above 0 (got %(value)s).") % {"value": points}}
+        )
+    if abs(points) > MAX_POINTS:
+        raise ValidationError(
+            {"points": _("At most %(max)s points at a time.") % {"max": MAX_POINTS}}
+        )
+    return points
+
+
+# --- the ledger --------------------------------------------------------------------------------
+
+
+def account_for(customer: Customer) -> LoyaltyAccount:
+    """The customer's account, created empty on first use."""
+    account, _created = LoyaltyAccount.objects.get_or_create(
+        customer_id=customer.pk, defaults={"organisation_id": customer.organisation_id}
+    )
+    return account
+
+
+def _locked_account(customer_id: int, organisation_id: int) -> LoyaltyAccount:
+    # Callers that read the account and then write it (credits paying off a debt, reversals,
+    # expiry) hold its row lock on PostgreSQL; SQLite's IMMEDIATE transactions already serialise.
+    # Lock order everywhere: the customer's stats row (taken by sales) first, then this row.
+    LoyaltyAccount.objects.get_or_create(
+        customer_id=customer_id, defaults={"organisation_id": organisation_id}
+    )
+    return LoyaltyAccount.objects.select_for_update().get(customer_id=customer_id)
+
+
+def _append(
+    account: LoyaltyAccount, kind: str, points: int, debt: int, **fields: Any
+) -> PointsEntry:
+    # Called right after this transaction's UPDATE of the account, whose row it now holds locked,
+    # so the balance read here is exactly the balance after this entry.
+    balance = LoyaltyAccount.objects.values_list("balance", flat=True).get(pk=account.pk)
+    actor = fields.pop("actor", None)
+    return PointsEntry.objects.create(
+        organisation_id=account.organisation_id,
+        customer_id=account.pk,
+        kind=kind,
+        points=points,
+        debt=debt,
+        balance_after=balance,
+        actor=actor if getattr(actor, "pk", None) else None,
+        **fields,
+    )
+
+
+def _credit(
+    customer_id: int, organisation_id: int, kind: str, points: int, **fields: Any
+) -> PointsEntry:
+    """Add points; any points owed are paid off first."""
+    account = _locked_account(customer_id, organisation_id)
+    paid_off = min(points, account.debt)
+    updated = LoyaltyAccount.objects.filter(pk=account.pk, debt__gte=paid_off).update(
+        balance=F("balance") + (points - paid_off), debt=F("debt") - paid_off
+    )
+    if updated != 1:
+        raise RuntimeError("loyalty account changed while locked")
+    return _append(account, kind, points - paid_off, -paid_off, **fields)
+
+
+def _debit(customer: Customer, kind: str, points: int, **fields: Any) -> PointsEntry:
+    """Take points from the balance, only if she has them (the conditional UPDATE decides)."""
+    account = account_for(customer)
+    updated = LoyaltyAccount.objects.filter(pk=account.pk, balance__gte=points).update(
+        balance=F("balance") - points
+    )
+    if updated != 1:
+        balance = LoyaltyAccount.objects.values_list("balance", flat=True).get(pk=account.pk)
+        raise ValidationError(
+            {
+                "points": _("Not enough points: the balance is %(balance)s, %(points)s requested.")
+                % {"balance": balance, "points": points}
+            },
+            code="insufficient_points",
+        )
+    return _append(account, kind, -points, 0, **fields)
+
+
+def _take_back(customer_id: int, organisation_id: int, due: int, **fields: Any) -> PointsEntry:
+    """Take back `due` points after a refund: what the balance holds, the rest recorded as owed."""
+    account = _locked_account(customer_id, organisation_id)
+    taken = min(due, account.balance)
+    updated = LoyaltyAccount.objects.filter(pk=account.pk, balance__gte=taken).update(
+        balance=F("balance") - taken, debt=F("debt") + (due - taken)
+    )
+    if updated != 1:
+        raise RuntimeError("loyalty account changed while locked")
+    return _append(account, PointsKind.REFUND_REVERSAL, -taken, due - taken, **fields)
+
+
+def do_adjust_points(
+    customer: Customer, *, points: int, reason: str, actor: Any, request: Any = None
+) -> PointsEntry:
+    """Add (points > 0) or remove (points < 0) points by hand, with a reason; audited."""
+    points = _check_points(points, allow_negative=True)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give a reason for the adjustment.")})
+    with transaction.atomic():
+        if points > 0:
+            rules = ensure_program(customer.organisation_id)
+            expires_at = expiry_for(timezone.now(), rules, _org_time_zone(customer.organisation_id))
+            entry = _credit(
+                customer.pk,
+                customer.organisation_id,
+                PointsKind.ADJUST,
+                points,
+                expires_at=expires_at,
+                reason=reason[:200],
+                actor=actor,
+            )
+        else:
+            entry = _debit(customer, PointsKind.ADJUST, -points, reason=reason[:200], actor=actor)
+        record_audit(
+            actor=actor,
+            organisation=customer.organisation,
+            action="points_adjust",
+            target=customer,
+            request=request,
+            detail={"points": points, "reason": reason[:200]},
+        )
+    return entry
+
+
+def do_redeem_points(
+    customer: Customer, *, points: int, actor: Any, reason: str = "", order: Order | None = None
+) -> PointsEntry:
+    """Spend points (on an order, or for a gift); refused, changing nothing, beyond the balance."""
+    points = _check_points(points)
+    with transaction.atomic():
+        return _debit(
+            customer,
+            PointsKind.REDEEM,
+            points,
+            order=order,
+            reason=(reason or "").strip()[:200],
+            actor=actor,
+        )
+
+
+# --- earning and refunds (called from the sales hooks, inside the order's transaction) ---------
+
+
+def birthday_multiplier_applies(customer: Customer, when: datetime, time_zone: str) -> bool:
+    """Whether `when` falls in the customer's birthday month (a lunar birthday: its solar month that year)."""
+    from huitouke.automation.calendar import birthday_in_year
+
+    if not customer.has_birthday:
+        return False
+    local = timezone.localtime(when, ZoneInfo(time_zone)).date()
+    if customer.birthday_kind != "lunar":
+        return customer.birth_month == local.month
+    # A lunar year's last months reach into the next solar year, so look at two lunar years.
+    for year in (local.year - 1, local.year):
+        try:
+            day = birthday_in_year(
+                "lunar",
+                customer.birth_month or 0,
+                customer.birth_day or 0,
+                customer.birth_leap_month,
+                year,
+            )
+        except ValueError:
+            return False
+        if (day.year, day.month) == (local.year, local.month):
+            return True
+    return False
+
+
+def earn_for_order(order: Order) -> PointsEntry | None:
+    """Credit the points a paid order earns: net paid × rate × tier multiplier (× birthday month)."""
+    if order.customer_id is None or order.status != OrderStatus.PAID:
+        return None
+    rules = ensure_program(order.organisation_id)
+    account = _locked_account(order.customer_id, order.organisation_id)
+    # The tier she held when she ordered; a new member starts in the base tier.
+    tier = account.tier or tier_for(
+        list(Tier.objects.filter(organisation_id=order.organisation_id)), ZERO
+    )
+    time_zone = _org_time_zone(order.organisation_id)
+    rate = rules.points_per_yuan * (tier.points_multiplier if tier else Decimal(1))
+    customer = order.customer
+    if customer is not None and birthday_multiplier_applies(customer, order.placed_at, time_zone):
+        rate *= rules.birthday_multiplier
+    points = int((order.net_paid * rate).to_integral_value(rounding=ROUND_FLOOR))
+    if points <= 0:
+        return None
+    return _credit(
+        order.customer_id,
+        order.organisation_id,
+        PointsKind.EARN,
+        min(points, MAX_POINTS),
+        expires_at=expiry_for(order.placed_at, rules, time_zone),
+        order=order,
+    )
+
+
+def _net(entries: Any, kind: str) -> int:
+    # points - debt is the row's effect on what she holds net of what she owes.
+    total = entries.filter(kind=kind).aggregate(n=Coalesce(Sum(F("points") - F("debt")), Value(0)))[
+        "n"
+    ]
+    return int(total)
+
+
+def _share(total: int, refunded: Decimal, paid: Decimal) -> int:
+    return int((Decimal(total) * refunded / paid).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def reverse_for_refund(order: Order, refund: Refund) -> None:
+    """Return the points an order used and take back the points it earned, in proportion to the refund."""
+    if order.customer_id is None or order.net_paid <= 0:
+        return
+    rules = ensure_program(order.organisation_id)
+    entries = PointsEntry.objects.filter(order=order)
+    earned, used = _net(entries, PointsKind.EARN), -_net(entries, PointsKind.REDEEM)
+    taken, returned = (
+        -_net(entries, PointsKind.REFUND_REVERSAL),
+        _net(entries, PointsKind.REFUND_RETURN),
+    )
+    full = order.status == OrderStatus.REFUNDED
+    # Cumulative targets, so several partial refunds add up to exactly the whole.
+    due_back = (used if full else _share(used, order.refunded_amount, order.net_paid)) - returned
+    due_taken = (earned if full else _share(earned, order.refunded_amount, order.net_paid)) - taken
+    # Return first: the returned points can then cover what is taken back.
+    if due_back > 0:
+        now = timezone.now()
+        _credit(
+            order.customer_id,
+            order.organisation_id,
+            PointsKind.REFUND_RETURN,
+            due_back,
+            order=order,
+            refund=refund,
+            expires_at=expiry_for(now, rules, _org_time_zone(order.organisation_id)),
+        )
+    if due_taken > 0:
+        earn_entry = entries.filter(kind=PointsKind.EARN).first()
+        _take_back(
+            order.customer_id,
+            order.organisation_id,
+            due_taken,
+            order=order,
+            refund=refund,
+            expires_at=earn_entry.expires_at if earn_entry else None,
+        )
+
+
+# --- expiry ------------------------------------------------------------------------------------
+
+
+def points_to_expire(customer_id: int, now: datetime) -> int:
+    """Points of the customer that have lapsed by `now` and are still held (see the module notes)."""
+    agg = PointsEntry.objects.filter(customer_id=customer_id).aggregate(
+        lapsing=Coalesce(Sum("points", filter=Q(expires_at__lte=now)), Value(0)),
+        used=Coalesce(Sum("points", filter=Q(expires_at__isnull=True, points__lt=0)), Value(0)),
+    )
+    return max(0, int(agg["lapsing"]) + int(agg["used"]))
+
+
+def expire_points_of(
+    customer_id: int, organisation_id: int, *, now: datetime
+) -> PointsEntry | None:
+    """Expire one customer's lapsed points (idempotent: a second run finds nothing)."""
+    with transaction.atomic():
+        account = _locked_account(customer_id, organisation_id)
+        lapsed = min(points_to_expire(customer_id, now), account.balance)
+        if lapsed <= 0:
+            return None
+        customer = Customer(pk=customer_id, organisation_id=organisation_id)
+        return _debit(customer, PointsKind.EXPIRE, lapsed)
+
+
+def do_expire_points(
+    *, now: datetime | None = None, organisation: Organisation | None = None
+) -> int:
+    """Expire every lapsed point (the daily job); returns the number of points expired."""
+    now = now or timezone.now()
+    rows = PointsEntry.objects.all()
+    if organisation is not None:
+        rows = rows.filter(organisation=organisation)
+    candidates = (
+        rows.values("customer_id", "organisation_id")
+        .annotate(
+            lapsing=Coalesce(Sum("points", filter=Q(expires_at__lte=now)), Value(0)),
+            used=Coalesce(Sum("points", filter=Q(expires_at__isnull=True, points__lt=0)), Value(0)),
+        )
+        .filter(lapsing__gt=-F("used"))
+    )
+    total = 0
+    for row in candidates.iterator(chunk_size=2000):
+        # Each customer in her own transaction, re-checked under the lock.
+        entry = expire_points_of(row["customer_id"], row["organisation_id"], now=now)
+        total += -entry.points if entry else 0
+    return total
+
+
+# --- tiers -------------------------------------------------------------------------------------
+
+
+def tier_for(tiers: list[Tier], spend: Decimal) -> Tier | None:
+    """The highest tier whose threshold the trailing-12-month spend reaches (tiers in any order)."""
+    reached = [t for t in tiers if t.threshold <= spend]
+    return max(reached, key=lambda t: t.threshold) if reached else None
+
+
+def trailing_spend(customer_id: int, now: datetime) -> Decimal:
+    """Net spend of her counted orders in the 12 months before `now` (as CustomerStats.spend_12m)."""
+    expression = stats_aggregates(now)["spend_12m"]
+    return (
+        Order.objects.counted().filter(customer_id=customer_id).aggregate(spend=expression)["spend"]
+    )
+
+
+def evaluate_tier(
+    customer_id: int, organisation_id: int, *, reason: str, now: datetime | None = None
+) -> TierChange | None:
+    """Move the customer to the tier her trailing spend earns; record the change, if any."""
+    now = now or timezone.now()
+    tiers = list(Tier.objects.filter(organisation_id=organisation_id))
+    spend = trailing_spend(customer_id, now)
+    target = tier_for(tiers, spend)
+    for _attempt in range(3):
+        account, _created = LoyaltyAccount.objects.get_or_create(
+            customer_id=customer_id, defaults={"organisation_id": organisation_id}
+        )
+        if account.tier_id == (target.pk if target else None):
+            return None
+        # Conditional on the tier we read, so two evaluations never both record the same change.
+        if LoyaltyAccount.objects.filter(
+            Q(pk=customer_id),
+            Q(tier_id=account.tier_id) if account.tier_id else Q(tier__isnull=True),
+        ).update(tier=target, tier_since=now):
+            previous = next((t for t in tiers if t.pk == account.tier_id), None)
+            change = TierChange.objects.create(
+                customer_id=customer_id,
+                from_tier=previous,
+                to_tier=target,
+                from_name=previous.name if previous else "",
+                to_name=target.name if target else "",
+                spend_12m=spend,
+                reason=reason,
+                at=now,
+            )
+            for hook in TIER_CHANGED_HOOKS:
+                hook(change)
+            return change
+    return None
+
+
+def do_reevaluate_tiers(
+    *, now: datetime | None = None, organisation: Organisation | None = None
+) -> int:
+    """Re-evaluate every member's tier as spend leaves the 12-month window (the nightly job)."""
+    now = now or timezone.now()
+    orgs = (
+        Organisation.objects.filter(pk=organisation.pk)
+        if organisation
+        else Organisation.objects.all()
+    )
+    changes = 0
+    for org_id in orgs.values_list("pk", flat=True):
+        tiers = list(Tier.objects.filter(organisation_id=org_id))
+        spend_of = dict(
+            Order.objects.counted()
+            .filter(
+                organisation_id=org_id, customer__isnull=False, customer__merged_into__isnull=True
+            )
+            .values("customer_id")
+            .annotate(spend=stats_aggregates(now)["spend_12m"])
+            .values_list("customer_id", "spend")
+        )
+        held = dict(
+            LoyaltyAccount.objects.filter(organisation_id=org_id).values_list(
+                "customer_id", "tier_id"
+            )
+        )
+        for customer_id in set(spend_of) | set(held):
+            target = tier_for(tiers, spend_of.get(customer_id, ZERO))
+            if customer_id not in held or held[customer_id] != (target.pk if target else None):
+                with transaction.atomic():
+                    changes += (
+                        evaluate_tier(customer_id, org_id, reason="nightly", now=now) is not None
+                    )
+    return changes
+
+
+# --- merges ------------------------------------------------------------------------------------
+
+
+def merge_accounts(keep: Customer, duplicate: Customer) -> None:
+    """Move the duplicate's ledger, balance and owed points to the kept customer (inside the merge)."""
+    org_id = keep.organisation_id
+    for customer_id in sorted((keep.pk, duplicate.pk)):
+        _locked_account(customer_id, org_id)
+    dup = LoyaltyAccount.objects.get(pk=duplicate.pk)
+    # The rows move with their history intact, so each customer's balance stays her ledger's sum.
+    PointsEntry.objects.filter(customer_id=duplicate.pk).update(customer_id=keep.pk)
+    LoyaltyAccount.objects.filter(pk=duplicate.pk).update(
+        balance=F("balance") - dup.balance, debt=F("debt") - dup.debt
+    )
+    LoyaltyAccount.objects.filter(pk=keep.pk).update(
+        balance=F("balance") + dup.balance, debt=F("debt") + dup.debt
+    )
+    kept = LoyaltyAccount.objects.get(pk=keep.pk)
+    settle = min(kept.balance, kept.debt)
+    if settle > 0:
+        # Points held by one and owed by the other cancel out.
+        LoyaltyAccount.objects.filter(pk=keep.pk, balance__gte=settle, debt__gte=settle).update(
+            balance=F("balance") - settle, debt=F("debt") - settle
+        )
+        _append(
+            kept,
+            PointsKind.ADJUST,
+            -settle,
+            -settle,
+            reason=_("Merged customers: points owed settled"),
+        )
+    evaluate_tier(keep.pk, org_id, reason="merge")
+    evaluate_tier(duplicate.pk, org_id, reason="merge")
