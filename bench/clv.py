@@ -17,6 +17,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -130,9 +131,9 @@ def main() -> None:
     header = f"{'dataset':<22} {'customers':>10} {'ours s':>9} {'lifetimes s':>12} {'ratio':>7}"
     print(header + f" {'max rel diff CLV':>17}")
     for name, s in sets:
-        ours_t, ours_clv = best_of(args.repeat, lambda s=s: run_ours(s))
+        ours_t, ours_clv = best_of(args.repeat, partial(run_ours, s))
         reps = 3 if len(s) < 10_000 else 1  # lifetimes takes minutes on the big sets
-        theirs_t, theirs_clv = best_of(reps, lambda s=s: run_lifetimes(s))
+        theirs_t, theirs_clv = best_of(reps, partial(run_lifetimes, s))
         diff = np.max(np.abs(ours_clv - np.asarray(theirs_clv)) / np.abs(np.asarray(theirs_clv)))
         print(
             f"{name:<22} {len(s):>10,} {ours_t:>9.3f} {theirs_t:>12.3f} "

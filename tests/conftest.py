@@ -79,3 +79,12 @@ def other_owner(other_org: Organisation, other_store: Store) -> User:
 @pytest.fixture
 def is_postgres(db: Any) -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _english_messages() -> Any:
+    """Unit tests read messages in English; requests still pick their language per request."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -13,7 +13,6 @@ import logging
 import math
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -26,7 +25,9 @@ from ninja.parser import Parser
 from huitouke.accounts.api import router as accounts_router
 from huitouke.accounts.auth import api_auth
 from huitouke.customers.api import router as customers_router
+from huitouke.loyalty.api import router as loyalty_router
 from huitouke.sales.api import router as sales_router
+from huitouke.schemas import ErrorOut, FieldError
 
 logger = logging.getLogger(__name__)
 
@@ -74,13 +75,15 @@ api = NinjaAPI(
 api.add_router("/", accounts_router)
 api.add_router("/", customers_router)
 api.add_router("/", sales_router)
+api.add_router("/", loyalty_router)
 
 
 def error_response(
-    request: HttpRequest, status: int, detail: str, errors: list[dict[str, Any]] | None = None
+    request: HttpRequest, status: int, detail: str, errors: list[FieldError] | None = None
 ) -> HttpResponse:
     """The one error body of the API."""
-    return api.create_response(request, {"detail": detail, "errors": errors or []}, status=status)
+    body = ErrorOut(detail=detail, errors=errors or [])
+    return api.create_response(request, body.model_dump(), status=status)
 
 
 def _pydantic_message(error: dict[str, Any]) -> str:
@@ -135,12 +138,10 @@ def _pydantic_field(loc: tuple[Any, ...]) -> str | None:
 @api.exception_handler(NinjaValidationError)
 def _invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     errors = [
-        {"field": _pydantic_field(tuple(e.get("loc", ()))), "message": _pydantic_message(e)}
+        FieldError(field=_pydantic_field(tuple(e.get("loc", ()))), message=_pydantic_message(e))
         for e in exc.errors
     ]
-    detail = "; ".join(
-        f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors
-    )
+    detail = "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in errors)
     return error_response(request, 422, detail or _("The input is not valid."), errors)
 
 
@@ -148,13 +149,13 @@ def _invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpRespo
 def _refused_by_action(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     if hasattr(exc, "error_dict"):
         errors = [
-            {"field": API_FIELD_NAMES.get(field, field), "message": message}
+            FieldError(field=API_FIELD_NAMES.get(field, field), message=message)
             for field, messages in exc.message_dict.items()
             for message in messages
         ]
     else:
-        errors = [{"field": None, "message": message} for message in exc.messages]
-    return error_response(request, 422, " ".join(e["message"] for e in errors), errors)
+        errors = [FieldError(field=None, message=message) for message in exc.messages]
+    return error_response(request, 422, " ".join(e.message for e in errors), errors)
 
 
 @api.exception_handler(HttpError)
@@ -175,9 +176,6 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error_response(request, 404, _("Not found."))
-
-
-api.add_exception_handler(ObjectDoesNotExist, _not_found)
 
 
 @api.exception_handler(DataError)

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",
     "django_htmx",
     "template_partials",
     "axes",
@@ -90,6 +91,8 @@ INSTALLED_APPS = [
     "huitouke.sales",
     "huitouke.loyalty",
     "huitouke.analytics",
+    "huitouke.segments",
+    "huitouke.imports",
     "huitouke.web",
 ]
 

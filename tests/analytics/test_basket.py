@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from itertools import combinations
 
 import polars as pl
@@ -34,7 +35,7 @@ def lines_frame(rows: list[tuple]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=LINE_SCHEMA, orient="row")
 
 
-def basket_lines(orders: dict[int, list[int | None]], day: dt.date = DAY) -> pl.DataFrame:
+def basket_lines(orders: Mapping[int, Sequence[int | None]], day: dt.date = DAY) -> pl.DataFrame:
     """One line per category listed for each order (product id = category id)."""
     return lines_frame(
         [(oid, oid, day, cat or 0, cat, 1, 100, 50) for oid, cats in orders.items() for cat in cats]
@@ -42,7 +43,7 @@ def basket_lines(orders: dict[int, list[int | None]], day: dt.date = DAY) -> pl.
 
 
 A, B, C = 1, 2, 3
-HAND = {1: [A, B, C], 2: [A, B], 3: [A], 4: [B, C]}
+HAND: dict[int, list[int | None]] = {1: [A, B, C], 2: [A, B], 3: [A], 4: [B, C]}
 
 
 def pair_rows(frame: pl.DataFrame) -> dict[tuple[int, int], dict]:
@@ -79,7 +80,7 @@ def test_triples_worked_by_hand():
 
 
 def test_min_support_and_what_does_not_count():
-    orders = {
+    orders: dict[int, list[int | None]] = {
         **HAND,
         5: [None],  # an order with no categorised item is no basket
         6: [A, None],
@@ -137,8 +138,15 @@ def test_traffic_profit_quadrants_split_strictly_above_the_medians():
 
 
 def test_a_product_given_away_has_no_margin_rate():
-    rows = [(1, 1, DAY, 1, None, 1, 0, 50), (2, 2, DAY, 1, None, 1, 0, 50), (3, 1, DAY, 2, None, 1, 100, 10)]
-    res = {r["product_id"]: r for r in traffic_profit(lines_frame(rows), DAY, DAY, DAY).iter_rows(named=True)}
+    rows = [
+        (1, 1, DAY, 1, None, 1, 0, 50),
+        (2, 2, DAY, 1, None, 1, 0, 50),
+        (3, 1, DAY, 2, None, 1, 100, 10),
+    ]
+    res = {
+        r["product_id"]: r
+        for r in traffic_profit(lines_frame(rows), DAY, DAY, DAY).iter_rows(named=True)
+    }
     assert res[1]["margin_rate"] is None
     assert res[1]["quadrant"] == "traffic"  # 2 buyers > median 1.5, no margin rate = low
     assert res[2]["quadrant"] == "weak"  # the only rate is the median itself
@@ -154,7 +162,7 @@ def ref_basket(rows, as_of, start, end, key_index, min_support):
         if start <= d <= end and d <= as_of and qty > 0 and key is not None:
             baskets[row[0]].add(key)
     n = len(baskets)
-    count = defaultdict(int)
+    count: defaultdict[tuple[int, ...], int] = defaultdict(int)
     for items in baskets.values():
         for size in (1, 2, 3):
             for combo in combinations(sorted(items), size):
@@ -216,23 +224,38 @@ def test_basket_matches_reference(rows, as_of, start_end, by, min_support):
     start = DAY + dt.timedelta(days=start_end[0])
     end = start + dt.timedelta(days=start_end[1])
     res = basket(lines_frame(rows), as_of, start, end, by=by, min_support=min_support, triples=True)
-    n, pairs, triples = ref_basket(rows, as_of, start, end, 4 if by == "category_id" else 3, min_support)
+    n, pairs, triples = ref_basket(
+        rows, as_of, start, end, 4 if by == "category_id" else 3, min_support
+    )
     assert res.orders == n
     got_pairs = {
-        (r["a"], r["b"]): (r["orders_together"], r["support"], r["confidence_ab"], r["confidence_ba"], r["lift"])
+        (r["a"], r["b"]): (
+            r["orders_together"],
+            r["support"],
+            r["confidence_ab"],
+            r["confidence_ba"],
+            r["lift"],
+        )
         for r in res.pairs.iter_rows(named=True)
     }
     assert_close(got_pairs, pairs)
     assert res.triples is not None
     got_triples = {
-        (r["a"], r["b"], r["c"]): (r["orders_together"], r["confidence_ab_c"], r["lift_ab_c"], r["confidence_bc_a"])
+        (r["a"], r["b"], r["c"]): (
+            r["orders_together"],
+            r["confidence_ab_c"],
+            r["lift_ab_c"],
+            r["confidence_bc_a"],
+        )
         for r in res.triples.iter_rows(named=True)
     }
     assert_close(got_triples, triples)
 
 
 def ref_traffic_profit(rows, as_of, start, end):
-    buyers, net, cost = defaultdict(set), defaultdict(int), defaultdict(int)
+    buyers: defaultdict[int, set[int]] = defaultdict(set)
+    net: defaultdict[int, int] = defaultdict(int)
+    cost: defaultdict[int, int] = defaultdict(int)
     for oid, c, d, p, _cat, qty, n, k in rows:
         del oid
         if start <= d <= min(end, as_of) and qty > 0:
@@ -248,7 +271,8 @@ def ref_traffic_profit(rows, as_of, start, end):
     out = {}
     for p in buyers:
         many = len(buyers[p]) > buyers_median
-        rich = rates[p] is not None and rates[p] > rate_median
+        rate = rates[p]
+        rich = rate is not None and rate_median is not None and rate > rate_median
         quadrant = {(True, True): "star", (True, False): "traffic", (False, True): "profit"}.get(
             (many, rich), "weak"
         )

@@ -19,7 +19,7 @@ from huitouke.analytics import clv
 
 CAL_END = "1997-09-30"
 HOLD_END = "1998-06-30"
-PAPER = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # Fader, Hardie & Lee 2005, p. 280
+PAPER = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # Fader, Hardie & Lee 2005, section 5
 PAPER_LL = -9582.4
 WEEKS_90D = 90 / 7
 
@@ -487,7 +487,7 @@ def test_zero_spend_repeaters_are_left_out_with_a_warning(cdnow):
     m[np.flatnonzero(cdnow.x > 0)[:3]] = 0.0
     s = clv.Summary(cdnow.customer_ids, cdnow.x, cdnow.t_x, cdnow.T, m)
     result = clv.fit_clv(s)
-    assert any("3 repeat customers" in w for w in result.warnings)
+    assert [(w.code, w.value) for w in result.warnings] == [("zero_spend_left_out", 3)]
     assert np.isfinite(result.predicted_clv).all()
 
 
@@ -502,3 +502,20 @@ def test_optimiser_failure(cdnow):
 
 def test_inconsistent_summary_is_refused():
     assert _code(clv.p_alive, clv.BgNbdParams(1, 1, 1, 1), [1], [5.0], [4.0]) == "invalid_input"
+
+
+def test_wildly_varying_spend_falls_back_to_observed_averages():
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.integers(1, 4, 200), np.zeros(100, dtype=np.int64)]
+    T = rng.uniform(20, 40, 300)
+    t_x = np.where(x > 0, T * rng.uniform(0.2, 1, 300), 0.0)
+    m = np.where(x > 0, np.exp(rng.normal(0, 2.5, 300)), 0.0)
+    # lifetimes finds q < 1 too on this data: the population mean spend does not exist.
+    gg = GammaGammaFitter().fit(x[:200], m[:200])
+    ours = clv.fit_gamma_gamma(x[:200], m[:200]).params
+    np.testing.assert_allclose([ours.p, ours.q, ours.gamma], gg.params_.to_numpy(), rtol=1e-3)
+    assert ours.q < 1
+    result = clv.fit_clv(_summary(x, t_x, T, m))
+    assert "spend_too_dispersed" in [w.code for w in result.warnings]
+    np.testing.assert_array_equal(result.expected_aov[:200], m[:200])
+    assert np.all(result.expected_aov[200:] == pytest.approx(m[:200].mean()))

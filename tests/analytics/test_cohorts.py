@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
 import polars as pl
 import pytest
@@ -36,7 +35,11 @@ def orders_frame(rows: list[tuple[int, dt.date, int]]) -> pl.DataFrame:
 def cells(frame: pl.DataFrame) -> dict[tuple[dt.date, int], tuple]:
     return {
         (r["cohort_month"], r["k"]): (
-            r["customers"], r["active"], r["share"], r["revenue_cents"], r["revenue_share"],
+            r["customers"],
+            r["active"],
+            r["share"],
+            r["revenue_cents"],
+            r["revenue_share"],
             r["complete"],
         )
         for r in frame.iter_rows(named=True)
@@ -101,7 +104,7 @@ def month_add(day: dt.date, k: int) -> dt.date:
 
 def reference(rows, as_of, months):
     visible = [(c, d, net) for c, d, net in rows if d <= as_of]
-    first = {}
+    first: dict[int, dt.date] = {}
     for c, d, _ in visible:
         first[c] = min(first.get(c, d), d)
     this_month = D(as_of.year, as_of.month, 1)
@@ -115,7 +118,9 @@ def reference(rows, as_of, months):
         while month_add(cohort, k) <= this_month:
             month = month_add(cohort, k)
             active = {c for c, d, _ in visible if c in members and D(d.year, d.month, 1) == month}
-            revenue = sum(net for c, d, net in visible if c in members and D(d.year, d.month, 1) == month)
+            revenue = sum(
+                net for c, d, net in visible if c in members and D(d.year, d.month, 1) == month
+            )
             if k == 0:
                 revenue_0 = revenue
             out[(cohort, k)] = (

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
+from itertools import pairwise
 
 import polars as pl
 import pytest
@@ -27,7 +29,7 @@ LINE_SCHEMA = {
 }
 
 
-def lines_frame(rows: list[tuple[int, dt.date, int, int | None, int]]) -> pl.DataFrame:
+def lines_frame(rows: Sequence[tuple[int, dt.date, int, int | None, int]]) -> pl.DataFrame:
     """Lines from (customer, date, product, category, qty); one order per customer and day."""
     order_ids: dict[tuple[int, dt.date], int] = {}
     out = []
@@ -84,7 +86,12 @@ def test_product_cycles_worked_by_hand():
     # Products 6 and 8 were bought once each.
     assert set(res) == {5, 7, 9}
     assert (res[9]["count"], res[9]["median"]) == (1, 31.0)
-    assert (res[5]["count"], res[5]["p25"], res[5]["median"], res[5]["p75"]) == (2, 15.0, 20.0, 25.0)
+    assert (res[5]["count"], res[5]["p25"], res[5]["median"], res[5]["p75"]) == (
+        2,
+        15.0,
+        20.0,
+        25.0,
+    )
     assert (res[7]["count"], res[7]["p25"], res[7]["median"], res[7]["p75"]) == (1, 2.0, 2.0, 2.0)
 
 
@@ -163,7 +170,7 @@ def reference(rows, as_of, key_index):
     buyers = defaultdict(set)
     for (c, key), ds in days.items():
         ordered = sorted(ds)
-        for a, b in zip(ordered, ordered[1:], strict=False):
+        for a, b in pairwise(ordered):
             gaps[key].append((b - a).days)
             buyers[key].add(c)
     stats = {key: (len(g), len(buyers[key]), *quartiles(sorted(g))) for key, g in gaps.items()}

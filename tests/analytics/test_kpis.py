@@ -42,7 +42,11 @@ def orders_frame(rows: list[tuple[int, int, dt.date, int, int]]) -> pl.DataFrame
 
 def customers_frame(owners: dict[int, int | None]) -> pl.DataFrame:
     return pl.DataFrame(
-        {"customer_id": list(owners), "store_id": [None] * len(owners), "owner_id": list(owners.values())},
+        {
+            "customer_id": list(owners),
+            "store_id": [None] * len(owners),
+            "owner_id": list(owners.values()),
+        },
         schema={"customer_id": INT, "store_id": INT, "owner_id": INT},
     )
 
@@ -84,10 +88,15 @@ def test_first_order_comes_from_all_history_not_the_period():
 
 
 def test_kpis_per_store_credit_the_store_of_each_order():
-    res = {r["store_id"]: r for r in kpis(orders_frame(ROWS), None, *DEC, "store_id").iter_rows(named=True)}
+    res = {
+        r["store_id"]: r
+        for r in kpis(orders_frame(ROWS), None, *DEC, "store_id").iter_rows(named=True)
+    }
     assert set(res) == {1, 2}
     # Store 1: c1 (200, returning) and c2 (300, new). Store 2: c1 (7) and c3 (400, new).
-    assert [(res[s]["buyers"], res[s]["new_buyers"], res[s]["returning_buyers"]) for s in (1, 2)] == [
+    assert [
+        (res[s]["buyers"], res[s]["new_buyers"], res[s]["returning_buyers"]) for s in (1, 2)
+    ] == [
         (2, 1, 1),
         (2, 1, 1),
     ]
@@ -99,7 +108,10 @@ def test_kpis_per_store_credit_the_store_of_each_order():
 
 def test_kpis_per_owner_use_the_customers_owner():
     owners = customers_frame({1: 7, 2: None, 3: 7, 4: 8})
-    res = {r["owner_id"]: r for r in kpis(orders_frame(ROWS), None, *DEC, "owner_id", owners).iter_rows(named=True)}
+    res = {
+        r["owner_id"]: r
+        for r in kpis(orders_frame(ROWS), None, *DEC, "owner_id", owners).iter_rows(named=True)
+    }
     assert set(res) == {7, None}
     assert (res[7]["buyers"], res[7]["orders"], res[7]["revenue_cents"]) == (2, 3, 607)
     assert res[7]["repurchase_rate"] == pytest.approx(1 / 2)
@@ -148,7 +160,9 @@ def test_comparison_periods_worked_by_hand():
 
 def test_kpis_compared_stack_three_periods():
     rows = [*ROWS, (2, 1, D(2024, 11, 15), 50, 5), (6, 1, D(2023, 12, 24), 70, 7)]
-    res = {r["period"]: r for r in kpis_compared(orders_frame(rows), None, *DEC).iter_rows(named=True)}
+    res = {
+        r["period"]: r for r in kpis_compared(orders_frame(rows), None, *DEC).iter_rows(named=True)
+    }
     assert (res["current"]["buyers"], res["current"]["new_buyers"]) == (3, 1)  # c2 now returns
     assert (res["previous"]["period_start"], res["previous"]["buyers"]) == (D(2024, 10, 31), 1)
     assert res["previous"]["revenue_cents"] == 50
@@ -158,12 +172,17 @@ def test_kpis_compared_stack_three_periods():
 def test_second_purchase_rate_worked_by_hand():
     rows = [
         # a: 2024-01-10 -> 2024-04-09 is 21 + 29 + 31 + 9 = 90 days: again within 90.
-        ("a", D(2024, 1, 10)), ("a", D(2024, 4, 9)),
+        ("a", D(2024, 1, 10)),
+        ("a", D(2024, 4, 9)),
         # b: 2024-01-31 -> 2024-04-30 is 29 + 31 + 30 = 90 days.
-        ("b", D(2024, 1, 31)), ("b", D(2024, 4, 30)),
+        ("b", D(2024, 1, 31)),
+        ("b", D(2024, 4, 30)),
         # c: a same-day second order is not a second purchase; 2024-04-15 is 91 days on.
-        ("c", D(2024, 1, 15)), ("c", D(2024, 1, 15)), ("c", D(2024, 4, 15)),
-        ("d", D(2023, 12, 31)), ("d", D(2024, 1, 5)),  # first order before the cohort
+        ("c", D(2024, 1, 15)),
+        ("c", D(2024, 1, 15)),
+        ("c", D(2024, 4, 15)),
+        ("d", D(2023, 12, 31)),
+        ("d", D(2024, 1, 5)),  # first order before the cohort
         ("e", D(2024, 1, 20)),
     ]
     ids = {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}
@@ -190,9 +209,10 @@ def test_second_purchase_rate_worked_by_hand():
 
 
 def ref_kpis(rows, start, end, by_store):
-    first = {}
+    first: dict[int, dt.date] = {}
     for c, _s, d, _net, _m in rows:
         first[c] = min(first.get(c, d), d)
+    groups: defaultdict[int | None, defaultdict[int, list[int]]]
     groups = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))  # group -> customer -> n, net, m
     for c, s, d, net, m in rows:
         if start <= d <= end:
@@ -278,7 +298,9 @@ def ref_second_purchase(rows, cohort_start, cohort_end, within, as_of):
 )
 def test_second_purchase_rate_matches_reference(rows, start, length, within, as_of):
     end = start + dt.timedelta(days=length)
-    row = second_purchase_rate(orders_frame(rows), start, end, within, as_of=as_of).row(0, named=True)
+    row = second_purchase_rate(orders_frame(rows), start, end, within, as_of=as_of).row(
+        0, named=True
+    )
     n, again = ref_second_purchase(rows, start, end, within, as_of)
     assert (row["cohort_customers"], row["second_purchasers"]) == (n, again)
     assert row["second_purchase_rate"] == (pytest.approx(again / n) if n else None)

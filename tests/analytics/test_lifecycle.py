@@ -39,8 +39,14 @@ def frames(
     """Frames from (customer, order id, date) orders and (order id, category, qty) lines."""
     order_frame = pl.DataFrame(
         [(c, o, 1, d, 100, 10) for c, o, d in orders],
-        schema={"customer_id": INT, "order_id": INT, "store_id": INT, "order_date": pl.Date,
-                "net_cents": INT, "margin_cents": INT},
+        schema={
+            "customer_id": INT,
+            "order_id": INT,
+            "store_id": INT,
+            "order_date": pl.Date,
+            "net_cents": INT,
+            "margin_cents": INT,
+        },
         orient="row",
     )
     by_id = {o: (c, d) for c, o, d in orders}
@@ -51,8 +57,16 @@ def frames(
         line_rows.append((oid, cid, day, 1, cat, qty, 100, 50))
     line_frame = pl.DataFrame(
         line_rows,
-        schema={"order_id": INT, "customer_id": INT, "order_date": pl.Date, "product_id": INT,
-                "category_id": INT, "qty": INT, "net_cents": INT, "cost_cents": INT},
+        schema={
+            "order_id": INT,
+            "customer_id": INT,
+            "order_date": pl.Date,
+            "product_id": INT,
+            "category_id": INT,
+            "qty": INT,
+            "net_cents": INT,
+            "cost_cents": INT,
+        },
         orient="row",
     )
     ids = customers if customers is not None else sorted({c for c, _, _ in orders})
@@ -174,7 +188,11 @@ def test_a_longer_category_cycle_stretches_her_thresholds():
     assert (res[1]["cycle_days"], res[1]["cycle_category_id"]) == (120, 7)
     assert res[2]["stage"] == "silent"
     assert (res[3]["silent_after"], res[3]["churned_after"], res[3]["stage"]) == (90, 180, "silent")
-    assert (res[4]["silent_after"], res[4]["cycle_category_id"], res[4]["stage"]) == (120, 7, "active")
+    assert (res[4]["silent_after"], res[4]["cycle_category_id"], res[4]["stage"]) == (
+        120,
+        7,
+        "active",
+    )
 
 
 def test_a_shorter_cycle_applies_only_when_allowed():
@@ -266,9 +284,7 @@ AS_OFS = [D(2024, 2, 29), D(2024, 3, 1), D(2023, 3, 1), D(2024, 12, 31)]
 @st.composite
 def scenarios(draw):
     as_of = draw(st.sampled_from(AS_OFS))
-    raw = draw(
-        st.lists(st.tuples(st.integers(1, 6), st.integers(-3, 500)), max_size=25)
-    )
+    raw = draw(st.lists(st.tuples(st.integers(1, 6), st.integers(-3, 500)), max_size=25))
     orders = [(c, i + 1, as_of - dt.timedelta(days=back)) for i, (c, back) in enumerate(raw)]
     n_ids = len(orders) + 3  # ids beyond the orders are refunded orders the loader dropped
     lines = draw(

@@ -72,8 +72,10 @@ TIED = [
 def test_ties_share_scores_worked_by_hand():
     res = by_customer(rfm(orders_frame(TIED), T))
     assert set(res) == {1, 2, 3, 4}
-    assert [(res[c]["recency_days"], res[c]["frequency"], res[c]["monetary_cents"]) for c in
-            (1, 2, 3, 4)] == [(10, 2, 800), (10, 1, 800), (100, 1, 200), (364, 1, 50)]
+    assert [
+        (res[c]["recency_days"], res[c]["frequency"], res[c]["monetary_cents"])
+        for c in (1, 2, 3, 4)
+    ] == [(10, 2, 800), (10, 1, 800), (100, 1, 200), (364, 1, 50)]
     # n = 4. R (fewer days better): c1, c2 tie: worse 2, equal 2 -> p 3/4 -> floor(3.75)+1 = 4;
     # c3: (1 + 0.5)/4 = 0.375 -> 2; c4: 0.5/4 -> 1.
     # F: c1 (3 + 0.5)/4 = 0.875 -> 5; the three 1s: 1.5/4 = 0.375 -> 2.
@@ -122,9 +124,10 @@ def test_one_customer_scores_three_and_is_not_above_her_own_mean():
     res = by_customer(rfm(orders_frame([(1, 0, 100)]), T))
     assert (res[1]["r_score"], res[1]["f_score"], res[1]["m_score"]) == (3, 3, 3)
     assert res[1]["segment"] == "lost"
-    assert by_customer(rfm(orders_frame([(1, 0, 100)]), T, high_low="score"))[1][
-        "segment"
-    ] == "champions"
+    assert (
+        by_customer(rfm(orders_frame([(1, 0, 100)]), T, high_low="score"))[1]["segment"]
+        == "champions"
+    )
 
 
 def test_lookback_is_configurable_and_no_orders_gives_an_empty_frame():
@@ -136,16 +139,16 @@ def test_lookback_is_configurable_and_no_orders_gives_an_empty_frame():
 
 def test_leap_day_counts_as_a_day():
     # From 2024-02-28 to 2024-03-01 is 2 days in a leap year.
-    frame = pl.DataFrame(
-        [(1, 1, 1, D(2024, 2, 28), 10, 0)], schema=ORDER_SCHEMA, orient="row"
-    )
+    frame = pl.DataFrame([(1, 1, 1, D(2024, 2, 28), 10, 0)], schema=ORDER_SCHEMA, orient="row")
     assert rfm(frame, D(2024, 3, 1))["recency_days"].to_list() == [2]
 
 
 def test_value_class_gives_d_to_potential_and_c_to_unscored_buyers():
     orders = orders_frame(TIED)
     scored = rfm(orders, T)
-    classes = dict(value_class(customers_frame([1, 2, 3, 4, 5, 6, 7]), orders, scored, T).iter_rows())
+    classes = dict(
+        value_class(customers_frame([1, 2, 3, 4, 5, 6, 7]), orders, scored, T).iter_rows()
+    )
     # 5 bought 365 days ago (unscored buyer); 6 only after T and 7 never: potential.
     assert classes == {1: "A", 2: "A", 3: "C", 4: "C", 5: "C", 6: "D", 7: "D"}
 
@@ -203,7 +206,9 @@ def ref_scores(values: dict[int, int], lower_is_better: bool) -> dict[int, int]:
 
 
 def reference(rows, as_of, lookback, rule):
-    last, freq, money = {}, defaultdict(int), defaultdict(int)
+    last: dict[int, int] = {}
+    freq: defaultdict[int, int] = defaultdict(int)
+    money: defaultdict[int, int] = defaultdict(int)
     for c, back, net in rows:
         day = as_of - dt.timedelta(days=back)
         days = (as_of - day).days
@@ -226,14 +231,19 @@ def reference(rows, as_of, lookback, rule):
     }
     out = {}
     for c in last:
+        highs: tuple[bool, bool, bool]
         if rule == "mean":
             highs = (last[c] < means["r"], freq[c] > means["f"], money[c] > means["m"])
         else:
-            highs = tuple(scores[d][c] >= 3 for d in "rfm")
+            highs = (scores["r"][c] >= 3, scores["f"][c] >= 3, scores["m"][c] >= 3)
         seg = SEGMENT_BY_HIGHS[highs]
         out[c] = (
-            last[c], freq[c], money[c],
-            scores["r"][c], scores["f"][c], scores["m"][c],
+            last[c],
+            freq[c],
+            money[c],
+            scores["r"][c],
+            scores["f"][c],
+            scores["m"][c],
             seg,
         )
     return out
@@ -254,8 +264,12 @@ def test_matches_reference(as_of, rows, lookback, rule):
     scored = rfm(orders, as_of, lookback, rule)
     got = {
         c: (
-            r["recency_days"], r["frequency"], r["monetary_cents"],
-            r["r_score"], r["f_score"], r["m_score"],
+            r["recency_days"],
+            r["frequency"],
+            r["monetary_cents"],
+            r["r_score"],
+            r["f_score"],
+            r["m_score"],
             r["segment"],
         )
         for c, r in by_customer(scored).items()
@@ -263,12 +277,20 @@ def test_matches_reference(as_of, rows, lookback, rule):
     expected = reference(rows, as_of, lookback, rule)
     assert got == expected
 
-    classes = dict(value_class(customers_frame(list(range(1, 10))), orders, scored, as_of).iter_rows())
-    class_of_segment = {"champions": "A", "promising_big_spenders": "A", "loyal_slipping": "B",
-                        "big_spenders_at_risk": "B", "loyal_low_spenders": "B"}
+    classes = dict(
+        value_class(customers_frame(list(range(1, 10))), orders, scored, as_of).iter_rows()
+    )
+    class_of_segment = {
+        "champions": "A",
+        "promising_big_spenders": "A",
+        "loyal_slipping": "B",
+        "big_spenders_at_risk": "B",
+        "loyal_low_spenders": "B",
+    }
     buyers = {c for c, back, _ in rows if back >= 0}
     expected_classes = {
-        c: class_of_segment.get(expected[c][6], "C") if c in expected
+        c: class_of_segment.get(expected[c][6], "C")
+        if c in expected
         else ("C" if c in buyers else "D")
         for c in range(1, 10)
     }

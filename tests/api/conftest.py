@@ -32,8 +32,12 @@ class ApiClient:
 
     def _send(self, method: str, path: str, body: Any) -> Any:
         # Bytes and str go out as they are, so tests can send malformed JSON.
-        data = body if isinstance(body, bytes | str) else json.dumps(body if body is not None else {})
-        return getattr(self.client, method)(BASE + path, data, content_type="application/json", headers=self.headers)
+        data = (
+            body if isinstance(body, bytes | str) else json.dumps(body if body is not None else {})
+        )
+        return getattr(self.client, method)(
+            BASE + path, data, content_type="application/json", headers=self.headers
+        )
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
+from tests.helpers import make_user
 
 from huitouke.accounts.models import ApiToken
 from huitouke.accounts.tokens import create_api_token
 from huitouke.audit.models import AuditEntry
-from tests.helpers import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +32,16 @@ def test_a_token_identifies_its_user(owner: Any) -> None:
     response = me(f"Bearer {raw}")
     assert response.status_code == 200
     body = response.json()
-    assert (body["username"], body["role"], body["organisation"]["name"], body["store"]["name"]) == (
-        "owner", "owner", "Rose Beauty", "万达店",
+    assert (
+        body["username"],
+        body["role"],
+        body["organisation"]["name"],
+        body["store"]["name"],
+    ) == (
+        "owner",
+        "owner",
+        "Rose Beauty",
+        "万达店",
     )
 
 
@@ -44,12 +52,24 @@ def test_only_the_hash_of_a_token_is_stored_and_its_creation_is_audited(owner: A
     assert raw not in (token.key_hash, token.prefix, token.name)
     assert raw.startswith(token.prefix)
     entry = AuditEntry.objects.get(action="token_created")
-    assert (entry.actor, entry.organisation, entry.object_id) == (owner, owner.organisation, str(token.pk))
+    assert (entry.actor, entry.organisation, entry.object_id) == (
+        owner,
+        owner.organisation,
+        str(token.pk),
+    )
 
 
 @pytest.mark.parametrize(
     "header",
-    [None, "", "Bearer", "Bearer nonsense", "Token {raw}", "Basic b3duZXI6cGFzc3dvcmQ=", "Bearer {raw}x"],
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer nonsense",
+        "Token {raw}",
+        "Basic b3duZXI6cGFzc3dvcmQ=",
+        "Bearer {raw}x",
+    ],
 )
 def test_missing_or_bad_credentials_answer_401(owner: Any, header: str | None) -> None:
     raw = create_api_token(owner, "shop", actor=owner)
@@ -89,25 +109,36 @@ def test_session_writes_need_the_csrf_token(staff_a: Any) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff_a)
     body = {"name": "陈静"}
-    refused = client.post("/api/v1/customers", body, content_type="application/json", headers={"Accept-Language": "en"})
+    refused = client.post(
+        "/api/v1/customers",
+        body,
+        content_type="application/json",
+        headers={"Accept-Language": "en"},
+    )
     assert refused.status_code == 403
     assert "CSRF" in refused.json()["detail"]
     secret = "a" * 32
     client.cookies["csrftoken"] = secret
-    accepted = client.post("/api/v1/customers", body, content_type="application/json", headers={"X-CSRFToken": secret})
+    accepted = client.post(
+        "/api/v1/customers", body, content_type="application/json", headers={"X-CSRFToken": secret}
+    )
     assert accepted.status_code == 201
     assert accepted.json()["owner_id"] == staff_a.pk
 
 
 def test_a_post_without_any_credentials_is_401_not_a_csrf_error(db: Any) -> None:
-    response = Client(enforce_csrf_checks=True).post("/api/v1/customers", {"name": "x"}, content_type="application/json")
+    response = Client(enforce_csrf_checks=True).post(
+        "/api/v1/customers", {"name": "x"}, content_type="application/json"
+    )
     assert response.status_code == 401
 
 
 def test_an_account_outside_any_organisation_is_refused(db: Any) -> None:
     loner = make_user("loner", None, "staff")
     raw = create_api_token(loner, "x", actor=loner)
-    response = Client().get("/api/v1/customers", headers={"Authorization": f"Bearer {raw}", "Accept-Language": "en"})
+    response = Client().get(
+        "/api/v1/customers", headers={"Authorization": f"Bearer {raw}", "Accept-Language": "en"}
+    )
     assert response.status_code == 403
     assert "organisation" in response.json()["detail"]
 

@@ -6,16 +6,22 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from tests.helpers import make_customer, make_order, make_product
 
 from huitouke.customers.models import Customer, Interaction
 from huitouke.sales.models import Order, OrderLine, Refund
-from tests.helpers import make_customer, make_order, make_product
 
 pytestmark = pytest.mark.django_db
 
 
 def rows() -> tuple[int, ...]:
-    return (Customer.objects.count(), Order.objects.count(), OrderLine.objects.count(), Refund.objects.count(), Interaction.objects.count())
+    return (
+        Customer.objects.count(),
+        Order.objects.count(),
+        OrderLine.objects.count(),
+        Refund.objects.count(),
+        Interaction.objects.count(),
+    )
 
 
 def refused(response: Any, status: int = 422) -> dict[str, Any]:
@@ -65,7 +71,9 @@ def test_a_duplicate_phone_on_edit(api_as: Any, org: Any, owner: Any) -> None:
         ({"quantity": 1, "product_id": 987654}, "lines"),
     ],
 )
-def test_bad_order_lines(api_as: Any, org: Any, owner: Any, line: dict[str, Any], field: str) -> None:
+def test_bad_order_lines(
+    api_as: Any, org: Any, owner: Any, line: dict[str, Any], field: str
+) -> None:
     customer = make_customer(org)
     before = rows()
     body = refused(api_as(owner).post("/orders", {"customer_id": customer.pk, "lines": [line]}))
@@ -77,7 +85,10 @@ def test_bad_order_lines(api_as: Any, org: Any, owner: Any, line: dict[str, Any]
 
 def test_unknown_product_says_which_line(api_as: Any, org: Any, owner: Any) -> None:
     product = make_product(org)
-    lines = [{"product_id": product.pk, "quantity": 1}, {"product_id": product.pk + 1000, "quantity": 1}]
+    lines = [
+        {"product_id": product.pk, "quantity": 1},
+        {"product_id": product.pk + 1000, "quantity": 1},
+    ]
     body = refused(api_as(owner).post("/orders", {"lines": lines}))
     assert field_errors(body) == {"lines": f"Line 2: unknown product {product.pk + 1000}."}
     assert Order.objects.count() == 0
@@ -85,7 +96,14 @@ def test_unknown_product_says_which_line(api_as: Any, org: Any, owner: Any) -> N
 
 @pytest.mark.parametrize(
     "raw",
-    [b"{bad json", b'{"name": "x",}', b'{"name": "x", "budget": NaN}', b'{"name": "x", "budget": 1e999}', b"[1, 2]", b'"x"'],
+    [
+        b"{bad json",
+        b'{"name": "x",}',
+        b'{"name": "x", "budget": NaN}',
+        b'{"name": "x", "budget": 1e999}',
+        b"[1, 2]",
+        b'"x"',
+    ],
 )
 def test_malformed_json(api_as: Any, owner: Any, raw: bytes) -> None:
     before = rows()
@@ -112,14 +130,25 @@ def test_malformed_json(api_as: Any, owner: Any, raw: bytes) -> None:
         ({}, "name"),
     ],
 )
-def test_wrong_types_and_values(api_as: Any, owner: Any, payload: dict[str, Any], field: str) -> None:
+def test_wrong_types_and_values(
+    api_as: Any, owner: Any, payload: dict[str, Any], field: str
+) -> None:
     before = rows()
     body = refused(api_as(owner).post("/customers", payload))
     assert field in field_errors(body), body
     assert rows() == before
 
 
-@pytest.mark.parametrize(("path", "field"), [("/customers/abc", "customer_id"), ("/customers/0", "customer_id"), ("/orders/99999999999999999999", "order_id"), ("/customers?limit=0", "limit"), ("/orders?since=yesterday", "since")])
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/customers/abc", "customer_id"),
+        ("/customers/0", "customer_id"),
+        ("/orders/99999999999999999999", "order_id"),
+        ("/customers?limit=0", "limit"),
+        ("/orders?since=yesterday", "since"),
+    ],
+)
 def test_bad_ids_and_query_parameters(api_as: Any, owner: Any, path: str, field: str) -> None:
     assert field in field_errors(refused(api_as(owner).get(path)))
 
@@ -129,12 +158,23 @@ def test_a_refund_larger_than_the_order(api_as: Any, org: Any, owner: Any, store
     order = make_order(customer, store1, unit_price="100.00")
     make_refund = api_as(owner).post
     body = refused(make_refund(f"/orders/{order.pk}/refunds", {"amount": "100.01"}))
-    assert field_errors(body) == {"amount": "The refund (¥100.01) exceeds what is left on the order (¥100.00)."}
-    refused(make_refund(f"/orders/{order.pk}/refunds", {"lines": [{"line_id": order.lines.get().pk, "quantity": 2}]}))
+    assert field_errors(body) == {
+        "amount": "The refund (¥100.01) exceeds what is left on the order (¥100.00)."
+    }
+    refused(
+        make_refund(
+            f"/orders/{order.pk}/refunds",
+            {"lines": [{"line_id": order.lines.get().pk, "quantity": 2}]},
+        )
+    )
     refused(make_refund(f"/orders/{order.pk}/refunds", {"amount": "-1"}))
     order.refresh_from_db()
     customer.stats.refresh_from_db()
-    assert (order.refunded_amount, Refund.objects.count(), customer.stats.net_spend) == (Decimal("0.00"), 0, Decimal("100.00"))
+    assert (order.refunded_amount, Refund.objects.count(), customer.stats.net_spend) == (
+        Decimal("0.00"),
+        0,
+        Decimal("100.00"),
+    )
 
 
 def test_messages_follow_the_callers_language(api_as: Any, owner: Any) -> None:
@@ -146,5 +186,7 @@ def test_messages_follow_the_callers_language(api_as: Any, owner: Any) -> None:
 
 def test_an_empty_body(api_as: Any, owner: Any) -> None:
     api = api_as(owner)
-    response = api.client.post("/api/v1/customers", "", content_type="application/json", headers=api.headers)
+    response = api.client.post(
+        "/api/v1/customers", "", content_type="application/json", headers=api.headers
+    )
     assert field_errors(refused(response)) == {None: "Send a JSON object as the request body."}

@@ -7,15 +7,21 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from tests.helpers import make_customer, make_order
 
 from huitouke.customers.models import Customer, Interaction, OwnershipChange
-from tests.helpers import make_customer, make_order
 
 pytestmark = pytest.mark.django_db
 
 
 def test_create_normalises_the_phone_and_sets_tags(api_as: Any, owner: Any, store1: Any) -> None:
-    body = {"name": " 陈静 ", "phone": "138 1234 5678", "tags": ["VIP", "敏感肌", "VIP"], "gender": "f", "city": "杭州"}
+    body = {
+        "name": " 陈静 ",
+        "phone": "138 1234 5678",
+        "tags": ["VIP", "敏感肌", "VIP"],
+        "gender": "f",
+        "city": "杭州",
+    }
     response = api_as(owner).post("/customers", body)
     assert response.status_code == 201
     data = response.json()
@@ -55,7 +61,9 @@ def test_search_by_name_phone_and_tag(api_as: Any, org: Any, owner: Any) -> None
     assert found(q="nobody") == []
 
 
-def test_filters_by_owner_store_and_orders(api_as: Any, org: Any, owner: Any, staff_a: Any, staff_c: Any, store1: Any, store2: Any) -> None:
+def test_filters_by_owner_store_and_orders(
+    api_as: Any, org: Any, owner: Any, staff_a: Any, staff_c: Any, store1: Any, store2: Any
+) -> None:
     mine = make_customer(org, owner=staff_a, home_store=store1)
     other_store = make_customer(org, owner=staff_c, home_store=store2)
     buyer = make_customer(org, owner=staff_c, home_store=store2)
@@ -89,7 +97,9 @@ def test_patch_changes_only_the_fields_sent(api_as: Any, org: Any, owner: Any) -
     assert [t.name for t in customer.tags.all()] == ["老客"]
 
 
-def test_the_owner_reassigning_a_customer_is_recorded(api_as: Any, org: Any, owner: Any, staff_a: Any, staff_b: Any) -> None:
+def test_the_owner_reassigning_a_customer_is_recorded(
+    api_as: Any, org: Any, owner: Any, staff_a: Any, staff_b: Any
+) -> None:
     customer = make_customer(org, owner=staff_a)
     response = api_as(owner).patch(f"/customers/{customer.pk}", {"owner_id": staff_b.pk})
     assert response.json()["owner_id"] == staff_b.pk
@@ -97,7 +107,9 @@ def test_the_owner_reassigning_a_customer_is_recorded(api_as: Any, org: Any, own
     assert (change.from_owner, change.to_owner, change.changed_by) == (staff_a, staff_b, owner)
 
 
-def test_staff_cannot_hand_a_customer_to_a_colleague(api_as: Any, org: Any, staff_a: Any, staff_b: Any) -> None:
+def test_staff_cannot_hand_a_customer_to_a_colleague(
+    api_as: Any, org: Any, staff_a: Any, staff_b: Any
+) -> None:
     customer = make_customer(org, owner=staff_a)
     response = api_as(staff_a).patch(f"/customers/{customer.pk}", {"owner_id": staff_b.pk})
     assert response.status_code == 422
@@ -106,23 +118,33 @@ def test_staff_cannot_hand_a_customer_to_a_colleague(api_as: Any, org: Any, staf
     assert customer.owner == staff_a
 
 
-def test_an_edit_that_would_hide_the_customer_is_rolled_back(api_as: Any, org: Any, manager: Any, staff_a: Any, store1: Any, store2: Any) -> None:
+def test_an_edit_that_would_hide_the_customer_is_rolled_back(
+    api_as: Any, org: Any, manager: Any, staff_a: Any, store1: Any, store2: Any
+) -> None:
     # The manager sees store 1's customers; moving one to store 2 would take her out of sight.
     customer = make_customer(org, owner=staff_a, home_store=store1, city="杭州")
-    response = api_as(manager).patch(f"/customers/{customer.pk}", {"home_store_id": store2.pk, "city": "上海"})
+    response = api_as(manager).patch(
+        f"/customers/{customer.pk}", {"home_store_id": store2.pk, "city": "上海"}
+    )
     assert response.status_code == 422
     customer.refresh_from_db()
     assert (customer.home_store, customer.city) == (store1, "杭州")
 
 
-def test_add_interaction_and_read_the_timeline(api_as: Any, org: Any, staff_a: Any, store1: Any) -> None:
+def test_add_interaction_and_read_the_timeline(
+    api_as: Any, org: Any, staff_a: Any, store1: Any
+) -> None:
     customer = make_customer(org, owner=staff_a)
     now = timezone.now()
     order = make_order(customer, store1, placed_at=now - timedelta(days=2))
     api = api_as(staff_a)
     created = api.post(
         f"/customers/{customer.pk}/interactions",
-        {"kind": "call", "note": "问了面膜的用法", "occurred_at": (now - timedelta(days=1)).isoformat()},
+        {
+            "kind": "call",
+            "note": "问了面膜的用法",
+            "occurred_at": (now - timedelta(days=1)).isoformat(),
+        },
     )
     assert created.status_code == 201
     assert (created.json()["kind"], created.json()["staff_id"]) == ("call", staff_a.pk)
@@ -135,7 +157,9 @@ def test_add_interaction_and_read_the_timeline(api_as: Any, org: Any, staff_a: A
     assert Interaction.objects.filter(customer=customer).count() == 2
 
 
-@pytest.mark.parametrize(("persona", "masked"), [("owner", False), ("staff_a", False), ("manager", True)])
+@pytest.mark.parametrize(
+    ("persona", "masked"), [("owner", False), ("staff_a", False), ("manager", True)]
+)
 def test_phones_are_masked_for_everyone_but_the_owner_and_her_staff(
     request: Any, api_as: Any, org: Any, staff_a: Any, store1: Any, persona: str, masked: bool
 ) -> None:

@@ -14,13 +14,14 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from tests.helpers import make_customer, make_order, make_product
 
 from huitouke.accounts.tokens import create_api_token
 from huitouke.sales.models import Category
-from tests.helpers import make_customer, make_order, make_product
 
-# Examples per operation and per mode; ~20 operations keep the whole run well under a minute.
-EXAMPLES = 12
+# Examples per operation (valid and invalid mixed); 18 operations stay well under half a minute.
+# Unknown ids in paths are the scoping tests' business: here the ids are those of real objects.
+EXAMPLES = 10
 
 
 @pytest.fixture
@@ -36,7 +37,9 @@ def keep_test_connection() -> Iterator[None]:
 
 def test_openapi_and_docs_are_served(client: Any, db: Any) -> None:
     schema = client.get("/api/v1/openapi.json").json()
-    assert {"/api/v1/customers", "/api/v1/orders/{order_id}/refunds", "/api/v1/products"} <= set(schema["paths"])
+    assert {"/api/v1/customers", "/api/v1/orders/{order_id}/refunds", "/api/v1/products"} <= set(
+        schema["paths"]
+    )
     assert client.get("/api/v1/docs").status_code == 200
 
 
@@ -50,7 +53,9 @@ def test_no_input_makes_any_endpoint_fail(
     product = make_product(org, category=Category.objects.create(organisation=org, name="面部护理"))
     order = make_order(customer, store1, product=product, quantity=3, actor=manager)
     known = {
-        "customer_id": customer.pk, "order_id": order.pk, "product_id": product.pk,
+        "customer_id": customer.pk,
+        "order_id": order.pk,
+        "product_id": product.pk,
         "category_id": product.category_id,
     }
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", WSGIHandler())
@@ -59,19 +64,27 @@ def test_no_input_makes_any_endpoint_fail(
 
     failures: list[str] = []
     for operation in operations:
-        fixed = {name: known[name] for name in re.findall(r"{(\w+)}", operation.path) if name in known}
+        fixed = {
+            name: known[name] for name in re.findall(r"{(\w+)}", operation.path) if name in known
+        }
         strategy = st.one_of(
             operation.as_strategy(GenerationMode.POSITIVE, path_parameters=fixed),
             operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=fixed),
-            operation.as_strategy(GenerationMode.POSITIVE),
         )
 
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=strategy)
         def no_server_error(case: Any) -> None:
             response = case.call(headers={"Authorization": f"Bearer {token}"})
             if response.status_code >= 500:
-                failures.append(f"{case.as_curl_command()}\n  -> {response.status_code} {response.text[:300]}")
+                failures.append(
+                    f"{case.as_curl_command()}\n  -> {response.status_code} {response.text[:300]}"
+                )
 
         no_server_error()
     assert not failures, "\n".join(failures[:10])

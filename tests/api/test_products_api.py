@@ -6,9 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from tests.helpers import make_product
 
 from huitouke.sales.models import Category, Product
-from tests.helpers import make_product
 
 pytestmark = pytest.mark.django_db
 
@@ -34,20 +34,34 @@ def test_a_category_name_is_used_once(api_as: Any, org: Any, owner: Any) -> None
 def test_create_get_and_edit_a_product(api_as: Any, org: Any, owner: Any) -> None:
     category = Category.objects.create(organisation=org, name="精华", cycle_days=60)
     api = api_as(owner)
-    body = {"name": "玻尿酸精华", "sku": "HA-30", "category_id": category.pk, "price": "199", "cost": "60.5"}
+    body = {
+        "name": "玻尿酸精华",
+        "sku": "HA-30",
+        "category_id": category.pk,
+        "price": "199",
+        "cost": "60.5",
+    }
     created = api.post("/products", body)
     assert created.status_code == 201
     pk = created.json()["id"]
     assert api.get(f"/products/{pk}").json() == {
-        "id": pk, "sku": "HA-30", "name": "玻尿酸精华", "category_id": category.pk, "price": "199.00",
-        "cost": "60.50", "use_cycle_days": None, "is_active": True,
+        "id": pk,
+        "sku": "HA-30",
+        "name": "玻尿酸精华",
+        "category_id": category.pk,
+        "price": "199.00",
+        "cost": "60.50",
+        "use_cycle_days": None,
+        "is_active": True,
     }
     api.patch(f"/products/{pk}", {"price": "189.00", "is_active": False})
     product = Product.objects.get(pk=pk)
     assert (product.price, product.is_active, product.sku) == (Decimal("189.00"), False, "HA-30")
 
 
-def test_list_products_by_text_category_and_sale_status(api_as: Any, org: Any, staff_a: Any) -> None:
+def test_list_products_by_text_category_and_sale_status(
+    api_as: Any, org: Any, staff_a: Any
+) -> None:
     masks = Category.objects.create(organisation=org, name="面膜")
     hydrating = make_product(org, name="补水面膜", category=masks)
     make_product(org, name="修护面膜", category=masks, is_active=False)
@@ -62,7 +76,9 @@ def test_list_products_by_text_category_and_sale_status(api_as: Any, org: Any, s
     assert api.get("/products").json()["count"] == 3
 
 
-def test_staff_read_products_without_costs_and_cannot_edit(api_as: Any, org: Any, staff_a: Any) -> None:
+def test_staff_read_products_without_costs_and_cannot_edit(
+    api_as: Any, org: Any, staff_a: Any
+) -> None:
     product = make_product(org, price="100.00", cost="40.00")
     api = api_as(staff_a)
     assert api.get(f"/products/{product.pk}").json()["cost"] is None

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.helpers import make_customer, make_order, make_product
 
 from huitouke.customers.models import Customer, Interaction
 from huitouke.sales.models import Category, Order, Product, Refund
-from tests.helpers import make_customer, make_order, make_product
 
 pytestmark = pytest.mark.django_db
 
@@ -47,12 +47,24 @@ def objects_of(customer: Customer, store: Any) -> dict[str, int]:
     category = Category.objects.create(organisation=customer.organisation, name=f"类{customer.pk}")
     product = make_product(customer.organisation, category=category)
     order = make_order(customer, store, product=product)
-    return {"customer": customer.pk, "order": order.pk, "product": product.pk, "category": category.pk}
+    return {
+        "customer": customer.pk,
+        "order": order.pk,
+        "product": product.pk,
+        "category": category.pk,
+    }
 
 
 @pytest.mark.parametrize(("method", "template", "body"), BY_ID)
 def test_another_organisations_objects_do_not_exist(
-    api_as: Any, owner: Any, other_org: Any, other_store: Any, other_owner: Any, method: str, template: str, body: Any
+    api_as: Any,
+    owner: Any,
+    other_org: Any,
+    other_store: Any,
+    other_owner: Any,
+    method: str,
+    template: str,
+    body: Any,
 ) -> None:
     ids = objects_of(make_customer(other_org, actor=other_owner), other_store)
     before = fingerprint()
@@ -64,7 +76,14 @@ def test_another_organisations_objects_do_not_exist(
 
 @pytest.mark.parametrize(("method", "template", "body"), CUSTOMER_OR_ORDER)
 def test_staff_cannot_reach_a_colleagues_customers(
-    api_as: Any, org: Any, store1: Any, staff_a: Any, staff_b: Any, method: str, template: str, body: Any
+    api_as: Any,
+    org: Any,
+    store1: Any,
+    staff_a: Any,
+    staff_b: Any,
+    method: str,
+    template: str,
+    body: Any,
 ) -> None:
     ids = objects_of(make_customer(org, owner=staff_b, home_store=store1), store1)
     before = fingerprint()
@@ -76,7 +95,14 @@ def test_staff_cannot_reach_a_colleagues_customers(
 
 @pytest.mark.parametrize(("method", "template", "body"), CUSTOMER_OR_ORDER)
 def test_a_manager_cannot_reach_another_stores_customers(
-    api_as: Any, org: Any, store2: Any, manager: Any, staff_c: Any, method: str, template: str, body: Any
+    api_as: Any,
+    org: Any,
+    store2: Any,
+    manager: Any,
+    staff_c: Any,
+    method: str,
+    template: str,
+    body: Any,
 ) -> None:
     ids = objects_of(make_customer(org, owner=staff_c, home_store=store2), store2)
     before = fingerprint()
@@ -85,7 +111,14 @@ def test_a_manager_cannot_reach_another_stores_customers(
 
 
 def test_lists_show_only_what_is_in_scope(
-    api_as: Any, org: Any, store1: Any, staff_a: Any, staff_b: Any, owner: Any, other_org: Any, other_store: Any
+    api_as: Any,
+    org: Any,
+    store1: Any,
+    staff_a: Any,
+    staff_b: Any,
+    owner: Any,
+    other_org: Any,
+    other_store: Any,
 ) -> None:
     mine = objects_of(make_customer(org, owner=staff_a, home_store=store1), store1)
     colleague = objects_of(make_customer(org, owner=staff_b, home_store=store1), store1)
@@ -107,7 +140,15 @@ def test_lists_show_only_what_is_in_scope(
 
 
 def test_references_in_a_body_must_be_in_scope_too(
-    api_as: Any, org: Any, store1: Any, staff_a: Any, staff_b: Any, owner: Any, other_org: Any, other_store: Any, other_owner: Any
+    api_as: Any,
+    org: Any,
+    store1: Any,
+    staff_a: Any,
+    staff_b: Any,
+    owner: Any,
+    other_org: Any,
+    other_store: Any,
+    other_owner: Any,
 ) -> None:
     colleague = make_customer(org, owner=staff_b, home_store=store1)
     foreign = objects_of(make_customer(other_org), other_store)
@@ -115,15 +156,38 @@ def test_references_in_a_body_must_be_in_scope_too(
     before = fingerprint()
     refused = [
         (api_as(staff_a), "/orders", {"customer_id": colleague.pk, "lines": [line]}, "customer_id"),
-        (api_as(owner), "/orders", {"lines": [{"product_id": foreign["product"], "quantity": 1}]}, "lines"),
+        (
+            api_as(owner),
+            "/orders",
+            {"lines": [{"product_id": foreign["product"], "quantity": 1}]},
+            "lines",
+        ),
         (api_as(owner), "/orders", {"store_id": other_store.pk, "lines": [line]}, "store_id"),
         (api_as(owner), "/orders", {"staff_id": other_owner.pk, "lines": [line]}, "staff_id"),
         (api_as(owner), "/customers", {"name": "新客", "owner_id": other_owner.pk}, "owner_id"),
-        (api_as(owner), "/customers", {"name": "新客", "home_store_id": other_store.pk}, "home_store_id"),
-        (api_as(owner), "/customers", {"name": "新客", "referrer_id": foreign["customer"]}, "referrer_id"),
-        (api_as(owner), "/products", {"name": "新品", "category_id": foreign["category"]}, "category_id"),
+        (
+            api_as(owner),
+            "/customers",
+            {"name": "新客", "home_store_id": other_store.pk},
+            "home_store_id",
+        ),
+        (
+            api_as(owner),
+            "/customers",
+            {"name": "新客", "referrer_id": foreign["customer"]},
+            "referrer_id",
+        ),
+        (
+            api_as(owner),
+            "/products",
+            {"name": "新品", "category_id": foreign["category"]},
+            "category_id",
+        ),
     ]
     for api, path, body, field in refused:
         response = api.post(path, body)
-        assert (response.status_code, response.json()["errors"][0]["field"]) == (422, field), (path, body)
+        assert (response.status_code, response.json()["errors"][0]["field"]) == (422, field), (
+            path,
+            body,
+        )
     assert fingerprint() == before

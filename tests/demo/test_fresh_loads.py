@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import io
+import os
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from tests.helpers import make_customer, make_order
 
 from huitouke.accounts.models import Organisation, Store, User
@@ -67,13 +74,13 @@ def wipe() -> None:
 
 
 def test_the_same_seed_gives_the_same_data(db: Any) -> None:
-    generate_demo(customers=60, seed=3, as_of=AS_OF)
+    generate_demo(customers=25, seed=3, as_of=AS_OF)
     first = snapshot()
     wipe()
-    generate_demo(customers=60, seed=3, as_of=AS_OF)
+    generate_demo(customers=25, seed=3, as_of=AS_OF)
     assert snapshot() == first
     wipe()
-    generate_demo(customers=60, seed=4, as_of=AS_OF)
+    generate_demo(customers=25, seed=4, as_of=AS_OF)
     assert snapshot()["orders"] != first["orders"]
 
 
@@ -127,3 +134,33 @@ def test_rows_written_after_the_demo_get_fresh_ids(db: Any) -> None:
     assert customer.pk > top_customer and order.pk > top_order
     stats = CustomerStats.objects.get(customer=customer)
     assert stats.orders_count == 1 and stats.net_spend == Decimal("198.00")
+
+
+def test_demo_command_refuses_to_reset_postgresql(db: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("on SQLite --reset deletes the database file: see the subprocess test below")
+    with pytest.raises(CommandError, match="PostgreSQL"):
+        call_command("demo", "--no-serve", "--reset", "--customers", "5")
+
+
+def test_make_demo_path_resets_and_loads_in_a_fresh_process(tmp_path: Path) -> None:
+    """`huitouke demo --reset --no-serve` in its own process, on its own embedded database."""
+    (tmp_path / "huitouke.sqlite3").write_bytes(b"this is not a database")
+    (tmp_path / "huitouke.sqlite3-wal").write_bytes(b"nor this")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["HUITOUKE_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "huitouke", "demo", "--no-serve", "--reset", "--customers", "12"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Deleted" in done.stdout and "boss" in done.stdout
+    with closing(sqlite3.connect(tmp_path / "huitouke.sqlite3")) as db:
+        assert db.execute("select count(*) from customers_customer").fetchone() == (12,)
+        assert db.execute("select count(*) from accounts_user").fetchone() == (6,)
+    with closing(sqlite3.connect(tmp_path / "huey.sqlite3")) as queue:
+        assert queue.execute("select count(*) from task").fetchone() == (0,)

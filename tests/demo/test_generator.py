@@ -197,9 +197,8 @@ def test_the_mix_has_potential_lapsed_and_returning_customers(demo: DemoSummary)
         Interaction.objects.filter(customer_id__in=potential).values_list("customer_id", flat=True)
     )
     assert len(with_contacts) >= 0.9 * len(potential)
-    assert (
-        demo.potential_customers >= len(potential) - 2
-    )  # a fully refunded only order also leaves none
+    # A buyer whose only order was refunded in full has no counted order either.
+    assert demo.potential_customers <= len(potential) <= demo.potential_customers + 3
 
     since = [(AS_OF - d[-1]).days for d in days.values()]
     assert sum(s > 180 for s in since) >= 0.05 * len(since), "some customers stopped buying"

@@ -29,9 +29,7 @@ class BasketResult(NamedTuple):
     orders: int  # baskets counted: orders in the window with at least one keyed item
 
 
-def _window(
-    lines: pl.DataFrame, as_of: dt.date, start: dt.date, end: dt.date
-) -> pl.DataFrame:
+def _window(lines: pl.DataFrame, as_of: dt.date, start: dt.date, end: dt.date) -> pl.DataFrame:
     if end < start:
         raise ValueError(f"period ends ({end}) before it starts ({start})")
     lines = bought_lines(validate(lines, LINES), as_of)

@@ -18,11 +18,13 @@ from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 __all__ = [
+    "FEW_REPEAT_CUSTOMERS",
     "MIN_REPEAT_CUSTOMERS",
     "BgNbdFit",
     "BgNbdParams",
     "ClvDataError",
     "ClvResult",
+    "ClvWarning",
     "GammaGammaFit",
     "GammaGammaParams",
     "Summary",
@@ -47,6 +49,8 @@ Int = NDArray[np.int64]
 # Below this many repeat customers the four BG/NBD parameters (and the three Gamma-Gamma
 # ones) are too poorly identified to be worth showing; callers get a ClvDataError instead.
 MIN_REPEAT_CUSTOMERS = 10
+# Below this many the fit is shown but flagged as rough.
+FEW_REPEAT_CUSTOMERS = 50
 # BFGS on these likelihoods often stops with "precision loss" at the optimum; accept the
 # answer when the gradient of the per-customer mean objective is this small.
 _GRAD_TOL = 1e-5
@@ -62,6 +66,15 @@ class ClvDataError(ValueError):
         self.message = message
         self.row = row
         self.value = value
+
+
+@dataclass(frozen=True)
+class ClvWarning:
+    """Something the owner should know about a fit that still produced numbers."""
+
+    code: str
+    message: str
+    value: int | None = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +150,7 @@ class ClvResult:
     p_order_90d: Float  # probability of at least one order in the next 90 days
     expected_aov: Float
     predicted_clv: Float
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ClvWarning] = field(default_factory=list)
 
 
 def _day(value: object) -> np.datetime64:
@@ -666,7 +679,9 @@ def fit_clv(
     min_repeat_customers: int = MIN_REPEAT_CUSTOMERS,
 ) -> ClvResult:
     """Fit BG/NBD and Gamma-Gamma on a summary and predict P(alive), orders, AOV and CLV."""
-    warnings: list[str] = []
+    if summary.monetary.shape != summary.x.shape:
+        raise ClvDataError("invalid_input", "monetary must have one value per customer")
+    warnings: list[ClvWarning] = []
     bg = fit_bgnbd(
         summary.x,
         summary.t_x,
@@ -674,6 +689,14 @@ def fit_clv(
         penalizer=penalizer,
         min_repeat_customers=min_repeat_customers,
     )
+    if bg.n_repeaters < FEW_REPEAT_CUSTOMERS:
+        warnings.append(
+            ClvWarning(
+                "few_repeat_customers",
+                f"only {bg.n_repeaters} customers have bought twice; treat the forecast as rough",
+                bg.n_repeaters,
+            )
+        )
     x = summary.x.astype(np.float64)
     repeat = x > 0
     spending = repeat & (summary.monetary > 0)
@@ -683,9 +706,14 @@ def fit_clv(
         )
     if (repeat & ~spending).any():
         # Free repeat orders (gifts, fully discounted) say nothing about spend per order.
+        n_free = int((repeat & ~spending).sum())
         warnings.append(
-            f"{int((repeat & ~spending).sum())} repeat customers with zero repeat spend were "
-            "left out of the order-value model"
+            ClvWarning(
+                "zero_spend_left_out",
+                f"{n_free} repeat customers with zero repeat spend were left out of the "
+                "order-value model",
+                n_free,
+            )
         )
     gg = fit_gamma_gamma(
         x[spending],
@@ -699,15 +727,23 @@ def fit_clv(
     else:
         # q <= 1: the population mean spend is infinite; fall back to observed means.
         warnings.append(
-            "order values vary too wildly to model (q <= 1); using observed average spend"
+            ClvWarning(
+                "spend_too_dispersed",
+                "order values vary too wildly to model; using each customer's average spend",
+            )
         )
         aov = np.where(spending, summary.monetary, summary.monetary[spending].mean())
     bp = bg.params
-    extreme = [k for k, v in vars(bp).items() if not 1e-4 < v < 1e4]
+    # r, a and b are free of the time unit; running off to 0 or infinity means the data
+    # cannot pin the model down.
+    extreme = [k for k in ("r", "a", "b") if not 1e-4 < getattr(bp, k) < 1e4]
     if extreme:
         warnings.append(
-            f"parameters {', '.join(extreme)} are extreme; forecasts may be unreliable "
-            "(a small penalizer can help)"
+            ClvWarning(
+                "extreme_parameters",
+                f"model parameters {', '.join(extreme)} are extreme; forecasts may be "
+                "unreliable (a small penalizer can help)",
+            )
         )
     t90 = prediction_days / summary.freq_days
     clv = customer_lifetime_value(

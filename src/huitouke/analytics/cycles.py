@@ -19,11 +19,11 @@ def _check_key(by: str) -> None:
         raise ValueError(f"by must be 'category_id' or 'product_id', got {by!r}")
 
 
-def _purchase_days(lines: pl.DataFrame, as_of: dt.date, by: Key) -> pl.DataFrame:
-    """Distinct (customer, key, date) purchases up to as_of: same-day purchases merge."""
+def _purchases(lines: pl.DataFrame, as_of: dt.date, by: Key) -> pl.DataFrame:
+    """(customer, key, date) of every keyed purchase up to as_of."""
     _check_key(by)
     lines = bought_lines(validate(lines, LINES), as_of)
-    return lines.filter(pl.col(by).is_not_null()).select("customer_id", by, "order_date").unique()
+    return lines.filter(pl.col(by).is_not_null()).select("customer_id", by, "order_date")
 
 
 def cycles(lines: pl.DataFrame, as_of: dt.date, by: Key = "category_id") -> pl.DataFrame:
@@ -32,15 +32,16 @@ def cycles(lines: pl.DataFrame, as_of: dt.date, by: Key = "category_id") -> pl.D
     Quantiles interpolate linearly between order statistics (NumPy's default, Excel's
     PERCENTILE.INC). Keys bought at most once per customer have no gaps and no row.
     """
-    days = _purchase_days(lines, as_of, by).sort("customer_id", by, "order_date")
+    days = _purchases(lines, as_of, by).sort("customer_id", by, "order_date")
     gap = (pl.col("order_date") - pl.col("order_date").shift(1)).dt.total_days()
     same_buyer = (pl.col("customer_id") == pl.col("customer_id").shift(1)) & (
         pl.col(by) == pl.col(by).shift(1)
     )
     # On the sorted frame a row's predecessor is her previous purchase of the same key
-    # exactly when customer and key match; a global shift beats a per-group window here.
-    gaps = days.select("customer_id", by, gap_days=pl.when(same_buyer).then(gap)).drop_nulls(
-        "gap_days"
+    # exactly when customer and key match (a global shift beats a per-group window here).
+    # Dropping zero gaps merges purchases on the same day without a costly unique().
+    gaps = days.select("customer_id", by, gap_days=pl.when(same_buyer).then(gap)).filter(
+        pl.col("gap_days") > 0
     )
     g = pl.col("gap_days")
     return (
@@ -103,7 +104,7 @@ def due(
             [configured, learned.join(configured, on=by, how="anti")], how="vertical"
         )
     last = (
-        _purchase_days(lines, as_of, by)
+        _purchases(lines, as_of, by)
         .group_by("customer_id", by)
         .agg(last_purchase_date=pl.col("order_date").max())
         .with_columns(days_since_last=days_since("last_purchase_date", as_of))

@@ -70,9 +70,7 @@ def kpis(
             revenue=pl.col("net_cents").sum(),
             margin=pl.col("margin_cents").sum(),
         )
-        .join(
-            first_orders.select("customer_id", "first_order_date"), on="customer_id", how="left"
-        )
+        .join(first_orders.select("customer_id", "first_order_date"), on="customer_id", how="left")
         # "Returning" means a first order before the period, judged org-wide even per store.
         # A buyer missing from first_orders has no earlier order on record: she is new.
         .with_columns(returning=(pl.col("first_order_date") < period_start).fill_null(False))
@@ -165,21 +163,30 @@ def second_purchase_rate(
     if within_days < 1:
         raise ValueError(f"within_days must be at least 1, got {within_days}")
     orders = up_to(validate(orders, ORDERS), as_of)
-    gap = (pl.col("order_date") - pl.col("order_date").min()).dt.total_days()
-    per_customer = (
+    cohort = (
         orders.group_by("customer_id")
-        .agg(
-            first_order_date=pl.col("order_date").min(),
-            again=gap.is_between(1, within_days).any(),
-        )
+        .agg(first_order_date=pl.col("order_date").min())
         .filter(pl.col("first_order_date").is_between(cohort_start, cohort_end))
     )
-    return per_customer.select(
-        cohort_customers=pl.len().cast(pl.Int64),
-        second_purchasers=pl.col("again").sum().cast(pl.Int64),
-    ).with_columns(
-        second_purchase_rate=pl.when(pl.col("cohort_customers") > 0).then(
-            pl.col("second_purchasers") / pl.col("cohort_customers")
-        ),
-        window_complete=pl.lit(cohort_end + dt.timedelta(days=within_days) <= as_of),
+    gap = (pl.col("order_date") - pl.col("first_order_date")).dt.total_days()
+    repeaters: int = (
+        orders.join(cohort, on="customer_id", how="inner")
+        .filter(gap.is_between(1, within_days))
+        .select(pl.col("customer_id").n_unique())
+        .item()
+    )
+    size = cohort.height
+    return pl.DataFrame(
+        {
+            "cohort_customers": [size],
+            "second_purchasers": [repeaters],
+            "second_purchase_rate": [repeaters / size if size else None],
+            "window_complete": [cohort_end + dt.timedelta(days=within_days) <= as_of],
+        },
+        schema={
+            "cohort_customers": pl.Int64,
+            "second_purchasers": pl.Int64,
+            "second_purchase_rate": pl.Float64,
+            "window_complete": pl.Boolean,
+        },
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -119,10 +118,10 @@ def customer_timeline(
     customer = get_customer_for(request, customer_id)
     orders = customer.orders.prefetch_related("lines").order_by("-placed_at", "-id")[:limit]
     interactions = customer.interactions.order_by("-occurred_at", "-id")[:limit]
-    entries = chain(
-        ({"type": "order", "at": o.placed_at, "order": o} for o in orders),
-        ({"type": "interaction", "at": i.occurred_at, "interaction": i} for i in interactions),
-    )
+    entries: list[dict[str, Any]] = [
+        *({"type": "order", "at": o.placed_at, "order": o} for o in orders),
+        *({"type": "interaction", "at": i.occurred_at, "interaction": i} for i in interactions),
+    ]
     return sorted(entries, key=lambda e: e["at"], reverse=True)[:limit]
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import signal
+import unicodedata
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
@@ -21,6 +21,12 @@ STAGE_LABELS = {
     "customers": "客户与订单 customers & orders",
     "stats": "客户统计 stats",
 }
+
+
+def _pad(text: str, width: int) -> str:
+    """Pad to `width` terminal columns, counting Chinese characters as two."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - used, 1)
 
 
 class Command(BaseCommand):
@@ -66,20 +72,27 @@ class Command(BaseCommand):
 
     def reset(self) -> None:
         """Remove the embedded SQLite database (and its WAL files) and the embedded job queue."""
+        from huey.contrib.djhuey import HUEY
+
         db = connections["default"]
         if db.vendor != "sqlite":
             raise CommandError(
                 "--reset only deletes the embedded SQLite database; drop and re-create a PostgreSQL database yourself."
             )
-        paths = [Path(db.settings_dict["NAME"])]
-        huey_file = settings.HUEY.get("filename") if isinstance(settings.HUEY, dict) else None
-        if huey_file:
-            paths.append(Path(huey_file))
         connections.close_all()
-        for path in paths:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        self.delete(Path(db.settings_dict["NAME"]))
+        queue = getattr(HUEY.storage, "filename", None)
+        if queue:
+            # The queue's connection was opened at start-up: reopen it on a new file with its tables.
+            HUEY.storage.close()
+            self.delete(Path(queue))
+            HUEY.storage.initialize_schema()
         self.stdout.write("已删除演示数据库。 Deleted the embedded database.")
+
+    @staticmethod
+    def delete(path: Path) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
 
     def load(self, customers: int, seed: int) -> None:
         shown: dict[str, int] = {}

@@ -1,0 +1,135 @@
+"""What an import did (or, in a dry run, would do): counts, errors, a preview and the payers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from huitouke.imports.rows import MESSAGES, RowError
+
+ALL_OR_NOTHING = "all_or_nothing"
+GOOD_ROWS = "good_rows"
+MODES = (ALL_OR_NOTHING, GOOD_ROWS)
+PREVIEW_ROWS = 10
+
+# Problems only the database can reveal, in the readers' message table so that RowError.message()
+# renders them in both languages like every other row error.
+COMMIT_MESSAGES: dict[str, dict[str, str]] = {
+    "customer_ambiguous": {
+        "en": "More than one customer is called “{value}”; add her phone or customer number.",
+        "zh": "有多位顾客叫“{value}”，请补充手机或会员编号。",
+    },
+    "customer_not_found": {
+        "en": "No customer matches “{value}”, and creating customers is turned off.",
+        "zh": "没有与“{value}”匹配的顾客，且已关闭自动新建顾客。",
+    },
+    "phone_taken": {
+        "en": "The phone {value} already belongs to another customer.",
+        "zh": "手机号 {value} 已属于另一位顾客。",
+    },
+    "external_id_taken": {
+        "en": "The customer number “{value}” already belongs to another customer.",
+        "zh": "会员编号“{value}”已属于另一位顾客。",
+    },
+    "order_line_rejected": {
+        "en": "Another row of order “{value}” has an error, so the whole order was left out.",
+        "zh": "订单“{value}”的其他行有错误，整单未导入。",
+    },
+    "refund_order_not_found": {
+        "en": "The payment refunded here (“{value}”) is not among the orders.",
+        "zh": "找不到这笔退款对应的原订单（“{value}”）。",
+    },
+    "refund_rejected": {
+        "en": "The refund could not be recorded: {detail}",
+        "zh": "无法记录这笔退款：{detail}",
+    },
+}
+for _code, _texts in COMMIT_MESSAGES.items():
+    MESSAGES.setdefault(_code, _texts)
+
+
+@dataclass
+class ImportSummary:
+    """The outcome of one import run; `as_dict` is the CLI's JSON and the job's stored summary."""
+
+    kind: str
+    mode: str = ALL_OR_NOTHING
+    dry_run: bool = False
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    details: Counter[str] = field(default_factory=Counter)
+    skipped_reasons: Counter[str] = field(default_factory=Counter)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    payers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    format: str = ""
+    variant: str | None = None
+    columns: list[str] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)
+    unmapped: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    sample: list[list[str]] = field(default_factory=list)
+    rows_read: int = 0
+    total: int = 0
+    committed: bool = False
+    rolled_back: bool = False
+    cancelled: bool = False
+    touched: set[int] = field(default_factory=set)
+
+    @property
+    def rejected_rows(self) -> int:
+        """Rows with at least one error."""
+        return len({e.row for e in self.errors if e.row is not None})
+
+    @property
+    def fatal(self) -> bool:
+        """True when the file as a whole could not be read or mapped."""
+        return any(e.row is None for e in self.errors)
+
+    def as_dict(self, lang: str = "en") -> dict[str, Any]:
+        """The JSON summary (DESIGN §8): created, updated, skipped, errors, and the details."""
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "errors": [
+                {
+                    "row": e.row,
+                    "column": e.column,
+                    "value": e.value,
+                    "code": e.code,
+                    "message": e.message(lang),
+                }
+                for e in self.errors
+            ],
+            "rejected_rows": self.rejected_rows,
+            "details": dict(sorted(self.details.items())),
+            "skipped_reasons": dict(sorted(self.skipped_reasons.items())),
+            "kind": self.kind,
+            "mode": self.mode,
+            "dry_run": self.dry_run,
+            "committed": self.committed,
+            "rolled_back": self.rolled_back,
+            "cancelled": self.cancelled,
+            "format": self.format,
+            "variant": self.variant,
+            "rows_read": self.rows_read,
+        }
+
+    def for_job(self) -> dict[str, Any]:
+        """What an ImportJob keeps of the run for its page (errors are stored separately)."""
+        data = self.as_dict()
+        del data["errors"]
+        data.update(
+            columns=self.columns,
+            mapping=self.mapping,
+            unmapped=self.unmapped,
+            missing=self.missing,
+            sample=self.sample,
+            preview=self.preview,
+            payers=list(self.payers.values()),
+            total=self.total,
+        )
+        return data
