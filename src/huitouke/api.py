@@ -27,6 +27,7 @@ from huitouke.accounts.auth import api_auth
 from huitouke.customers.api import router as customers_router
 from huitouke.loyalty.api import router as loyalty_router
 from huitouke.sales.api import router as sales_router
+from huitouke.segments.api import router as segments_router
 from huitouke.schemas import ErrorOut, FieldError
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ api.add_router("/", accounts_router)
 api.add_router("/", customers_router)
 api.add_router("/", sales_router)
 api.add_router("/", loyalty_router)
+api.add_router("/", segments_router)
 
 
 def error_response(

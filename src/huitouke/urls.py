@@ -10,6 +10,7 @@ urlpatterns = [
     path("sales/", include("huitouke.sales.urls")),
     path("audit/", include("huitouke.audit.urls")),
     path("loyalty/", include("huitouke.loyalty.urls")),
+    path("segments/", include("huitouke.segments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

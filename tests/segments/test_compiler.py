@@ -10,12 +10,12 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.helpers import make_customer, make_order, make_product
 
 from huitouke.analytics.models import CustomerAnalytics
 from huitouke.customers.models import Customer, CustomField
 from huitouke.sales.models import Category, OrderStatus
 from huitouke.segments.compiler import SegmentError, segment_customers
-from tests.helpers import make_customer, make_order, make_product
 
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
 AS_OF = date(2026, 6, 30)
@@ -30,7 +30,9 @@ def population(org, store1, store2, staff_a, staff_b):
     rng = random.Random(5)
     cats = [Category.objects.create(organisation=org, name=f"品类{i}") for i in range(3)]
     products = [make_product(org, name=f"商品{i}", category=cats[i % 3]) for i in range(4)]
-    CustomField.objects.create(organisation=org, key="skin", label="肤质", type="choice", choices=["干性", "油性"])
+    CustomField.objects.create(
+        organisation=org, key="skin", label="肤质", type="choice", choices=["干性", "油性"]
+    )
     CustomField.objects.create(organisation=org, key="height", label="身高", type="number")
     for i in range(30):
         c = make_customer(
@@ -47,44 +49,89 @@ def population(org, store1, store2, staff_a, staff_b):
             owner=rng.choice([staff_a, staff_b, None]),
             home_store=rng.choice([store1, store2]),
             tags=rng.sample(TAGS, rng.randint(0, 2)),
-            custom={k: v for k, v in (("skin", rng.choice(["干性", "油性", None])), ("height", rng.choice([155, 162, 170, None]))) if v is not None},
+            custom={
+                k: v
+                for k, v in (
+                    ("skin", rng.choice(["干性", "油性", None])),
+                    ("height", rng.choice([155, 162, 170, None])),
+                )
+                if v is not None
+            },
         )
         for _ in range(rng.choice([0, 0, 1, 2, 4])):
             days_ago = rng.randint(0, 400)
-            placed = datetime.combine(AS_OF - timedelta(days=days_ago), time(rng.choice([0, 9, 23]), 30), tzinfo=TZ)
-            make_order(c, store1, product=rng.choice(products), placed_at=placed, unit_price=str(rng.choice([50, 120, 999])))
+            placed = datetime.combine(
+                AS_OF - timedelta(days=days_ago), time(rng.choice([0, 9, 23]), 30), tzinfo=TZ
+            )
+            make_order(
+                c,
+                store1,
+                product=rng.choice(products),
+                placed_at=placed,
+                unit_price=str(rng.choice([50, 120, 999])),
+            )
         if rng.random() < 0.8:
             CustomerAnalytics.objects.create(
-                customer=c, organisation=org, as_of=AS_OF, lifecycle=rng.choice(LIFECYCLES),
-                reactivated=rng.random() < 0.2, rfm_segment=rng.choice(SEGMENTS + [""]),
-                r_score=rng.choice([None, 1, 3, 5]), value_class=rng.choice(["A", "B", "C", "D"]),
+                customer=c,
+                organisation=org,
+                as_of=AS_OF,
+                lifecycle=rng.choice(LIFECYCLES),
+                reactivated=rng.random() < 0.2,
+                rfm_segment=rng.choice(SEGMENTS + [""]),
+                r_score=rng.choice([None, 1, 3, 5]),
+                value_class=rng.choice(["A", "B", "C", "D"]),
                 p_alive=rng.choice([None, 0.1, 0.5, 0.9]),
             )
-    return {"categories": [c.pk for c in cats], "products": [p.pk for p in products], "staff": [staff_a.pk, staff_b.pk], "stores": [store1.pk, store2.pk]}
+    return {
+        "categories": [c.pk for c in cats],
+        "products": [p.pk for p in products],
+        "staff": [staff_a.pk, staff_b.pk],
+        "stores": [store1.pk, store2.pk],
+    }
 
 
 # --- the reference: plain Python over plain dicts --------------------------------------------------
 
+
 def snapshot(org):
     rows = {}
-    for c in Customer.objects.filter(organisation=org).select_related("stats").prefetch_related("tags", "orders__lines"):
+    for c in (
+        Customer.objects.filter(organisation=org)
+        .select_related("stats")
+        .prefetch_related("tags", "orders__lines")
+    ):
         a = CustomerAnalytics.objects.filter(customer=c).first()
         purchases = [
             (line.category_id, line.product_id, o.placed_at.astimezone(TZ).date())
-            for o in c.orders.all() if o.status == OrderStatus.PAID for line in o.lines.all()
+            for o in c.orders.all()
+            if o.status == OrderStatus.PAID
+            for line in o.lines.all()
         ]
         last = c.stats.last_order_at
         rows[c.pk] = {
-            "lifecycle": a.lifecycle if a else None, "reactivated": a.reactivated if a else None,
-            "rfm_segment": (a.rfm_segment if a else None), "r_score": a.r_score if a else None,
-            "value_class": a.value_class if a else None, "p_alive": a.p_alive if a else None,
+            "lifecycle": a.lifecycle if a else None,
+            "reactivated": a.reactivated if a else None,
+            "rfm_segment": (a.rfm_segment if a else None),
+            "r_score": a.r_score if a else None,
+            "value_class": a.value_class if a else None,
+            "p_alive": a.p_alive if a else None,
             "days_since_last_order": (AS_OF - last.astimezone(TZ).date()).days if last else None,
-            "orders_count": c.stats.orders_count, "net_spend": c.stats.net_spend,
+            "orders_count": c.stats.orders_count,
+            "net_spend": c.stats.net_spend,
             "last_order_date": last.astimezone(TZ).date() if last else None,
-            "tags": {t.name for t in c.tags.all()}, "purchases": purchases,
-            "city": c.city, "city_tier": c.city_tier, "age": AS_OF.year - c.birth_year if c.birth_year else None,
-            "birthday_month": c.birth_month, "gender": c.gender, "source": c.source, "consent_sms": c.consent_sms,
-            "owner": c.owner_id, "store": c.home_store_id, "custom.skin": c.custom.get("skin"), "custom.height": c.custom.get("height"),
+            "tags": {t.name for t in c.tags.all()},
+            "purchases": purchases,
+            "city": c.city,
+            "city_tier": c.city_tier,
+            "age": AS_OF.year - c.birth_year if c.birth_year else None,
+            "birthday_month": c.birth_month,
+            "gender": c.gender,
+            "source": c.source,
+            "consent_sms": c.consent_sms,
+            "owner": c.owner_id,
+            "store": c.home_store_id,
+            "custom.skin": c.custom.get("skin"),
+            "custom.height": c.custom.get("height"),
         }
     return rows
 
@@ -95,13 +142,19 @@ NEGATIVE = {"ne", "not_in", "none", "not_bought"}
 def ref_condition(row, cond):
     field, op, value = cond["field"], cond["op"], cond.get("value")
     if field == "tags":
-        hit = {"any": bool(row["tags"] & set(value)), "all": set(value) <= row["tags"], "none": not (row["tags"] & set(value))}
+        hit = {
+            "any": bool(row["tags"] & set(value)),
+            "all": set(value) <= row["tags"],
+            "none": not (row["tags"] & set(value)),
+        }
         return hit[op]
     if field in ("bought_category", "bought_product"):
         idx = 0 if field == "bought_category" else 1
         window = value.get("within_days")
         hit = any(
-            p[idx] in value["ids"] and p[2] <= AS_OF and (window is None or (AS_OF - p[2]).days < window)
+            p[idx] in value["ids"]
+            and p[2] <= AS_OF
+            and (window is None or (AS_OF - p[2]).days < window)
             for p in row["purchases"]
         )
         return hit if op == "bought" else not hit
@@ -127,7 +180,11 @@ def ref_condition(row, cond):
     if op == "is":
         return v is value
     if op in ("contains", "startswith"):
-        return (value.lower() in v.lower()) if op == "contains" else v.lower().startswith(value.lower())
+        return (
+            (value.lower() in v.lower())
+            if op == "contains"
+            else v.lower().startswith(value.lower())
+        )
     num = lambda x: Decimal(str(x))  # noqa: E731
     if op == "between":
         return num(value[0]) <= num(v) <= num(value[1])
@@ -136,7 +193,10 @@ def ref_condition(row, cond):
 
 
 def ref_group(row, group):
-    results = [ref_group(row, c) if "conditions" in c else ref_condition(row, c) for c in group["conditions"]]
+    results = [
+        ref_group(row, c) if "conditions" in c else ref_condition(row, c)
+        for c in group["conditions"]
+    ]
     return all(results) if group.get("match", "all") == "all" else any(results)
 
 
@@ -185,48 +245,109 @@ def test_each_field_and_operator(org, population):
     for cond in [
         {"field": "owner", "op": "in", "value": population["staff"][:1]},
         {"field": "store", "op": "not_in", "value": population["stores"][:1]},
-        {"field": "bought_category", "op": "bought", "value": {"ids": population["categories"][:2]}},
-        {"field": "bought_category", "op": "bought", "value": {"ids": population["categories"][:1], "within_days": 90}},
-        {"field": "bought_product", "op": "not_bought", "value": {"ids": population["products"][:1]}},
+        {
+            "field": "bought_category",
+            "op": "bought",
+            "value": {"ids": population["categories"][:2]},
+        },
+        {
+            "field": "bought_category",
+            "op": "bought",
+            "value": {"ids": population["categories"][:1], "within_days": 90},
+        },
+        {
+            "field": "bought_product",
+            "op": "not_bought",
+            "value": {"ids": population["products"][:1]},
+        },
     ]:
         check(org, {"version": 1, "match": "all", "conditions": [cond]}, rows)
     definition = {
-        "version": 1, "match": "any", "conditions": [
-            {"match": "all", "conditions": [
-                {"field": "lifecycle", "op": "in", "value": ["silent"]},
-                {"field": "net_spend", "op": "gte", "value": 100},
-            ]},
+        "version": 1,
+        "match": "any",
+        "conditions": [
+            {
+                "match": "all",
+                "conditions": [
+                    {"field": "lifecycle", "op": "in", "value": ["silent"]},
+                    {"field": "net_spend", "op": "gte", "value": 100},
+                ],
+            },
             {"field": "tags", "op": "any", "value": ["VIP"]},
         ],
     }
     check(org, definition, rows)
-    assert segment_customers({"version": 1, "match": "all", "conditions": []}, org, AS_OF).count() == 30
+    assert (
+        segment_customers({"version": 1, "match": "all", "conditions": []}, org, AS_OF).count()
+        == 30
+    )
 
 
 # --- random segments -----------------------------------------------------------------------------------
 
 leaf = st.one_of(
-    st.builds(lambda v: {"field": "lifecycle", "op": "in", "value": v}, st.lists(st.sampled_from(LIFECYCLES), min_size=1, max_size=2)),
-    st.builds(lambda v: {"field": "rfm_segment", "op": "not_in", "value": v}, st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=2)),
-    st.builds(lambda op, n: {"field": "days_since_last_order", "op": op, "value": n}, st.sampled_from(["eq", "ne", "gt", "gte", "lt", "lte"]), st.integers(0, 400)),
-    st.builds(lambda op, n: {"field": "orders_count", "op": op, "value": n}, st.sampled_from(["eq", "ne", "gt", "lte"]), st.integers(0, 4)),
-    st.builds(lambda op, n: {"field": "net_spend", "op": op, "value": n}, st.sampled_from(["gt", "lt", "eq"]), st.sampled_from([0, 50, 120, 999, 1500])),
-    st.builds(lambda op, v: {"field": "tags", "op": op, "value": v}, st.sampled_from(["any", "all", "none"]), st.lists(st.sampled_from(TAGS), min_size=1, max_size=2, unique=True)),
-    st.builds(lambda op, n: {"field": "age", "op": op, "value": n}, st.sampled_from(["gt", "lte", "eq", "ne"]), st.integers(20, 50)),
+    st.builds(
+        lambda v: {"field": "lifecycle", "op": "in", "value": v},
+        st.lists(st.sampled_from(LIFECYCLES), min_size=1, max_size=2),
+    ),
+    st.builds(
+        lambda v: {"field": "rfm_segment", "op": "not_in", "value": v},
+        st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=2),
+    ),
+    st.builds(
+        lambda op, n: {"field": "days_since_last_order", "op": op, "value": n},
+        st.sampled_from(["eq", "ne", "gt", "gte", "lt", "lte"]),
+        st.integers(0, 400),
+    ),
+    st.builds(
+        lambda op, n: {"field": "orders_count", "op": op, "value": n},
+        st.sampled_from(["eq", "ne", "gt", "lte"]),
+        st.integers(0, 4),
+    ),
+    st.builds(
+        lambda op, n: {"field": "net_spend", "op": op, "value": n},
+        st.sampled_from(["gt", "lt", "eq"]),
+        st.sampled_from([0, 50, 120, 999, 1500]),
+    ),
+    st.builds(
+        lambda op, v: {"field": "tags", "op": op, "value": v},
+        st.sampled_from(["any", "all", "none"]),
+        st.lists(st.sampled_from(TAGS), min_size=1, max_size=2, unique=True),
+    ),
+    st.builds(
+        lambda op, n: {"field": "age", "op": op, "value": n},
+        st.sampled_from(["gt", "lte", "eq", "ne"]),
+        st.integers(20, 50),
+    ),
     st.builds(lambda v: {"field": "consent_sms", "op": "is", "value": v}, st.booleans()),
-    st.builds(lambda n: {"field": "last_order_at", "op": "within_last_days", "value": n}, st.integers(1, 365)),
+    st.builds(
+        lambda n: {"field": "last_order_at", "op": "within_last_days", "value": n},
+        st.integers(1, 365),
+    ),
 )
 definitions = st.recursive(
     leaf,
-    lambda children: st.builds(lambda m, cs: {"match": m, "conditions": cs}, st.sampled_from(["all", "any"]), st.lists(children, min_size=1, max_size=3)),
+    lambda children: st.builds(
+        lambda m, cs: {"match": m, "conditions": cs},
+        st.sampled_from(["all", "any"]),
+        st.lists(children, min_size=1, max_size=3),
+    ),
     max_leaves=6,
-).map(lambda node: {"version": 1, **node} if "conditions" in node else {"version": 1, "match": "all", "conditions": [node]})
+).map(
+    lambda node: (
+        {"version": 1, **node}
+        if "conditions" in node
+        else {"version": 1, "match": "all", "conditions": [node]}
+    )
+)
 
 
 def test_random_segments_match_the_reference(org, population):
     rows = snapshot(org)
 
-    @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
     @given(definition=definitions)
     def run(definition):
         check(org, definition, rows)
@@ -236,14 +357,38 @@ def test_random_segments_match_the_reference(org, population):
 
 # --- validation ----------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("definition", "path", "fragment"),
     [
-        ({"version": 1, "conditions": [{"field": "shoe", "op": "eq", "value": 1}]}, "conditions[0].field", "shoe"),
-        ({"version": 1, "conditions": [{"field": "orders_count", "op": "contains", "value": 1}]}, "conditions[0].op", "contains"),
-        ({"version": 1, "conditions": [{"field": "orders_count", "op": "gt", "value": "many"}]}, "conditions[0].value", "many"),
-        ({"version": 1, "conditions": [{"field": "lifecycle", "op": "in", "value": ["sleepy"]}]}, "conditions[0].value", "sleepy"),
-        ({"version": 1, "conditions": [{"field": "orders_count", "op": "between", "value": [5, 1]}]}, "conditions[0].value", "between"),
+        (
+            {"version": 1, "conditions": [{"field": "shoe", "op": "eq", "value": 1}]},
+            "conditions[0].field",
+            "shoe",
+        ),
+        (
+            {"version": 1, "conditions": [{"field": "orders_count", "op": "contains", "value": 1}]},
+            "conditions[0].op",
+            "contains",
+        ),
+        (
+            {"version": 1, "conditions": [{"field": "orders_count", "op": "gt", "value": "many"}]},
+            "conditions[0].value",
+            "many",
+        ),
+        (
+            {"version": 1, "conditions": [{"field": "lifecycle", "op": "in", "value": ["sleepy"]}]},
+            "conditions[0].value",
+            "sleepy",
+        ),
+        (
+            {
+                "version": 1,
+                "conditions": [{"field": "orders_count", "op": "between", "value": [5, 1]}],
+            },
+            "conditions[0].value",
+            "between",
+        ),
         ({"version": 2, "conditions": []}, "version", "2"),
         ({"version": 1, "match": "some", "conditions": []}, "match", "some"),
     ],

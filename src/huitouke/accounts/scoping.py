@@ -4,10 +4,11 @@
 - manager: customers whose home store is her store, plus customers she owns herself;
 - staff: the customers she owns.
 
-Orders and tasks are visible when their customer is; a manager also sees every order placed in
-her store (walk-in sales included). Every view, API endpoint, search and export filters through
-`customer_q` / `order_q`, usually via `Customer.objects.visible_to(user)` and
-`Order.objects.visible_to(user)`.
+Orders are visible when their customer is; a manager also sees every order placed in her store
+(walk-in sales included). Follow-up tasks are visible to their assignee, to the manager of the
+store they belong to and to the owner (`task_q`). Every view, API endpoint, search and export
+filters through these, usually via `Customer.objects.visible_to(user)`,
+`Order.objects.visible_to(user)` and `FollowUpTask.objects.visible_to(user)`.
 """
 
 from __future__ import annotations
@@ -57,6 +58,26 @@ def staff_q(user: Any) -> Q:
     if user.role == Role.MANAGER:
         return in_org & Q(store_id=user.store_id)
     return Q(pk=user.pk)
+
+
+def task_q(user: Any) -> Q:
+    """Filter for the follow-up tasks `user` may see.
+
+    Staff see the tasks assigned to them; a manager also sees every task of her store (its
+    customers' or its staff's); the owner sees all of the organisation's.
+    """
+    if not getattr(user, "is_authenticated", False) or user.organisation_id is None:
+        return NOTHING
+    in_org = Q(organisation_id=user.organisation_id)
+    if user.role == Role.OWNER:
+        return in_org
+    if user.role == Role.MANAGER:
+        return in_org & (
+            Q(assignee_id=user.pk)
+            | Q(customer__home_store_id=user.store_id)
+            | Q(assignee__store_id=user.store_id)
+        )
+    return in_org & Q(assignee_id=user.pk)
 
 
 def can_see_full_phone(user: Any, customer: Any) -> bool:

@@ -22,6 +22,8 @@ class FastTable:
     def __init__(self, model: type[models.Model], now: datetime) -> None:
         ops = connection.ops
         fields = [f for f in model._meta.concrete_fields if not _is_auto(f)]
+        self.fields = fields
+        self.pk_column = model._meta.pk.column
         self.columns: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
         for f in fields:
             if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
@@ -58,6 +60,28 @@ class FastTable:
             with connection.cursor() as cursor:
                 cursor.executemany(self.sql, self._tuples(rows))
         return len(rows)
+
+    def insert_returning(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert the rows and return their new ids, in the order of `rows`."""
+        ops = connection.ops
+        pk = ops.quote_name(str(self.pk_column))
+        width = len(self.columns)
+        size = max(1, ops.bulk_batch_size(self.fields, rows) or len(rows))
+        ids: list[int] = []
+        tuples = self._tuples(rows)
+        one = "(" + ", ".join(["%s"] * width) + ")"
+        with connection.cursor() as cursor:
+            for start in range(0, len(tuples), size):
+                batch = tuples[start : start + size]
+                # Multi-row VALUES … RETURNING gives the ids in VALUES order on SQLite (3.35+)
+                # and PostgreSQL; Django's own bulk_create relies on the same.
+                sql = (
+                    f"INSERT INTO {self.table} ({', '.join(self.names)}) VALUES "
+                    f"{', '.join([one] * len(batch))} RETURNING {pk}"
+                )
+                cursor.execute(sql, [value for row in batch for value in row])
+                ids.extend(int(r[0]) for r in cursor.fetchall())
+        return ids
 
     def upsert(self, rows: Sequence[dict[str, Any]], key: str, update: Sequence[str]) -> int:
         """Insert the rows, or update `update` where a row with the same unique `key` exists."""

@@ -6,17 +6,21 @@ re-importing the same file changes nothing and counts every row as skipped.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
 from huitouke.customers.models import Customer, Tag
+from huitouke.imports.bulk import FastTable
 from huitouke.imports.matching import (
     Cust,
     CustomerIndex,
     ProductIndex,
+    customer_row,
     customer_source,
     fake_id,
+    new_customer,
     phone_or_error,
 )
 from huitouke.imports.models import PayerAlias, Platform
@@ -58,9 +62,10 @@ class CustomerRowsMixin:
     actor_id: int | None
     customers: CustomerIndex
     products: ProductIndex
-    new_customers: list[tuple[Cust, Customer]]
+    new_customers: list[tuple[Cust, SimpleNamespace]]
     summary: ImportSummary
-    _sim_customers: dict[int, Customer]
+    tables: dict[str, FastTable]
+    _sim_customers: dict[int, Any]
     _tags: dict[str, int] | None = None
     _nicknames: dict[str, int | None] | None = None
 
@@ -108,7 +113,7 @@ class CustomerRowsMixin:
         changed_instances: dict[int, Customer] = {}
         changed_fields: set[str] = set()
         tag_links: list[tuple[Cust, int]] = []
-        referrals: list[tuple[Customer, Cust]] = []
+        referrals: list[tuple[Any, Cust]] = []
         aliases: list[tuple[str, Cust]] = []
         for row, phone, record, created in matched:
             instance = (
@@ -174,10 +179,9 @@ class CustomerRowsMixin:
         name = row.name or (phone or "").removeprefix("+86")
         record = Cust(fake_id(), name[:100], row.external_id or "", phone, row.wechat or "")
         self.customers.add_new(record)
-        instance = Customer(
+        instance = new_customer(
             organisation_id=self.org.pk,
             name=record.name,
-            source="import",
             home_store_id=self.store.pk,
             created_by_id=self.actor_id,
         )
@@ -190,10 +194,10 @@ class CustomerRowsMixin:
 
     def _apply(
         self,
-        instance: Customer,
+        instance: Any,
         row: ParsedCustomerRow,
         phone: str | None,
-        referrals: list[tuple[Customer, Cust]],
+        referrals: list[tuple[Any, Cust]],
         record: Cust,
     ) -> list[str]:
         values: dict[str, Any] = {
@@ -287,10 +291,10 @@ class CustomerRowsMixin:
     def _save_customers(
         self,
         tally: Tally,
-        changed: dict[int, Customer],
+        changed: dict[int, Any],
         fields: set[str],
         tag_links: list[tuple[Cust, int]],
-        referrals: list[tuple[Customer, Cust]],
+        referrals: list[tuple[Any, Cust]],
         aliases: list[tuple[str, Cust]],
     ) -> None:
         for record, _instance in self.new_customers:
@@ -298,11 +302,14 @@ class CustomerRowsMixin:
         if not self.write:
             return
         if self.new_customers:
-            Customer.objects.bulk_create([i for _, i in self.new_customers], batch_size=500)
-            for record, instance in self.new_customers:
+            ids = self.tables["customer"].insert_returning(
+                [customer_row(i) for _, i in self.new_customers]
+            )
+            for (record, instance), pk in zip(self.new_customers, ids, strict=True):
                 tally.touched.discard(record.pk)
-                self.customers.rekey(record, instance.pk)
-                tally.touched.add(instance.pk)
+                instance.pk = pk
+                self.customers.rekey(record, pk)
+                tally.touched.add(pk)
         if changed:
             now = timezone.now()
             for instance in changed.values():
@@ -338,7 +345,7 @@ class CustomerRowsMixin:
         self,
         tally: Tally,
         row: ParsedCustomerRow,
-        instance: Customer,
+        instance: Any,
         status: str,
         fields: list[str],
     ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from decimal import Decimal
 from typing import Any
 
@@ -55,6 +56,41 @@ def phone_or_error(phone: str | None) -> str | None:
         return e164(phone)
     except ValidationError:
         raise ValueError(phone) from None
+
+
+# The columns a new customer is built with; the rest take the model's defaults on insert.
+CUSTOMER_DEFAULTS: dict[str, Any] = {
+    "name": "",
+    "phone": None,
+    "external_id": "",
+    "wechat_id": "",
+    "gender": "",
+    "birthday_kind": "solar",
+    "birth_year": None,
+    "birth_month": None,
+    "birth_day": None,
+    "birth_leap_month": False,
+    "city": "",
+    "address": "",
+    "email": "",
+    "source": Source.IMPORT.value,
+    "home_store_id": None,
+    "owner_id": None,
+    "referrer_id": None,
+    "notes": "",
+}
+
+
+def new_customer(**values: Any) -> SimpleNamespace:
+    """A customer to insert, with attribute access like a model instance (no pk until saved)."""
+    return SimpleNamespace(**{**CUSTOMER_DEFAULTS, "pk": None, **values})
+
+
+def customer_row(customer: SimpleNamespace) -> dict[str, Any]:
+    """The column values of a new customer, for FastTable."""
+    row = dict(vars(customer))
+    del row["pk"]
+    return row
 
 
 @dataclass

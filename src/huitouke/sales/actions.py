@@ -10,7 +10,19 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Min, Q, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -355,19 +367,28 @@ def rebuild_stats(organisation: Organisation, *, now: datetime | None = None) ->
         .annotate(**stats_aggregates(now))
     )
     by_customer = {r["customer_id"]: r for r in rows}
+    # The categories of each customer's last order, found in SQL: the correlated MAX uses the
+    # (customer, status, placed_at) index, so no Python loop over order lines.
+    last_placed = (
+        Order.objects.filter(customer_id=OuterRef("order__customer_id"), status=OrderStatus.PAID)
+        .order_by()
+        .values("customer_id")
+        .annotate(m=Max("placed_at"))
+        .values("m")
+    )
     last_cats: dict[int, set[int]] = {}
-    last_times = {cid: r["last"] for cid, r in by_customer.items()}
-    for cid, placed_at, cat in (
+    for cid, cat in (
         OrderLine.objects.filter(
             order__organisation=organisation,
             order__status=OrderStatus.PAID,
-            order__customer__isnull=False,
+            category__isnull=False,
+            order__placed_at=Subquery(last_placed),
         )
-        .values_list("order__customer_id", "order__placed_at", "category_id")
+        .values_list("order__customer_id", "category_id")
+        .distinct()
         .iterator(chunk_size=20000)
     ):
-        if cat is not None and last_times.get(cid) == placed_at:
-            last_cats.setdefault(cid, set()).add(cat)
+        last_cats.setdefault(cid, set()).add(cat)
     objs = []
     for cid in (
         Customer.objects.filter(organisation=organisation)

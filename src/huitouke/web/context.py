@@ -18,6 +18,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ("order", _("Quick order"), "sales:quick_order"),
         ("orders", _("Orders"), "sales:orders"),
         ("products", _("Products"), "sales:products"),
+        ("segments", _("Segments"), "segments:list"),
     ]
     if getattr(user, "role", "") in ("owner", "manager"):
         items.append(("staff", _("Staff"), "accounts:staff"))
