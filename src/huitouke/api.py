@@ -25,6 +25,7 @@ from ninja.parser import Parser
 from huitouke.accounts.api import router as accounts_router
 from huitouke.accounts.auth import api_auth
 from huitouke.customers.api import router as customers_router
+from huitouke.followups.api import router as followups_router
 from huitouke.loyalty.api import router as loyalty_router
 from huitouke.sales.api import router as sales_router
 from huitouke.segments.api import router as segments_router
@@ -77,6 +78,7 @@ api.add_router("/", accounts_router)
 api.add_router("/", customers_router)
 api.add_router("/", sales_router)
 api.add_router("/", loyalty_router)
+api.add_router("/", followups_router)
 api.add_router("/", segments_router)
 
 

@@ -92,6 +92,9 @@ INSTALLED_APPS = [
     "huitouke.loyalty",
     "huitouke.analytics",
     "huitouke.segments",
+    "huitouke.messaging",
+    "huitouke.automation",
+    "huitouke.followups",
     "huitouke.imports",
     "huitouke.web",
 ]

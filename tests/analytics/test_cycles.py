@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from huitouke.analytics.cycles import configured_windows, cycles, due
+from huitouke.analytics.frames import sort_packed
 
 D = dt.date
 INT = pl.Int64
@@ -148,6 +149,36 @@ def test_nothing_bought_gives_empty_frames():
     assert due(empty, cycles(empty, T), T).height == 0
     with pytest.raises(ValueError):
         cycles(empty, T, by="store_id")  # type: ignore[arg-type]
+
+
+def test_huge_ids_take_the_plain_sort_and_agree():
+    # Ids this far apart cannot be packed into one Int64 key; the plain sort must agree.
+    big = 2**62
+    rows = [
+        (big, D(2024, 1, 1), 1, big, 1),
+        (big, D(2024, 1, 11), 1, big, 1),
+        (1, D(2024, 1, 5), 1, 1, 1),
+        (1, D(2024, 1, 25), 1, 1, 1),
+    ]
+    res = rows_by_key(cycles(lines_frame(rows), T), "category_id")
+    assert (res[big]["median"], res[1]["median"]) == (10.0, 20.0)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([-(2**62), -3, 0, 1, 2, 2**40, 2**62]),
+            st.integers(-5, 5),
+            st.dates(D(1, 1, 1), D(9999, 12, 31)),
+        ),
+        max_size=20,
+    )
+)
+def test_sort_packed_sorts_like_python(rows):
+    frame = pl.DataFrame(rows, schema={"a": INT, "b": INT, "d": pl.Date}, orient="row")
+    assert sort_packed(frame, ["a", "b", "d"]).rows() == sorted(rows)
+    assert sort_packed(frame, ["b", "d"]).rows() == sorted((b, d) for _, b, d in rows)
 
 
 # ---------------------------------------------------------------- reference implementation

@@ -209,7 +209,7 @@ def test_random_sequences_keep_the_books_and_the_tier_right(org, store1):
     run_state_machine_as_test(
         LoyaltyMachine,
         settings=settings(
-            max_examples=20, stateful_step_count=14, deadline=None, database=None,
+            max_examples=25, stateful_step_count=12, deadline=None, database=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )

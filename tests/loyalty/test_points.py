@@ -192,3 +192,16 @@ def test_partial_refunds_add_up_to_exactly_the_points_earned(org, store1, owner)
     do_refund_order(order=order, actor=owner)
     assert balance(c) == (0, 0)
     assert -sum(PointsEntry.objects.filter(kind=PointsKind.REFUND_REVERSAL).values_list("points", flat=True)) == 100
+
+
+def test_a_refund_takes_back_its_own_orders_points_not_the_soonest_to_lapse(org, store1, owner):
+    rules = ensure_program(org)
+    rules.expiry_policy, rules.expiry_months = ExpiryPolicy.MONTHS, 2
+    rules.save()
+    now = timezone.now()
+    c = make_customer(org)
+    make_order(c, store1, unit_price="100.00", placed_at=now - timedelta(days=90))  # lapses about now − 30 days
+    later = make_order(c, store1, unit_price="100.00", placed_at=now - timedelta(days=80))  # about now − 20 days
+    do_refund_order(order=later, actor=owner)  # its 100 points go, the first order's 100 stay
+    assert do_expire_points(now=now - timedelta(days=25)) == 100
+    assert balance(c) == (0, 0)

@@ -77,7 +77,7 @@ def population(org, store1, store2, staff_a, staff_b):
                 as_of=AS_OF,
                 lifecycle=rng.choice(LIFECYCLES),
                 reactivated=rng.random() < 0.2,
-                rfm_segment=rng.choice(SEGMENTS + [""]),
+                rfm_segment=rng.choice([*SEGMENTS, ""]),
                 r_score=rng.choice([None, 1, 3, 5]),
                 value_class=rng.choice(["A", "B", "C", "D"]),
                 p_alive=rng.choice([None, 0.1, 0.5, 0.9]),

@@ -7,7 +7,7 @@ from typing import Literal, NamedTuple
 
 import polars as pl
 
-from huitouke.analytics.frames import LINES, bought_lines, validate
+from huitouke.analytics.frames import LINES, bought_lines, sort_packed, validate
 
 __all__ = ["QUADRANT_LABELS_ZH", "BasketResult", "basket", "traffic_profit"]
 
@@ -50,12 +50,11 @@ def basket(
         raise ValueError(f"by must be 'category_id' or 'product_id', got {by!r}")
     if not 0 < min_support <= 1:
         raise ValueError(f"min_support must be in (0, 1], got {min_support}")
-    items = (
-        _window(lines, as_of, start, end)
-        .filter(pl.col(by).is_not_null())
-        .select("order_id", item=pl.col(by))
-        .unique()
-    )
+    keyed = _window(lines, as_of, start, end).filter(pl.col(by).is_not_null())
+    # Sorting a packed key and dropping repeated neighbours beats unique() several times over.
+    items = sort_packed(keyed.select("order_id", item=by), ["order_id", "item"])
+    oid, item = pl.col("order_id"), pl.col("item")
+    items = items.filter(~((oid == oid.shift(1)) & (item == item.shift(1))).fill_null(False))
     n = items.select(pl.col("order_id").n_unique()).item()
     support = pl.col("orders_together") / n
 

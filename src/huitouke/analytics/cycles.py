@@ -7,7 +7,14 @@ from typing import Literal
 
 import polars as pl
 
-from huitouke.analytics.frames import CATEGORY_CYCLES, LINES, bought_lines, days_since, validate
+from huitouke.analytics.frames import (
+    CATEGORY_CYCLES,
+    LINES,
+    bought_lines,
+    days_since,
+    sort_packed,
+    validate,
+)
 
 __all__ = ["configured_windows", "cycles", "due"]
 
@@ -19,11 +26,20 @@ def _check_key(by: str) -> None:
         raise ValueError(f"by must be 'category_id' or 'product_id', got {by!r}")
 
 
-def _purchases(lines: pl.DataFrame, as_of: dt.date, by: Key) -> pl.DataFrame:
-    """(customer, key, date) of every keyed purchase up to as_of."""
+def _purchase_runs(lines: pl.DataFrame, as_of: dt.date, by: Key) -> pl.DataFrame:
+    """Keyed purchases up to as_of sorted by customer, key and date, with gap and run ends."""
     _check_key(by)
-    lines = bought_lines(validate(lines, LINES), as_of)
-    return lines.filter(pl.col(by).is_not_null()).select("customer_id", by, "order_date")
+    lines = bought_lines(validate(lines, LINES), as_of).filter(pl.col(by).is_not_null())
+    days = sort_packed(lines, ["customer_id", by, "order_date"])
+    cust, key, day = pl.col("customer_id"), pl.col(by), pl.col("order_date")
+    # On the sorted frame a row's neighbour is the same customer's purchase of the same key
+    # exactly when customer and key match: global shifts replace a per-group window.
+    same_as_prev = ((cust == cust.shift(1)) & (key == key.shift(1))).fill_null(False)
+    same_as_next = ((cust == cust.shift(-1)) & (key == key.shift(-1))).fill_null(False)
+    return days.with_columns(
+        gap_days=pl.when(same_as_prev).then((day - day.shift(1)).dt.total_days()),
+        is_last=~same_as_next,
+    )
 
 
 def cycles(lines: pl.DataFrame, as_of: dt.date, by: Key = "category_id") -> pl.DataFrame:
@@ -32,17 +48,8 @@ def cycles(lines: pl.DataFrame, as_of: dt.date, by: Key = "category_id") -> pl.D
     Quantiles interpolate linearly between order statistics (NumPy's default, Excel's
     PERCENTILE.INC). Keys bought at most once per customer have no gaps and no row.
     """
-    days = _purchases(lines, as_of, by).sort("customer_id", by, "order_date")
-    gap = (pl.col("order_date") - pl.col("order_date").shift(1)).dt.total_days()
-    same_buyer = (pl.col("customer_id") == pl.col("customer_id").shift(1)) & (
-        pl.col(by) == pl.col(by).shift(1)
-    )
-    # On the sorted frame a row's predecessor is her previous purchase of the same key
-    # exactly when customer and key match (a global shift beats a per-group window here).
-    # Dropping zero gaps merges purchases on the same day without a costly unique().
-    gaps = days.select("customer_id", by, gap_days=pl.when(same_buyer).then(gap)).filter(
-        pl.col("gap_days") > 0
-    )
+    # A zero gap is a second purchase on the same day: dropping it merges the two.
+    gaps = _purchase_runs(lines, as_of, by).filter(pl.col("gap_days") > 0)
     g = pl.col("gap_days")
     return (
         gaps.group_by(by)
@@ -104,10 +111,14 @@ def due(
             [configured, learned.join(configured, on=by, how="anti")], how="vertical"
         )
     last = (
-        _purchases(lines, as_of, by)
-        .group_by("customer_id", by)
-        .agg(last_purchase_date=pl.col("order_date").max())
-        .with_columns(days_since_last=days_since("last_purchase_date", as_of))
+        _purchase_runs(lines, as_of, by)
+        .filter(pl.col("is_last"))
+        .select(
+            "customer_id",
+            by,
+            last_purchase_date="order_date",
+            days_since_last=days_since("order_date", as_of),
+        )
     )
     d = pl.col("days_since_last")
     return (

@@ -13,6 +13,7 @@ from huitouke.analytics.frames import (
     ORDERS,
     bought_lines,
     days_since,
+    sort_packed,
     up_to,
     validate,
 )
@@ -34,6 +35,27 @@ STAGE_LABELS_EN = {
     "silent": "silent",
     "churned": "churned",
 }
+
+
+def _order_dates(orders: pl.DataFrame) -> pl.DataFrame:
+    """Per customer with orders: first, last and previous distinct order date."""
+    cust, day = pl.col("customer_id"), pl.col("order_date")
+    # Sorted (customer, date) pairs; neighbours then answer everything without a group-by.
+    visits = sort_packed(orders, ["customer_id", "order_date"])
+    visits = visits.filter(~((cust == cust.shift(1)) & (day == day.shift(1))).fill_null(False))
+    starts = (cust != cust.shift(1)).fill_null(True)
+    return (
+        visits.with_columns(
+            first_order_date=pl.when(starts).then(day).forward_fill(),
+            # Same-day orders were merged above, so the row before is the previous visit.
+            previous_order_date=pl.when(~starts).then(day.shift(1)),
+            ends=(cust != cust.shift(-1)).fill_null(True),
+        )
+        .filter(pl.col("ends"))
+        .select(
+            "customer_id", "first_order_date", "previous_order_date", last_order_date="order_date"
+        )
+    )
 
 
 def _last_day_cycles(
@@ -83,14 +105,7 @@ def lifecycle(
     lines = bought_lines(validate(lines, LINES), as_of)
     cycles = validate(category_cycles, CATEGORY_CYCLES)
 
-    dates = orders.group_by("customer_id").agg(
-        first_order_date=pl.col("order_date").min(),
-        last_order_date=pl.col("order_date").max(),
-        # The latest order date before the last one: same-day orders are one visit.
-        previous_order_date=pl.col("order_date")
-        .filter(pl.col("order_date") < pl.col("order_date").max())
-        .max(),
-    )
+    dates = _order_dates(orders)
     cyc = _last_day_cycles(orders, lines, cycles, dates)
 
     s_org, c_org = pl.lit(silent_after_days, pl.Int64), pl.lit(churned_after_days, pl.Int64)

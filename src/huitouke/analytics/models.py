@@ -6,6 +6,7 @@ Screens, segments and exports read these rows; they never compute analytics on a
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -50,6 +51,14 @@ class CustomerAnalytics(models.Model):
     days_since_first = models.IntegerField(null=True, blank=True)
     silent_after = models.PositiveIntegerField(null=True, blank=True)
     churned_after = models.PositiveIntegerField(null=True, blank=True)
+    # Where her thresholds came from: "org", or "category" when a category cycle of her last
+    # order lengthened them (cycle_days of cycle_category); the customer page explains it.
+    threshold_source = models.CharField(max_length=10, blank=True)
+    cycle_days = models.PositiveIntegerField(null=True, blank=True)
+    cycle_category = models.ForeignKey(
+        "sales.Category", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    gap_before_last_days = models.IntegerField(null=True, blank=True)
     recency_days = models.IntegerField(null=True, blank=True)
     frequency = models.IntegerField(null=True, blank=True)
     monetary = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -61,9 +70,13 @@ class CustomerAnalytics(models.Model):
     due_categories = models.JSONField(default=list, blank=True)
     p_alive = models.FloatField(_("P(alive)"), null=True, blank=True)
     expected_orders_90d = models.FloatField(_("expected orders, next 90 days"), null=True, blank=True)
+    p_order_90d = models.FloatField(_("chance of an order, next 90 days"), null=True, blank=True)
     expected_aov = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     predicted_clv = models.DecimalField(_("predicted 12-month value"), max_digits=14, decimal_places=2, null=True, blank=True)
     clv_rank = models.PositiveIntegerField(null=True, blank=True)
+    # predicted_clv / p_alive: what she is worth next year if she is still a customer. High
+    # here with a low P(alive) is "valuable and fading".
+    clv_if_alive = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -78,6 +91,18 @@ class CustomerAnalytics(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.lifecycle} {self.rfm_segment}"
+
+
+class ReportKind(models.TextChoices):
+    """The kinds of Report a refresh writes (their data shapes: analytics.reports)."""
+
+    KPIS = "kpis", _("KPIs")
+    COHORTS = "cohorts", _("Cohorts")
+    CATEGORIES = "categories", _("Category performance")
+    CYCLES = "cycles", _("Repurchase cycles")
+    BASKET = "basket", _("Basket analysis")
+    TRAFFIC_PROFIT = "traffic_profit", _("Traffic vs profit items")
+    CLV = "clv", _("Customer value model")
 
 
 class Report(models.Model):
@@ -118,6 +143,41 @@ class RefreshRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        constraints = [
+            # The claim: a second refresh of the same organisation fails to insert its
+            # running row and backs off (works on SQLite and PostgreSQL alike).
+            models.UniqueConstraint(
+                fields=["organisation"],
+                condition=Q(status="running"),
+                name="refresh_one_running_per_org",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"refresh {self.organisation_id} {self.as_of} {self.status}"
+
+
+class CustomerDue(models.Model):
+    """A customer due (or about to be due) to buy a category again, from the latest refresh."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="repurchase_due"
+    )
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey("sales.Category", on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField()
+    days_since_last = models.IntegerField()
+    last_purchase_date = models.DateField()
+    due_from_days = models.FloatField()
+    due_to_days = models.FloatField()
+    window_source = models.CharField(max_length=10)  # "configured" or "learned"
+    due_now = models.BooleanField(default=False)  # False: the window opens within the week
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "category"], name="due_once_per_category")
+        ]
+        indexes = [models.Index(fields=["organisation", "category"], name="due_org_category")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} due {self.category_id}"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 from django.http import Http404, HttpRequest
 
 from huitouke.customers.models import Customer, CustomerQuerySet
@@ -60,4 +64,49 @@ def filter_customers(qs: CustomerQuerySet, params: dict[str, Any]) -> CustomerQu
         qs = qs.filter(stats__orders_count=0)
     if tag := params.get("tag"):
         qs = qs.filter(tags__name=tag)
+    return _filter_analytics(qs, params)
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value != ""
+
+
+def _filter_analytics(qs: CustomerQuerySet, params: dict[str, Any]) -> CustomerQuerySet:
+    """Lifecycle, RFM, value class, due category and CLV (nightly); days, spend, orders (live)."""
+    for key, path in (
+        ("lifecycle", "analytics__lifecycle"),
+        ("rfm_segment", "analytics__rfm_segment"),
+        ("value_class", "analytics__value_class"),
+    ):
+        if value := params.get(key):
+            qs = qs.filter(**{path: value})
+    if params.get("reactivated") in ("yes", True):
+        qs = qs.filter(analytics__reactivated=True)
+    if category := params.get("due_category"):
+        qs = qs.filter(
+            repurchase_due__category_id=getattr(category, "pk", category), repurchase_due__due_now=True
+        )
+    for key, lookup in (
+        ("spend_min", "stats__net_spend__gte"),
+        ("spend_max", "stats__net_spend__lte"),
+        ("orders_min", "stats__orders_count__gte"),
+        ("orders_max", "stats__orders_count__lte"),
+        ("p_alive_max", "analytics__p_alive__lte"),
+        ("clv_min", "analytics__predicted_clv__gte"),
+    ):
+        if _present(params.get(key)):
+            qs = qs.filter(**{lookup: params[key]})
+    days_min, days_max = params.get("days_min"), params.get("days_max")
+    if _present(days_min) or _present(days_max):
+        tz = ZoneInfo(params.get("time_zone") or settings.TIME_ZONE)
+        today = timezone.now().astimezone(tz).date()
+
+        def day_start(day: date) -> datetime:
+            return datetime.combine(day, time.min, tzinfo=tz)
+
+        # d >= n: last order before the start of day T-n+1; d <= n: on or after day T-n.
+        if _present(days_min):
+            qs = qs.filter(stats__last_order_at__lt=day_start(today - timedelta(int(days_min) - 1)))
+        if _present(days_max):
+            qs = qs.filter(stats__last_order_at__gte=day_start(today - timedelta(int(days_max))))
     return qs

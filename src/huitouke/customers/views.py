@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from huitouke.accounts.models import Role
 from huitouke.accounts.scoping import can_reveal_phone
+from huitouke.analytics.queries import customer_panel
 from huitouke.customers import actions
 from huitouke.customers.forms import (
     CustomerFilterForm,
@@ -43,7 +44,7 @@ def customer_list(request: AuthedRequest) -> HttpResponse:
     form = CustomerFilterForm(request.GET or None, user=request.user)
     params = form.cleaned_data if form.is_valid() else {}
     qs = filter_customers(Customer.objects.visible_to(request.user), params)
-    qs = qs.select_related("stats", "owner", "home_store").prefetch_related("tags").order_by("-id")
+    qs = qs.select_related("stats", "owner", "home_store", "analytics").prefetch_related("tags").order_by("-id")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -82,6 +83,7 @@ def customer_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "interaction_form": InteractionForm(),
         "family_form": FamilyMemberForm(),
         "can_reveal": can_reveal_phone(request.user, customer),
+        "analytics_panel": customer_panel(customer),
         "active_nav": "customers",
     }
     return render(request, "customers/detail.html", ctx)

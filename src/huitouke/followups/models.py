@@ -118,14 +118,41 @@ class SopRule(models.Model):
     def is_built_in(self) -> bool:
         return bool(self.code)
 
+    def describe(self) -> str:
+        """The trigger in words: "Order of ¥1000 or more", "Days 0–5 after the first order"."""
+        from huitouke.analytics.models import RfmSegment
+
+        amount = f"{self.threshold or 0:.2f}".rstrip("0").rstrip(".")
+        t = self.trigger
+        if t == Trigger.ORDER_PAID_OVER:
+            return str(_("Order of ¥%(amount)s or more") % {"amount": amount})
+        if t == Trigger.DAYS_AFTER_FIRST_ORDER:
+            return str(
+                _("Days %(start)s–%(end)s after the first order")
+                % {"start": self.window_start_days, "end": self.window_end_days}
+            )
+        if t == Trigger.VIP_BIRTHDAY:
+            return str(
+                _("%(days)s days before the birthday of a customer spending ¥%(amount)s+ a year")
+                % {"days": self.days, "amount": amount}
+            )
+        if t == Trigger.RFM_SEGMENT_ENTERED:
+            label = dict(RfmSegment.choices).get(self.rfm_segment, self.rfm_segment)
+            return str(_("Entered “%(segment)s”") % {"segment": label})
+        if t == Trigger.SEGMENT_ENTERED:
+            name = self.segment.name if self.segment else "—"
+            return str(_("Entered the segment “%(segment)s”") % {"segment": name})
+        if t == Trigger.DAYS_AFTER_EVENT:
+            event = dict(Event.choices).get(self.event, self.event)
+            return str(_("%(days)s days after: %(event)s") % {"days": self.days, "event": event})
+        return str(Trigger(t).label) if t in Trigger.values else t
+
 
 class SopMembership(models.Model):
     """A customer currently inside a rule's segment; entering again after leaving is a new occurrence."""
 
     rule = models.ForeignKey(SopRule, on_delete=models.CASCADE, related_name="memberships")
-    customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="+"
-    )
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
     entered_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

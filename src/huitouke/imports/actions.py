@@ -168,7 +168,9 @@ def do_confirm_payers(
                 continue
             customer_id = int(choice) if choice is not None and str(choice).isdigit() else None
             if customer_id is not None and customer_id not in valid:
-                raise ValidationError(_("Unknown customer for payer “%(payer)s”.") % {"payer": payer})
+                raise ValidationError(
+                    _("Unknown customer for payer “%(payer)s”.") % {"payer": payer}
+                )
             PayerAlias.objects.update_or_create(
                 organisation_id=job.organisation_id,
                 platform=platform,

@@ -6,6 +6,7 @@ re-importing the same file changes nothing and counts every row as skipped.
 
 from __future__ import annotations
 
+import contextlib
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -89,10 +90,8 @@ class CustomerRowsMixin:
         referrer_phones = []
         for row, _phone in parsed:
             if row.referrer and row.referrer[:1] in "+01":
-                try:
+                with contextlib.suppress(ValueError):
                     referrer_phones.append(phone_or_error(row.referrer))
-                except ValueError:
-                    pass
         self.customers.prefetch(
             ext=(r.external_id for r, _ in parsed if r.external_id),
             phones=[p for _, p in parsed if p] + [p for p in referrer_phones if p],
@@ -110,13 +109,13 @@ class CustomerRowsMixin:
         instances = Customer.objects.in_bulk(sorted(existing)) if existing else {}
         pending = {id(record): instance for record, instance in self.new_customers}
         current_tags = self._current_tags(existing)
-        changed_instances: dict[int, Customer] = {}
+        changed_instances: dict[int, Any] = {}
         changed_fields: set[str] = set()
         tag_links: list[tuple[Cust, int]] = []
         referrals: list[tuple[Any, Cust]] = []
         aliases: list[tuple[str, Cust]] = []
         for row, phone, record, created in matched:
-            instance = (
+            instance: Any = (
                 pending.get(id(record))
                 or instances.get(record.pk)
                 or self._sim_customers.get(record.pk)
@@ -151,7 +150,9 @@ class CustomerRowsMixin:
                 tally.details["customers_unchanged"] += 1
                 status = "unchanged"
             self._preview_customer(tally, row, instance, status, sorted(fields))
-        self._save_customers(tally, changed_instances, changed_fields, tag_links, referrals, aliases)
+        self._save_customers(
+            tally, changed_instances, changed_fields, tag_links, referrals, aliases
+        )
         tally.details.update({k: v for k, v in self.products.created.items() if v})
         self.products.created = dict.fromkeys(self.products.created, 0)
 
@@ -222,7 +223,9 @@ class CustomerRowsMixin:
         if row.source:
             values["source"] = customer_source(row.source)
         if row.store:
-            values["home_store_id"] = self.products.store(row.store, self.store.pk, write=self.write)
+            values["home_store_id"] = self.products.store(
+                row.store, self.store.pk, write=self.write
+            )
         if row.staff:
             values["owner_id"] = self.products.staff.get(row.staff)
         changed = [

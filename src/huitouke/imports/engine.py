@@ -10,6 +10,7 @@ idempotent. Stats of the touched customers are recomputed in the chunk's transac
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import zipfile
@@ -50,7 +51,6 @@ from huitouke.imports.readers import Format, Item, iter_file
 from huitouke.imports.reports import RawRows
 from huitouke.imports.rows import (
     Kind,
-    ParsedCustomerRow,
     ParsedOrderRow,
     ParsedRefundRow,
     ReadResult,
@@ -193,6 +193,8 @@ class Importer(CustomerRowsMixin):
             for reason, count in stream.result.skipped.items():
                 summary.skipped_reasons[reason] += count
                 summary.skipped += count
+        # File-level problems first, then by row, as the owner will read the report.
+        summary.errors.sort(key=lambda e: (e.row is not None, e.row or 0))
         if summary.committed:
             for hook in IMPORT_DONE_HOOKS:
                 hook(self.org, sorted(summary.touched))
@@ -229,7 +231,10 @@ class Importer(CustomerRowsMixin):
         summary = self.summary
         summary.format, summary.variant = result.format, result.variant
         summary.columns, summary.mapping = list(result.columns), dict(result.mapping)
-        summary.unmapped, summary.missing = list(result.unmapped_columns), list(result.missing_fields)
+        summary.unmapped, summary.missing = (
+            list(result.unmapped_columns),
+            list(result.missing_fields),
+        )
         summary.sample = [list(r) for r in result.sample]
         self.columns_of = {name: column for column, name in result.mapping.items()}
         if result.format in ("wechat", "alipay"):
@@ -353,6 +358,16 @@ class Importer(CustomerRowsMixin):
         """The file's column feeding field `name`."""
         return self.columns_of.get(name)
 
+    def _bill_column(self, *names: str) -> str | None:
+        present = set(self.summary.columns)
+        return next((n for n in names if n in present), None)
+
+    def _payer_column(self) -> str | None:
+        return self._bill_column("交易对方", "用户标识", "对方账户", "对方账号")
+
+    def _id_column(self) -> str | None:
+        return self._bill_column("交易单号", "微信订单号", "交易号", "交易订单号", "支付宝交易号")
+
     def aware(self, moment: datetime) -> datetime:
         """A file's time in the organisation's time zone (times with an offset keep it)."""
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=self.tz)
@@ -466,15 +481,13 @@ class Importer(CustomerRowsMixin):
     def _prefetch_customers(self, rows: list[ParsedOrderRow]) -> None:
         phones = []
         for row in rows:
-            try:
+            with contextlib.suppress(ValueError):
                 phones.append(phone_or_error(row.phone))
-            except ValueError:
-                pass
         self.customers.prefetch(
             ext=(r.customer_external_id for r in rows if r.customer_external_id),
             phones=(p for p in phones if p),
             wechats=(r.wechat for r in rows if r.wechat),
-            names=(name_key(r) for r in rows),
+            names=(name for name in map(name_key, rows) if name),
         )
         self.customers.prefetch_pks(
             pk for pk in self.aliases.values() if pk and pk not in self.customers.records
@@ -500,7 +513,7 @@ class Importer(CustomerRowsMixin):
         found, fits = self.customers.find(ext, phone, wechat, name)
         if found is None and len(fits) > 1 and not (ext or phone or wechat):
             self._note_payer(payer, row, None, "ambiguous", fits)
-            column = self.column("customer_name") or self.column("nickname") or "交易对方"
+            column = self.column("customer_name") or self.column("nickname") or self._payer_column()
             raise Reject(make_error(row.row, column, name, "customer_ambiguous"))
         if found is not None:
             if fits:  # matched by name: fill in the keys she did not have yet
@@ -511,7 +524,7 @@ class Importer(CustomerRowsMixin):
             return found
         if not self.create_customers:
             self._note_payer(payer, row, None, "none")
-            column = self.column("customer_name") or self.column("phone") or "交易对方"
+            column = self.column("customer_name") or self.column("phone") or self._payer_column()
             raise Reject(make_error(row.row, column, row.customer_key, "customer_not_found"))
         placed_at = self.aware(row.placed_at)
         display = name or (phone and phone.removeprefix("+86")) or wechat or ext or _("Customer")
@@ -570,9 +583,9 @@ class Importer(CustomerRowsMixin):
                 renamed[record.pk] = pk
                 instance.pk = pk
                 self.customers.rekey(record, pk)
-            for payer, pk in list(tally.aliases.items()):
-                if pk is not None and pk in renamed:
-                    tally.aliases[payer] = renamed[pk]
+            for payer, linked in list(tally.aliases.items()):
+                if linked is not None and linked in renamed:
+                    tally.aliases[payer] = renamed[linked]
         if self.key_updates:
             now = timezone.now()
             for pk, changes in self.key_updates.items():
@@ -758,7 +771,7 @@ class Importer(CustomerRowsMixin):
 
     def _refund(self, refund: ParsedRefundRow, key: str, tally: Tally) -> None:
         reference = refund.original_external_id or refund.nickname or refund.payer_id or ""
-        column = "交易单号" if refund.original_external_id else "交易对方"
+        column = self._id_column() if refund.original_external_id else self._payer_column()
         if not self.write:
             if not self._sim_refund_target(refund):
                 raise Reject(make_error(refund.row, column, reference, "refund_order_not_found"))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from types import SimpleNamespace
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -172,9 +172,9 @@ class CustomerIndex:
         if record.wechat:
             self.by_wechat.setdefault(record.wechat, record)
         # A name's list is complete only once the name was asked for; others wait for that.
-        if record.name in self.by_name and (in_name or record.new):
-            if record not in self.by_name[record.name]:
-                self.by_name[record.name].append(record)
+        names = self.by_name.get(record.name)
+        if names is not None and (in_name or record.new) and record not in names:
+            names.append(record)
 
     def add_new(self, record: Cust) -> None:
         """A customer this import creates."""

@@ -93,7 +93,7 @@ def write_table(
     if fmt != "csv":
         raise ValueError(f"fmt must be 'csv' or 'xlsx', not {fmt!r}")
     own = isinstance(sink, str | os.PathLike)
-    binary: IO[bytes] = open(sink, "wb") if own else sink  # type: ignore[arg-type]  # noqa: SIM115
+    binary: IO[bytes] = open(sink, "wb") if isinstance(sink, str | os.PathLike) else sink  # noqa: SIM115
     try:
         text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
         writer = csv.writer(text)
@@ -185,10 +185,7 @@ def write_bad_rows(
             for number in sorted(by_row):
                 cells = list(raw.get(number) or [])
                 cells += [None] * (width - len(cells))
-                if keep is not None:
-                    cells = [cells[i] for i in keep]
-                else:
-                    cells = cells[:width]
+                cells = [cells[i] for i in keep] if keep is not None else cells[:width]
                 yield [*cells, "; ".join(by_row[number])]
 
         return write_table(sink, container, [*header, ERROR_COLUMN], rows(), "rows")

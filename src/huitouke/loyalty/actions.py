@@ -234,7 +234,7 @@ def _credit(
 ) -> PointsEntry:
     """Add points; any points owed are paid off first."""
     account = _locked_account(customer_id, organisation_id)
-    paid_off = 0
+    paid_off = min(points, account.debt)
     updated = LoyaltyAccount.objects.filter(pk=account.pk, debt__gte=paid_off).update(
         balance=F("balance") + (points - paid_off), debt=F("debt") - paid_off
     )

@@ -56,6 +56,14 @@ class TierForm(forms.ModelForm):
         }
 
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            # The blank row for a new tier shows no model defaults, so leaving it empty changes nothing.
+            for name in ("threshold", "price_rate", "points_multiplier"):
+                self.fields[name].initial = None
+
+
 class BaseTierFormSet(forms.BaseModelFormSet):
     def clean(self) -> None:
         super().clean()

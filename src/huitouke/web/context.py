@@ -15,13 +15,16 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items = [
         ("dashboard", _("Dashboard"), "dashboard"),
         ("customers", _("Customers"), "customers:list"),
+        ("tasks", _("Tasks"), "followups:inbox"),
         ("order", _("Quick order"), "sales:quick_order"),
         ("orders", _("Orders"), "sales:orders"),
         ("products", _("Products"), "sales:products"),
         ("segments", _("Segments"), "segments:list"),
     ]
     if getattr(user, "role", "") in ("owner", "manager"):
+        items.append(("analytics", _("Analytics"), "analytics:overview"))
         items.append(("staff", _("Staff"), "accounts:staff"))
+        items.append(("staff_results", _("Staff results"), "followups:results"))
     if getattr(user, "role", "") == "owner":
         items.append(("audit", _("Audit log"), "audit:list"))
     return {"nav_items": items}

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from huitouke.analytics.views import dashboard_context
 from huitouke.customers.models import Customer
 from huitouke.sales.models import Order
 from huitouke.web.http import AuthedRequest
@@ -37,6 +38,8 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         "recent_orders": Order.objects.visible_to(user)
         .select_related("customer", "store")
         .order_by("-placed_at")[:8],
+        # Last 30 days, lifecycle and act-now lists from the nightly analytics, same scope.
+        **dashboard_context(user),
     }
     return render(request, "web/dashboard.html", ctx)
 

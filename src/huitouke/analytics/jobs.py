@@ -1,0 +1,354 @@
+"""The analytics refresh: load an organisation's data, compute every result, store it.
+
+`refresh_organisation` claims the organisation (one running RefreshRun per organisation, a
+partial unique constraint), computes everything in memory with the pure functions, then writes
+CustomerAnalytics and CustomerDue rows and Reports in bulk. Writing the same as-of twice gives
+the same rows, so a retry or a second worker is harmless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import time
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from huitouke.accounts.models import Organisation, Store, User
+from huitouke.analytics import reports, results
+from huitouke.analytics.loader import load_frames
+from huitouke.analytics.models import (
+    CustomerAnalytics,
+    CustomerDue,
+    RefreshRun,
+    Report,
+    ReportKind,
+)
+from huitouke.sales.models import Category
+
+__all__ = [
+    "NIGHTLY_AT",
+    "STALE_AFTER",
+    "local_today",
+    "refresh_due_organisations",
+    "refresh_organisation",
+]
+
+logger = logging.getLogger(__name__)
+
+STALE_AFTER = dt.timedelta(hours=2)  # a "running" refresh older than this has died
+NIGHTLY_AT = dt.time(2, 30)  # local time of the nightly refresh
+WRITE_BATCH = 2000
+MAX_FAILURES_PER_DAY = 3
+
+_CUSTOMER_FIELDS = [
+    "organisation",
+    "as_of",
+    "lifecycle",
+    "reactivated",
+    "days_since_last",
+    "days_since_first",
+    "silent_after",
+    "churned_after",
+    "threshold_source",
+    "cycle_days",
+    "cycle_category",
+    "gap_before_last_days",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_segment",
+    "value_class",
+    "due_categories",
+    "p_alive",
+    "expected_orders_90d",
+    "p_order_90d",
+    "expected_aov",
+    "predicted_clv",
+    "clv_rank",
+    "clv_if_alive",
+    "updated_at",
+]
+
+
+def local_today(organisation: Organisation, now: dt.datetime | None = None) -> dt.date:
+    """Today's date in the organisation's time zone."""
+    return (now or timezone.now()).astimezone(ZoneInfo(organisation.time_zone)).date()
+
+
+def _claim(organisation: Organisation, as_of: dt.date) -> RefreshRun | None:
+    """Insert this organisation's one running RefreshRun, or None if another one holds it."""
+    now = timezone.now()
+    RefreshRun.objects.filter(
+        organisation=organisation,
+        status=RefreshRun.Status.RUNNING,
+        started_at__lt=now - STALE_AFTER,
+    ).update(
+        status=RefreshRun.Status.FAILED,
+        finished_at=now,
+        detail={"error": "abandoned: the refresh stopped without finishing"},
+    )
+    try:
+        with transaction.atomic():
+            return RefreshRun.objects.create(organisation=organisation, as_of=as_of, started_at=now)
+    except IntegrityError:
+        return None
+
+
+class _Clock:
+    """Seconds spent in each step, for RefreshRun.detail."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.timings[step] = round(now - self._last, 3)
+        self._last = now
+
+
+def _money(value: float | int | None, *, cents: bool = False) -> Decimal | None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    if cents:
+        return Decimal(int(value)).scaleb(-2)
+    return Decimal(f"{value:.2f}")
+
+
+def _float(value: float | None) -> float | None:
+    return value if value is None or math.isfinite(value) else None
+
+
+def _analytics_row(
+    row: dict[str, Any], organisation: Organisation, as_of: dt.date, now: dt.datetime
+) -> CustomerAnalytics:
+    return CustomerAnalytics(
+        customer_id=row["customer_id"],
+        organisation=organisation,
+        as_of=as_of,
+        lifecycle=row["stage"],
+        reactivated=row["reactivated"],
+        days_since_last=row["days_since_last"],
+        days_since_first=row["days_since_first"],
+        silent_after=row["silent_after"],
+        churned_after=row["churned_after"],
+        threshold_source=row["threshold_source"],
+        cycle_days=row["cycle_days"],
+        cycle_category_id=row["cycle_category_id"],
+        gap_before_last_days=row["gap_before_last_days"],
+        recency_days=row["recency_days"],
+        frequency=row["frequency"],
+        monetary=_money(row["monetary_cents"], cents=True),
+        r_score=row["r_score"],
+        f_score=row["f_score"],
+        m_score=row["m_score"],
+        rfm_segment=row["rfm_segment"] or "",
+        value_class=row["value_class"],
+        due_categories=row["due_categories"] or [],
+        p_alive=_float(row["p_alive"]),
+        expected_orders_90d=_float(row["expected_orders_90d"]),
+        p_order_90d=_float(row["p_order_90d"]),
+        expected_aov=_money(row["expected_aov"]),
+        predicted_clv=_money(row["predicted_clv"]),
+        clv_rank=row["clv_rank"],
+        clv_if_alive=_money(row["clv_if_alive"]),
+        updated_at=now,
+    )
+
+
+def _write_customers(organisation: Organisation, as_of: dt.date, table: pl.DataFrame) -> None:
+    now = timezone.now()
+    # Upserts in slices, each its own transaction, so order entry is never held up for long
+    # behind the write lock (SQLite); every slice is idempotent on its own.
+    for offset in range(0, table.height, WRITE_BATCH * 5):
+        rows = [
+            _analytics_row(r, organisation, as_of, now)
+            for r in table.slice(offset, WRITE_BATCH * 5).iter_rows(named=True)
+        ]
+        with transaction.atomic():
+            CustomerAnalytics.objects.bulk_create(
+                rows,
+                batch_size=WRITE_BATCH,
+                update_conflicts=True,
+                unique_fields=["customer"],
+                update_fields=_CUSTOMER_FIELDS,
+            )
+    # Customers merged into another since the last refresh keep no results of their own.
+    CustomerAnalytics.objects.filter(
+        organisation=organisation, customer__merged_into__isnull=False
+    ).delete()
+
+
+def _write_due(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) -> None:
+    rows = [
+        CustomerDue(
+            customer_id=r["customer_id"],
+            organisation=organisation,
+            category_id=r["category_id"],
+            as_of=as_of,
+            days_since_last=r["days_since_last"],
+            last_purchase_date=r["last_purchase_date"],
+            due_from_days=r["due_from_days"],
+            due_to_days=r["due_to_days"],
+            window_source=r["window_source"],
+            due_now=r["due_now"],
+        )
+        for r in due.iter_rows(named=True)
+    ]
+    with transaction.atomic():
+        CustomerDue.objects.filter(organisation=organisation).delete()
+        CustomerDue.objects.bulk_create(rows, batch_size=WRITE_BATCH)
+
+
+def _write_reports(
+    organisation: Organisation, as_of: dt.date, data: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    now = timezone.now()
+    rows = [
+        Report(
+            organisation=organisation, kind=kind, scope=scope, as_of=as_of, data=d, computed_at=now
+        )
+        for (kind, scope), d in data.items()
+    ]
+    with transaction.atomic():
+        Report.objects.bulk_create(
+            rows,
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=["organisation", "kind", "scope", "as_of"],
+            update_fields=["data", "computed_at"],
+        )
+
+
+def _write_learned_cycles(organisation: Organisation, category_stats: pl.DataFrame) -> None:
+    """Category.learned_cycle_days = the learned median gap, rounded half up (None if none)."""
+    learned = {
+        int(r["category_id"]): int(math.floor(r["median"] + 0.5))
+        for r in category_stats.iter_rows(named=True)
+    }
+    changed = []
+    for category in Category.objects.filter(organisation=organisation):
+        value = learned.get(category.pk)
+        if category.learned_cycle_days != value:
+            category.learned_cycle_days = value
+            changed.append(category)
+    Category.objects.bulk_update(changed, ["learned_cycle_days"], batch_size=500)
+
+
+def _compute(
+    organisation: Organisation, as_of: dt.date, clock: _Clock
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[tuple[str, str], dict[str, Any]]]:
+    frames = load_frames(organisation)
+    clock.lap("load")
+    cycle_data, category_stats = reports.cycles_report(frames, as_of)
+    due = results.due_rows(frames, as_of, category_stats)
+    clock.lap("cycles")
+    model = results.clv_outcome(frames, as_of)
+    clock.lap("clv")
+    table = results.customer_results(
+        frames, as_of, results.Settings.of(organisation), due, model.predictions
+    )
+    clock.lap("customers")
+    stores = list(Store.objects.filter(organisation=organisation).values_list("pk", flat=True))
+    staff = list(User.objects.filter(organisation=organisation).values_list("pk", flat=True))
+    data: dict[tuple[str, str], dict[str, Any]] = {
+        (ReportKind.CYCLES, ""): cycle_data,
+        (ReportKind.BASKET, ""): reports.basket_report(frames, as_of),
+        (ReportKind.TRAFFIC_PROFIT, ""): reports.traffic_profit_report(frames, as_of),
+        (ReportKind.CLV, ""): model.report,
+    }
+    for kind, build in (
+        (ReportKind.KPIS, reports.kpi_reports),
+        (ReportKind.COHORTS, reports.cohort_reports),
+        (ReportKind.CATEGORIES, reports.category_performance),
+    ):
+        for scope, d in build(frames, as_of, stores, staff).items():
+            data[(kind, scope)] = d
+    clock.lap("reports")
+    return table, due, category_stats, data
+
+
+def refresh_organisation(
+    organisation: Organisation, as_of: dt.date | None = None
+) -> RefreshRun | None:
+    """Recompute and store every analytics result of an organisation as of a date (default today).
+
+    Returns the finished RefreshRun, or None when another refresh of the organisation is
+    running (that one will write the same results).
+    """
+    as_of = as_of or local_today(organisation)
+    run = _claim(organisation, as_of)
+    if run is None:
+        logger.info("analytics refresh of organisation %s skipped: already running", organisation.pk)
+        return None
+    clock = _Clock()
+    try:
+        table, due, category_stats, data = _compute(organisation, as_of, clock)
+        _write_customers(organisation, as_of, table)
+        clock.lap("write_customers")
+        _write_due(organisation, as_of, due)
+        _write_reports(organisation, as_of, data)
+        _write_learned_cycles(organisation, category_stats)
+        clock.lap("write_reports")
+    except Exception as exc:
+        RefreshRun.objects.filter(pk=run.pk).update(
+            status=RefreshRun.Status.FAILED,
+            finished_at=timezone.now(),
+            detail={"error": f"{type(exc).__name__}: {exc}", "timings": clock.timings},
+        )
+        raise
+    clv_report = data[(ReportKind.CLV, "")]
+    RefreshRun.objects.filter(pk=run.pk).update(
+        status=RefreshRun.Status.DONE,
+        finished_at=timezone.now(),
+        customers=table.height,
+        detail={
+            "timings": clock.timings,
+            "seconds": round(sum(clock.timings.values()), 3),
+            "due_rows": due.height,
+            "clv_ok": clv_report.get("ok", False),
+            "clv_error": clv_report.get("error"),
+            "clv_warnings": clv_report.get("warnings", []),
+        },
+    )
+    run.refresh_from_db()
+    return run
+
+
+def refresh_due_organisations(now: dt.datetime | None = None) -> list[int]:
+    """Refresh every organisation whose local time has passed 02:30 and has no result for today.
+
+    Called every few minutes; catching up after downtime falls out of "no result for today".
+    """
+    now = now or timezone.now()
+    done = []
+    for organisation in Organisation.objects.all().order_by("pk"):
+        local = now.astimezone(ZoneInfo(organisation.time_zone))
+        if local.time() < NIGHTLY_AT:
+            continue
+        today = local.date()
+        runs = RefreshRun.objects.filter(organisation=organisation, as_of=today)
+        # Done for today, or failed repeatedly (the owner sees the error; retrying every few
+        # minutes all day would only load the database).
+        if (
+            runs.filter(status=RefreshRun.Status.DONE).exists()
+            or runs.filter(status=RefreshRun.Status.FAILED).count() >= MAX_FAILURES_PER_DAY
+        ):
+            continue
+        try:
+            if refresh_organisation(organisation, today) is not None:
+                done.append(organisation.pk)
+        except Exception:
+            # One organisation's bad data must not stop the others' nightly refresh.
+            logger.exception("analytics refresh of organisation %s failed", organisation.pk)
+    return done

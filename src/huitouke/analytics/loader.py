@@ -1,0 +1,192 @@
+"""Reading an organisation's customers, orders and lines from the database into analytics frames.
+
+Each frame is one SQL query over the columns it needs, streamed in batches straight into Polars
+(no model instances). Only counted orders are read: paid, with refunds already subtracted from
+the money. Order times become local calendar dates in the organisation's time zone, converted
+in Polars from epoch seconds, so SQLite and PostgreSQL give identical frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from django.db import connection
+
+from huitouke.accounts.models import Organisation
+from huitouke.analytics.frames import CATEGORY_CYCLES, CUSTOMERS, LINES, ORDERS, FrameSchema
+from huitouke.customers.models import Customer
+from huitouke.sales.models import Category, Order, OrderLine, OrderStatus
+
+__all__ = [
+    "NO_PRODUCT",
+    "Frames",
+    "load_category_cycles",
+    "load_customers",
+    "load_frames",
+    "load_lines",
+    "load_orders",
+]
+
+# Lines typed in by name have no product; they still count for their category. Product-level
+# analyses (product cycles, product baskets, traffic/profit items) leave product 0 out.
+NO_PRODUCT = 0
+BATCH = 100_000  # rows fetched per round trip: bounds the Python objects alive at once
+
+
+@dataclass(frozen=True)
+class Frames:
+    """The four input frames of the analytics engine for one organisation."""
+
+    customers: pl.DataFrame
+    orders: pl.DataFrame
+    lines: pl.DataFrame
+    category_cycles: pl.DataFrame
+
+
+IdRange = tuple[int, int] | None  # customer ids lo <= id < hi, for chunked work
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _epoch_seconds(column: str) -> str:
+    """SQL for a stored UTC datetime as whole epoch seconds (floored, so 23:59:59.9 stays put)."""
+    if connection.vendor == "postgresql":
+        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
+    # SQLite keeps naive UTC text; strftime parses it in C. '%%' is the DB-API escape of '%'.
+    return f"CAST(strftime('%%s', {column}) AS INTEGER)"
+
+
+def _cents(expression: str) -> str:
+    return f"CAST(ROUND(({expression}) * 100) AS BIGINT)"
+
+
+def _read(
+    sql: str,
+    params: list[Any],
+    schema: FrameSchema,
+    columns: list[str],
+    extra: dict[str, pl.DataType] | None = None,
+) -> pl.DataFrame:
+    """Run one query and stream its rows into a frame with the schema's (and extra) types."""
+    types = {**schema.columns, "placed_epoch": pl.Int64(), **(extra or {})}
+    frame_schema = [(c, types[c]) for c in columns]
+    parts = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(BATCH):
+            parts.append(pl.DataFrame(rows, schema=frame_schema, orient="row"))
+    if not parts:
+        return pl.DataFrame(schema=frame_schema)
+    return pl.concat(parts, how="vertical", rechunk=True)
+
+
+def _local_dates(df: pl.DataFrame, time_zone: str) -> pl.DataFrame:
+    """Replace placed_epoch with order_date, the local calendar date in `time_zone`."""
+    local = (
+        pl.from_epoch(pl.col("placed_epoch"), time_unit="s")
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(time_zone)
+        .dt.date()
+    )
+    return df.with_columns(order_date=local).drop("placed_epoch")
+
+
+def _range_sql(column: str, ids: IdRange, params: list[Any]) -> str:
+    if ids is None:
+        return ""
+    params.extend(ids)
+    return f" AND {column} >= %s AND {column} < %s"
+
+
+def load_customers(organisation: Organisation, ids: IdRange = None) -> pl.DataFrame:
+    """customer_id, store_id (home store), owner_id of every customer not merged away."""
+    params: list[Any] = [organisation.pk]
+    sql = (
+        f"SELECT id, home_store_id, owner_id FROM {_q(Customer._meta.db_table)}"
+        " WHERE organisation_id = %s AND merged_into_id IS NULL"
+        + _range_sql("id", ids, params)
+        + " ORDER BY id"
+    )
+    return _read(sql, params, CUSTOMERS, ["customer_id", "store_id", "owner_id"])
+
+
+def load_orders(organisation: Organisation, ids: IdRange = None) -> pl.DataFrame:
+    """Counted orders of known customers, money net of refunds, dated locally."""
+    net = "o.net_paid - o.refunded_amount"
+    params: list[Any] = [organisation.pk, OrderStatus.PAID.value]
+    sql = (
+        f"SELECT o.customer_id, o.id, o.store_id, {_epoch_seconds('o.placed_at')},"
+        f" {_cents(net)}, {_cents(f'{net} - o.cost_amount + o.refunded_cost')}"
+        f" FROM {_q(Order._meta.db_table)} o"
+        " WHERE o.organisation_id = %s AND o.status = %s AND o.customer_id IS NOT NULL"
+        + _range_sql("o.customer_id", ids, params)
+    )
+    columns = ["customer_id", "order_id", "store_id", "placed_epoch", "net_cents", "margin_cents"]
+    df = _read(sql, params, ORDERS, columns)
+    return _local_dates(df, organisation.time_zone).select(list(ORDERS.columns))
+
+
+def load_lines(organisation: Organisation, ids: IdRange = None) -> pl.DataFrame:
+    """Lines of counted orders: quantities after refunds, line money after discounts and refunds.
+
+    What the customer finally paid for an order (net of refunds) is spread over its lines in
+    proportion to their list value for the quantity kept, so discounts, coupons, points and
+    money-only refunds reach the lines and the lines of an order add up to the order.
+    """
+    kept = "(l.quantity - l.refunded_quantity)"
+    params: list[Any] = [NO_PRODUCT, organisation.pk, OrderStatus.PAID.value]
+    sql = (
+        f"SELECT l.order_id, o.customer_id, {_epoch_seconds('o.placed_at')},"
+        f" COALESCE(l.product_id, %s), l.category_id, {kept},"
+        f" {_cents(f'l.unit_price * {kept}')}, {_cents(f'l.unit_cost * {kept}')},"
+        f" {_cents('o.net_paid - o.refunded_amount')}"
+        f" FROM {_q(OrderLine._meta.db_table)} l"
+        f" JOIN {_q(Order._meta.db_table)} o ON o.id = l.order_id"
+        " WHERE o.organisation_id = %s AND o.status = %s AND o.customer_id IS NOT NULL"
+        + _range_sql("o.customer_id", ids, params)
+    )
+    columns = [
+        "order_id",
+        "customer_id",
+        "placed_epoch",
+        "product_id",
+        "category_id",
+        "qty",
+        "list_cents",
+        "cost_cents",
+        "order_net_cents",
+    ]
+    types = {"list_cents": pl.Int64(), "order_net_cents": pl.Int64()}
+    df = _read(sql, params, LINES, columns, types)
+    listed = pl.col("list_cents")
+    order_list = listed.sum().over("order_id")
+    df = df.with_columns(
+        net_cents=pl.when(order_list > 0)
+        .then((listed * pl.col("order_net_cents") / order_list).round(0))
+        .otherwise(0)
+        .cast(pl.Int64)
+    )
+    return _local_dates(df, organisation.time_zone).select(list(LINES.columns))
+
+
+def load_category_cycles(organisation: Organisation) -> pl.DataFrame:
+    """category_id, cycle_days of the categories with a configured repurchase cycle."""
+    sql = (
+        f"SELECT id, cycle_days FROM {_q(Category._meta.db_table)}"
+        " WHERE organisation_id = %s AND cycle_days IS NOT NULL AND cycle_days > 0"
+    )
+    return _read(sql, [organisation.pk], CATEGORY_CYCLES, ["category_id", "cycle_days"])
+
+
+def load_frames(organisation: Organisation, ids: IdRange = None) -> Frames:
+    """All four frames of one organisation (or of the customers with ids in [lo, hi))."""
+    return Frames(
+        customers=load_customers(organisation, ids),
+        orders=load_orders(organisation, ids),
+        lines=load_lines(organisation, ids),
+        category_cycles=load_category_cycles(organisation),
+    )

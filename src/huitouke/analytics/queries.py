@@ -1,0 +1,322 @@
+"""Read-side helpers over the stored analytics: the customer page block and the scoped lists.
+
+Everything here reads CustomerAnalytics / CustomerDue / Report rows written by the refresh; no
+analytics is computed on a request. Lists go through `accounts.scoping`, so a manager sees her
+store's customers and a staff member her own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from lunar_python import Solar
+
+from huitouke.accounts.models import Role
+from huitouke.accounts.scoping import customer_q
+from huitouke.analytics.lifecycle import STAGE_LABELS_EN, STAGE_LABELS_ZH, STAGES
+from huitouke.analytics.models import CustomerAnalytics, CustomerDue, Lifecycle, Report
+from huitouke.analytics.reports import owner_scope, store_scope
+from huitouke.analytics.rfm import SEGMENT_LABELS_EN, SEGMENT_LABELS_ZH, SEGMENT_VALUE_CLASS
+from huitouke.automation.calendar import next_birthday
+from huitouke.customers.models import Customer
+
+__all__ = [
+    "FADING_P_ALIVE",
+    "SILENT_SOON_DAYS",
+    "CustomerPanel",
+    "analytics_for",
+    "birthdays_this_week",
+    "customer_panel",
+    "due_this_week",
+    "latest_report",
+    "lifecycle_funnel",
+    "lifecycle_reason",
+    "report_scope",
+    "rfm_grid",
+    "segment_label",
+    "stage_label",
+    "turning_silent",
+    "uses_chinese",
+    "valuable_fading",
+]
+
+FADING_P_ALIVE = 0.5  # "fading": the model gives her less than even odds of still buying
+SILENT_SOON_DAYS = 14  # "turning silent": silent within two weeks, or silent for under 30 days
+SILENT_RECENT_DAYS = 30
+LIST_SIZE = 10
+
+
+def uses_chinese() -> bool:
+    """Whether the active language is Chinese (labels then come from the engine's zh tables)."""
+    return (translation.get_language() or "").startswith("zh")
+
+
+def stage_label(stage: str) -> str:
+    """The lifecycle stage in the reader's language (潜客 / potential …)."""
+    return (STAGE_LABELS_ZH if uses_chinese() else STAGE_LABELS_EN).get(stage, stage)
+
+
+def segment_label(segment: str) -> str:
+    """The RFM segment in the reader's language (重要价值客户 / champions …)."""
+    return (SEGMENT_LABELS_ZH if uses_chinese() else SEGMENT_LABELS_EN).get(segment, segment)
+
+
+def lifecycle_reason(ca: CustomerAnalytics, category_name: str | None = None) -> str:
+    """Why she is in her stage, e.g. "last order 95 days ago; cycle 90 days → silent"."""
+    stage = stage_label(ca.lifecycle)
+    if ca.lifecycle == Lifecycle.POTENTIAL or ca.days_since_last is None:
+        return _("no order yet → %(stage)s") % {"stage": stage}
+    days, first = ca.days_since_last, ca.days_since_first or 0
+    values = {
+        "days": days,
+        "first": first,
+        "cycle": ca.silent_after,
+        "churned": ca.churned_after,
+        "stage": stage,
+        "category": category_name or "",
+    }
+    by_category = ca.threshold_source == "category" and bool(category_name)
+    if ca.lifecycle == Lifecycle.NEW:
+        text = ngettext(
+            "first order %(first)s day ago; new for the first %(cycle)s days → %(stage)s",
+            "first order %(first)s days ago; new for the first %(cycle)s days → %(stage)s",
+            first,
+        )
+    elif ca.lifecycle == Lifecycle.CHURNED and by_category:
+        text = ngettext(
+            "last order %(days)s day ago; churned after %(churned)s days (twice the "
+            "%(category)s cycle) → %(stage)s",
+            "last order %(days)s days ago; churned after %(churned)s days (twice the "
+            "%(category)s cycle) → %(stage)s",
+            days,
+        )
+    elif ca.lifecycle == Lifecycle.CHURNED:
+        text = ngettext(
+            "last order %(days)s day ago; churned after %(churned)s days → %(stage)s",
+            "last order %(days)s days ago; churned after %(churned)s days → %(stage)s",
+            days,
+        )
+    elif by_category:
+        text = ngettext(
+            "last order %(days)s day ago; cycle %(cycle)s days (%(category)s) → %(stage)s",
+            "last order %(days)s days ago; cycle %(cycle)s days (%(category)s) → %(stage)s",
+            days,
+        )
+    else:
+        text = ngettext(
+            "last order %(days)s day ago; cycle %(cycle)s days → %(stage)s",
+            "last order %(days)s days ago; cycle %(cycle)s days → %(stage)s",
+            days,
+        )
+    reason = text % values
+    if ca.reactivated and ca.gap_before_last_days is not None:
+        reason = _("%(reason)s; came back after %(gap)s days away (reactivated)") % {
+            "reason": reason,
+            "gap": ca.gap_before_last_days,
+        }
+    return reason
+
+
+@dataclass
+class CustomerPanel:
+    """What the customer page shows from the latest refresh."""
+
+    analytics: CustomerAnalytics
+    reason: str
+    stage: str
+    segment: str
+    due: list[CustomerDue]
+
+
+def customer_panel(customer: Customer) -> CustomerPanel | None:
+    """The analytics block of one customer, or None before the first refresh."""
+    ca = (
+        CustomerAnalytics.objects.filter(customer=customer)
+        .select_related("cycle_category")
+        .first()
+    )
+    if ca is None:
+        return None
+    category = ca.cycle_category.name if ca.cycle_category else None
+    due = list(
+        CustomerDue.objects.filter(customer=customer)
+        .select_related("category")
+        .order_by("-due_now", "category__name")
+    )
+    return CustomerPanel(
+        analytics=ca,
+        reason=lifecycle_reason(ca, category),
+        stage=stage_label(ca.lifecycle),
+        segment=segment_label(ca.rfm_segment) if ca.rfm_segment else "",
+        due=due,
+    )
+
+
+# --- scoped dashboard data --------------------------------------------------------------------
+
+
+def report_scope(user: Any) -> str:
+    """Which stored report scope a user reads: the org, her store, or her own customers."""
+    if user.role == Role.OWNER:
+        return ""
+    if user.role == Role.MANAGER and user.store_id:
+        return store_scope(user.store_id)
+    return owner_scope(user.pk)
+
+
+def latest_report(organisation_id: int, kind: str, scope: str = "") -> Report | None:
+    """The newest stored report of a kind and scope."""
+    return (
+        Report.objects.filter(organisation_id=organisation_id, kind=kind, scope=scope)
+        .order_by("-as_of")
+        .first()
+    )
+
+
+def analytics_for(user: Any) -> QuerySet[CustomerAnalytics]:
+    """Analytics rows of the customers `user` may see."""
+    return CustomerAnalytics.objects.filter(
+        customer_q(user, "customer__"), customer__merged_into__isnull=True
+    )
+
+
+def _list_url(**params: Any) -> str:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"{reverse('customers:list')}?{query}"
+
+
+def lifecycle_funnel(user: Any) -> dict[str, Any]:
+    """Customers per lifecycle stage (and reactivated) in the user's scope, with list links."""
+    rows = analytics_for(user).values("lifecycle").annotate(n=Count("pk"))
+    counts = {r["lifecycle"]: r["n"] for r in rows}
+    stages = [
+        {
+            "code": s,
+            "label": stage_label(s),
+            "count": counts.get(s, 0),
+            "url": _list_url(lifecycle=s),
+        }
+        for s in STAGES
+    ]
+    reactivated = analytics_for(user).filter(reactivated=True).count()
+    return {
+        "stages": stages,
+        "total": sum(counts.values()),
+        "reactivated": reactivated,
+        "reactivated_url": _list_url(lifecycle="active", reactivated="yes"),
+    }
+
+
+def rfm_grid(user: Any) -> list[dict[str, Any]]:
+    """The eight RFM segments in the user's scope: count, spend and its share, list link."""
+    rows = (
+        analytics_for(user)
+        .exclude(rfm_segment="")
+        .values("rfm_segment")
+        .annotate(n=Count("pk"), revenue=Sum("monetary"))
+    )
+    found = {r["rfm_segment"]: r for r in rows}
+    total = sum((r["revenue"] or 0) for r in found.values())
+    grid = []
+    for code in SEGMENT_VALUE_CLASS:
+        row = found.get(code, {})
+        revenue = row.get("revenue") or 0
+        grid.append(
+            {
+                "code": code,
+                "label": segment_label(code),
+                "label_zh": SEGMENT_LABELS_ZH[code],
+                "value_class": SEGMENT_VALUE_CLASS[code],
+                "count": row.get("n", 0),
+                "revenue": revenue,
+                "share": float(revenue / total) if total else None,
+                "url": _list_url(rfm_segment=code),
+            }
+        )
+    return grid
+
+
+def turning_silent(user: Any, limit: int = LIST_SIZE) -> QuerySet[CustomerAnalytics]:
+    """Class A/B customers silent within two weeks, or silent for under a month."""
+    return (
+        analytics_for(user)
+        .filter(
+            value_class__in=["A", "B"],
+            days_since_last__gte=F("silent_after") - SILENT_SOON_DAYS,
+            days_since_last__lte=F("silent_after") + SILENT_RECENT_DAYS,
+        )
+        .select_related("customer")
+        .order_by(F("predicted_clv").desc(nulls_last=True), F("monetary").desc(nulls_last=True))[
+            :limit
+        ]
+    )
+
+
+def valuable_fading(
+    user: Any, threshold: float | None, limit: int = LIST_SIZE
+) -> QuerySet[CustomerAnalytics]:
+    """Worth a lot if she stays (top fifth by value-if-alive) but P(alive) below one half."""
+    qs = analytics_for(user).filter(p_alive__lt=FADING_P_ALIVE, clv_if_alive__isnull=False)
+    if threshold is not None:
+        qs = qs.filter(clv_if_alive__gte=threshold)
+    return qs.select_related("customer").order_by("-clv_if_alive", "customer_id")[:limit]
+
+
+def due_this_week(user: Any, limit: int = 20) -> QuerySet[CustomerDue]:
+    """Customers due to rebuy a category now or within the week, most overdue first."""
+    return (
+        CustomerDue.objects.filter(customer_q(user, "customer__"), customer__merged_into__isnull=True)
+        .select_related("customer", "category")
+        .order_by("-due_now", "-days_since_last", "customer_id")[:limit]
+    )
+
+
+def _lunar_month_day(day: dt.date) -> tuple[int, int]:
+    lunar = Solar.fromYmd(day.year, day.month, day.day).getLunar()
+    return abs(lunar.getMonth()), lunar.getDay()
+
+
+def birthdays_this_week(
+    user: Any, today: dt.date, days: int = 7, limit: int = 20
+) -> list[tuple[dt.date, Customer]]:
+    """Customers whose birthday (solar or lunar) falls in [today, today + days - 1]."""
+    end = today + dt.timedelta(days=days - 1)
+    # A cheap superset by (month, day) first, then the exact rule of automation.calendar.
+    solar: set[tuple[int, int]] = set()
+    lunar: set[tuple[int, int]] = set()
+    for i in range(days):
+        day = today + dt.timedelta(days=i)
+        solar.add((day.month, day.day))
+        if (day.month, day.day) == (2, 28):
+            solar.add((2, 29))  # celebrated on 28 February in common years
+        month, lday = _lunar_month_day(day)
+        lunar.add((month, lday))
+        if lday == 29:
+            lunar.add((month, 30))  # day 30 falls back to 29 in a short month
+    match = Q(pk__in=[])
+    for kind, pairs in (("solar", solar), ("lunar", lunar)):
+        for month, day_ in pairs:
+            match |= Q(birthday_kind=kind, birth_month=month, birth_day=day_)
+    found = []
+    for customer in Customer.objects.visible_to(user).filter(match):
+        try:
+            when = next_birthday(
+                customer.birthday_kind,  # type: ignore[arg-type]
+                customer.birth_month or 0,
+                customer.birth_day or 0,
+                customer.birth_leap_month,
+                today,
+            )
+        except ValueError:  # an impossible stored date (e.g. 2-30 solar) has no celebration
+            continue
+        if when <= end:
+            found.append((when, customer))
+    found.sort(key=lambda pair: (pair[0], pair[1].pk))
+    return found[:limit]

@@ -1,0 +1,273 @@
+"""Organisation-level reports of a refresh, as JSON-ready dicts keyed by scope.
+
+Scopes: "" is the whole organisation, "store:ID" a store and "owner:ID" a staff member's own
+customers. KPIs credit orders to the store they were placed in (DESIGN §5); customer-based
+reports (cohorts, second purchases) follow the customer's home store. Pure functions of the
+loaded frames; `jobs` stores the results as Report rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+
+from huitouke.analytics import basket, cohorts, cycles, kpis
+from huitouke.analytics.frames import bought_lines, up_to
+from huitouke.analytics.loader import NO_PRODUCT, Frames
+
+__all__ = [
+    "BASKET_DAYS",
+    "COHORT_MONTHS",
+    "KPI_DAYS",
+    "SECOND_PURCHASE_DAYS",
+    "basket_report",
+    "category_performance",
+    "cohort_reports",
+    "cycles_report",
+    "json_rows",
+    "kpi_reports",
+    "owner_scope",
+    "store_scope",
+    "traffic_profit_report",
+]
+
+KPI_DAYS = 30  # the dashboard's period: the last 30 days up to as-of
+SECOND_PURCHASE_DAYS = 90
+BASKET_DAYS = 90
+COHORT_MONTHS = 12
+TOP_PAIRS = 20
+TOP_PRODUCT_CYCLES = 50
+MAX_PRODUCTS = 500
+
+_DAY = dt.timedelta(days=1)
+_KPI_FIELDS = (
+    "buyers",
+    "new_buyers",
+    "returning_buyers",
+    "orders",
+    "revenue_cents",
+    "margin_cents",
+    "repeat_buyers",
+    "returning_revenue_cents",
+    "aov_cents",
+    "frequency",
+    "repurchase_rate",
+    "returning_revenue_share",
+)
+_ZERO_KPIS: dict[str, Any] = {
+    f: (None if f in ("aov_cents", "frequency", "repurchase_rate", "returning_revenue_share") else 0)
+    for f in _KPI_FIELDS
+}
+
+
+def store_scope(store_id: int) -> str:
+    """Scope key of a store."""
+    return f"store:{store_id}"
+
+
+def owner_scope(user_id: int) -> str:
+    """Scope key of a staff member's own customers."""
+    return f"owner:{user_id}"
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def json_rows(df: pl.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a frame as JSON-ready dicts (ISO dates, NaN as null)."""
+    return [{k: _clean(v) for k, v in row.items()} for row in df.iter_rows(named=True)]
+
+
+def _periods(as_of: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
+    return kpis.comparison_periods(as_of - (KPI_DAYS - 1) * _DAY, as_of)
+
+
+def _second_purchase_windows(as_of: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
+    # A cohort of first orders whose 90-day window has fully passed by as-of: the current
+    # period moved back by those 90 days, with its own previous and last-year periods.
+    end = as_of - SECOND_PURCHASE_DAYS * _DAY
+    return kpis.comparison_periods(end - (KPI_DAYS - 1) * _DAY, end)
+
+
+def _second_purchase(orders: pl.DataFrame, as_of: dt.date) -> dict[str, Any]:
+    out: dict[str, Any] = {"within_days": SECOND_PURCHASE_DAYS}
+    for name, (start, end) in _second_purchase_windows(as_of).items():
+        row = kpis.second_purchase_rate(orders, start, end, SECOND_PURCHASE_DAYS, as_of=as_of)
+        out[name] = {"start": start.isoformat(), "end": end.isoformat(), **json_rows(row)[0]}
+    return out
+
+
+def _by_customer_key(frames: Frames, orders: pl.DataFrame, key: str) -> dict[int, pl.DataFrame]:
+    """Orders split by the customer's home store ("store_id") or owner ("owner_id")."""
+    keyed = orders.join(
+        frames.customers.select("customer_id", pl.col(key).alias("_key")), on="customer_id"
+    ).filter(pl.col("_key").is_not_null())
+    return {
+        int(k[0]): part.drop("_key")  # type: ignore[arg-type]
+        for k, part in keyed.partition_by("_key", as_dict=True).items()
+    }
+
+
+def kpi_reports(
+    frames: Frames, as_of: dt.date, store_ids: Iterable[int], owner_ids: Iterable[int]
+) -> dict[str, dict[str, Any]]:
+    """KPIs of the last KPI_DAYS days with the previous period and last year, per scope."""
+    orders = up_to(frames.orders, as_of)
+    first = kpis.first_order_dates(orders)
+    start, end = _periods(as_of)["current"]
+    periods = {k: [a.isoformat(), b.isoformat()] for k, (a, b) in _periods(as_of).items()}
+
+    def collect(group_by: kpis.GroupBy) -> dict[int | None, dict[str, Any]]:
+        table = kpis.kpis_compared(orders, first, start, end, group_by, frames.customers)
+        found: dict[int | None, dict[str, Any]] = {}
+        for row in table.iter_rows(named=True):
+            key = row.get(group_by) if group_by else None
+            found.setdefault(key, {})[row["period"]] = {f: _clean(row[f]) for f in _KPI_FIELDS}
+        return found
+
+    def data(values: dict[str, Any], scope_orders: pl.DataFrame | None) -> dict[str, Any]:
+        out: dict[str, Any] = {"periods": periods}
+        for name in periods:
+            out[name] = values.get(name, dict(_ZERO_KPIS))
+        part = scope_orders if scope_orders is not None else orders.clear()
+        out["second_purchase"] = _second_purchase(part, as_of)
+        return out
+
+    reports = {"": data(collect(None)[None], orders)}
+    by_store, by_owner = collect("store_id"), collect("owner_id")
+    store_orders = _by_customer_key(frames, orders, "store_id")
+    owner_orders = _by_customer_key(frames, orders, "owner_id")
+    for sid in store_ids:
+        reports[store_scope(sid)] = data(by_store.get(sid, {}), store_orders.get(sid))
+    for uid in owner_ids:
+        reports[owner_scope(uid)] = data(by_owner.get(uid, {}), owner_orders.get(uid))
+    return reports
+
+
+def cohort_reports(
+    frames: Frames, as_of: dt.date, store_ids: Iterable[int], owner_ids: Iterable[int]
+) -> dict[str, dict[str, Any]]:
+    """Monthly retention cohorts for the org, each home store and each owner's customers."""
+    orders = up_to(frames.orders, as_of)
+
+    def data(part: pl.DataFrame) -> dict[str, Any]:
+        return {"months": COHORT_MONTHS, "cells": json_rows(cohorts.cohorts(part, as_of, COHORT_MONTHS))}
+
+    reports = {"": data(orders)}
+    for ids, key, scope in (
+        (store_ids, "store_id", store_scope),
+        (owner_ids, "owner_id", owner_scope),
+    ):
+        parts = _by_customer_key(frames, orders, key)
+        for i in ids:
+            reports[scope(i)] = data(parts.get(i, orders.clear()))
+    return reports
+
+
+def category_performance(
+    frames: Frames, as_of: dt.date, store_ids: Iterable[int], owner_ids: Iterable[int]
+) -> dict[str, dict[str, Any]]:
+    """Per category over the KPI period and the one before: revenue, margin, orders, buyers."""
+    periods = _periods(as_of)
+    (start, end), (prev_start, _) = periods["current"], periods["previous"]
+    lines = (
+        bought_lines(frames.lines, as_of)
+        .filter(pl.col("order_date").is_between(prev_start, end))
+        .join(frames.orders.select("order_id", "store_id"), on="order_id", how="left")
+        .join(frames.customers.select("customer_id", "owner_id"), on="customer_id", how="left")
+        .with_columns(current=pl.col("order_date") >= start)
+    )
+    net, cost, now = pl.col("net_cents"), pl.col("cost_cents"), pl.col("current")
+    aggs = [
+        net.filter(now).sum().alias("revenue_cents"),
+        (net - cost).filter(now).sum().alias("margin_cents"),
+        pl.col("qty").filter(now).sum().alias("qty"),
+        pl.col("order_id").filter(now).n_unique().alias("orders"),
+        pl.col("customer_id").filter(now).n_unique().alias("buyers"),
+        net.filter(~now).sum().alias("previous_revenue_cents"),
+    ]
+
+    def table(keys: list[str]) -> pl.DataFrame:
+        return (
+            lines.group_by([*keys, "category_id"])
+            .agg(aggs)
+            .with_columns(
+                margin_rate=pl.when(pl.col("revenue_cents") > 0).then(
+                    pl.col("margin_cents") / pl.col("revenue_cents")
+                )
+            )
+            .sort([*keys, "revenue_cents"], descending=[*([False] * len(keys)), True])
+        )
+
+    window = {"start": start.isoformat(), "end": end.isoformat()}
+    reports = {"": {**window, "rows": json_rows(table([]))}}
+    for ids, key, scope in (
+        (store_ids, "store_id", store_scope),
+        (owner_ids, "owner_id", owner_scope),
+    ):
+        grouped = {
+            int(k[0]): part.drop(key)  # type: ignore[arg-type]
+            for k, part in table([key]).filter(pl.col(key).is_not_null()).partition_by(key, as_dict=True).items()
+        }
+        for i in ids:
+            part = grouped.get(i)
+            reports[scope(i)] = {**window, "rows": json_rows(part) if part is not None else []}
+    return reports
+
+
+def _products_only(lines: pl.DataFrame) -> pl.DataFrame:
+    return lines.filter(pl.col("product_id") != NO_PRODUCT)
+
+
+def cycles_report(frames: Frames, as_of: dt.date) -> tuple[dict[str, Any], pl.DataFrame]:
+    """Repurchase cycles per category and (the most repeated) products; also the category frame."""
+    by_category = cycles.cycles(frames.lines, as_of, "category_id")
+    by_product = (
+        cycles.cycles(_products_only(frames.lines), as_of, "product_id")
+        .sort(["count", "product_id"], descending=[True, False])
+        .head(TOP_PRODUCT_CYCLES)
+    )
+    data = {"categories": json_rows(by_category), "products": json_rows(by_product)}
+    return data, by_category
+
+
+def basket_report(frames: Frames, as_of: dt.date) -> dict[str, Any]:
+    """Top category and product pairs bought together in the last BASKET_DAYS days."""
+    start = as_of - (BASKET_DAYS - 1) * _DAY
+    by_category = basket.basket(frames.lines, as_of, start, as_of, "category_id")
+    by_product = basket.basket(_products_only(frames.lines), as_of, start, as_of, "product_id")
+    return {
+        "start": start.isoformat(),
+        "end": as_of.isoformat(),
+        "orders": by_category.orders,
+        "category_pairs": json_rows(by_category.pairs.head(TOP_PAIRS)),
+        "product_orders": by_product.orders,
+        "product_pairs": json_rows(by_product.pairs.head(TOP_PAIRS)),
+    }
+
+
+def traffic_profit_report(frames: Frames, as_of: dt.date) -> dict[str, Any]:
+    """Traffic vs profit quadrants of the products sold in the last BASKET_DAYS days."""
+    start = as_of - (BASKET_DAYS - 1) * _DAY
+    table = basket.traffic_profit(_products_only(frames.lines), as_of, start, as_of)
+    medians = table.select(
+        buyers=pl.col("buyers").median(), margin_rate=pl.col("margin_rate").median()
+    )
+    return {
+        "start": start.isoformat(),
+        "end": as_of.isoformat(),
+        "median_buyers": _clean(medians.item(0, "buyers")),
+        "median_margin_rate": _clean(medians.item(0, "margin_rate")),
+        "products": json_rows(
+            table.sort(["revenue_cents", "product_id"], descending=[True, False]).head(MAX_PRODUCTS)
+        ),
+    }

@@ -1,0 +1,571 @@
+"""Every write to messaging: enqueueing (with caps, consent, opt-outs, quiet hours), opt-outs,
+templates, channels and settings.
+
+Enqueueing never sends: it writes a Message row (queued, or suppressed with its reason) in the
+caller's transaction, and the outbox sender delivers it after commit. A message is identified by
+its idempotency key, so enqueueing the same key twice returns the first message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from huitouke.accounts.models import Organisation
+from huitouke.audit.actions import record_audit
+from huitouke.customers.models import Customer
+from huitouke.messaging.models import (
+    Channel,
+    ChannelConfig,
+    Message,
+    MessageStatus,
+    MessageTemplate,
+    MessagingSettings,
+    OptOut,
+    OptOutChannel,
+    OptOutSource,
+    Provider,
+    SuppressReason,
+)
+from huitouke.messaging.quiet import postpone
+from huitouke.messaging.rendering import VARIABLES, check_text, customer_variables, render
+
+OPT_OUT_TEXT = "回T退订"
+# Replies that mean "stop" (回T退订 asks for T; people also write the word itself).
+STOP_WORDS = frozenset({"T", "TD", "退订", "N", "STOP", "UNSUBSCRIBE", "取消", "退"})
+# Suppressions a fallback channel can get round; a frequency cap covers every channel.
+FALLBACK_REASONS = frozenset(
+    {
+        SuppressReason.OPTED_OUT,
+        SuppressReason.NO_CONSENT,
+        SuppressReason.NO_ADDRESS,
+        SuppressReason.NO_CHANNEL,
+    }
+)
+# Which opt-outs cover which channel. A staff task is a person calling or writing on WeChat.
+_COVERED_BY = {
+    Channel.SMS: [OptOutChannel.SMS, OptOutChannel.ALL],
+    Channel.EMAIL: [OptOutChannel.EMAIL, OptOutChannel.ALL],
+    Channel.TASK: [OptOutChannel.WECHAT, OptOutChannel.ALL],
+}
+_CONSENT_FIELD = {
+    Channel.SMS: "consent_sms",
+    Channel.EMAIL: "consent_email",
+    Channel.TASK: "consent_wechat",
+}
+_PROVIDERS = {
+    Channel.EMAIL: {Provider.SMTP},
+    Channel.SMS: {Provider.ALIYUN, Provider.TENCENT},
+}
+
+
+def ensure_settings(organisation: Organisation | int) -> MessagingSettings:
+    """The organisation's messaging settings, created with the defaults on first use."""
+    org_id = organisation if isinstance(organisation, int) else organisation.pk
+    found = MessagingSettings.objects.filter(pk=org_id).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return MessagingSettings.objects.create(organisation_id=org_id)
+    except IntegrityError:  # created by a concurrent first use
+        return MessagingSettings.objects.get(pk=org_id)
+
+
+def active_config(organisation_id: int, channel: str) -> ChannelConfig | None:
+    """The organisation's active provider for a channel, if it set one up."""
+    return ChannelConfig.objects.filter(
+        organisation_id=organisation_id, channel=channel, is_active=True
+    ).first()
+
+
+def recipient_for(customer: Customer, channel: str) -> str:
+    """Her phone (SMS), her email, or, for a staff task, her owner's id ('' when there is none)."""
+    if channel == Channel.SMS:
+        return customer.phone or ""
+    if channel == Channel.EMAIL:
+        return customer.email or ""
+    return "staff"
+
+
+def lock_customer(customer_id: int) -> None:
+    """Serialise message decisions for one customer (the frequency cap) until the transaction ends."""
+    # On PostgreSQL the row lock makes a second worker wait and then see the first's message;
+    # SQLite's IMMEDIATE transactions serialise writers already.
+    list(Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk", flat=True))
+
+
+def is_opted_out(customer_id: int, channel: str) -> bool:
+    """Whether an opt-out covers this channel for her."""
+    return OptOut.objects.filter(customer_id=customer_id, channel__in=_COVERED_BY[channel]).exists()
+
+
+def suppression_reason(
+    customer: Customer,
+    channel: str,
+    *,
+    is_marketing: bool,
+    cap_exempt: bool,
+    now: datetime,
+    check_cap: bool = True,
+) -> str | None:
+    """Why a message to her on this channel must not go out now, or None."""
+    if customer.merged_into_id is not None:
+        return SuppressReason.MERGED
+    # A staff member keeps in touch by phone or WeChat unless she asked everyone to stop.
+    if channel != Channel.TASK or is_marketing:
+        if is_opted_out(customer.pk, channel):
+            return SuppressReason.OPTED_OUT
+        if is_marketing and not getattr(customer, _CONSENT_FIELD[channel]):
+            return SuppressReason.NO_CONSENT
+    if channel != Channel.TASK:
+        if not recipient_for(customer, channel):
+            return SuppressReason.NO_ADDRESS
+        if active_config(customer.organisation_id, channel) is None:
+            return SuppressReason.NO_CHANNEL
+    if check_cap and is_marketing and not cap_exempt and cap_reached(customer.pk, now):
+        return SuppressReason.FREQUENCY_CAP
+    return None
+
+
+def cap_reached(customer_id: int, now: datetime) -> bool:
+    """Whether she already got the organisation's allowance of marketing messages."""
+    organisation_id = Customer.objects.values_list("organisation_id", flat=True).get(pk=customer_id)
+    rules = ensure_settings(organisation_id)
+    since = now - timedelta(days=rules.cap_days)
+    sent = (
+        Message.objects.counting_toward_cap()
+        .filter(customer_id=customer_id, created_at__gt=since, created_at__lte=now)
+        .count()
+    )
+    return sent >= rules.cap_messages
+
+
+def sms_signature(customer: Customer) -> str:
+    """The signature of her store (【…】 in the text), else of the organisation's first store."""
+    stores = [customer.home_store] if customer.home_store_id else []
+    stores += list(customer.organisation.stores.order_by("id"))
+    for store in stores:
+        if store is not None and store.sms_signature:
+            return store.sms_signature.strip().removeprefix("【").removesuffix("】")
+    return customer.organisation.name[:20]
+
+
+def sms_text(body: str, signature: str, *, marketing: bool) -> str:
+    """【signature】text, and 回T退订 at the end of marketing texts."""
+    text = f"【{signature}】{body.strip()}"
+    if marketing and "退订" not in text:
+        text = f"{text} {OPT_OUT_TEXT}"
+    return text
+
+
+def enqueue_message(
+    *,
+    customer: Customer,
+    channel: str,
+    template: MessageTemplate,
+    idempotency_key: str,
+    is_marketing: bool = False,
+    cap_exempt: bool = False,
+    quiet: tuple[time, time] | None = (time(21), time(9)),
+    rule: Any = None,
+    enrolment: Any = None,
+    variables: Mapping[str, str] | None = None,
+    fallback_channel: str = "",
+    fallback_template: MessageTemplate | None = None,
+    now: datetime | None = None,
+) -> Message:
+    """Queue one message (or record it as suppressed, with the reason); returns the message that will go out.
+
+    When the channel is ruled out for her (opt-out, no consent, no address, not set up) and a
+    fallback is given, the fallback is queued as well and returned.
+    """
+    now = now or timezone.now()
+    existing = Message.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _effective(existing)
+    if template.organisation_id != customer.organisation_id:
+        raise ValidationError({"template": _("This template belongs to another organisation.")})
+    if template.channel != channel:
+        raise ValidationError({"template": _("This template is for another channel.")})
+    values = dict(variables) if variables is not None else customer_variables(customer)
+    with transaction.atomic():
+        lock_customer(customer.pk)
+        reason = suppression_reason(
+            customer, channel, is_marketing=is_marketing, cap_exempt=cap_exempt, now=now
+        )
+        message = _build(
+            customer,
+            channel,
+            template,
+            values,
+            idempotency_key=idempotency_key,
+            is_marketing=is_marketing,
+            cap_exempt=cap_exempt,
+            quiet=quiet,
+            rule_id=getattr(rule, "pk", None),
+            enrolment_id=getattr(enrolment, "pk", None),
+            now=now,
+        )
+        message.fallback_channel = fallback_channel if fallback_template else ""
+        message.fallback_template = fallback_template if fallback_channel else None
+        if reason:
+            message.status = MessageStatus.SUPPRESSED
+            message.reason = reason
+        try:
+            with transaction.atomic():
+                message.save()
+        except IntegrityError:  # the same key enqueued concurrently: that one stands
+            return _effective(Message.objects.get(idempotency_key=idempotency_key))
+        if reason in FALLBACK_REASONS and message.fallback_template is not None:
+            return enqueue_fallback(message, now=now) or message
+    return message
+
+
+def _effective(message: Message) -> Message:
+    fallback = Message.objects.filter(fallback_of=message).first()
+    return fallback if fallback is not None else message
+
+
+def _build(
+    customer: Customer,
+    channel: str,
+    template: MessageTemplate,
+    values: dict[str, str],
+    *,
+    idempotency_key: str,
+    is_marketing: bool,
+    cap_exempt: bool,
+    quiet: tuple[time, time] | None,
+    rule_id: int | None,
+    enrolment_id: int | None,
+    now: datetime,
+) -> Message:
+    body = render(template.body, values)
+    signature = ""
+    if channel == Channel.SMS:
+        signature = sms_signature(customer)
+        body = sms_text(body, signature, marketing=is_marketing)
+    tz = ZoneInfo(customer.organisation.time_zone)
+    start, end = quiet if quiet else (None, None)
+    return Message(
+        organisation_id=customer.organisation_id,
+        customer=customer,
+        channel=channel,
+        template=template,
+        recipient=recipient_for(customer, channel),
+        subject=render(template.subject, values)[:200],
+        body=body,
+        provider_template_code=template.provider_template_code,
+        template_params={name: values.get(name, "") for name in template.sms_params or []},
+        sms_signature=signature,
+        idempotency_key=idempotency_key,
+        rule_id=rule_id,
+        enrolment_id=enrolment_id,
+        is_marketing=is_marketing,
+        counts_toward_cap=is_marketing and not cap_exempt,
+        quiet_start=start,
+        quiet_end=end,
+        variables=values,
+        created_at=now,
+        # Quiet hours postpone the first attempt; the sender checks them again before sending.
+        next_attempt_at=postpone(now, start, end, tz),
+    )
+
+
+def enqueue_fallback(message: Message, *, now: datetime | None = None) -> Message | None:
+    """Queue the fallback of a suppressed or failed message once; None when it has none."""
+    if not message.fallback_channel or message.fallback_template_id is None:
+        return None
+    now = now or timezone.now()
+    template = MessageTemplate.objects.get(pk=message.fallback_template_id)
+    if template.channel != message.fallback_channel:
+        return None
+    quiet = (
+        (message.quiet_start, message.quiet_end)
+        if message.quiet_start is not None and message.quiet_end is not None
+        else None
+    )
+    customer = Customer.objects.select_related("organisation", "home_store").get(
+        pk=message.customer_id
+    )
+    with transaction.atomic():
+        lock_customer(customer.pk)
+        existing = Message.objects.filter(fallback_of=message).first()
+        if existing is not None:
+            return existing
+        # The primary message is suppressed or failed by now, so it no longer counts toward the
+        # cap: the fallback takes its place under the same cap.
+        reason = suppression_reason(
+            customer,
+            message.fallback_channel,
+            is_marketing=message.is_marketing,
+            cap_exempt=not message.counts_toward_cap,
+            now=now,
+        )
+        fallback = _build(
+            customer,
+            message.fallback_channel,
+            template,
+            dict(message.variables),
+            idempotency_key=f"{message.idempotency_key}:fallback"[:150],
+            is_marketing=message.is_marketing,
+            cap_exempt=not message.counts_toward_cap,
+            quiet=quiet,
+            rule_id=message.rule_id,
+            enrolment_id=message.enrolment_id,
+            now=now,
+        )
+        fallback.fallback_of = message
+        if reason:
+            fallback.status = MessageStatus.SUPPRESSED
+            fallback.reason = reason
+        try:
+            with transaction.atomic():
+                fallback.save()
+        except IntegrityError:
+            return Message.objects.filter(fallback_of=message).first()
+    return fallback
+
+
+# --- opt-outs ----------------------------------------------------------------------------------
+
+
+def do_opt_out(
+    customer: Customer,
+    *,
+    channel: str,
+    source: str,
+    actor: Any,
+    note: str = "",
+    request: Any = None,
+    now: datetime | None = None,
+) -> OptOut:
+    """Record that she wants no more messages on a channel; queued ones on it are suppressed."""
+    if channel not in OptOutChannel.values:
+        raise ValidationError({"channel": _("Choose a channel.")})
+    if source not in OptOutSource.values:
+        raise ValidationError({"source": _("Unknown source.")})
+    now = now or timezone.now()
+    with transaction.atomic():
+        opt_out, created = OptOut.objects.get_or_create(
+            customer=customer,
+            channel=channel,
+            defaults={
+                "organisation_id": customer.organisation_id,
+                "source": source,
+                "note": note[:200],
+                "at": now,
+            },
+        )
+        covered = [c for c, by in _COVERED_BY.items() if channel in by]
+        # Messages not yet sent on a covered channel stop here too (the sender checks again).
+        queued = Message.objects.filter(
+            customer=customer, channel__in=covered, status=MessageStatus.QUEUED
+        )
+        if Channel.TASK in covered:
+            queued = queued.exclude(channel=Channel.TASK, is_marketing=False)
+        queued.update(status=MessageStatus.SUPPRESSED, reason=SuppressReason.OPTED_OUT)
+        consent = {
+            OptOutChannel.SMS: ["consent_sms"],
+            OptOutChannel.EMAIL: ["consent_email"],
+            OptOutChannel.WECHAT: ["consent_wechat"],
+            OptOutChannel.ALL: ["consent_sms", "consent_email", "consent_wechat"],
+        }[OptOutChannel(channel)]
+        Customer.objects.filter(pk=customer.pk).update(
+            consent_updated_at=now, **dict.fromkeys(consent, False)
+        )
+        for field in consent:
+            setattr(customer, field, False)
+        if created:
+            record_audit(
+                actor=actor,
+                organisation=customer.organisation,
+                action="opt_out",
+                target=customer,
+                request=request,
+                detail={"channel": channel, "source": source},
+            )
+    return opt_out
+
+
+def do_remove_opt_out(customer: Customer, *, channel: str, actor: Any, request: Any = None) -> int:
+    """Withdraw an opt-out (she asked to hear from the store again); consent is set separately."""
+    with transaction.atomic():
+        deleted, _rows = OptOut.objects.filter(customer=customer, channel=channel).delete()
+        if deleted:
+            record_audit(
+                actor=actor,
+                organisation=customer.organisation,
+                action="opt_in",
+                target=customer,
+                request=request,
+                detail={"channel": channel},
+            )
+    return deleted
+
+
+def is_stop_reply(text: str) -> bool:
+    """Whether a reply to an SMS asks to stop (T, TD, 退订 ...)."""
+    return text.strip().strip("。.!！ ").upper() in STOP_WORDS
+
+
+def record_reply(
+    organisation: Organisation, *, phone: str, text: str, now: datetime | None = None
+) -> list[OptOut]:
+    """A provider forwarded a reply: a stop word opts out every customer with that number."""
+    if not is_stop_reply(text):
+        return []
+    from huitouke.customers.phones import normalise_phone
+
+    try:
+        number = normalise_phone(phone)
+    except Exception:
+        return []
+    customers = Customer.objects.active().filter(organisation=organisation, phone=number)
+    return [
+        do_opt_out(
+            customer,
+            channel=OptOutChannel.SMS,
+            source=OptOutSource.REPLY,
+            actor=None,
+            note=text[:200],
+            now=now,
+        )
+        for customer in customers
+    ]
+
+
+def record_delivery(
+    organisation: Organisation,
+    *,
+    provider_message_id: str = "",
+    idempotency_key: str = "",
+    delivered: bool,
+    error: str = "",
+    at: datetime | None = None,
+) -> int:
+    """A provider's delivery report for one sent message (matched by its id or our key)."""
+    if not provider_message_id and not idempotency_key:
+        return 0
+    messages = Message.objects.filter(organisation=organisation, status=MessageStatus.SENT)
+    if provider_message_id:
+        messages = messages.filter(provider_message_id=provider_message_id)
+    else:
+        messages = messages.filter(idempotency_key=idempotency_key)
+    if delivered:
+        return messages.filter(delivered_at__isnull=True).update(delivered_at=at or timezone.now())
+    # Sent but not delivered (number off, blocked): a failure the owner should see.
+    return messages.update(status=MessageStatus.FAILED, error=(error or "not delivered")[:300])
+
+
+# --- templates, channels, settings ---------------------------------------------------------------
+
+
+def do_save_template(
+    template: MessageTemplate, *, actor: Any, request: Any = None
+) -> MessageTemplate:
+    """Create or change a message template after checking its variables; audited."""
+    errors: dict[str, list[str]] = {}
+    if not (template.name or "").strip():
+        errors.setdefault("name", []).append(_("Give the template a name."))
+    if not (template.body or "").strip():
+        errors.setdefault("body", []).append(_("Write the message text."))
+    for field in ("body", "subject"):
+        try:
+            check_text(getattr(template, field), field)
+        except ValidationError as exc:
+            errors.setdefault(field, []).extend(exc.message_dict[field])
+    params = template.sms_params or []
+    if not isinstance(params, list) or any(
+        not isinstance(p, str) or p not in VARIABLES for p in params
+    ):
+        errors.setdefault("sms_params", []).append(
+            _("List variable names only, in the order of the approved template.")
+        )
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        created = template.pk is None
+        try:
+            with transaction.atomic():
+                template.save()
+        except IntegrityError as exc:
+            raise ValidationError({"name": _("Another template already has this name.")}) from exc
+        record_audit(
+            actor=actor,
+            organisation=template.organisation,
+            action="message_template_create" if created else "message_template_edit",
+            target=template,
+            request=request,
+            detail={"name": template.name},
+        )
+    return template
+
+
+def do_save_channel(config: ChannelConfig, *, actor: Any, request: Any = None) -> ChannelConfig:
+    """Set up or change how a channel sends (provider, credentials, unit cost); audited without secrets."""
+    if config.provider not in _PROVIDERS.get(Channel(config.channel), set()):
+        raise ValidationError({"provider": _("This provider cannot send on this channel.")})
+    if not isinstance(config.settings, dict):
+        raise ValidationError({"settings": _("Send the settings as a JSON object.")})
+    with transaction.atomic():
+        config.save()
+        record_audit(
+            actor=actor,
+            organisation=config.organisation,
+            action="channel_config",
+            target=config,
+            request=request,
+            # Keys only: credentials never go into the audit log.
+            detail={
+                "channel": config.channel,
+                "provider": config.provider,
+                "keys": sorted(config.settings),
+            },
+        )
+    return config
+
+
+def do_save_settings(
+    rules: MessagingSettings, *, actor: Any, request: Any = None
+) -> MessagingSettings:
+    """Change the frequency cap and retry settings; audited."""
+    with transaction.atomic():
+        rules.save()
+        record_audit(
+            actor=actor,
+            organisation=rules.organisation,
+            action="messaging_settings",
+            target=None,
+            request=request,
+            detail={"cap_messages": rules.cap_messages, "cap_days": rules.cap_days},
+        )
+    return rules
+
+
+def do_retry_message(message: Message, *, actor: Any, request: Any = None) -> Message:
+    """Send a failed message again (the owner fixed the channel); its key stays the same."""
+    with transaction.atomic():
+        updated = Message.objects.filter(pk=message.pk, status=MessageStatus.FAILED).update(
+            status=MessageStatus.QUEUED, attempts=0, next_attempt_at=timezone.now(), error=""
+        )
+        if not updated:
+            raise ValidationError(_("Only failed messages can be sent again."))
+        record_audit(
+            actor=actor,
+            organisation=message.customer.organisation,
+            action="message_retry",
+            target=message.customer,
+            request=request,
+            detail={"message": message.pk},
+        )
+    message.refresh_from_db()
+    return message

@@ -1,0 +1,157 @@
+"""The loader reads counted orders, lines and customers into the engine's frames, dated locally."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import polars as pl
+import pytest
+
+from huitouke.analytics.frames import CUSTOMERS, LINES, ORDERS, validate
+from huitouke.analytics.loader import NO_PRODUCT, load_frames
+from huitouke.customers.models import Customer
+from huitouke.sales.actions import LineInput, do_record_order, do_refund_order
+from huitouke.sales.models import Order, OrderLine, OrderStatus
+from tests.analytics.shop import TZ, at, build_shop
+from tests.helpers import make_customer, make_order, make_product
+
+
+@pytest.fixture
+def shop(org, store1, store2, staff_a, staff_b):
+    return build_shop(org, store1, store2, staff_a, staff_b)
+
+
+def _by(df: pl.DataFrame, key: str) -> dict:
+    return {row[key]: row for row in df.iter_rows(named=True)}
+
+
+def test_frames_match_their_schemas(org, shop):
+    frames = load_frames(org)
+    for df, schema in (
+        (frames.orders, ORDERS),
+        (frames.lines, LINES),
+        (frames.customers, CUSTOMERS),
+    ):
+        assert df.columns == list(schema.columns)
+        validate(df, schema)  # raises on a wrong type or an empty required value
+
+
+def test_orders_are_counted_net_of_refunds_and_dated_in_local_time(org, shop):
+    c = shop.customers
+    orders = load_frames(org).orders
+    by_customer: dict[int, list[tuple]] = {}
+    for row in orders.sort("order_id").iter_rows(named=True):
+        by_customer.setdefault(row["customer_id"], []).append(
+            (row["order_date"], row["net_cents"], row["margin_cents"])
+        )
+    # 00:30 on 1 July in Shanghai is 16:30 UTC on 30 June: the local date is what counts.
+    assert by_customer[c["E"].pk] == [
+        (dt.date(2024, 6, 30), 8000, 8000 - 3000),
+        (dt.date(2024, 7, 1), 99900, 99900 - 3000),
+    ]
+    # Partial refund of 200 on a 500 order: net 300; the cost is not refunded: margin 200.
+    assert by_customer[c["H"].pk] == [(dt.date(2024, 5, 31), 30000, 20000)]
+    # A fully refunded order is no order at all; a customer without orders has none.
+    assert c["I"].pk not in by_customer
+    assert c["D"].pk not in by_customer
+    assert orders.height == 12
+
+
+def test_orders_agree_with_a_plain_reading_of_the_database(org, shop, store1):
+    walk_in = make_order(None, store1, placed_at=at("2024-06-01"))  # no customer: left out
+    frames = load_frames(org)
+    expected = {}
+    for o in Order.objects.filter(organisation=org, status=OrderStatus.PAID):
+        if o.customer_id is None:
+            continue
+        net = o.net_paid - o.refunded_amount
+        margin = net - o.cost_amount + o.refunded_cost
+        expected[o.pk] = (
+            o.customer_id,
+            o.store_id,
+            o.placed_at.astimezone(TZ).date(),
+            int(net * 100),
+            int(margin * 100),
+        )
+    got = {
+        r["order_id"]: (
+            r["customer_id"],
+            r["store_id"],
+            r["order_date"],
+            r["net_cents"],
+            r["margin_cents"],
+        )
+        for r in frames.orders.iter_rows(named=True)
+    }
+    assert got == expected
+    assert walk_in.pk not in got
+
+
+def test_lines_share_the_order_net_in_proportion_and_keep_unrefunded_quantities(org, store1):
+    customer = make_customer(org)
+    cream = make_product(org, name="面霜", price="100.00", cost="30.00")
+    # 2 × 100 plus a typed-in item of 50 (no product), 50 off: net 200 of a 250 list value.
+    order = do_record_order(
+        organisation=org,
+        store=store1,
+        customer=customer,
+        lines=[
+            LineInput(quantity=2, product=cream),
+            LineInput(quantity=1, name="小样", unit_price=Decimal("50"), unit_cost=Decimal("10")),
+        ],
+        actor=None,
+        discount=Decimal("50"),
+        placed_at=at("2024-06-01"),
+    )
+    # 3 × 100 with one returned: 200 left, on 2 items.
+    returned = do_record_order(
+        organisation=org,
+        store=store1,
+        customer=customer,
+        lines=[LineInput(quantity=3, product=cream)],
+        actor=None,
+        placed_at=at("2024-06-02"),
+    )
+    line = OrderLine.objects.get(order=returned)
+    do_refund_order(order=returned, actor=None, lines=[(line.pk, 1)])
+
+    lines = load_frames(org).lines
+    rows = sorted(
+        (r["order_id"], r["product_id"], r["qty"], r["net_cents"], r["cost_cents"])
+        for r in lines.iter_rows(named=True)
+    )
+    assert rows == [
+        (order.pk, NO_PRODUCT, 1, 4000, 1000),  # 50 × 200/250
+        (order.pk, cream.pk, 2, 16000, 6000),  # 200 × 200/250
+        (returned.pk, cream.pk, 2, 20000, 6000),
+    ]
+    # The lines of an order add up to the order.
+    orders = _by(load_frames(org).orders, "order_id")
+    assert orders[order.pk]["net_cents"] == 20000
+    assert orders[returned.pk]["net_cents"] == 20000
+
+
+def test_customers_frame_skips_merged_customers_and_other_organisations(
+    org, other_org, store1, staff_a
+):
+    kept = make_customer(org, owner=staff_a, home_store=store1)
+    merged = make_customer(org)
+    Customer.objects.filter(pk=merged.pk).update(merged_into=kept)
+    make_customer(other_org)
+    customers = load_frames(org).customers
+    assert customers.rows() == [(kept.pk, store1.pk, staff_a.pk)]
+
+
+def test_a_customer_id_range_loads_only_those_customers(org, shop):
+    ids = sorted(c.pk for c in shop.customers.values())
+    lo, hi = ids[2], ids[5]  # C, D, E
+    frames = load_frames(org, (lo, hi))
+    assert sorted(frames.customers["customer_id"]) == ids[2:5]
+    assert set(frames.orders["customer_id"]) == {shop.customers["C"].pk, shop.customers["E"].pk}
+    assert set(frames.lines["customer_id"]) == {shop.customers["C"].pk, shop.customers["E"].pk}
+
+
+def test_category_cycles_lists_only_configured_cycles(org, shop):
+    cycles = load_frames(org).category_cycles
+    assert cycles.rows() == [(shop.serum.pk, 120)]
