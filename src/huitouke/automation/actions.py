@@ -148,7 +148,7 @@ def clean_rule(rule: AutomationRule) -> None:
         rule.actions = clean_actions(rule.actions, organisation)
     except ValidationError as exc:
         collect(exc)
-    if rule.segment_id and rule.segment.organisation_id != organisation.pk:
+    if rule.segment is not None and rule.segment.organisation_id != organisation.pk:
         errors.setdefault("segment", []).append(_("Unknown segment."))
     if rule.conditions:
         try:

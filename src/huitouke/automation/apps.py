@@ -4,7 +4,9 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
-def _customer_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
+def _customer_saved(
+    sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
     # Fixtures (raw) and edits are not "customer created" events.
     if created and not raw:
         from huitouke.automation.engine import on_customer_created
@@ -33,4 +35,6 @@ class AutomationConfig(AppConfig):
             ORDER_REFUNDED_HOOKS.append(engine.on_order_refunded)
         if engine.on_tier_changed not in TIER_CHANGED_HOOKS:
             TIER_CHANGED_HOOKS.append(engine.on_tier_changed)
-        post_save.connect(_customer_saved, sender=Customer, dispatch_uid="automation_customer_created")
+        post_save.connect(
+            _customer_saved, sender=Customer, dispatch_uid="automation_customer_created"
+        )

@@ -87,7 +87,8 @@ def in_dates(rule: AutomationRule, day: date) -> bool:
 def rule_customers(rule: AutomationRule, as_of: date) -> QuerySet[Customer]:
     """The organisation's customers meeting the rule's conditions (its segment and inline filter)."""
     customers = Customer.objects.active().filter(organisation_id=rule.organisation_id)
-    for definition in (rule.segment.definition if rule.segment_id else None, rule.conditions):
+    saved = rule.segment.definition if rule.segment is not None else None
+    for definition in (saved, rule.conditions):
         if definition and definition.get("conditions"):
             customers = customers.filter(compile_segment(definition, rule.organisation, as_of))
     return customers
@@ -145,7 +146,7 @@ def _kick_after_commit() -> None:
     transaction.on_commit(kick)
 
 
-def on_customer_created(customer: Customer) -> int:
+def on_customer_created(customer: Customer) -> None:
     """Enrol a new customer in the organisation's "customer created" rules."""
     now = timezone.now()
     offered = 0
@@ -153,14 +154,13 @@ def on_customer_created(customer: Customer) -> int:
         offered += enrol(rule, [Occurrence(customer.pk, "created", now)], now=now)
     if offered:
         _kick_after_commit()
-    return offered
 
 
-def on_order_paid(order: Any) -> int:
+def on_order_paid(order: Any) -> None:
     """Enrol the buyer in "order paid" rules (not for imported history older than a day)."""
     now = timezone.now()
     if order.customer_id is None or order.placed_at < now - EVENT_MAX_AGE:
-        return 0
+        return
     offered = 0
     for rule in _event_rules(order.organisation_id, Trigger.ORDER_PAID):
         minimum = rule.params.get("min_amount")
@@ -180,13 +180,12 @@ def on_order_paid(order: Any) -> int:
         )
     if offered:
         _kick_after_commit()
-    return offered
 
 
-def on_order_refunded(order: Any, refund: Any) -> int:
+def on_order_refunded(order: Any, refund: Any) -> None:
     """Enrol the buyer in "order refunded" rules (after-sale care)."""
     if order.customer_id is None:
-        return 0
+        return
     now = timezone.now()
     offered = 0
     for rule in _event_rules(order.organisation_id, Trigger.ORDER_REFUNDED):
@@ -195,10 +194,9 @@ def on_order_refunded(order: Any, refund: Any) -> int:
         )
     if offered:
         _kick_after_commit()
-    return offered
 
 
-def on_tier_changed(change: Any) -> int:
+def on_tier_changed(change: Any) -> None:
     """Enrol the member in "tier changed" rules matching the direction of the change."""
     organisation_id = Customer.objects.values_list("organisation_id", flat=True).get(
         pk=change.customer_id
@@ -214,7 +212,6 @@ def on_tier_changed(change: Any) -> int:
         offered += enrol(rule, [Occurrence(change.customer_id, f"tier:{change.pk}", now)], now=now)
     if offered:
         _kick_after_commit()
-    return offered
 
 
 # --- the daily pass --------------------------------------------------------------------------------
@@ -540,7 +537,7 @@ def _send(
     if template is None:
         raise ValidationError("the message template was deleted")
     fallback = (
-        templates.filter(pk=action.get("fallback_template")).first()
+        templates.filter(pk=int(action["fallback_template"])).first()
         if action.get("fallback_template")
         else None
     )

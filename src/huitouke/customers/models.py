@@ -162,8 +162,9 @@ class Customer(Birthday):
             ),
         ]
         indexes = [
-            # The list pages order by -id inside one organisation and filter by owner / store.
-            models.Index(fields=["organisation", "-id"], name="customer_org_id"),
+            # The list pages count and page unmerged customers of one organisation newest first;
+            # with merged_into in the index both the COUNT and the LIMIT query stay index-only.
+            models.Index(fields=["organisation", "merged_into", "-id"], name="customer_org_id"),
             models.Index(fields=["organisation", "owner", "-id"], name="customer_org_owner"),
             models.Index(fields=["organisation", "home_store", "-id"], name="customer_org_store"),
             models.Index(fields=["organisation", "name"], name="customer_org_name"),

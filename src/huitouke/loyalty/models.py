@@ -336,7 +336,7 @@ class CouponTemplate(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
-        help_text=_("12 means 12% off (8.8折)."),
+        help_text=_("12 means 12 percent off (8.8折)."),
     )
     max_discount = models.DecimalField(
         _("largest discount (yuan)"),

@@ -50,12 +50,12 @@ FALLBACK_REASONS = frozenset(
     }
 )
 # Which opt-outs cover which channel. A staff task is a person calling or writing on WeChat.
-_COVERED_BY = {
+_COVERED_BY: dict[str, list[str]] = {
     Channel.SMS: [OptOutChannel.SMS, OptOutChannel.ALL],
     Channel.EMAIL: [OptOutChannel.EMAIL, OptOutChannel.ALL],
     Channel.TASK: [OptOutChannel.WECHAT, OptOutChannel.ALL],
 }
-_CONSENT_FIELD = {
+_CONSENT_FIELD: dict[str, str] = {
     Channel.SMS: "consent_sms",
     Channel.EMAIL: "consent_email",
     Channel.TASK: "consent_wechat",

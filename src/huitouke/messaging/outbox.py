@@ -15,7 +15,7 @@ import logging
 from collections import Counter
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -76,9 +76,9 @@ def transport_for(config: ChannelConfig, message: Message) -> Transport:
     s = config.settings or {}
     if config.provider == Provider.SMTP:
         host, from_address = _required(s, "host", "from_address")
-        security = s.get("security") or "none"
-        if security not in ("none", "starttls", "ssl"):
-            security = "none"
+        security: Literal["none", "starttls", "ssl"] = "none"
+        if s.get("security") in ("starttls", "ssl"):
+            security = s["security"]
         return SmtpTransport(
             SmtpConfig(
                 host=host,
