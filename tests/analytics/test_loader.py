@@ -55,7 +55,7 @@ def test_orders_are_counted_net_of_refunds_and_dated_in_local_time(org, shop):
     # A fully refunded order is no order at all; a customer without orders has none.
     assert c["I"].pk not in by_customer
     assert c["D"].pk not in by_customer
-    assert orders.height == 12
+    assert orders.height == 11
 
 
 def test_orders_agree_with_a_plain_reading_of_the_database(org, shop, store1):

@@ -15,7 +15,17 @@ from openpyxl import Workbook
 from huitouke.customers.models import Customer, CustomerStats
 from huitouke.sales.models import Order, OrderLine
 
-ORDER_HEADER = ["订单号", "顾客姓名", "手机", "下单日期", "产品名称", "品类", "数量", "售价", "实付"]
+ORDER_HEADER = [
+    "订单号",
+    "顾客姓名",
+    "手机",
+    "下单日期",
+    "产品名称",
+    "品类",
+    "数量",
+    "售价",
+    "实付",
+]
 
 
 def write_csv(
@@ -42,7 +52,9 @@ def write_xlsx(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]])
     return path
 
 
-def order_rows(count: int, *, start: int = 0, lines: int = 1, customers: int = 7) -> list[list[Any]]:
+def order_rows(
+    count: int, *, start: int = 0, lines: int = 1, customers: int = 7
+) -> list[list[Any]]:
     """`count` orders of `lines` rows each: order number, name, phone, time, product, category …"""
     rows = []
     for n in range(start, start + count):
@@ -80,9 +92,7 @@ def recomputed_stats(customer: Customer, now: datetime) -> dict[str, Any]:
     """Her stats from her orders, by plain loops over the rows (not the code under test)."""
     paid = [o for o in Order.objects.filter(customer=customer) if o.status == "paid"]
     net = [o.net_paid - o.refunded_amount for o in paid]
-    margin = [
-        o.net_paid - o.refunded_amount - o.cost_amount + o.refunded_cost for o in paid
-    ]
+    margin = [o.net_paid - o.refunded_amount - o.cost_amount + o.refunded_cost for o in paid]
     last = max((o.placed_at for o in paid), default=None)
     categories = set()
     for o in paid:

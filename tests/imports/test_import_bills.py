@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.helpers import make_customer
 
 from huitouke.customers.models import Customer
 from huitouke.imports.actions import do_commit_import, do_confirm_payers
 from huitouke.imports.models import ImportJob, PayerAlias
 from huitouke.imports.summary import GOOD_ROWS
 from huitouke.sales.models import Order, Refund
-from tests.helpers import make_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +90,12 @@ def test_a_wechat_bill_becomes_orders_refunds_and_remembered_payers(tmp_path, st
     assert summary.skipped_reasons == {"expense": 2}
     assert Order.objects.count() == 5 and Refund.objects.count() == 3
     # Payers became customers named by their nickname, remembered for the next bill.
-    assert sorted(Customer.objects.values_list("name", flat=True)) == ["Lily", "小美🌸", "王丽", "陈静"]
+    assert sorted(Customer.objects.values_list("name", flat=True)) == [
+        "Lily",
+        "小美🌸",
+        "王丽",
+        "陈静",
+    ]
     assert PayerAlias.objects.filter(platform="wechat").count() == 4
     wang = Order.objects.get(customer__name="王丽")
     assert (wang.status, wang.refunded_amount) == ("refunded", Decimal("300.00"))

@@ -7,19 +7,41 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from tests.helpers import make_customer
+from tests.imports.importfiles import write_csv, write_xlsx
 
 from huitouke.customers.models import Customer, CustomerStats, Tag
 from huitouke.imports.actions import do_commit_import
 from huitouke.imports.models import PayerAlias
 from huitouke.imports.summary import GOOD_ROWS
-from tests.helpers import make_customer
-from tests.imports.importfiles import write_csv, write_xlsx
 
 pytestmark = pytest.mark.django_db
 
-HEADER = ["会员编号", "姓名", "手机", "性别", "生日", "城市", "标签", "微信昵称", "备注", "入会日期"]
+HEADER = [
+    "会员编号",
+    "姓名",
+    "手机",
+    "性别",
+    "生日",
+    "城市",
+    "标签",
+    "微信昵称",
+    "备注",
+    "入会日期",
+]
 ROWS = [
-    ["M001", "林晓雨", "138 0013 8000", "女", "1990-03-05", "上海", "VIP,敏感肌", "晓雨🌸", "", "2023-01-02"],
+    [
+        "M001",
+        "林晓雨",
+        "138 0013 8000",
+        "女",
+        "1990-03-05",
+        "上海",
+        "VIP,敏感肌",
+        "晓雨🌸",
+        "",
+        "2023-01-02",
+    ],
     ["M002", "陈静", "+86 139 0000 0002", "女", "农历三月初五", "杭州", "", "", "喜欢玫瑰", ""],
     ["", "王强", "13900000003", "男", "", "", "VIP", "", "", ""],
 ]
@@ -36,12 +58,22 @@ def test_customers_are_created_with_their_profile(tmp_path, store1):
     assert (summary.created, summary.updated, summary.errors) == (3, 0, [])
     lin = Customer.objects.get(external_id="M001")
     assert (lin.name, lin.phone, lin.gender, lin.city) == ("林晓雨", "+8613800138000", "f", "上海")
-    assert (lin.birthday_kind, lin.birth_year, lin.birth_month, lin.birth_day) == ("solar", 1990, 3, 5)
+    assert (lin.birthday_kind, lin.birth_year, lin.birth_month, lin.birth_day) == (
+        "solar",
+        1990,
+        3,
+        5,
+    )
     assert timezone.localtime(lin.created_at).date().isoformat() == "2023-01-02"
     assert sorted(lin.tags.values_list("name", flat=True)) == ["VIP", "敏感肌"]
     assert lin.home_store == store1 and lin.source == "import"
     chen = Customer.objects.get(external_id="M002")
-    assert (chen.birthday_kind, chen.birth_year, chen.birth_month, chen.birth_day) == ("lunar", None, 3, 5)
+    assert (chen.birthday_kind, chen.birth_year, chen.birth_month, chen.birth_day) == (
+        "lunar",
+        None,
+        3,
+        5,
+    )
     assert chen.notes == "喜欢玫瑰"
     assert Tag.objects.filter(name="VIP").count() == 1
     # Every customer has her (empty) stats row, as do_create_customer gives her.
@@ -64,7 +96,10 @@ def test_reimporting_changes_nothing_and_a_changed_file_updates_only_what_it_say
     assert (summary.created, summary.updated, summary.skipped) == (1, 2, 1)
     lin = Customer.objects.get(external_id="M001")
     assert (lin.city, lin.phone) == ("北京", "+8613800138000")
-    assert sorted(Customer.objects.get(name="王强").tags.values_list("name", flat=True)) == ["VIP", "新客"]
+    assert sorted(Customer.objects.get(name="王强").tags.values_list("name", flat=True)) == [
+        "VIP",
+        "新客",
+    ]
     assert [p["status"] for p in summary.preview] == ["updated", "unchanged", "updated", "new"]
     assert summary.preview[0]["changes"] == ["city"]
 
@@ -94,7 +129,10 @@ def test_conflicting_and_ambiguous_rows_are_rejected_with_reasons(tmp_path, org,
         (3, "手机", "phone_taken"),
         (4, "手机", "phone_invalid"),
     ]
-    assert summary.errors[1].message("en") == "The phone +8613800000001 already belongs to another customer."
+    assert (
+        summary.errors[1].message("en")
+        == "The phone +8613800000001 already belongs to another customer."
+    )
     assert summary.created == 1
     assert Customer.objects.get(external_id="M9").phone == "+8613800000003"
 

@@ -10,13 +10,6 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-
-from huitouke.audit.models import AuditEntry
-from huitouke.customers.models import Customer, CustomerStats
-from huitouke.imports.actions import do_commit_import
-from huitouke.imports.reports import write_bad_rows
-from huitouke.imports.summary import ALL_OR_NOTHING, GOOD_ROWS
-from huitouke.sales.models import Category, Order, OrderLine, Product
 from tests.helpers import make_customer
 from tests.imports.importfiles import (
     ORDER_HEADER,
@@ -27,6 +20,13 @@ from tests.imports.importfiles import (
     write_csv,
     write_xlsx,
 )
+
+from huitouke.audit.models import AuditEntry
+from huitouke.customers.models import Customer, CustomerStats
+from huitouke.imports.actions import do_commit_import
+from huitouke.imports.reports import write_bad_rows
+from huitouke.imports.summary import GOOD_ROWS
+from huitouke.sales.models import Category, Order, OrderLine, Product
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +85,9 @@ def test_rows_without_an_order_number_are_keyed_by_their_content(tmp_path, store
     keys = list(Order.objects.values_list("external_id", flat=True))
     assert len(set(keys)) == 3 and all(k.startswith("row:") for k in keys)
     # The same rows in another file, one more appended: only that one is new.
-    more = write_csv(tmp_path / "more.csv", header, [*rows, ["陈静", "13800000002", "2024-03-07", "精华", "268"]])
+    more = write_csv(
+        tmp_path / "more.csv", header, [*rows, ["陈静", "13800000002", "2024-03-07", "精华", "268"]]
+    )
     assert run(more, store1).created == 1
 
 
@@ -95,12 +97,18 @@ def test_bad_rows_are_named_by_row_and_column_in_chinese_and_english(tmp_path, s
     rows[3][8] = "abc"  # file row 5
     summary = run(write_csv(tmp_path / "bad.csv", ORDER_HEADER, rows), store1)
     found = [(e.row, e.column, e.value, e.code) for e in summary.errors]
-    assert found == [(3, "下单日期", "2024-13-45", "date_invalid"), (5, "实付", "abc", "amount_invalid")]
+    assert found == [
+        (3, "下单日期", "2024-13-45", "date_invalid"),
+        (5, "实付", "abc", "amount_invalid"),
+    ]
     date_error, amount_error = summary.errors
     assert date_error.message("en") == (
         "“2024-13-45” is not a date we recognise (write it like 2024-03-05 or 2024/3/5 14:03)."
     )
-    assert date_error.message("zh") == "“2024-13-45”不是可识别的日期（请写成 2024-03-05 或 2024/3/5 14:03）。"
+    assert (
+        date_error.message("zh")
+        == "“2024-13-45”不是可识别的日期（请写成 2024-03-05 或 2024/3/5 14:03）。"
+    )
     assert amount_error.message("zh").startswith("“abc”不是有效金额")
     report = summary.as_dict("zh")["errors"]
     assert report[0] == {
@@ -180,8 +188,22 @@ def test_a_bad_line_rejects_its_whole_order(tmp_path, store1):
 def test_stats_after_import_equal_an_independent_recomputation(tmp_path, store1):
     rows = order_rows(40, lines=2)
     recent = timezone.localtime() - timedelta(days=3)
-    rows.append(["SO09999", "顾客1", "13900000001", recent.strftime("%Y-%m-%d %H:%M"), "面膜", "品类9", 1, "50", "50"])
-    run(write_csv(tmp_path / "orders.csv", ORDER_HEADER, rows), store1, mode=GOOD_ROWS, chunk_size=7)
+    rows.append(
+        [
+            "SO09999",
+            "顾客1",
+            "13900000001",
+            recent.strftime("%Y-%m-%d %H:%M"),
+            "面膜",
+            "品类9",
+            1,
+            "50",
+            "50",
+        ]
+    )
+    run(
+        write_csv(tmp_path / "orders.csv", ORDER_HEADER, rows), store1, mode=GOOD_ROWS, chunk_size=7
+    )
     now = timezone.now()
     expected = expected_by_phone(rows)
     assert Customer.objects.count() == len(expected)
@@ -193,9 +215,33 @@ def test_stats_after_import_equal_an_independent_recomputation(tmp_path, store1)
 
 
 def test_order_amounts_and_lines_follow_the_file(tmp_path, store1):
-    header = ["订单号", "会员编号", "顾客姓名", "下单时间", "商品名称", "商品编码", "数量", "单价", "拿货价", "优惠", "品类"]
+    header = [
+        "订单号",
+        "会员编号",
+        "顾客姓名",
+        "下单时间",
+        "商品名称",
+        "商品编码",
+        "数量",
+        "单价",
+        "拿货价",
+        "优惠",
+        "品类",
+    ]
     rows = [
-        ["T1", "M001", "林晓雨", "2024年3月5日 14:03", "玫瑰精华水", "SKU-1", "2", "¥138.00", "40", "20", "护肤"],
+        [
+            "T1",
+            "M001",
+            "林晓雨",
+            "2024年3月5日 14:03",
+            "玫瑰精华水",
+            "SKU-1",
+            "2",
+            "¥138.00",
+            "40",
+            "20",
+            "护肤",
+        ],
         ["T1", "M001", "林晓雨", "2024年3月5日 14:03", "面膜", "", "1", "50", "", "", "护肤"],
     ]
     run(write_csv(tmp_path / "o.csv", header, rows), store1)
@@ -258,7 +304,9 @@ def test_customers_are_matched_by_number_phone_wechat_or_unambiguous_name(tmp_pa
         ["6", "", "赵雪", "", "2024-03-01", "50"],  # new
     ]
     summary = run(write_csv(tmp_path / "m.csv", header, rows), store1, mode=GOOD_ROWS)
-    assert [(e.row, e.column, e.code) for e in summary.errors] == [(6, "顾客姓名", "customer_ambiguous")]
+    assert [(e.row, e.column, e.code) for e in summary.errors] == [
+        (6, "顾客姓名", "customer_ambiguous")
+    ]
     assert summary.errors[0].message("zh") == "有多位顾客叫“张敏”，请补充手机或会员编号。"
     owner_of = dict(Order.objects.values_list("external_id", "customer__name"))
     assert owner_of == {"1": "王丽", "2": "陈静", "3": "林晓雨", "4": "林晓雨", "6": "赵雪"}
@@ -270,12 +318,20 @@ def test_customers_are_matched_by_number_phone_wechat_or_unambiguous_name(tmp_pa
 
 def test_unknown_customers_are_rejected_when_creating_them_is_off(tmp_path, org, store1):
     make_customer(org, name="王丽", phone="13800000001")
-    rows = [["1", "王丽", "13800000001", "2024-03-01", "x", "", 1, "", "10"], ["2", "新人", "13800000002", "2024-03-01", "x", "", 1, "", "10"]]
+    rows = [
+        ["1", "王丽", "13800000001", "2024-03-01", "x", "", 1, "", "10"],
+        ["2", "新人", "13800000002", "2024-03-01", "x", "", 1, "", "10"],
+    ]
     summary = run(
-        write_csv(tmp_path / "o.csv", ORDER_HEADER, rows), store1, create_customers=False, mode=GOOD_ROWS
+        write_csv(tmp_path / "o.csv", ORDER_HEADER, rows),
+        store1,
+        create_customers=False,
+        mode=GOOD_ROWS,
     )
     assert summary.created == 1
-    assert [(e.row, e.code, e.value) for e in summary.errors] == [(3, "customer_not_found", "13800000002")]
+    assert [(e.row, e.code, e.value) for e in summary.errors] == [
+        (3, "customer_not_found", "13800000002")
+    ]
     assert not Customer.objects.filter(name="新人").exists()
 
 
@@ -290,7 +346,9 @@ def test_a_dry_run_counts_and_previews_but_writes_nothing(tmp_path, store1):
     rows = order_rows(15, lines=2)
     rows[3][8] = "oops"
     before = counts()
-    summary = run(write_csv(tmp_path / "o.csv", ORDER_HEADER, rows), store1, dry_run=True, chunk_size=4)
+    summary = run(
+        write_csv(tmp_path / "o.csv", ORDER_HEADER, rows), store1, dry_run=True, chunk_size=4
+    )
     assert counts() == before
     assert (summary.created, summary.rejected_rows, summary.committed) == (14, 2, False)
     assert summary.details["customers_created"] == 7
@@ -334,9 +392,17 @@ def test_every_import_is_audited(tmp_path, store1, owner):
 
 def test_the_store_column_picks_or_creates_the_store(tmp_path, store1, store2):
     header = ["订单号", "顾客姓名", "日期", "实付", "门店"]
-    rows = [["1", "a", "2024-03-01", "1", "国贸店"], ["2", "b", "2024-03-01", "1", "新店"], ["3", "c", "2024-03-01", "1", ""]]
+    rows = [
+        ["1", "a", "2024-03-01", "1", "国贸店"],
+        ["2", "b", "2024-03-01", "1", "新店"],
+        ["3", "c", "2024-03-01", "1", ""],
+    ]
     run(write_csv(tmp_path / "o.csv", header, rows), store1)
-    assert dict(Order.objects.values_list("external_id", "store__name")) == {"1": "国贸店", "2": "新店", "3": "万达店"}
+    assert dict(Order.objects.values_list("external_id", "store__name")) == {
+        "1": "国贸店",
+        "2": "新店",
+        "3": "万达店",
+    }
     assert Customer.objects.get(name="b").home_store.name == "新店"
 
 

@@ -10,12 +10,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
+from tests.helpers import make_customer
+from tests.imports.test_import_bills import WECHAT
 
 from huitouke.audit.models import AuditEntry
 from huitouke.imports.models import ImportJob, ImportStatus, PayerAlias
 from huitouke.sales.models import Order
-from tests.helpers import make_customer
-from tests.imports.test_import_bills import WECHAT
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +31,12 @@ def csv_bytes(rows: list[list[str]]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def test_only_owners_see_the_import_screens(client, owner, manager, staff_a, other_owner, org, store1):
-    job = ImportJob.objects.create(organisation=org, kind="orders", path="/nonexistent", original_name="x.csv")
+def test_only_owners_see_the_import_screens(
+    client, owner, manager, staff_a, other_owner, org, store1
+):
+    job = ImportJob.objects.create(
+        organisation=org, kind="orders", path="/nonexistent", original_name="x.csv"
+    )
     client.force_login(owner)
     for url in (reverse("imports:list"), reverse("imports:job", args=[job.pk])):
         assert client.get(url).status_code == 200
@@ -40,7 +44,10 @@ def test_only_owners_see_the_import_screens(client, owner, manager, staff_a, oth
         client.force_login(user)
         assert client.get(reverse("imports:list")).status_code == 403
         assert client.get(reverse("imports:job", args=[job.pk])).status_code == 403
-        assert client.post(reverse("imports:commit", args=[job.pk]), {"mode": "good_rows"}).status_code == 403
+        assert (
+            client.post(reverse("imports:commit", args=[job.pk]), {"mode": "good_rows"}).status_code
+            == 403
+        )
     client.force_login(other_owner)
     assert client.get(reverse("imports:job", args=[job.pk])).status_code == 404
     assert client.get(reverse("imports:errors", args=[job.pk, "csv"])).status_code == 404
@@ -81,7 +88,10 @@ def test_upload_fix_the_mapping_preview_and_import(
     assert "王丽" in page and 'data-testid="preview"' in page and "不是有效金额" in page
 
     with django_capture_on_commit_callbacks(execute=True):
-        owner_client.post(reverse("imports:commit", args=[job.pk]), {"mode": "good_rows", "create_customers": "on", "create_products": "on"})
+        owner_client.post(
+            reverse("imports:commit", args=[job.pk]),
+            {"mode": "good_rows", "create_customers": "on", "create_products": "on"},
+        )
     job.refresh_from_db()
     assert (job.status, job.created_count, job.error_count) == ("done", 2, 1)
     assert sorted(Order.objects.values_list("net_paid", flat=True)) == [88, 120]
@@ -91,11 +101,18 @@ def test_upload_fix_the_mapping_preview_and_import(
     response = owner_client.get(reverse("imports:status", args=[job.pk]), HTTP_HX_REQUEST="true")
     assert response.status_code == 204 and response["HX-Refresh"] == "true"
 
-    report = owner_client.get(reverse("imports:errors", args=[job.pk, "xlsx"]), HTTP_ACCEPT_LANGUAGE="en")
+    report = owner_client.get(
+        reverse("imports:errors", args=[job.pk, "xlsx"]), HTTP_ACCEPT_LANGUAGE="en"
+    )
     sheet = load_workbook(io.BytesIO(b"".join(report.streaming_content))).active
     assert list(sheet.iter_rows(values_only=True)) == [
         ("row", "column", "value", "message"),
-        (3, "付款数", "abc", "“abc” is not an amount (write it like 1234.50, ¥1,234.50 or 1234.5元)."),
+        (
+            3,
+            "付款数",
+            "abc",
+            "“abc” is not an amount (write it like 1234.50, ¥1,234.50 or 1234.5元).",
+        ),
     ]
     fix = owner_client.get(reverse("imports:bad_rows", args=[job.pk]))
     table = list(csv.reader(io.StringIO(b"".join(fix.streaming_content).decode("utf-8-sig"))))
@@ -105,7 +122,11 @@ def test_upload_fix_the_mapping_preview_and_import(
 
 def test_a_running_import_shows_progress_polled_every_second(owner_client, org):
     job = ImportJob.objects.create(
-        organisation=org, kind="orders", path="/x.csv", original_name="x.csv", status=ImportStatus.RUNNING
+        organisation=org,
+        kind="orders",
+        path="/x.csv",
+        original_name="x.csv",
+        status=ImportStatus.RUNNING,
     )
     job.signal_path("progress").write_text(json.dumps({"done": 250, "total": 1000}))
     response = owner_client.get(reverse("imports:status", args=[job.pk]), HTTP_HX_REQUEST="true")
@@ -121,7 +142,11 @@ def test_a_running_import_shows_progress_polled_every_second(owner_client, org):
 
 def test_a_queued_import_is_cancelled_at_once(owner_client, org):
     job = ImportJob.objects.create(
-        organisation=org, kind="orders", path="/x.csv", original_name="x.csv", status=ImportStatus.QUEUED
+        organisation=org,
+        kind="orders",
+        path="/x.csv",
+        original_name="x.csv",
+        status=ImportStatus.QUEUED,
     )
     owner_client.post(reverse("imports:cancel", args=[job.pk]))
     job.refresh_from_db()
@@ -152,7 +177,10 @@ def test_bill_payers_are_confirmed_on_the_page(
     mei = next(p for p in job.summary["payers"] if p["payer"] == "小美🌸")
     assert (mei["match"], mei["customer_id"]) == ("alias", lin.pk)
     with django_capture_on_commit_callbacks(execute=True):
-        owner_client.post(reverse("imports:commit", args=[job.pk]), {"mode": "all_or_nothing"})
+        owner_client.post(
+            reverse("imports:commit", args=[job.pk]),
+            {"mode": "all_or_nothing", "create_customers": "on"},
+        )
     job.refresh_from_db()
-    assert job.status == "done"
+    assert (job.status, job.message, job.errors) == ("done", "", [])
     assert lin.orders.count() == 2

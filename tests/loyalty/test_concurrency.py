@@ -15,15 +15,22 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connections
+from tests.helpers import make_customer
 
 from huitouke.customers.models import Customer
 from huitouke.loyalty import coupons
 from huitouke.loyalty.actions import do_adjust_points, do_redeem_points, expire_points_of
 from huitouke.loyalty.checkout import do_checkout
-from huitouke.loyalty.models import Coupon, CouponKind, CouponStatus, CouponTemplate, LoyaltyAccount, PointsEntry
+from huitouke.loyalty.models import (
+    Coupon,
+    CouponKind,
+    CouponStatus,
+    CouponTemplate,
+    LoyaltyAccount,
+    PointsEntry,
+)
 from huitouke.sales.actions import LineInput
 from huitouke.sales.models import Order
-from tests.helpers import make_customer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,7 +63,12 @@ def run_parallel(n: int, target: Callable[[int], Any]) -> tuple[list[Any], list[
 
 
 def template(org, **fields) -> CouponTemplate:
-    values = {"name": "无门槛减20", "kind": CouponKind.NO_THRESHOLD, "amount": Decimal("20"), "valid_days": 30}
+    values = {
+        "name": "无门槛减20",
+        "kind": CouponKind.NO_THRESHOLD,
+        "amount": Decimal("20"),
+        "valid_days": 30,
+    }
     values.update(fields)
     return CouponTemplate.objects.create(organisation=org, **values)
 
@@ -71,7 +83,12 @@ def test_fifty_simultaneous_redemptions_of_one_coupon(org, owner):
     coupon = coupons.do_issue_coupon(template(org), c, actor=owner)
 
     def redeem(i: int) -> Coupon:
-        return coupons.do_redeem_coupon(organisation_id=org.pk, code=coupon.code, customer=Customer.objects.get(pk=c.pk), actor=None)
+        return coupons.do_redeem_coupon(
+            organisation_id=org.pk,
+            code=coupon.code,
+            customer=Customer.objects.get(pk=c.pk),
+            actor=None,
+        )
 
     results, errors = run_parallel(50, redeem)
     assert len(results) == 1 and len(errors) == 49
@@ -87,8 +104,13 @@ def test_parallel_checkouts_with_one_coupon_and_the_same_points_make_one_order(o
 
     def order(i: int) -> Order:
         return do_checkout(
-            organisation=org, store=store1, customer=Customer.objects.get(pk=c.pk), actor=None, coupon_code=coupon.code,
-            points=500, lines=[LineInput(quantity=1, name=f"item {i}", unit_price=Decimal("100.00"))],
+            organisation=org,
+            store=store1,
+            customer=Customer.objects.get(pk=c.pk),
+            actor=None,
+            coupon_code=coupon.code,
+            points=500,
+            lines=[LineInput(quantity=1, name=f"item {i}", unit_price=Decimal("100.00"))],
         )
 
     results, errors = run_parallel(12, order)
@@ -96,7 +118,11 @@ def test_parallel_checkouts_with_one_coupon_and_the_same_points_make_one_order(o
     assert Order.objects.count() == 1
     won = results[0]
     # 100 − 20 coupon − ¥5 of points = 75 paid, earning 75 points.
-    assert (won.coupon_amount, won.points_used, won.net_paid) == (Decimal("20.00"), 500, Decimal("75.00"))
+    assert (won.coupon_amount, won.points_used, won.net_paid) == (
+        Decimal("20.00"),
+        500,
+        Decimal("75.00"),
+    )
     assert LoyaltyAccount.objects.get(pk=c.pk).balance == 75
     assert Coupon.objects.get(pk=coupon.pk).order_id == won.pk
 
@@ -106,7 +132,9 @@ def test_a_quota_of_ten_hit_by_fifty_parallel_issues(org, owner):
     people = [make_customer(org, name=f"客户{i}") for i in range(50)]
 
     def issue(i: int) -> Coupon:
-        return coupons.do_issue_coupon(CouponTemplate.objects.get(pk=limited.pk), people[i], actor=None)
+        return coupons.do_issue_coupon(
+            CouponTemplate.objects.get(pk=limited.pk), people[i], actor=None
+        )
 
     results, errors = run_parallel(50, issue)
     assert len(results) == 10 and len(errors) == 40
@@ -118,7 +146,9 @@ def test_a_quota_of_ten_hit_by_fifty_parallel_issues(org, owner):
 def test_the_per_customer_limit_holds_under_parallel_issues(org, owner):
     once = template(org, per_customer_limit=1)
     c = make_customer(org)
-    results, errors = run_parallel(12, lambda i: coupons.do_issue_coupon(once, Customer.objects.get(pk=c.pk), actor=None))
+    results, errors = run_parallel(
+        12, lambda i: coupons.do_issue_coupon(once, Customer.objects.get(pk=c.pk), actor=None)
+    )
     assert len(results) == 1 and len(errors) == 11
     assert Coupon.objects.filter(customer=c).count() == 1
     once.refresh_from_db()
@@ -135,7 +165,7 @@ def test_two_hundred_parallel_awards_and_redemptions_never_overspend(org, owner)
     def work(i: int) -> list[tuple[str, int, bool]]:
         customer = Customer.objects.get(pk=c.pk)
         done = []
-        for kind, points in plan[i * per_thread:(i + 1) * per_thread]:
+        for kind, points in plan[i * per_thread : (i + 1) * per_thread]:
             try:
                 if kind == "award":
                     do_adjust_points(customer, points=points, reason="parallel", actor=None)

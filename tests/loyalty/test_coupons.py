@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from tests.helpers import make_customer, make_order
 
 from huitouke.loyalty import coupons
 from huitouke.loyalty.actions import ensure_program
@@ -17,21 +18,31 @@ from huitouke.loyalty.models import Coupon, CouponKind, CouponStatus, CouponTemp
 from huitouke.loyalty.queries import describe_template, template_results
 from huitouke.sales.actions import LineInput, do_refund_order
 from huitouke.sales.models import Category
-from tests.helpers import make_customer, make_order
 
 D = Decimal
 
 
 def make_template(org, **fields) -> CouponTemplate:
-    values = {"name": "满150减30", "kind": CouponKind.AMOUNT_OFF, "amount": D("30"), "threshold": D("150"), "valid_days": 30}
+    values = {
+        "name": "满150减30",
+        "kind": CouponKind.AMOUNT_OFF,
+        "amount": D("30"),
+        "threshold": D("150"),
+        "valid_days": 30,
+    }
     values.update(fields)
     return CouponTemplate.objects.create(organisation=org, **values)
 
 
 def checkout(org, store, customer, amount: str, code: str = "", **extra):
     return do_checkout(
-        organisation=org, store=store, customer=customer, actor=None, coupon_code=code,
-        lines=[LineInput(quantity=1, name="套餐", unit_price=D(amount))], **extra,
+        organisation=org,
+        store=store,
+        customer=customer,
+        actor=None,
+        coupon_code=code,
+        lines=[LineInput(quantity=1, name="套餐", unit_price=D(amount))],
+        **extra,
     )
 
 
@@ -48,13 +59,23 @@ def test_codes_are_unique_and_unguessable(org, owner):
 def test_validity_n_days_after_issue_or_fixed_local_days(org, owner):
     c = make_customer(org)
     issued_at = datetime(2030, 1, 10, 9, 30, tzinfo=ZoneInfo("UTC"))
-    coupon = coupons.do_issue_coupon(make_template(org, valid_days=7), c, actor=owner, now=issued_at)
+    coupon = coupons.do_issue_coupon(
+        make_template(org, valid_days=7), c, actor=owner, now=issued_at
+    )
     assert (coupon.valid_from, coupon.expires_at) == (issued_at, issued_at + timedelta(days=7))
-    fixed = make_template(org, validity=Validity.FIXED, valid_from=date(2030, 2, 1), valid_until=date(2030, 2, 14), valid_days=None)
+    fixed = make_template(
+        org,
+        validity=Validity.FIXED,
+        valid_from=date(2030, 2, 1),
+        valid_until=date(2030, 2, 14),
+        valid_days=None,
+    )
     coupon = coupons.do_issue_coupon(fixed, c, actor=owner, now=issued_at)
     shanghai = ZoneInfo("Asia/Shanghai")
     assert coupon.valid_from == datetime(2030, 2, 1, tzinfo=shanghai)
-    assert coupon.expires_at == datetime(2030, 2, 15, tzinfo=shanghai)  # through the whole of 14 Feb, local time
+    assert coupon.expires_at == datetime(
+        2030, 2, 15, tzinfo=shanghai
+    )  # through the whole of 14 Feb, local time
 
 
 def test_per_customer_limit(org, owner):
@@ -73,7 +94,9 @@ def test_issuing_to_a_list_stops_at_the_quota_and_reports_the_rest(org, owner):
     customers = [make_customer(org, name=f"客户{i}") for i in range(5)]
     result = coupons.do_issue_coupons(template, customers, actor=owner)
     assert [c.customer_id for c in result.issued] == [c.pk for c in customers[:3]]
-    assert [(c.pk, m) for c, m in result.skipped] == [(c.pk, "All 3 coupons of this kind have been issued.") for c in customers[3:]]
+    assert [(c.pk, m) for c, m in result.skipped] == [
+        (c.pk, "All 3 coupons of this kind have been issued.") for c in customers[3:]
+    ]
     template.refresh_from_db()
     assert template.issued_count == 3
 
@@ -90,7 +113,9 @@ def test_minimum_tier(org, store1, owner):
 
 def test_templates_past_their_dates_or_stopped_issue_nothing(org, owner):
     c = make_customer(org)
-    ended = make_template(org, validity=Validity.FIXED, valid_until=date(2020, 1, 31), valid_days=None)
+    ended = make_template(
+        org, validity=Validity.FIXED, valid_until=date(2020, 1, 31), valid_days=None
+    )
     with pytest.raises(ValidationError, match="already ended"):
         coupons.do_issue_coupon(ended, c, actor=owner)
     stopped = make_template(org, is_active=False)
@@ -110,20 +135,45 @@ def test_templates_past_their_dates_or_stopped_issue_nothing(org, owner):
     ],
 )
 def test_templates_that_make_no_sense_are_refused(org, fields, field):
-    template = CouponTemplate(organisation=org, **{"name": "x", "kind": CouponKind.AMOUNT_OFF, "amount": D("30"), "threshold": D("150"), "valid_days": 30, **fields})
+    template = CouponTemplate(
+        organisation=org,
+        **{
+            "name": "x",
+            "kind": CouponKind.AMOUNT_OFF,
+            "amount": D("30"),
+            "threshold": D("150"),
+            "valid_days": 30,
+            **fields,
+        },
+    )
     with pytest.raises(ValidationError) as info:
         coupons.clean_template(template)
     assert field in info.value.message_dict
 
 
 def test_descriptions():
-    assert describe_template(CouponTemplate(kind=CouponKind.AMOUNT_OFF, amount=D("30"), threshold=D("150"))) == "¥30 off orders of ¥150"
-    assert describe_template(CouponTemplate(kind=CouponKind.NO_THRESHOLD, amount=D("20.50"))) == "¥20.5 off, no minimum"
-    assert describe_template(CouponTemplate(kind=CouponKind.PERCENT_OFF, percent_off=D("12"), max_discount=D("50"))) == "12% off (up to ¥50)"
+    assert (
+        describe_template(
+            CouponTemplate(kind=CouponKind.AMOUNT_OFF, amount=D("30"), threshold=D("150"))
+        )
+        == "¥30 off orders of ¥150"
+    )
+    assert (
+        describe_template(CouponTemplate(kind=CouponKind.NO_THRESHOLD, amount=D("20.50")))
+        == "¥20.5 off, no minimum"
+    )
+    assert (
+        describe_template(
+            CouponTemplate(kind=CouponKind.PERCENT_OFF, percent_off=D("12"), max_discount=D("50"))
+        )
+        == "12% off (up to ¥50)"
+    )
 
 
 def test_redemption_refusals(org, store1, owner):
-    template = make_template(org, kind=CouponKind.NO_THRESHOLD, threshold=D("0"), amount=D("20"), per_customer_limit=None)
+    template = make_template(
+        org, kind=CouponKind.NO_THRESHOLD, threshold=D("0"), amount=D("20"), per_customer_limit=None
+    )
     her, other = make_customer(org), make_customer(org)
     coupon = coupons.do_issue_coupon(template, her, actor=owner)
     kwargs = {"organisation_id": org.pk, "actor": owner}
@@ -132,14 +182,24 @@ def test_redemption_refusals(org, store1, owner):
     with pytest.raises(ValidationError, match="No coupon has the code"):
         coupons.do_redeem_coupon(code="NOPE2345", customer=her, **kwargs)
     # Typed in lower case with spaces, it still matches.
-    used = coupons.do_redeem_coupon(code=" " + coupon.code.lower()[:6] + " " + coupon.code.lower()[6:], customer=her, **kwargs)
+    used = coupons.do_redeem_coupon(
+        code=" " + coupon.code.lower()[:6] + " " + coupon.code.lower()[6:], customer=her, **kwargs
+    )
     assert used.status == CouponStatus.REDEEMED
     with pytest.raises(ValidationError, match="already been used"):
         coupons.do_redeem_coupon(code=coupon.code, customer=her, **kwargs)
-    expired = coupons.do_issue_coupon(template, her, actor=owner, now=timezone.now() - timedelta(days=40))
+    expired = coupons.do_issue_coupon(
+        template, her, actor=owner, now=timezone.now() - timedelta(days=40)
+    )
     with pytest.raises(ValidationError, match="expired on"):
         coupons.do_redeem_coupon(code=expired.code, customer=her, **kwargs)
-    later = make_template(org, validity=Validity.FIXED, valid_from=date(2100, 1, 1), valid_until=date(2100, 1, 31), valid_days=None)
+    later = make_template(
+        org,
+        validity=Validity.FIXED,
+        valid_from=date(2100, 1, 1),
+        valid_until=date(2100, 1, 31),
+        valid_days=None,
+    )
     upcoming = coupons.do_issue_coupon(later, her, actor=owner)
     with pytest.raises(ValidationError, match="can be used from 2100-01-01"):
         coupons.do_redeem_coupon(code=upcoming.code, customer=her, **kwargs)
@@ -178,8 +238,13 @@ def test_expiry_job_marks_only_unused_coupons_past_their_date(org, owner):
     assert coupons.do_expire_coupons(now=now) == 0
 
 
-@pytest.mark.parametrize(("refund", "setting", "expected"), [("all", True, "issued"), ("part", True, "redeemed"), ("all", False, "redeemed")])
-def test_a_fully_refunded_order_gives_its_coupon_back(org, store1, owner, refund, setting, expected):
+@pytest.mark.parametrize(
+    ("refund", "setting", "expected"),
+    [("all", True, "issued"), ("part", True, "redeemed"), ("all", False, "redeemed")],
+)
+def test_a_fully_refunded_order_gives_its_coupon_back(
+    org, store1, owner, refund, setting, expected
+):
     rules = ensure_program(org)
     rules.return_coupon_on_refund = setting
     rules.save()
@@ -195,7 +260,9 @@ def test_a_fully_refunded_order_gives_its_coupon_back(org, store1, owner, refund
 
 def test_an_expired_coupon_is_not_given_back(org, store1, owner):
     c = make_customer(org)
-    coupon = coupons.do_issue_coupon(make_template(org, valid_days=1), c, actor=owner, now=timezone.now() - timedelta(hours=23))
+    coupon = coupons.do_issue_coupon(
+        make_template(org, valid_days=1), c, actor=owner, now=timezone.now() - timedelta(hours=23)
+    )
     order = checkout(org, store1, c, "200.00", coupon.code)
     Coupon.objects.filter(pk=coupon.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     do_refund_order(order=order, actor=owner)

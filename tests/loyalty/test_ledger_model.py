@@ -18,27 +18,45 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from tests.helpers import make_customer
 
-from huitouke.loyalty.actions import _add_months, do_adjust_points, do_redeem_points, ensure_program, expire_points_of
+from huitouke.loyalty.actions import (
+    do_adjust_points,
+    do_redeem_points,
+    ensure_program,
+    expire_points_of,
+)
 from huitouke.loyalty.checkout import do_checkout
 from huitouke.loyalty.models import ExpiryPolicy, LoyaltyAccount
 from huitouke.loyalty.queries import ledger_totals
 from huitouke.sales.actions import LineInput, do_refund_order
 from huitouke.sales.models import Order
-from tests.helpers import make_customer
 
 CENT = Decimal("0.01")
 MONTHS = 2
 # The default tiers, written out by hand: (12-month spend from, price rate, points multiplier).
-TIERS = [(Decimal(0), Decimal(1), Decimal(1)), (Decimal(300), Decimal("0.95"), Decimal("1.2")),
-         (Decimal(1000), Decimal("0.88"), Decimal("1.5")), (Decimal(5000), Decimal("0.85"), Decimal(2))]
+TIERS = [
+    (Decimal(0), Decimal(1), Decimal(1)),
+    (Decimal(300), Decimal("0.95"), Decimal("1.2")),
+    (Decimal(1000), Decimal("0.88"), Decimal("1.5")),
+    (Decimal(5000), Decimal("0.85"), Decimal(2)),
+]
 
 
 def months_later(when: datetime, months: int) -> datetime:
     year, month = divmod(when.month - 1 + months, 12)
     year, month = when.year + year, month + 1
-    return when.replace(year=year, month=month, day=min(when.day, calendar.monthrange(year, month)[1]))
+    return when.replace(
+        year=year, month=month, day=min(when.day, calendar.monthrange(year, month)[1])
+    )
 
 
 def half_up(value: Decimal) -> int:
@@ -114,7 +132,14 @@ class LoyaltyMachine(RuleBasedStateMachine):
 
     def tier_now(self) -> tuple[Decimal, Decimal, Decimal]:
         window = timezone.now() - timedelta(days=365)
-        spend = sum((o.net - o.refunded for o in self.orders if o.placed_at > window and o.refunded < o.net), Decimal(0))
+        spend = sum(
+            (
+                o.net - o.refunded
+                for o in self.orders
+                if o.placed_at > window and o.refunded < o.net
+            ),
+            Decimal(0),
+        )
         return max((t for t in TIERS if t[0] <= spend), key=lambda t: t[0])
 
     @rule(amount=st.integers(1, 700), days=st.integers(0, 45), wanted=st.integers(0, 40_000))
@@ -123,16 +148,29 @@ class LoyaltyMachine(RuleBasedStateMachine):
         gross = Decimal(amount)
         _threshold, rate, multiplier = self.tier
         after = gross - (gross * (1 - rate)).quantize(CENT, rounding=ROUND_HALF_UP)
-        most = int(((after * 50 / 100).quantize(CENT, rounding=ROUND_DOWN) * 100).to_integral_value(rounding=ROUND_FLOOR))
+        most = int(
+            ((after * 50 / 100).quantize(CENT, rounding=ROUND_DOWN) * 100).to_integral_value(
+                rounding=ROUND_FLOOR
+            )
+        )
         points = min(wanted, most, self.ledger.balance)
         net = after - Decimal(points) / 100
         order = do_checkout(
-            organisation=self.org, store=self.store, customer=self.customer, actor=None, placed_at=placed_at, points=points,
+            organisation=self.org,
+            store=self.store,
+            customer=self.customer,
+            actor=None,
+            placed_at=placed_at,
+            points=points,
             lines=[LineInput(quantity=1, name="item", unit_price=gross)],
         )
         assert order.net_paid == net
         earned = int((net * multiplier).to_integral_value(rounding=ROUND_FLOOR))
-        lot = self.ledger.credit(earned, months_later(timezone.localtime(placed_at), MONTHS)) if earned else None
+        lot = (
+            self.ledger.credit(earned, months_later(timezone.localtime(placed_at), MONTHS))
+            if earned
+            else None
+        )
         assert self.ledger.debit(points)
         self.orders.append(ModelOrder(order.pk, placed_at, net, earned, points, lot))
         self.tier = self.tier_now()
@@ -209,8 +247,10 @@ def test_random_sequences_keep_the_books_and_the_tier_right(org, store1):
     run_state_machine_as_test(
         LoyaltyMachine,
         settings=settings(
-            max_examples=25, stateful_step_count=12, deadline=None, database=None,
+            max_examples=25,
+            stateful_step_count=12,
+            deadline=None,
+            database=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
-

@@ -6,13 +6,20 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.utils import timezone
+from tests.helpers import make_customer, make_order
 
 from huitouke.customers.actions import do_merge_customers
 from huitouke.loyalty import coupons, tasks
 from huitouke.loyalty.actions import do_adjust_points, do_redeem_points
-from huitouke.loyalty.models import Coupon, CouponKind, CouponStatus, CouponTemplate, LoyaltyAccount, PointsEntry
+from huitouke.loyalty.models import (
+    Coupon,
+    CouponKind,
+    CouponStatus,
+    CouponTemplate,
+    LoyaltyAccount,
+    PointsEntry,
+)
 from huitouke.sales.actions import do_refund_order
-from tests.helpers import make_customer, make_order
 
 
 def account(customer) -> tuple[int, int, str | None]:
@@ -24,7 +31,9 @@ def test_merge_moves_points_coupons_and_recomputes_the_tier(org, store1, owner):
     keep, dup = make_customer(org, name="陈静"), make_customer(org, name="陈静 (重复)")
     make_order(keep, store1, unit_price="100.00")
     make_order(dup, store1, unit_price="950.00")
-    template = CouponTemplate.objects.create(organisation=org, name="t", kind=CouponKind.NO_THRESHOLD, amount=Decimal("10"), valid_days=9)
+    template = CouponTemplate.objects.create(
+        organisation=org, name="t", kind=CouponKind.NO_THRESHOLD, amount=Decimal("10"), valid_days=9
+    )
     coupon = coupons.do_issue_coupon(template, dup, actor=owner)
     do_merge_customers(keep=keep, duplicate=dup, actor=owner)
     assert account(keep) == (1050, 0, "Gold")
@@ -46,11 +55,36 @@ def test_merge_settles_points_owed_against_points_held(org, store1, owner):
 def test_periodic_jobs(org, store1, owner):
     c = make_customer(org)
     make_order(c, store1, unit_price="1000.00", placed_at=timezone.now() - timedelta(days=366 * 3))
-    template = CouponTemplate.objects.create(organisation=org, name="t", kind=CouponKind.NO_THRESHOLD, amount=Decimal("10"), valid_days=1)
-    coupon = coupons.do_issue_coupon(template, c, actor=owner, now=timezone.now() - timedelta(days=2))
-    assert tasks.expire_points.call_local() == 1000  # earned three years ago: lapsed at the end of the next year
+    template = CouponTemplate.objects.create(
+        organisation=org, name="t", kind=CouponKind.NO_THRESHOLD, amount=Decimal("10"), valid_days=1
+    )
+    coupon = coupons.do_issue_coupon(
+        template, c, actor=owner, now=timezone.now() - timedelta(days=2)
+    )
+    assert (
+        tasks.expire_points.call_local() == 1000
+    )  # earned three years ago: lapsed at the end of the next year
     assert tasks.expire_coupons.call_local() == 1
-    assert tasks.reevaluate_tiers.call_local() == 0  # already Regular: the order is outside the window
+    assert (
+        tasks.reevaluate_tiers.call_local() == 0
+    )  # already Regular: the order is outside the window
     assert tasks.reevaluate_organisation_tiers.call_local(org.pk) == 0
     assert Coupon.objects.get(pk=coupon.pk).status == CouponStatus.EXPIRED
     assert account(c) == (0, 0, "Regular")
+
+
+def test_imported_history_sets_tiers_but_earns_no_points(org, store1):
+    from huitouke.loyalty.hooks import on_import_done
+    from huitouke.sales.models import Order, OrderSource
+
+    c = make_customer(org)
+    # Imports write orders in bulk, without the order hooks.
+    Order.objects.create(
+        organisation=org,
+        store=store1,
+        customer=c,
+        net_paid=Decimal("1200"),
+        source=OrderSource.IMPORT,
+    )
+    on_import_done(org, [c.pk])
+    assert account(c) == (0, 0, "Gold")

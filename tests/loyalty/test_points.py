@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from tests.helpers import make_customer, make_order
 
 from huitouke.audit.models import AuditEntry
 from huitouke.loyalty.actions import (
@@ -20,9 +21,14 @@ from huitouke.loyalty.actions import (
     points_to_expire,
 )
 from huitouke.loyalty.checkout import do_checkout
-from huitouke.loyalty.models import AppendOnlyError, ExpiryPolicy, LoyaltyAccount, PointsEntry, PointsKind
+from huitouke.loyalty.models import (
+    AppendOnlyError,
+    ExpiryPolicy,
+    LoyaltyAccount,
+    PointsEntry,
+    PointsKind,
+)
 from huitouke.sales.actions import LineInput, do_refund_order
-from tests.helpers import make_customer, make_order
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -37,7 +43,9 @@ def test_orders_earn_a_point_per_yuan_times_the_tier_held_when_ordering(org, sto
     make_order(c, store1, unit_price="350.00")  # Regular ×1 → 350; her spend now makes her Silver
     make_order(c, store1, unit_price="100.99")  # Silver ×1.2 → floor(121.188) = 121
     assert balance(c) == (471, 0)
-    earned = list(PointsEntry.objects.filter(customer=c).order_by("id").values_list("kind", "points"))
+    earned = list(
+        PointsEntry.objects.filter(customer=c).order_by("id").values_list("kind", "points")
+    )
     assert earned == [("earn", 350), ("earn", 121)]
 
 
@@ -73,9 +81,13 @@ def test_expiry_dates_by_policy(org):
     rules.expiry_policy = ExpiryPolicy.MONTHS
     rules.expiry_months = 1
     earned = datetime(2024, 1, 31, 10, 0, tzinfo=SHANGHAI)
-    assert expiry_for(earned, rules, "Asia/Shanghai") == datetime(2024, 2, 29, 10, 0, tzinfo=SHANGHAI)
+    assert expiry_for(earned, rules, "Asia/Shanghai") == datetime(
+        2024, 2, 29, 10, 0, tzinfo=SHANGHAI
+    )
     rules.expiry_months = 12
-    assert expiry_for(earned, rules, "Asia/Shanghai") == datetime(2025, 1, 31, 10, 0, tzinfo=SHANGHAI)
+    assert expiry_for(earned, rules, "Asia/Shanghai") == datetime(
+        2025, 1, 31, 10, 0, tzinfo=SHANGHAI
+    )
     rules.expiry_policy = ExpiryPolicy.END_OF_NEXT_YEAR
     assert expiry_for(earned, rules, "Asia/Shanghai") == datetime(2026, 1, 1, tzinfo=SHANGHAI)
     # The shop's local date decides: 16:30 UTC on 31 Dec 2024 is already 2025 in Shanghai.
@@ -91,8 +103,12 @@ def test_lapsed_points_expire_after_the_points_used(org, store1, owner):
     rules.save()
     now = timezone.now()
     c = make_customer(org)
-    make_order(c, store1, unit_price="100.00", placed_at=now - timedelta(days=400))  # lot of 100, lapsed
-    make_order(c, store1, unit_price="50.00", placed_at=now - timedelta(days=100))  # lot of 50, live
+    make_order(
+        c, store1, unit_price="100.00", placed_at=now - timedelta(days=400)
+    )  # lot of 100, lapsed
+    make_order(
+        c, store1, unit_price="50.00", placed_at=now - timedelta(days=100)
+    )  # lot of 50, live
     do_redeem_points(c, points=30, actor=owner)  # uses the soonest-expiring points first
     assert points_to_expire(c.pk, now) == 70
     assert do_expire_points(now=now) == 70
@@ -117,7 +133,13 @@ def test_points_that_never_expire_stay(org, store1):
 
 @pytest.mark.parametrize(
     ("points", "message"),
-    [(500, "balance is 100, 500 requested"), (0, "above 0"), (-5, "above 0"), (True, "whole number"), (1.5, "whole number")],
+    [
+        (500, "balance is 100, 500 requested"),
+        (0, "above 0"),
+        (-5, "above 0"),
+        (True, "whole number"),
+        (1.5, "whole number"),
+    ],
 )
 def test_bad_redemptions_are_refused_and_change_nothing(org, store1, owner, points, message):
     c = make_customer(org)
@@ -137,8 +159,15 @@ def test_adjustments_need_a_reason_and_are_audited(org, store1, owner):
         do_adjust_points(c, points=-80, reason="typo", actor=owner)
     do_adjust_points(c, points=-20, reason="Wrong customer", actor=owner)
     assert balance(c) == (30, 0)
-    entries = list(PointsEntry.objects.filter(customer=c).order_by("id").values_list("kind", "points", "reason"))
-    assert entries == [("adjust", 50, "Compensation for a late delivery"), ("adjust", -20, "Wrong customer")]
+    entries = list(
+        PointsEntry.objects.filter(customer=c)
+        .order_by("id")
+        .values_list("kind", "points", "reason")
+    )
+    assert entries == [
+        ("adjust", 50, "Compensation for a late delivery"),
+        ("adjust", -20, "Wrong customer"),
+    ]
     assert AuditEntry.objects.filter(action="points_adjust").count() == 2
 
 
@@ -169,17 +198,34 @@ def test_refunds_return_used_points_and_take_back_earned_points_in_proportion(or
     c = make_customer(org)
     do_adjust_points(c, points=1000, reason="welcome", actor=owner)
     order = do_checkout(
-        organisation=org, store=store1, customer=c, actor=owner, points=1000,
+        organisation=org,
+        store=store1,
+        customer=c,
+        actor=owner,
+        points=1000,
         lines=[LineInput(quantity=1, name="护理", unit_price=Decimal("100.00"))],
     )
-    assert (order.points_used, order.points_amount, order.net_paid) == (1000, Decimal("10.00"), Decimal("90.00"))
+    assert (order.points_used, order.points_amount, order.net_paid) == (
+        1000,
+        Decimal("10.00"),
+        Decimal("90.00"),
+    )
     assert balance(c) == (90, 0)  # 1000 - 1000 + 90 earned
     do_refund_order(order=order, actor=owner, amount="45.00")  # half of what was paid
     assert balance(c) == (90 + 500 - 45, 0)
     do_refund_order(order=order, actor=owner)  # the rest
     assert balance(c) == (1000, 0)
-    kinds = list(PointsEntry.objects.filter(order=order).order_by("id").values_list("kind", "points"))
-    assert kinds == [("earn", 90), ("redeem", -1000), ("return", 500), ("reversal", -45), ("return", 500), ("reversal", -45)]
+    kinds = list(
+        PointsEntry.objects.filter(order=order).order_by("id").values_list("kind", "points")
+    )
+    assert kinds == [
+        ("earn", 90),
+        ("redeem", -1000),
+        ("return", 500),
+        ("reversal", -45),
+        ("return", 500),
+        ("reversal", -45),
+    ]
 
 
 def test_partial_refunds_add_up_to_exactly_the_points_earned(org, store1, owner):
@@ -191,7 +237,14 @@ def test_partial_refunds_add_up_to_exactly_the_points_earned(org, store1, owner)
     assert balance(c) == (0, 0)
     do_refund_order(order=order, actor=owner)
     assert balance(c) == (0, 0)
-    assert -sum(PointsEntry.objects.filter(kind=PointsKind.REFUND_REVERSAL).values_list("points", flat=True)) == 100
+    assert (
+        -sum(
+            PointsEntry.objects.filter(kind=PointsKind.REFUND_REVERSAL).values_list(
+                "points", flat=True
+            )
+        )
+        == 100
+    )
 
 
 def test_a_refund_takes_back_its_own_orders_points_not_the_soonest_to_lapse(org, store1, owner):
@@ -200,8 +253,12 @@ def test_a_refund_takes_back_its_own_orders_points_not_the_soonest_to_lapse(org,
     rules.save()
     now = timezone.now()
     c = make_customer(org)
-    make_order(c, store1, unit_price="100.00", placed_at=now - timedelta(days=90))  # lapses about now − 30 days
-    later = make_order(c, store1, unit_price="100.00", placed_at=now - timedelta(days=80))  # about now − 20 days
+    make_order(
+        c, store1, unit_price="100.00", placed_at=now - timedelta(days=90)
+    )  # lapses about now − 30 days
+    later = make_order(
+        c, store1, unit_price="100.00", placed_at=now - timedelta(days=80)
+    )  # about now − 20 days
     do_refund_order(order=later, actor=owner)  # its 100 points go, the first order's 100 stay
     assert do_expire_points(now=now - timedelta(days=25)) == 100
     assert balance(c) == (0, 0)

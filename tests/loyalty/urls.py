@@ -16,7 +16,12 @@ urlpatterns = list(site_urls)
 if not any(str(p.pattern) == "loyalty/" for p in urlpatterns):
     urlpatterns.append(path("loyalty/", include("huitouke.loyalty.urls")))
 if not any(mounted is router for _prefix, mounted in site.api._routers):
-    api = NinjaAPI(urls_namespace="loyalty-test-api", auth=api_auth(), parser=site.StrictJsonParser())
+    api = NinjaAPI(
+        urls_namespace="loyalty-test-api", auth=api_auth(), parser=site.StrictJsonParser()
+    )
     api._exception_handlers.update(site.api._exception_handlers)
     api.add_router("/", router)
-    urlpatterns = [*(p for p in urlpatterns if str(p.pattern) != "api/v1/"), path("api/v1/", api.urls)]
+    urlpatterns = [
+        *(p for p in urlpatterns if str(p.pattern) != "api/v1/"),
+        path("api/v1/", api.urls),
+    ]

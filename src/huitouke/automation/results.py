@@ -84,7 +84,9 @@ def rule_results(rule: AutomationRule, *, window_days: int = 7) -> CampaignResul
         ).values_list("pk", "customer_id", "status", "acted_at", "event_order_id", "coupon_id")
     )
     messages = Message.objects.filter(rule=rule)
-    by_status = dict(messages.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    by_status = dict(
+        messages.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
     result.sent = by_status.get(MessageStatus.SENT, 0)
     result.failed = by_status.get(MessageStatus.FAILED, 0)
     result.delivered = messages.filter(delivered_at__isnull=False).count()
@@ -121,11 +123,12 @@ def rule_results(rule: AutomationRule, *, window_days: int = 7) -> CampaignResul
         if status == EnrolmentStatus.SUPPRESSED:
             result.suppressed_customers += 1
             continue
-        if status == EnrolmentStatus.DONE:
-            start = first_sent.get(pk) or acted_at
-            measured["done"].append((customer_id, start, event_order_id))
-        else:
-            measured["holdout"].append((customer_id, acted_at, event_order_id))
+        start = first_sent.get(pk) or acted_at
+        if start is None:  # acted enrolments always have a time; never reached in practice
+            continue
+        group = "done" if status == EnrolmentStatus.DONE else "holdout"
+        # Holdout customers were never contacted: their window opens when they were held out.
+        measured[group].append((customer_id, start, event_order_id))
     result.treated, result.holdout = len(measured["done"]), len(measured["holdout"])
     result.targeted = result.treated + result.holdout + result.suppressed_customers
 

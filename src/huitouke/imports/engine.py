@@ -11,6 +11,7 @@ idempotent. Stats of the touched customers are recomputed in the chunk's transac
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import zipfile
@@ -63,6 +64,8 @@ from huitouke.sales.actions import do_refund_order
 from huitouke.sales.models import ZERO, Order, OrderLine, OrderSource, OrderStatus, Refund
 
 _PAID, _IMPORTED = OrderStatus.PAID.value, OrderSource.IMPORT.value
+
+log = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
 DEFAULT_CHUNK = 2000
@@ -197,7 +200,12 @@ class Importer(CustomerRowsMixin):
         summary.errors.sort(key=lambda e: (e.row is not None, e.row or 0))
         if summary.committed:
             for hook in IMPORT_DONE_HOOKS:
-                hook(self.org, sorted(summary.touched))
+                try:
+                    hook(self.org, sorted(summary.touched))
+                except Exception:
+                    # The import is committed; a follow-up failing must not hide its outcome.
+                    log.exception("import hook %s failed", hook)
+                    summary.details["hook_failures"] += 1
         return summary
 
     def _all_or_nothing(self, stream: Any) -> None:

@@ -1,4 +1,4 @@
-"""Every write to points and tiers: the ledger, the cached balance, tier changes, the program's rules.
+"""Every write to points: the ledger, the cached balance, earning, refunds, expiry and merges.
 
 The balance on LoyaltyAccount is a cache of the ledger: each change is an F() update of the
 account in the same transaction as the ledger row, and a debit is conditional
@@ -11,19 +11,21 @@ soonest-expiring first, so what is still held is always the latest-expiring part
 lapsed points are max(0, lots expiring by T − points used so far), where a refund reversal
 counts against the lot it takes back and every other debit (redeem, expire, negative adjust)
 counts as use.
+
+The program's rules and tiers live in loyalty.program; the names other apps import from here
+(TIER_CHANGED_HOOKS, ensure_program, evaluate_tier) are re-exported.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -40,112 +42,14 @@ from huitouke.loyalty.models import (
     PointsEntry,
     PointsKind,
     Tier,
-    TierChange,
 )
-from huitouke.sales.actions import stats_aggregates
+from huitouke.loyalty.program import TIER_CHANGED_HOOKS as TIER_CHANGED_HOOKS
+from huitouke.loyalty.program import ensure_program as ensure_program
+from huitouke.loyalty.program import evaluate_tier as evaluate_tier
+from huitouke.loyalty.program import tier_for
 from huitouke.sales.models import Order, OrderStatus, Refund
 
 MAX_POINTS = 100_000_000
-
-# Automations register here to act on up- and downgrades; called inside the transaction that
-# changed the tier (messages must wait for transaction.on_commit).
-TIER_CHANGED_HOOKS: list[Callable[[TierChange], None]] = []
-
-
-def default_tiers() -> list[tuple[str, Decimal, Decimal, Decimal, tuple[bool, bool, bool]]]:
-    """(name, 12-month spend threshold, price rate, points multiplier, (delivery, priority, gift))."""
-    return [
-        (_("Regular"), Decimal("0"), Decimal("1"), Decimal("1"), (False, False, False)),
-        (_("Silver"), Decimal("300"), Decimal("0.95"), Decimal("1.2"), (False, False, True)),
-        (_("Gold"), Decimal("1000"), Decimal("0.88"), Decimal("1.5"), (True, False, True)),
-        (_("Diamond"), Decimal("5000"), Decimal("0.85"), Decimal("2"), (True, True, True)),
-    ]
-
-
-def ensure_program(organisation: Organisation | int) -> LoyaltySettings:
-    """The organisation's rules; the first call creates the defaults and the default tiers."""
-    org_id = organisation if isinstance(organisation, int) else organisation.pk
-    with transaction.atomic():
-        rules, created = LoyaltySettings.objects.get_or_create(organisation_id=org_id)
-        if created and not Tier.objects.filter(organisation_id=org_id).exists():
-            Tier.objects.bulk_create(
-                Tier(
-                    organisation_id=org_id,
-                    name=name,
-                    threshold=threshold,
-                    price_rate=rate,
-                    points_multiplier=multiplier,
-                    free_delivery=perks[0],
-                    priority_service=perks[1],
-                    birthday_gift=perks[2],
-                )
-                for name, threshold, rate, multiplier, perks in default_tiers()
-            )
-    return rules
-
-
-def do_update_program(
-    rules: LoyaltySettings,
-    *,
-    tiers: Iterable[Tier] = (),
-    deleted: Iterable[Tier] = (),
-    actor: Any,
-    request: Any = None,
-) -> LoyaltySettings:
-    """Save the organisation's rules and tiers; members' tiers follow in a background job."""
-    from huitouke.loyalty.models import CouponTemplate
-
-    deleted = list(deleted)
-    with transaction.atomic():
-        rules.full_clean()
-        rules.save()
-        for tier in deleted:
-            if CouponTemplate.objects.filter(min_tier=tier).exists():
-                raise ValidationError(
-                    _(
-                        "The tier “%(name)s” is the minimum tier of a coupon; change the coupon first."
-                    )
-                    % {"name": tier.name}
-                )
-            tier.delete()
-        for tier in tiers:
-            tier.organisation_id = rules.organisation_id
-            tier.full_clean(
-                exclude=["organisation"], validate_unique=False, validate_constraints=False
-            )
-            try:
-                with transaction.atomic():
-                    tier.save()
-            except IntegrityError as exc:
-                # Swapping two tiers' thresholds or names in one save passes through a clash.
-                raise ValidationError(
-                    _(
-                        "Another tier already has the name “%(name)s” or the threshold ¥%(threshold)s; change one tier at a time."
-                    )
-                    % {"name": tier.name, "threshold": tier.threshold}
-                ) from exc
-        record_audit(
-            actor=actor,
-            organisation=rules.organisation,
-            action="loyalty_settings",
-            target=None,
-            request=request,
-            detail={
-                "tiers": sorted(
-                    (str(t.threshold), t.name)
-                    for t in Tier.objects.filter(organisation_id=rules.organisation_id)
-                )
-            },
-        )
-        organisation_id = rules.organisation_id
-
-        def _reevaluate() -> None:
-            from huitouke.loyalty.tasks import reevaluate_organisation_tiers
-
-            reevaluate_organisation_tiers(organisation_id)
-
-        transaction.on_commit(_reevaluate)
-    return rules
 
 
 def _add_months(when: datetime, months: int) -> datetime:
@@ -478,96 +382,6 @@ def do_expire_points(
         entry = expire_points_of(row["customer_id"], row["organisation_id"], now=now)
         total += -entry.points if entry else 0
     return total
-
-
-# --- tiers -------------------------------------------------------------------------------------
-
-
-def tier_for(tiers: list[Tier], spend: Decimal) -> Tier | None:
-    """The highest tier whose threshold the trailing-12-month spend reaches (tiers in any order)."""
-    reached = [t for t in tiers if t.threshold <= spend]
-    return max(reached, key=lambda t: t.threshold) if reached else None
-
-
-def trailing_spend(customer_id: int, now: datetime) -> Decimal:
-    """Net spend of her counted orders in the 12 months before `now` (as CustomerStats.spend_12m)."""
-    expression = stats_aggregates(now)["spend_12m"]
-    return (
-        Order.objects.counted().filter(customer_id=customer_id).aggregate(spend=expression)["spend"]
-    )
-
-
-def evaluate_tier(
-    customer_id: int, organisation_id: int, *, reason: str, now: datetime | None = None
-) -> TierChange | None:
-    """Move the customer to the tier her trailing spend earns; record the change, if any."""
-    now = now or timezone.now()
-    tiers = list(Tier.objects.filter(organisation_id=organisation_id))
-    spend = trailing_spend(customer_id, now)
-    target = tier_for(tiers, spend)
-    for _attempt in range(3):
-        account, _created = LoyaltyAccount.objects.get_or_create(
-            customer_id=customer_id, defaults={"organisation_id": organisation_id}
-        )
-        if account.tier_id == (target.pk if target else None):
-            return None
-        # Conditional on the tier we read, so two evaluations never both record the same change.
-        if LoyaltyAccount.objects.filter(
-            Q(pk=customer_id),
-            Q(tier_id=account.tier_id) if account.tier_id else Q(tier__isnull=True),
-        ).update(tier=target, tier_since=now):
-            previous = next((t for t in tiers if t.pk == account.tier_id), None)
-            change = TierChange.objects.create(
-                customer_id=customer_id,
-                from_tier=previous,
-                to_tier=target,
-                from_name=previous.name if previous else "",
-                to_name=target.name if target else "",
-                spend_12m=spend,
-                reason=reason,
-                at=now,
-            )
-            for hook in TIER_CHANGED_HOOKS:
-                hook(change)
-            return change
-    return None
-
-
-def do_reevaluate_tiers(
-    *, now: datetime | None = None, organisation: Organisation | None = None
-) -> int:
-    """Re-evaluate every member's tier as spend leaves the 12-month window (the nightly job)."""
-    now = now or timezone.now()
-    orgs = (
-        Organisation.objects.filter(pk=organisation.pk)
-        if organisation
-        else Organisation.objects.all()
-    )
-    changes = 0
-    for org_id in orgs.values_list("pk", flat=True):
-        tiers = list(Tier.objects.filter(organisation_id=org_id))
-        spend_of = dict(
-            Order.objects.counted()
-            .filter(
-                organisation_id=org_id, customer__isnull=False, customer__merged_into__isnull=True
-            )
-            .values("customer_id")
-            .annotate(spend=stats_aggregates(now)["spend_12m"])
-            .values_list("customer_id", "spend")
-        )
-        held = dict(
-            LoyaltyAccount.objects.filter(organisation_id=org_id).values_list(
-                "customer_id", "tier_id"
-            )
-        )
-        for customer_id in set(spend_of) | set(held):
-            target = tier_for(tiers, spend_of.get(customer_id, ZERO))
-            if customer_id not in held or held[customer_id] != (target.pk if target else None):
-                with transaction.atomic():
-                    changes += (
-                        evaluate_tier(customer_id, org_id, reason="nightly", now=now) is not None
-                    )
-    return changes
 
 
 # --- merges ------------------------------------------------------------------------------------

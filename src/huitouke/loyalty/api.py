@@ -13,8 +13,9 @@ from huitouke.accounts.auth import api_user, require_manager
 from huitouke.accounts.models import User
 from huitouke.customers.models import Customer
 from huitouke.loyalty import coupons
-from huitouke.loyalty.actions import do_adjust_points, do_redeem_points, ensure_program
+from huitouke.loyalty.actions import do_adjust_points, do_redeem_points
 from huitouke.loyalty.models import Coupon, CouponTemplate, LoyaltyAccount, PointsEntry
+from huitouke.loyalty.program import ensure_program
 from huitouke.loyalty.queries import tier_progress, usable_coupons
 from huitouke.loyalty.schemas import (
     AwardIn,

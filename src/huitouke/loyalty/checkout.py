@@ -22,14 +22,9 @@ from django.utils.translation import gettext as _
 from huitouke.accounts.models import Organisation, Store
 from huitouke.customers.models import Customer
 from huitouke.loyalty import coupons
-from huitouke.loyalty.actions import (
-    _locked_account,
-    do_redeem_points,
-    ensure_program,
-    tier_for,
-    trailing_spend,
-)
+from huitouke.loyalty.actions import _locked_account, do_redeem_points
 from huitouke.loyalty.models import ZERO, Coupon, CouponKind, LoyaltyAccount, LoyaltySettings, Tier
+from huitouke.loyalty.program import ensure_program, tier_for, trailing_spend
 from huitouke.sales.actions import LineInput, _lock_stats, do_record_order
 from huitouke.sales.models import Order, OrderSource
 

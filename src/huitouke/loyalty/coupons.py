@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from huitouke.audit.actions import record_audit
 from huitouke.customers.models import Customer
-from huitouke.loyalty.actions import _locked_account, ensure_program
+from huitouke.loyalty.actions import _locked_account
 from huitouke.loyalty.models import (
     ZERO,
     Coupon,
@@ -34,6 +34,7 @@ from huitouke.loyalty.models import (
     Tier,
     Validity,
 )
+from huitouke.loyalty.program import ensure_program
 from huitouke.sales.models import Order
 
 # No 0/O, 1/I/L: codes are read aloud and typed at the till. 31 symbols ** 12 ≈ 2 ** 59.

@@ -55,7 +55,6 @@ class TierForm(forms.ModelForm):
             "points_multiplier": forms.NumberInput(attrs={"style": "width:5rem", "step": "0.1"}),
         }
 
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk is None:

@@ -1,13 +1,17 @@
-"""Loyalty's part of every order, refund and merge: registered in LoyaltyConfig.ready().
+"""Loyalty's part of every order, refund, merge and import: registered in LoyaltyConfig.ready().
 
-Each runs inside the caller's transaction, after sales has locked the customer's stats row and
-refreshed her stats; an exception here rolls the whole order, refund or merge back.
+The order, refund and merge hooks run inside the caller's transaction, after sales has locked the
+customer's stats row and refreshed her stats: an exception here rolls the whole of it back. The
+import hook runs once the import has committed.
 """
 
 from __future__ import annotations
 
+from django.utils import timezone
+
+from huitouke.accounts.models import Organisation
 from huitouke.customers.models import Customer
-from huitouke.loyalty import actions, coupons
+from huitouke.loyalty import actions, coupons, program
 from huitouke.sales.models import Order, OrderStatus, Refund
 
 
@@ -16,7 +20,7 @@ def on_order_paid(order: Order) -> None:
     if order.customer_id is None:
         return
     actions.earn_for_order(order)
-    actions.evaluate_tier(order.customer_id, order.organisation_id, reason="order")
+    program.evaluate_tier(order.customer_id, order.organisation_id, reason="order")
 
 
 def on_order_refunded(order: Order, refund: Refund) -> None:
@@ -26,7 +30,14 @@ def on_order_refunded(order: Order, refund: Refund) -> None:
     actions.reverse_for_refund(order, refund)
     if order.status == OrderStatus.REFUNDED:
         coupons.return_coupon(order)
-    actions.evaluate_tier(order.customer_id, order.organisation_id, reason="refund")
+    program.evaluate_tier(order.customer_id, order.organisation_id, reason="refund")
+
+
+def on_import_done(organisation: Organisation, customer_ids: list[int]) -> None:
+    """Imported history earns no points, but it does count towards the imported customers' tiers."""
+    program.reevaluate_tiers_of(
+        organisation.pk, now=timezone.now(), reason="import", customer_ids=customer_ids
+    )
 
 
 def on_customers_merged(keep: Customer, duplicate: Customer) -> None:

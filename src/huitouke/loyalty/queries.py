@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huitouke.customers.models import Customer
-from huitouke.loyalty.actions import tier_for, trailing_spend
 from huitouke.loyalty.models import (
     ZERO,
     Coupon,
@@ -24,6 +23,7 @@ from huitouke.loyalty.models import (
     Tier,
     TierChange,
 )
+from huitouke.loyalty.program import tier_for, trailing_spend
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 
@@ -188,8 +188,8 @@ def ledger_totals(customer_id: int) -> dict[str, int]:
 
 def checkout_context(customer: Customer | None) -> dict[str, Any]:
     """What the quick order shows for a chosen customer: her usable coupons, points and tier."""
-    from huitouke.loyalty.actions import ensure_program
     from huitouke.loyalty.checkout import current_tier
+    from huitouke.loyalty.program import ensure_program
 
     if customer is None:
         return {}

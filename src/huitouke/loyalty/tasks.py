@@ -11,8 +11,9 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from huitouke.accounts.models import Organisation
-from huitouke.loyalty.actions import do_expire_points, do_reevaluate_tiers
+from huitouke.loyalty.actions import do_expire_points
 from huitouke.loyalty.coupons import do_expire_coupons
+from huitouke.loyalty.program import do_reevaluate_tiers
 
 
 @db_periodic_task(crontab(hour="16", minute="10"))

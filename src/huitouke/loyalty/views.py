@@ -18,7 +18,7 @@ from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
 from huitouke.customers.queries import get_customer_for
 from huitouke.loyalty import coupons as coupon_actions
-from huitouke.loyalty.actions import do_adjust_points, do_update_program, ensure_program
+from huitouke.loyalty.actions import do_adjust_points
 from huitouke.loyalty.checkout import quote_checkout
 from huitouke.loyalty.forms import (
     AdjustPointsForm,
@@ -29,6 +29,7 @@ from huitouke.loyalty.forms import (
     VoidCouponForm,
 )
 from huitouke.loyalty.models import Coupon, CouponTemplate, PointsEntry, Tier
+from huitouke.loyalty.program import do_update_program, ensure_program
 from huitouke.loyalty.queries import template_results, usable_coupons
 from huitouke.sales.actions import LineInput
 from huitouke.sales.forms import OrderHeaderForm, OrderLineFormSet

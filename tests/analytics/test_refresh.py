@@ -1,0 +1,229 @@
+"""refresh_organisation stores the hand-worked results of tests/analytics/shop.py, idempotently."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from huitouke.analytics.jobs import refresh_due_organisations, refresh_organisation
+from huitouke.analytics.models import (
+    CustomerAnalytics,
+    CustomerDue,
+    RefreshRun,
+    Report,
+    ReportKind,
+)
+from huitouke.analytics.reports import owner_scope, store_scope
+from huitouke.sales.models import Category
+from tests.analytics.shop import AS_OF, build_shop
+
+
+@pytest.fixture
+def shop(org, store1, store2, staff_a, staff_b):
+    return build_shop(org, store1, store2, staff_a, staff_b)
+
+
+def _rows(org) -> dict[str, dict]:
+    fields = [
+        "lifecycle",
+        "reactivated",
+        "days_since_last",
+        "days_since_first",
+        "silent_after",
+        "churned_after",
+        "threshold_source",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_segment",
+        "value_class",
+        "due_categories",
+        "p_alive",
+        "predicted_clv",
+    ]
+    return {
+        ca["customer__name"][-1]: ca
+        for ca in CustomerAnalytics.objects.filter(organisation=org).values(
+            "customer__name", "as_of", *fields
+        )
+    }
+
+
+def test_refresh_stores_the_hand_worked_customer_results(org, shop):
+    run = refresh_organisation(org, AS_OF)
+    assert run is not None and run.status == RefreshRun.Status.DONE
+    assert run.customers == 9
+    rows = _rows(org)
+    stages = {k: (r["lifecycle"], r["reactivated"]) for k, r in rows.items()}
+    assert stages == {
+        "A": ("active", False),
+        "B": ("silent", False),
+        "C": ("churned", False),
+        "D": ("potential", False),
+        "E": ("new", False),
+        "F": ("active", False),
+        "G": ("active", True),
+        "H": ("new", False),
+        "I": ("potential", False),
+    }
+    days = {k: (r["days_since_last"], r["days_since_first"]) for k, r in rows.items()}
+    assert days["A"] == (10, 172)
+    assert days["B"] == (91, 91)
+    assert days["C"] == (212, 212)
+    assert days["F"] == (100, 273)
+    assert days["G"] == (20, 395)
+    assert days["D"] == (None, None)
+    assert (rows["F"]["silent_after"], rows["F"]["churned_after"]) == (120, 240)
+    assert rows["F"]["threshold_source"] == "category"
+    assert (rows["B"]["silent_after"], rows["B"]["threshold_source"]) == (90, "org")
+
+    rfm = {
+        k: (r["recency_days"], r["frequency"], r["monetary"], r["r_score"], r["f_score"], r["m_score"])
+        for k, r in rows.items()
+        if r["rfm_segment"]
+    }
+    assert rfm == {
+        "A": (10, 2, Decimal("500.00"), 4, 5, 4),
+        "B": (91, 1, Decimal("100.00"), 2, 2, 2),
+        "C": (212, 1, Decimal("50.00"), 1, 2, 1),
+        "E": (0, 1, Decimal("80.00"), 5, 2, 2),
+        "F": (100, 2, Decimal("550.00"), 2, 5, 5),
+        "G": (20, 1, Decimal("120.00"), 4, 2, 3),
+        "H": (30, 1, Decimal("300.00"), 3, 2, 4),
+    }
+    segments = {k: (r["rfm_segment"], r["value_class"]) for k, r in rows.items()}
+    assert segments == {
+        "A": ("champions", "A"),
+        "B": ("lost", "C"),
+        "C": ("lost", "C"),
+        "D": ("", "D"),
+        "E": ("new_promising", "C"),
+        "F": ("loyal_slipping", "B"),
+        "G": ("new_promising", "C"),
+        "H": ("promising_big_spenders", "A"),
+        "I": ("", "D"),
+    }
+    assert rows["F"]["due_categories"] == sorted([shop.mask.pk, shop.serum.pk])
+    assert rows["C"]["due_categories"] == []  # due within the week, not yet today
+    # Three repeat customers are too few for the CLV model: no numbers rather than nonsense.
+    assert rows["A"]["p_alive"] is None and rows["A"]["predicted_clv"] is None
+    assert all(r["as_of"] == AS_OF for r in rows.values())
+
+
+def test_refresh_stores_due_rows_cycles_and_the_learned_median(org, shop):
+    refresh_organisation(org, AS_OF)
+    c = shop.customers
+    due = {
+        (d.customer_id, d.category_id): (d.days_since_last, d.due_from_days, d.due_to_days, d.due_now)
+        for d in CustomerDue.objects.filter(organisation=org)
+    }
+    assert due == {
+        (c["F"].pk, shop.mask.pk): (273, 215.25, 321.75, True),
+        (c["F"].pk, shop.serum.pk): (100, 90.0, 150.0, True),  # configured 120 ± 25%
+        (c["C"].pk, shop.mask.pk): (212, 215.25, 321.75, False),
+    }
+    cycles = Report.objects.get(organisation=org, kind=ReportKind.CYCLES, scope="", as_of=AS_OF)
+    [mask] = cycles.data["categories"]
+    assert mask == {
+        "category_id": shop.mask.pk,
+        "count": 2,
+        "customers": 2,
+        "p25": 215.25,
+        "median": 268.5,
+        "p75": 321.75,
+    }
+    assert Category.objects.get(pk=shop.mask.pk).learned_cycle_days == 269  # 268.5 rounded up
+    assert Category.objects.get(pk=shop.serum.pk).learned_cycle_days is None
+
+
+def test_refresh_stores_kpis_per_org_store_and_owner(org, shop, store1, store2, staff_a):
+    refresh_organisation(org, AS_OF)
+
+    def kpis(scope: str) -> dict:
+        return Report.objects.get(organisation=org, kind=ReportKind.KPIS, scope=scope).data
+
+    whole = kpis("")
+    assert whole["periods"]["current"] == ["2024-06-01", "2024-06-30"]
+    assert whole["periods"]["previous"] == ["2024-05-02", "2024-05-31"]
+    assert whole["periods"]["last_year"] == ["2023-06-01", "2023-06-30"]
+    now = whole["current"]
+    assert (now["buyers"], now["new_buyers"], now["returning_buyers"], now["orders"]) == (3, 1, 2, 3)
+    assert now["revenue_cents"] == 50000
+    assert now["returning_revenue_share"] == pytest.approx(420 / 500)
+    assert now["aov_cents"] == pytest.approx(50000 / 3)
+    assert now["repurchase_rate"] == 0
+    # Previous period: H's 500 order less its 200 refund. Last year: G's first order.
+    assert (whole["previous"]["buyers"], whole["previous"]["revenue_cents"]) == (1, 30000)
+    assert (whole["last_year"]["buyers"], whole["last_year"]["revenue_cents"]) == (1, 10000)
+    assert kpis(store_scope(store1.pk))["current"]["revenue_cents"] == 38000
+    assert kpis(store_scope(store2.pk))["current"]["revenue_cents"] == 12000
+    mine = kpis(owner_scope(staff_a.pk))["current"]
+    assert (mine["buyers"], mine["revenue_cents"]) == (2, 38000)
+    clv = Report.objects.get(organisation=org, kind=ReportKind.CLV, scope="")
+    assert clv.data["ok"] is False
+    assert clv.data["error"]["code"] == "too_few_repeat_customers"
+
+
+def test_refreshing_twice_gives_the_same_rows(org, shop):
+    refresh_organisation(org, AS_OF)
+    first = (_rows(org), list(CustomerDue.objects.values_list("customer_id", "category_id")))
+    reports = {(r.kind, r.scope): r.data for r in Report.objects.filter(organisation=org)}
+    refresh_organisation(org, AS_OF)
+    assert (_rows(org), list(CustomerDue.objects.values_list("customer_id", "category_id"))) == first
+    assert {(r.kind, r.scope): r.data for r in Report.objects.filter(organisation=org)} == reports
+    assert RefreshRun.objects.filter(organisation=org, status="done").count() == 2
+
+
+def test_a_running_refresh_makes_the_second_one_back_off(org, shop):
+    RefreshRun.objects.create(organisation=org, as_of=AS_OF)
+    assert refresh_organisation(org, AS_OF) is None
+    assert not CustomerAnalytics.objects.exists()
+
+
+def test_a_refresh_abandoned_hours_ago_does_not_block_forever(org, shop):
+    stale = RefreshRun.objects.create(
+        organisation=org, as_of=AS_OF, started_at=timezone.now() - dt.timedelta(hours=3)
+    )
+    run = refresh_organisation(org, AS_OF)
+    assert run is not None and run.status == "done"
+    stale.refresh_from_db()
+    assert stale.status == "failed"
+
+
+def test_the_nightly_tick_refreshes_after_half_past_two_local_once_a_day(org, shop):
+    before = dt.datetime(2024, 6, 29, 18, 20, tzinfo=dt.UTC)  # 02:20 in Shanghai
+    after = dt.datetime(2024, 6, 29, 18, 45, tzinfo=dt.UTC)  # 02:45
+    assert refresh_due_organisations(before) == []
+    assert refresh_due_organisations(after) == [org.pk]
+    assert refresh_due_organisations(after + dt.timedelta(hours=1)) == []
+    assert RefreshRun.objects.get().as_of == AS_OF
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_refresh_once(org, shop):
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def work() -> None:
+        try:
+            barrier.wait()
+            results.append(refresh_organisation(org, AS_OF))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r is None for r in results) == [False, True]
+    assert RefreshRun.objects.filter(status="done").count() == 1
+    assert CustomerAnalytics.objects.count() == 9
