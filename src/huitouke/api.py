@@ -24,12 +24,14 @@ from ninja.parser import Parser
 
 from huitouke.accounts.api import router as accounts_router
 from huitouke.accounts.auth import api_auth
+from huitouke.automation.api import router as automation_router
 from huitouke.customers.api import router as customers_router
 from huitouke.followups.api import router as followups_router
 from huitouke.loyalty.api import router as loyalty_router
+from huitouke.messaging.api import router as messaging_router
 from huitouke.sales.api import router as sales_router
-from huitouke.segments.api import router as segments_router
 from huitouke.schemas import ErrorOut, FieldError
+from huitouke.segments.api import router as segments_router
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +82,8 @@ api.add_router("/", sales_router)
 api.add_router("/", loyalty_router)
 api.add_router("/", followups_router)
 api.add_router("/", segments_router)
+api.add_router("/", automation_router)
+api.add_router("/", messaging_router)
 
 
 def error_response(

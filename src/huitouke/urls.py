@@ -13,6 +13,8 @@ urlpatterns = [
     path("imports/", include("huitouke.imports.urls")),
     path("loyalty/", include("huitouke.loyalty.urls")),
     path("segments/", include("huitouke.segments.urls")),
+    path("automation/", include("huitouke.automation.urls")),
+    path("messages/", include("huitouke.messaging.urls")),
     path("tasks/", include("huitouke.followups.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

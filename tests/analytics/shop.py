@@ -32,15 +32,19 @@ returning revenue 420; store 1: 380 (A, E), store 2: 120 (G); staff_a's customer
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from tests.helpers import make_customer
 
 from huitouke.accounts.models import Organisation, Store, User
 from huitouke.customers.models import Customer
 from huitouke.sales.actions import LineInput, do_record_order, do_refund_order
 from huitouke.sales.models import Category, Product
-from tests.helpers import make_customer
 
 AS_OF = dt.date(2024, 6, 30)
 TZ = ZoneInfo("Asia/Shanghai")
@@ -66,10 +70,18 @@ def build_shop(
     serum = Category.objects.create(organisation=org, name="精华", cycle_days=120)
     products = {
         "mask": Product.objects.create(
-            organisation=org, name="补水面膜", category=mask, price=Decimal("100"), cost=Decimal("30")
+            organisation=org,
+            name="补水面膜",
+            category=mask,
+            price=Decimal("100"),
+            cost=Decimal("30"),
         ),
         "serum": Product.objects.create(
-            organisation=org, name="玻尿酸精华", category=serum, price=Decimal("400"), cost=Decimal("100")
+            organisation=org,
+            name="玻尿酸精华",
+            category=serum,
+            price=Decimal("400"),
+            cost=Decimal("100"),
         ),
     }
     owners = {"A": staff_a, "B": staff_a, "D": staff_b, "E": staff_a}
@@ -103,3 +115,50 @@ def build_shop(
     i = order("I", at("2024-06-01"), "mask", "200")
     do_refund_order(order=i, actor=None, amount=Decimal("200"))
     return Shop(customers=customers, mask=mask, serum=serum)
+
+
+@dataclass
+class World:
+    """Personas (with their own usernames) and the shop, shared by every test of a module."""
+
+    org: Organisation
+    store1: Store
+    store2: Store
+    owner: User
+    manager: User
+    staff_a: User
+    staff_b: User
+    staff_c: User
+    shop: Shop
+
+
+def make_world() -> World:
+    """The organisation of tests/conftest.py with the shop built in it (usernames w_*)."""
+    from tests.helpers import make_user
+
+    from huitouke.accounts.models import Role
+
+    org = Organisation.objects.create(name="Rose Beauty")
+    store1 = Store.objects.create(organisation=org, name="万达店")
+    store2 = Store.objects.create(organisation=org, name="国贸店")
+    people = {
+        "owner": make_user("w_owner", org, Role.OWNER, store1, display_name="王老板"),
+        "manager": make_user("w_manager", org, Role.MANAGER, store1, display_name="李店长"),
+        "staff_a": make_user("w_staff_a", org, Role.STAFF, store1, display_name="小美"),
+        "staff_b": make_user("w_staff_b", org, Role.STAFF, store1, display_name="小丽"),
+        "staff_c": make_user("w_staff_c", org, Role.STAFF, store2, display_name="小芳"),
+    }
+    shop = build_shop(org, store1, store2, people["staff_a"], people["staff_b"])
+    return World(org=org, store1=store1, store2=store2, shop=shop, **people)
+
+
+@contextmanager
+def shared_world() -> Iterator[World]:
+    """Build a World once for a module inside a transaction rolled back at the end.
+
+    Each test still runs in its own nested transaction (pytest-django's `db`), so what a
+    test writes is undone before the next one; only the world is built once.
+    """
+    with transaction.atomic():
+        yield make_world()
+        transaction.set_rollback(True)

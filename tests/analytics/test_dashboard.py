@@ -9,6 +9,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone, translation
 from lunar_python import Solar
+from tests.analytics.shop import AS_OF, TZ, at, shared_world
+from tests.helpers import make_customer
 
 from huitouke.analytics.jobs import refresh_organisation
 from huitouke.analytics.models import CustomerAnalytics
@@ -16,27 +18,61 @@ from huitouke.analytics.queries import birthdays_this_week, lifecycle_reason
 from huitouke.audit.models import AuditEntry
 from huitouke.sales.actions import LineInput, do_record_order
 from huitouke.sales.models import Category, Product
-from tests.analytics.shop import AS_OF, TZ, at, build_shop
-from tests.helpers import make_customer
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), shared_world() as built:
+        # J belongs to store 2 and staff C: outside the manager's and staff A's view.
+        j = make_customer(built.org, name="客户J", owner=built.staff_c, home_store=built.store2)
+        do_record_order(
+            organisation=built.org,
+            store=built.store2,
+            customer=j,
+            lines=[
+                LineInput(
+                    quantity=1,
+                    product=Product.objects.get(name="补水面膜"),
+                    unit_price=Decimal("60"),
+                )
+            ],
+            actor=None,
+            placed_at=at("2024-06-15"),
+        )
+        built.shop.customers["J"] = j
+        refresh_organisation(built.org, AS_OF)
+        yield built
+
+
+# The personas of tests/conftest.py, taken from the shared world instead of rebuilt per test.
+@pytest.fixture
+def org(db, world):
+    return world.org
 
 
 @pytest.fixture
-def shop(org, store1, store2, staff_a, staff_b, staff_c):
-    shop = build_shop(org, store1, store2, staff_a, staff_b)
-    # J belongs to store 2 and staff C: outside the manager's and staff A's view.
-    j = make_customer(org, name="客户J", owner=staff_c, home_store=store2)
-    product = Product.objects.get(name="补水面膜")
-    do_record_order(
-        organisation=org,
-        store=store2,
-        customer=j,
-        lines=[LineInput(quantity=1, product=product, unit_price=Decimal("60"))],
-        actor=None,
-        placed_at=at("2024-06-15"),
-    )
-    shop.customers["J"] = j
-    refresh_organisation(org, AS_OF)
-    return shop
+def owner(world):
+    return world.owner
+
+
+@pytest.fixture
+def manager(world):
+    return world.manager
+
+
+@pytest.fixture
+def staff_a(world):
+    return world.staff_a
+
+
+@pytest.fixture
+def staff_c(world):
+    return world.staff_c
+
+
+@pytest.fixture
+def shop(world):
+    return world.shop
 
 
 def _kpi(html: str, key: str) -> str:
@@ -190,7 +226,12 @@ def _row(**values) -> CustomerAnalytics:
 @pytest.mark.parametrize(
     ("values", "category", "en", "zh"),
     [
-        ({}, None, "last order 95 days ago; cycle 90 days → silent", "上次消费95天前；周期90天 → 沉默"),
+        (
+            {},
+            None,
+            "last order 95 days ago; cycle 90 days → silent",
+            "上次消费95天前；周期90天 → 沉默",
+        ),
         (
             {"lifecycle": "active", "days_since_last": 1},
             None,
@@ -227,7 +268,12 @@ def _row(**values) -> CustomerAnalytics:
             "上次消费300天前；超过240天（精华周期的两倍）算流失 → 流失",
         ),
         (
-            {"lifecycle": "active", "days_since_last": 20, "reactivated": True, "gap_before_last_days": 375},
+            {
+                "lifecycle": "active",
+                "days_since_last": 20,
+                "reactivated": True,
+                "gap_before_last_days": 375,
+            },
             None,
             "last order 20 days ago; cycle 90 days → active; came back after 375 days away "
             "(reactivated)",

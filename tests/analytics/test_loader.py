@@ -7,19 +7,66 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+from tests.analytics.shop import TZ, at, shared_world
+from tests.helpers import make_customer, make_order, make_product
 
 from huitouke.analytics.frames import CUSTOMERS, LINES, ORDERS, validate
 from huitouke.analytics.loader import NO_PRODUCT, load_frames
 from huitouke.customers.models import Customer
 from huitouke.sales.actions import LineInput, do_record_order, do_refund_order
 from huitouke.sales.models import Order, OrderLine, OrderStatus
-from tests.analytics.shop import TZ, at, build_shop
-from tests.helpers import make_customer, make_order, make_product
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), shared_world() as built:
+        yield built
+
+
+# The personas of tests/conftest.py, taken from the shared world instead of rebuilt per test.
+@pytest.fixture
+def org(db, world):
+    return world.org
 
 
 @pytest.fixture
-def shop(org, store1, store2, staff_a, staff_b):
-    return build_shop(org, store1, store2, staff_a, staff_b)
+def store1(world):
+    return world.store1
+
+
+@pytest.fixture
+def store2(world):
+    return world.store2
+
+
+@pytest.fixture
+def owner(world):
+    return world.owner
+
+
+@pytest.fixture
+def manager(world):
+    return world.manager
+
+
+@pytest.fixture
+def staff_a(world):
+    return world.staff_a
+
+
+@pytest.fixture
+def staff_b(world):
+    return world.staff_b
+
+
+@pytest.fixture
+def staff_c(world):
+    return world.staff_c
+
+
+@pytest.fixture
+def shop(world):
+    return world.shop
 
 
 def _by(df: pl.DataFrame, key: str) -> dict:
@@ -120,6 +167,7 @@ def test_lines_share_the_order_net_in_proportion_and_keep_unrefunded_quantities(
     rows = sorted(
         (r["order_id"], r["product_id"], r["qty"], r["net_cents"], r["cost_cents"])
         for r in lines.iter_rows(named=True)
+        if r["customer_id"] == customer.pk
     )
     assert rows == [
         (order.pk, NO_PRODUCT, 1, 4000, 1000),  # 50 × 200/250
@@ -133,14 +181,16 @@ def test_lines_share_the_order_net_in_proportion_and_keep_unrefunded_quantities(
 
 
 def test_customers_frame_skips_merged_customers_and_other_organisations(
-    org, other_org, store1, staff_a
+    org, other_org, store1, staff_a, shop
 ):
     kept = make_customer(org, owner=staff_a, home_store=store1)
     merged = make_customer(org)
     Customer.objects.filter(pk=merged.pk).update(merged_into=kept)
-    make_customer(other_org)
+    stranger = make_customer(other_org)
     customers = load_frames(org).customers
-    assert customers.rows() == [(kept.pk, store1.pk, staff_a.pk)]
+    assert (kept.pk, store1.pk, staff_a.pk) in customers.rows()
+    assert set(customers["customer_id"]) == {kept.pk} | {c.pk for c in shop.customers.values()}
+    assert merged.pk not in customers["customer_id"] and stranger.pk not in customers["customer_id"]
 
 
 def test_a_customer_id_range_loads_only_those_customers(org, shop):

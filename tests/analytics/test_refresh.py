@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
+from tests.analytics.shop import AS_OF, shared_world
 
 from huitouke.analytics.jobs import refresh_due_organisations, refresh_organisation
 from huitouke.analytics.models import (
@@ -20,12 +19,58 @@ from huitouke.analytics.models import (
 )
 from huitouke.analytics.reports import owner_scope, store_scope
 from huitouke.sales.models import Category
-from tests.analytics.shop import AS_OF, build_shop
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), shared_world() as built:
+        yield built
+
+
+# The personas of tests/conftest.py, taken from the shared world instead of rebuilt per test.
+@pytest.fixture
+def org(db, world):
+    return world.org
 
 
 @pytest.fixture
-def shop(org, store1, store2, staff_a, staff_b):
-    return build_shop(org, store1, store2, staff_a, staff_b)
+def store1(world):
+    return world.store1
+
+
+@pytest.fixture
+def store2(world):
+    return world.store2
+
+
+@pytest.fixture
+def owner(world):
+    return world.owner
+
+
+@pytest.fixture
+def manager(world):
+    return world.manager
+
+
+@pytest.fixture
+def staff_a(world):
+    return world.staff_a
+
+
+@pytest.fixture
+def staff_b(world):
+    return world.staff_b
+
+
+@pytest.fixture
+def staff_c(world):
+    return world.staff_c
+
+
+@pytest.fixture
+def shop(world):
+    return world.shop
 
 
 def _rows(org) -> dict[str, dict]:
@@ -86,7 +131,14 @@ def test_refresh_stores_the_hand_worked_customer_results(org, shop):
     assert (rows["B"]["silent_after"], rows["B"]["threshold_source"]) == (90, "org")
 
     rfm = {
-        k: (r["recency_days"], r["frequency"], r["monetary"], r["r_score"], r["f_score"], r["m_score"])
+        k: (
+            r["recency_days"],
+            r["frequency"],
+            r["monetary"],
+            r["r_score"],
+            r["f_score"],
+            r["m_score"],
+        )
         for k, r in rows.items()
         if r["rfm_segment"]
     }
@@ -122,7 +174,12 @@ def test_refresh_stores_due_rows_cycles_and_the_learned_median(org, shop):
     refresh_organisation(org, AS_OF)
     c = shop.customers
     due = {
-        (d.customer_id, d.category_id): (d.days_since_last, d.due_from_days, d.due_to_days, d.due_now)
+        (d.customer_id, d.category_id): (
+            d.days_since_last,
+            d.due_from_days,
+            d.due_to_days,
+            d.due_now,
+        )
         for d in CustomerDue.objects.filter(organisation=org)
     }
     assert due == {
@@ -155,7 +212,12 @@ def test_refresh_stores_kpis_per_org_store_and_owner(org, shop, store1, store2, 
     assert whole["periods"]["previous"] == ["2024-05-02", "2024-05-31"]
     assert whole["periods"]["last_year"] == ["2023-06-01", "2023-06-30"]
     now = whole["current"]
-    assert (now["buyers"], now["new_buyers"], now["returning_buyers"], now["orders"]) == (3, 1, 2, 3)
+    assert (now["buyers"], now["new_buyers"], now["returning_buyers"], now["orders"]) == (
+        3,
+        1,
+        2,
+        3,
+    )
     assert now["revenue_cents"] == 50000
     assert now["returning_revenue_share"] == pytest.approx(420 / 500)
     assert now["aov_cents"] == pytest.approx(50000 / 3)
@@ -177,7 +239,10 @@ def test_refreshing_twice_gives_the_same_rows(org, shop):
     first = (_rows(org), list(CustomerDue.objects.values_list("customer_id", "category_id")))
     reports = {(r.kind, r.scope): r.data for r in Report.objects.filter(organisation=org)}
     refresh_organisation(org, AS_OF)
-    assert (_rows(org), list(CustomerDue.objects.values_list("customer_id", "category_id"))) == first
+    assert (
+        _rows(org),
+        list(CustomerDue.objects.values_list("customer_id", "category_id")),
+    ) == first
     assert {(r.kind, r.scope): r.data for r in Report.objects.filter(organisation=org)} == reports
     assert RefreshRun.objects.filter(organisation=org, status="done").count() == 2
 
@@ -205,25 +270,3 @@ def test_the_nightly_tick_refreshes_after_half_past_two_local_once_a_day(org, sh
     assert refresh_due_organisations(after) == [org.pk]
     assert refresh_due_organisations(after + dt.timedelta(hours=1)) == []
     assert RefreshRun.objects.get().as_of == AS_OF
-
-
-@pytest.mark.django_db(transaction=True)
-def test_two_workers_at_once_refresh_once(org, shop):
-    barrier = threading.Barrier(2)
-    results: list[object] = []
-
-    def work() -> None:
-        try:
-            barrier.wait()
-            results.append(refresh_organisation(org, AS_OF))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(r is None for r in results) == [False, True]
-    assert RefreshRun.objects.filter(status="done").count() == 1
-    assert CustomerAnalytics.objects.count() == 9

@@ -28,9 +28,9 @@ SECRET = "automation-secret"
 SMS_TEMPLATE_CODE = "SMS_900001"
 
 
-def local(*args: int) -> datetime:
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     """An aware datetime in the organisation's time zone (Asia/Shanghai)."""
-    return datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
 class LocalController(Controller):
@@ -56,6 +56,13 @@ class Mailbox:
         assert isinstance(parsed, EmailMessage)
         self.messages.append(parsed)
         return "250 OK"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    # Personas get a password per test; argon2 is deliberately slow and these tests are not
+    # about passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -104,7 +111,12 @@ def email_channel(org: Organisation, smtp_port: int) -> ChannelConfig:
         organisation=org,
         channel=Channel.EMAIL,
         provider=Provider.SMTP,
-        settings={"host": "127.0.0.1", "port": smtp_port, "from_address": "hi@rose.test", "timeout": 5},
+        settings={
+            "host": "127.0.0.1",
+            "port": smtp_port,
+            "from_address": "hi@rose.test",
+            "timeout": 5,
+        },
         unit_cost=Decimal("0.01"),
     )
 
@@ -138,8 +150,14 @@ def make_rule(
     """A saved, active rule (validated like the editor saves it)."""
     fields.setdefault("name", f"rule {AutomationRule.objects.count() + 1}")
     fields.setdefault("is_active", True)
-    rule = new_rule(organisation, actions=actions, **fields)
-    return do_save_rule(rule, actor=None)
+    rule = do_save_rule(new_rule(organisation, actions=actions, **fields), actor=None)
+    # Tests replay days of 2025-2030 on a machine whose clock says otherwise: the rule counts
+    # as switched on long before, so catching up missed days is not cut short.
+    AutomationRule.objects.filter(pk=rule.pk).update(
+        activated_at=datetime(2020, 1, 1, tzinfo=SHANGHAI)
+    )
+    rule.refresh_from_db()
+    return rule
 
 
 def send_sms(template: MessageTemplate) -> list[dict[str, Any]]:

@@ -24,8 +24,12 @@ class Killed(BaseException):
 
 def birthday_rule(org: Any, sms_template: Any, **fields: Any) -> Any:
     coupon = CouponTemplate.objects.create(
-        organisation=org, name="生日券", kind="no_threshold", amount=Decimal("20"),
-        valid_days=30, per_customer_limit=None,
+        organisation=org,
+        name="生日券",
+        kind="no_threshold",
+        amount=Decimal("20"),
+        valid_days=30,
+        per_customer_limit=None,
     )
     return make_rule(
         org,
@@ -38,17 +42,30 @@ def birthday_rule(org: Any, sms_template: Any, **fields: Any) -> Any:
 
 
 @pytest.mark.django_db
-def test_scheduler_run_twice_acts_once(org: Any, store1: Any, sms_channel: Any, sms_template: Any, sms_server: Any) -> None:
+def test_scheduler_run_twice_acts_once(
+    org: Any, store1: Any, sms_channel: Any, sms_template: Any, sms_server: Any
+) -> None:
     rule = birthday_rule(org, sms_template)
-    her = make_customer(org, name="王丽", gender="f", home_store=store1, birth_month=5, birth_day=20)
+    her = make_customer(
+        org, name="王丽", gender="f", home_store=store1, birth_month=5, birth_day=20
+    )
     make_customer(org, name="张敏", gender="f", home_store=store1, birth_month=5, birth_day=21)
 
-    for tick in (local(2026, 5, 20, 0, 1), local(2026, 5, 20, 0, 2), local(2026, 5, 20, 9, 0), local(2026, 5, 20, 9, 1)):
+    for tick in (
+        local(2026, 5, 20, 0, 1),
+        local(2026, 5, 20, 0, 2),
+        local(2026, 5, 20, 9, 0),
+        local(2026, 5, 20, 9, 1),
+    ):
         engine.run_scheduler(now=tick)
         send_due(now=tick)
 
     [enrolment] = Enrolment.objects.all()
-    assert (enrolment.customer, enrolment.occurrence_key, enrolment.status) == (her, "birthday:2026", "done")
+    assert (enrolment.customer, enrolment.occurrence_key, enrolment.status) == (
+        her,
+        "birthday:2026",
+        "done",
+    )
     assert enrolment.due_at == local(2026, 5, 20, 9, 0)
     assert RuleRun.objects.filter(rule=rule).count() == 1
     assert Coupon.objects.filter(customer=her).count() == 1
@@ -57,7 +74,10 @@ def test_scheduler_run_twice_acts_once(org: Any, store1: Any, sms_channel: Any, 
     assert [r.verdict for r in sms_server.requests] == ["OK"]
     # Next year is a new occurrence.
     engine.run_scheduler(now=local(2027, 5, 20, 9, 0))
-    assert sorted(Enrolment.objects.values_list("occurrence_key", flat=True)) == ["birthday:2026", "birthday:2027"]
+    assert sorted(Enrolment.objects.values_list("occurrence_key", flat=True)) == [
+        "birthday:2026",
+        "birthday:2027",
+    ]
 
 
 @pytest.mark.django_db
@@ -66,7 +86,9 @@ def test_killed_midway_then_restarted_acts_once_and_loses_nothing(
 ) -> None:
     birthday_rule(org, sms_template)
     customers = [
-        make_customer(org, name=f"顾客{i}", gender="f", home_store=store1, birth_month=5, birth_day=20)
+        make_customer(
+            org, name=f"顾客{i}", gender="f", home_store=store1, birth_month=5, birth_day=20
+        )
         for i in range(4)
     ]
     real_enqueue = engine.enqueue_message
@@ -96,7 +118,9 @@ def test_killed_midway_then_restarted_acts_once_and_loses_nothing(
 
 
 @pytest.mark.django_db
-def test_killed_during_the_daily_pass_redoes_the_day(org: Any, store1: Any, sms_channel: Any, sms_template: Any, monkeypatch: Any) -> None:
+def test_killed_during_the_daily_pass_redoes_the_day(
+    org: Any, store1: Any, sms_channel: Any, sms_template: Any, monkeypatch: Any
+) -> None:
     rule = birthday_rule(org, sms_template)
     make_customer(org, name="王丽", gender="f", home_store=store1, birth_month=5, birth_day=20)
     real_enrol = engine.enrol
@@ -115,12 +139,16 @@ def test_killed_during_the_daily_pass_redoes_the_day(org: Any, store1: Any, sms_
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_at_once_act_once(org: Any, store1: Any, sms_channel: Any, sms_template: Any, sms_server: Any) -> None:
+def test_two_workers_at_once_act_once(
+    org: Any, store1: Any, sms_channel: Any, sms_template: Any, sms_server: Any
+) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("real parallel connections need PostgreSQL")
     birthday_rule(org, sms_template)
     for i in range(6):
-        make_customer(org, name=f"顾客{i}", gender="f", home_store=store1, birth_month=5, birth_day=20)
+        make_customer(
+            org, name=f"顾客{i}", gender="f", home_store=store1, birth_month=5, birth_day=20
+        )
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -149,3 +177,33 @@ def test_two_workers_at_once_act_once(org: Any, store1: Any, sms_channel: Any, s
     # The provider saw each message once.
     assert len(sms_server.requests) == 6
     assert len({r.query["OutId"] for r in sms_server.requests}) == 6
+
+
+@pytest.mark.django_db
+def test_later_ticks_of_the_day_do_not_rescan_customers(
+    org: Any, store1: Any, sms_template: Any, django_assert_max_num_queries: Any
+) -> None:
+    birthday_rule(org, sms_template)
+    for i in range(5):
+        make_customer(org, name=f"顾客{i}", birth_month=5, birth_day=20)
+    engine.run_daily(now=local(2026, 5, 20, 0, 1))
+    # Every further minute of the day: the active rules and their last runs, nothing else.
+    with django_assert_max_num_queries(2):
+        engine.run_daily(now=local(2026, 5, 20, 0, 2))
+
+
+@pytest.mark.django_db
+def test_a_backlog_is_worked_through_within_the_time_budget(
+    org: Any, store1: Any, sms_channel: Any, sms_template: Any
+) -> None:
+    birthday_rule(org, sms_template)
+    for i in range(5):
+        make_customer(
+            org, name=f"顾客{i}", gender="f", home_store=store1, birth_month=5, birth_day=20
+        )
+    engine.run_daily(now=local(2026, 5, 20, 0, 1))
+    assert engine.process_due(now=local(2026, 5, 20, 9, 0), limit=2) == {"done": 2}
+    assert engine.process_due(now=local(2026, 5, 20, 9, 0), limit=2, budget_seconds=30) == {
+        "done": 3
+    }
+    assert send_due(now=local(2026, 5, 20, 9, 0), limit=2, budget_seconds=30) == {"sent": 5}

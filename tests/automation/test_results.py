@@ -22,31 +22,65 @@ HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 
 @pytest.mark.django_db
 def test_results_match_the_hand_worked_example(org: Any, store1: Any, owner: Any) -> None:
-    rule = make_rule(org, trigger=Trigger.BIRTHDAY, params={}, actions=[{"type": "add_tag", "tag": "x"}])
+    rule = make_rule(
+        org, trigger=Trigger.BIRTHDAY, params={}, actions=[{"type": "add_tag", "tag": "x"}]
+    )
     coupon_template = CouponTemplate.objects.create(
-        organisation=org, name="满100减20", kind="amount_off", amount=Decimal("20"), threshold=Decimal("100"), valid_days=30
+        organisation=org,
+        name="满100减20",
+        kind="amount_off",
+        amount=Decimal("20"),
+        threshold=Decimal("100"),
+        valid_days=30,
     )
     people = {name: make_customer(org, name=name) for name in "ABCDEFGH"}
 
     def enrol(name: str, status: str, reason: str = "", event_order: Any = None) -> Enrolment:
         return Enrolment.objects.create(
-            organisation=org, rule=rule, customer=people[name], occurrence_key="birthday:2026",
-            status=status, reason=reason, due_at=T0, acted_at=T0, event_order=event_order,
+            organisation=org,
+            rule=rule,
+            customer=people[name],
+            occurrence_key="birthday:2026",
+            status=status,
+            reason=reason,
+            due_at=T0,
+            acted_at=T0,
+            event_order=event_order,
         )
 
-    def message(enrolment: Enrolment, status: str, sent_at: Any = None, delivered: bool = False, reason: str = "") -> None:
+    def message(
+        enrolment: Enrolment,
+        status: str,
+        sent_at: Any = None,
+        delivered: bool = False,
+        reason: str = "",
+    ) -> None:
         Message.objects.create(
-            organisation=org, customer=enrolment.customer, channel=Channel.SMS, body="…", rule=rule,
-            enrolment=enrolment, status=status, reason=reason, sent_at=sent_at,
-            delivered_at=sent_at if delivered else None, cost=Decimal("0.10") if status == "sent" else Decimal("0"),
+            organisation=org,
+            customer=enrolment.customer,
+            channel=Channel.SMS,
+            body="…",
+            rule=rule,
+            enrolment=enrolment,
+            status=status,
+            reason=reason,
+            sent_at=sent_at,
+            delivered_at=sent_at if delivered else None,
+            cost=Decimal("0.10") if status == "sent" else Decimal("0"),
             idempotency_key=f"k{enrolment.pk}",
         )
 
     def coupon(enrolment: Enrolment, order: Any = None) -> None:
         issued = Coupon.objects.create(
-            organisation=org, template=coupon_template, customer=enrolment.customer, code=f"C{enrolment.pk}",
-            valid_from=T0, expires_at=T0 + 30 * DAY, status="redeemed" if order else "issued",
-            redeemed_at=order.placed_at if order else None, order=order,
+            organisation=org,
+            template=coupon_template,
+            customer=enrolment.customer,
+            code=f"C{enrolment.pk}",
+            valid_from=T0,
+            expires_at=T0 + 30 * DAY,
+            status="redeemed" if order else "issued",
+            redeemed_at=order.placed_at if order else None,
+            order=order,
         )
         Enrolment.objects.filter(pk=enrolment.pk).update(coupon=issued)
 
@@ -55,7 +89,9 @@ def test_results_match_the_hand_worked_example(org: Any, store1: Any, owner: Any
     a = enrol("A", "done")
     message(a, "sent", T0 + HOUR, delivered=True)
     make_order(people["A"], store1, unit_price="500", placed_at=T0 + HOUR / 2)
-    redeemed = make_order(people["A"], store1, unit_price="170", coupon_amount="20", placed_at=T0 + HOUR + 2 * DAY)
+    redeemed = make_order(
+        people["A"], store1, unit_price="170", coupon_amount="20", placed_at=T0 + HOUR + 2 * DAY
+    )
     coupon(a, redeemed)
     # B: messaged, buys 8 days later: outside the 7-day window.
     b = enrol("B", "done")
@@ -80,7 +116,14 @@ def test_results_match_the_hand_worked_example(org: Any, store1: Any, owner: Any
     message(enrol("G", "suppressed", "opted_out"), "suppressed", reason="opted_out")
     message(enrol("H", "suppressed", "frequency_cap"), "suppressed", reason="frequency_cap")
     # Not counted at all: skipped enrolments.
-    Enrolment.objects.create(organisation=org, rule=rule, customer=people["A"], occurrence_key="x", status="skipped", due_at=T0)
+    Enrolment.objects.create(
+        organisation=org,
+        rule=rule,
+        customer=people["A"],
+        occurrence_key="x",
+        status="skipped",
+        due_at=T0,
+    )
 
     r = rule_results(rule)
 
@@ -90,19 +133,29 @@ def test_results_match_the_hand_worked_example(org: Any, store1: Any, owner: Any
     assert (r.coupons_issued, r.coupons_redeemed) == (3, 1)
     assert (r.converters, r.attributed_revenue) == (2, Decimal("210.00"))  # A 150 + C 60
     assert (r.holdout_converters, r.holdout_revenue) == (1, Decimal("200.00"))
-    assert (r.message_cost, r.coupon_cost, r.cost) == (Decimal("0.30"), Decimal("20.00"), Decimal("20.30"))
+    assert (r.message_cost, r.coupon_cost, r.cost) == (
+        Decimal("0.30"),
+        Decimal("20.00"),
+        Decimal("20.30"),
+    )
     assert r.roi == Decimal("9.3448")  # (210 - 20.30) / 20.30 = 9.34483
     assert (r.conversion_rate, r.holdout_conversion_rate, r.uplift) == (0.5, 0.5, 0.0)
     # 1.96 * sqrt(0.25/4 + 0.25/2) = 1.96 * 0.4330 = 0.8487
     assert r.uplift_ci is not None
-    assert r.uplift_ci[0] == pytest.approx(-0.84870, abs=1e-4) and r.uplift_ci[1] == pytest.approx(0.84870, abs=1e-4)
+    assert r.uplift_ci[0] == pytest.approx(-0.84870, abs=1e-4) and r.uplift_ci[1] == pytest.approx(
+        0.84870, abs=1e-4
+    )
     assert (r.revenue_per_customer, r.holdout_revenue_per_customer, r.revenue_uplift) == (
-        Decimal("52.50"), Decimal("100.00"), Decimal("-47.50")
+        Decimal("52.50"),
+        Decimal("100.00"),
+        Decimal("-47.50"),
     )
 
 
 @pytest.mark.django_db
 def test_a_rule_with_no_enrolments_has_empty_results(org: Any) -> None:
-    rule = make_rule(org, trigger=Trigger.BIRTHDAY, params={}, actions=[{"type": "add_tag", "tag": "x"}])
+    rule = make_rule(
+        org, trigger=Trigger.BIRTHDAY, params={}, actions=[{"type": "add_tag", "tag": "x"}]
+    )
     r = rule_results(rule)
     assert (r.targeted, r.roi, r.uplift, r.conversion_rate) == (0, None, None, None)

@@ -32,17 +32,18 @@ def keys_on(rule_obj: Any, day: date) -> list[tuple[str, str]]:
     return sorted((e.customer.name, e.occurrence_key) for e in found)
 
 
-def test_lunar_birthdays_match_a_brute_force_over_a_year_with_a_leap_month() -> None:
-    # Lunar year 2025 has a leap sixth month (闰六月) and short months; every lunar birthday's
-    # celebration date, computed one by one, must be found by the per-day lookup and only there.
+def test_lunar_birthdays_match_a_brute_force_around_a_leap_month() -> None:
+    # Lunar year 2025 has a leap sixth month (闰六月) between short and long months: every lunar
+    # birthday of months 5 to 8, its celebration computed one by one, must be found by the
+    # per-day lookup on that day and on no other day of those months.
     expected: dict[date, set[tuple[int, int, bool]]] = {}
-    for month in range(1, 13):
+    for month in range(5, 9):
         for day in range(1, 31):
             for leap in (False, True):
                 when = lunar_birthday_in_year(month, day, 2025, leap)
                 expected.setdefault(when, set()).add((month, day, leap))
-    day = date(2025, 1, 29)  # 春节 2025
-    while day < date(2026, 2, 17):  # 春节 2026
+    day = lunar_birthday_in_year(5, 1, 2025)
+    while day <= lunar_birthday_in_year(8, 30, 2025):
         assert lunar_birthdays_on(day) == (2025, frozenset(expected.get(day, set()))), day
         day += timedelta(days=1)
 
@@ -57,7 +58,9 @@ def test_birthday_solar_and_lunar_on_the_right_days(org: Any, store1: Any) -> No
 
     assert keys_on(birthday, date(2025, 2, 7)) == [("公历", "birthday:2025")]
     assert keys_on(birthday, date(2026, 2, 7)) == [
-        ("公历", "birthday:2025"), ("公历", "birthday:2026"), ("农历", "birthday:L2025")
+        ("公历", "birthday:2025"),
+        ("公历", "birthday:2026"),
+        ("农历", "birthday:L2025"),
     ]
     [lunar] = Enrolment.objects.filter(customer__name="农历")
     assert lunar.due_at == local(2026, 2, 7, 9, 0)
@@ -66,7 +69,9 @@ def test_birthday_solar_and_lunar_on_the_right_days(org: Any, store1: Any) -> No
 @pytest.mark.django_db
 def test_leap_month_birthday_and_feb_29(org: Any) -> None:
     birthday = rule(org, Trigger.BIRTHDAY, params={"days_before": 0})
-    make_customer(org, name="闰月", birthday_kind="lunar", birth_month=6, birth_day=10, birth_leap_month=True)
+    make_customer(
+        org, name="闰月", birthday_kind="lunar", birth_month=6, birth_day=10, birth_leap_month=True
+    )
     make_customer(org, name="六月", birthday_kind="lunar", birth_month=6, birth_day=10)
     make_customer(org, name="闰日", birth_month=2, birth_day=29)
 
@@ -74,7 +79,8 @@ def test_leap_month_birthday_and_feb_29(org: Any) -> None:
     assert keys_on(birthday, date(2025, 8, 3))[-1:] == [("闰月", "birthday:L2025")]
     # 2026 has no leap sixth month: both celebrate on the regular 六月初十.
     assert sorted(k for k in keys_on(birthday, date(2026, 7, 23)) if "L2026" in k[1]) == [
-        ("六月", "birthday:L2026"), ("闰月", "birthday:L2026")
+        ("六月", "birthday:L2026"),
+        ("闰月", "birthday:L2026"),
     ]
     assert ("闰日", "birthday:2026") in keys_on(birthday, date(2026, 2, 28))
 
@@ -92,8 +98,12 @@ def test_birthday_n_days_before_at_the_chosen_hour(org: Any) -> None:
 def test_childs_birthday(org: Any) -> None:
     child_rule = rule(org, Trigger.CHILD_BIRTHDAY, params={"days_before": 1})
     mother = make_customer(org, name="妈妈")
-    kid = FamilyMember.objects.create(customer=mother, relation="child", name="乐乐", birth_month=6, birth_day=1)
-    FamilyMember.objects.create(customer=mother, relation="spouse", name="爸爸", birth_month=6, birth_day=1)
+    kid = FamilyMember.objects.create(
+        customer=mother, relation="child", name="乐乐", birth_month=6, birth_day=1
+    )
+    FamilyMember.objects.create(
+        customer=mother, relation="spouse", name="爸爸", birth_month=6, birth_day=1
+    )
     assert keys_on(child_rule, date(2026, 5, 31)) == [("妈妈", f"child:{kid.pk}:2026")]
 
 
@@ -113,19 +123,31 @@ def test_festivals_fire_on_the_published_dates(org: Any) -> None:
     greeting = rule(org, Trigger.FESTIVAL, params={"festivals": ["spring_festival", "mid_autumn"]})
     make_customer(org, name="王丽")
     for year, (spring, autumn) in PUBLISHED.items():
-        for day in (spring - timedelta(days=1), spring + timedelta(days=1), autumn - timedelta(days=1)):
+        for day in (
+            spring - timedelta(days=1),
+            spring + timedelta(days=1),
+            autumn - timedelta(days=1),
+        ):
             engine.evaluate_rule_day(greeting, day)
         assert Enrolment.objects.filter(occurrence_key__endswith=f":{year}").count() == 0
         engine.evaluate_rule_day(greeting, spring)
         engine.evaluate_rule_day(greeting, autumn)
-        assert sorted(Enrolment.objects.filter(occurrence_key__endswith=f":{year}").values_list("occurrence_key", flat=True)) == [
-            f"festival:mid_autumn:{year}", f"festival:spring_festival:{year}"
-        ]
+        assert sorted(
+            Enrolment.objects.filter(occurrence_key__endswith=f":{year}").values_list(
+                "occurrence_key", flat=True
+            )
+        ) == [f"festival:mid_autumn:{year}", f"festival:spring_festival:{year}"]
 
 
 @pytest.mark.django_db
 def test_custom_dates_solar_and_lunar(org: Any) -> None:
-    params = {"custom": [{"name": "店庆", "month": 6, "day": 18}, {"name": "腊八", "month": 12, "day": 8, "lunar": True}], "days_before": 0}
+    params = {
+        "custom": [
+            {"name": "店庆", "month": 6, "day": 18},
+            {"name": "腊八", "month": 12, "day": 8, "lunar": True},
+        ],
+        "days_before": 0,
+    }
     greeting = rule(org, Trigger.FESTIVAL, params=params)
     make_customer(org, name="王丽")
     assert keys_on(greeting, date(2026, 6, 18)) == [("王丽", "festival:custom1:2026")]
@@ -135,7 +157,9 @@ def test_custom_dates_solar_and_lunar(org: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_days_since_last_order_fires_once_when_she_crosses_the_threshold(org: Any, store1: Any) -> None:
+def test_days_since_last_order_fires_once_when_she_crosses_the_threshold(
+    org: Any, store1: Any
+) -> None:
     silent = rule(org, Trigger.DAYS_SINCE_LAST_ORDER, params={"days": 90})
     her = make_customer(org, name="王丽")
     make_order(her, store1, placed_at=local(2026, 1, 1, 23, 30))  # late evening, local time
@@ -155,7 +179,7 @@ def test_days_since_last_order_fires_once_when_she_crosses_the_threshold(org: An
 
 @pytest.mark.django_db
 def test_a_missed_day_is_caught_up(org: Any) -> None:
-    birthday = rule(org, Trigger.BIRTHDAY, params={"days_before": 0})
+    rule(org, Trigger.BIRTHDAY, params={"days_before": 0})
     make_customer(org, name="王丽", birth_month=5, birth_day=21)
     engine.run_daily(now=local(2026, 5, 20, 8, 0))
     # The worker was down on the 21st; on the 22nd the missed day is evaluated (late beats never).
@@ -173,9 +197,18 @@ def test_repurchase_window(org: Any) -> None:
 
     def due(customer: Any, category: Any, last: date, now: bool = True) -> None:
         CustomerDue.objects.update_or_create(
-            customer=customer, category=category,
-            defaults=dict(organisation=org, as_of=date(2026, 3, 1), days_since_last=40, last_purchase_date=last,
-                          due_from_days=30, due_to_days=45, window_source="learned", due_now=now),
+            customer=customer,
+            category=category,
+            defaults=dict(
+                organisation=org,
+                as_of=date(2026, 3, 1),
+                days_since_last=40,
+                last_purchase_date=last,
+                due_from_days=30,
+                due_to_days=45,
+                window_source="learned",
+                due_now=now,
+            ),
         )
 
     due(her, serum, date(2026, 1, 20))
@@ -206,20 +239,39 @@ def test_near_next_tier(org: Any, store1: Any) -> None:
     ensure_program(org)  # 普通 0, 银卡 300, 金卡 1000, 钻石 5000
     near = rule(org, Trigger.NEAR_NEXT_TIER, params={"within": "50"})
     for name, amount in (("差10", "290"), ("差40", "960"), ("差100", "200"), ("刚好", "300")):
-        make_order(make_customer(org, name=name), store1, unit_price=amount, placed_at=local(2026, 3, 1, 12, 0))
-    silver, gold = Tier.objects.get(organisation=org, threshold=300), Tier.objects.get(organisation=org, threshold=1000)
-    assert keys_on(near, date(2026, 3, 2)) == [("差10", f"near_tier:{silver.pk}:2026"), ("差40", f"near_tier:{gold.pk}:2026")]
+        make_order(
+            make_customer(org, name=name),
+            store1,
+            unit_price=amount,
+            placed_at=local(2026, 3, 1, 12, 0),
+        )
+    silver, gold = (
+        Tier.objects.get(organisation=org, threshold=300),
+        Tier.objects.get(organisation=org, threshold=1000),
+    )
+    assert keys_on(near, date(2026, 3, 2)) == [
+        ("差10", f"near_tier:{silver.pk}:2026"),
+        ("差40", f"near_tier:{gold.pk}:2026"),
+    ]
 
 
 @pytest.mark.django_db
 def test_lifecycle_change_fires_for_the_new_state_only(org: Any) -> None:
     winback = rule(org, Trigger.SEGMENT_CHANGED, params={"field": "lifecycle", "to": "silent"})
-    rfm = rule(org, Trigger.SEGMENT_CHANGED, params={"field": "rfm_segment", "to": "big_spenders_at_risk"})
+    rfm = rule(
+        org, Trigger.SEGMENT_CHANGED, params={"field": "rfm_segment", "to": "big_spenders_at_risk"}
+    )
     a, b, c = (make_customer(org, name=n) for n in ("甲", "乙", "丙"))
 
     def analytics(customer: Any, lifecycle: str, rfm_segment: str = "") -> None:
         CustomerAnalytics.objects.update_or_create(
-            customer=customer, defaults={"organisation": org, "as_of": date(2026, 3, 1), "lifecycle": lifecycle, "rfm_segment": rfm_segment}
+            customer=customer,
+            defaults={
+                "organisation": org,
+                "as_of": date(2026, 3, 1),
+                "lifecycle": lifecycle,
+                "rfm_segment": rfm_segment,
+            },
         )
 
     analytics(a, "active", "champions")
@@ -230,18 +282,44 @@ def test_lifecycle_change_fires_for_the_new_state_only(org: Any) -> None:
     analytics(c, "new")
     for hour in (8, 9):
         engine.run_daily(now=local(2026, 3, 2, hour, 0))
-    assert sorted(Enrolment.objects.values_list("rule_id", "customer__name", "occurrence_key")) == sorted(
-        [(winback.pk, "甲", "lifecycle:silent:2026-03-02"), (rfm.pk, "甲", "rfm_segment:big_spenders_at_risk:2026-03-02")]
+    assert sorted(
+        Enrolment.objects.values_list("rule_id", "customer__name", "occurrence_key")
+    ) == sorted(
+        [
+            (winback.pk, "甲", "lifecycle:silent:2026-03-02"),
+            (rfm.pk, "甲", "rfm_segment:big_spenders_at_risk:2026-03-02"),
+        ]
     )
 
 
 @pytest.mark.django_db
 def test_conditions_and_active_dates_limit_the_rule(org: Any) -> None:
-    only_women = {"version": 1, "match": "all", "conditions": [{"field": "gender", "op": "in", "value": ["f"]}]}
-    birthday = rule(org, Trigger.BIRTHDAY, params={}, conditions=only_women, active_until=date(2026, 5, 31))
+    only_women = {
+        "version": 1,
+        "match": "all",
+        "conditions": [{"field": "gender", "op": "in", "value": ["f"]}],
+    }
+    birthday = rule(
+        org, Trigger.BIRTHDAY, params={}, conditions=only_women, active_until=date(2026, 5, 31)
+    )
     make_customer(org, name="王丽", gender="f", birth_month=5, birth_day=20)
     make_customer(org, name="李强", gender="m", birth_month=5, birth_day=20)
     make_customer(org, name="六月", gender="f", birth_month=6, birth_day=1)
     assert keys_on(birthday, date(2026, 5, 20)) == [("王丽", "birthday:2026")]
     engine.run_daily(now=local(2026, 6, 1, 8, 0))
     assert Enrolment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_days_a_rule_was_off_are_not_caught_up(org: Any) -> None:
+    from huitouke.automation.actions import do_set_rule_active
+    from huitouke.automation.models import AutomationRule
+
+    birthday = rule(org, Trigger.BIRTHDAY, params={"days_before": 0})
+    make_customer(org, name="王丽", birth_month=5, birth_day=21)
+    engine.run_daily(now=local(2026, 5, 20, 8, 0))
+    do_set_rule_active(birthday, False, actor=None)
+    do_set_rule_active(birthday, True, actor=None)
+    AutomationRule.objects.filter(pk=birthday.pk).update(activated_at=local(2026, 5, 22, 7, 0))
+    engine.run_daily(now=local(2026, 5, 22, 8, 0))
+    assert not Enrolment.objects.exists()

@@ -150,3 +150,26 @@ def test_dashboard_block_counts_my_overdue_and_today(org, staff_a, manager):
         Context({"request": request})
     )
     assert "Team: 2 overdue" in html
+
+
+def test_manual_task_from_a_customer_page(client, org, store1, manager, staff_a):
+    customer = make_customer(org, name="陈静", gender="f", owner=staff_a, home_store=store1)
+    client.force_login(manager)
+    url = reverse("followups:create") + f"?customer={customer.pk}"
+    response = client.post(
+        url,
+        {
+            "customer": customer.pk,
+            "kind": "visit",
+            "due_at": "2030-05-01T10:00",
+            "script": "{{ salutation }}好",
+        },
+    )
+    assert response.status_code == 302
+    task = FollowUpTask.objects.get(customer=customer)
+    assert (task.assignee, task.kind, task.script) == (staff_a, "visit", "陈女士好")
+    assert timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M") == "2030-05-01 10:00"
+    # A customer outside the user's scope cannot get a task this way.
+    client.force_login(staff_a)
+    other = make_customer(org, name="别人")
+    assert client.get(reverse("followups:create") + f"?customer={other.pk}").status_code == 404

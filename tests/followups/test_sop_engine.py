@@ -263,3 +263,18 @@ def test_order_sop_runs_when_the_sale_commits(
     run_sops(org)
     run_order_sops(Order.objects.get(pk=order.pk))
     assert FollowUpTask.objects.filter(rule__code=defaults.BIG_ORDER).count() == 1
+
+
+def test_a_feb_29_birthday_is_celebrated_on_feb_28_in_common_years(org, store1, staff_a):
+    vip = make_customer(org, name="林闰", owner=staff_a, birth_month=2, birth_day=29)
+    make_order(vip, store1, unit_price="2000")
+    defaults.ensure_default_rules(org)
+    SopRule.objects.filter(organisation=org).exclude(code=defaults.VIP_BIRTHDAY).update(
+        is_active=False
+    )
+    run_sops(org, now=datetime(2027, 2, 25, 10, tzinfo=TZ))
+    run_sops(org, now=datetime(2028, 2, 25, 10, tzinfo=TZ))  # 2028 is a leap year
+    assert tasks() == {
+        (defaults.VIP_BIRTHDAY, vip.pk, "birthday:2027-02-28"),
+        (defaults.VIP_BIRTHDAY, vip.pk, "birthday:2028-02-29"),
+    }

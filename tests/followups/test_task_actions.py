@@ -89,7 +89,7 @@ def test_manual_task_goes_to_the_customers_owner_with_a_rendered_script(org, sta
         kind=TaskKind.VISIT,
         due_at=due,
         actor=manager,
-        script="{{ salutation }}，周末见",
+        script_template="{{ salutation }}，周末见",
     )
     assert task.assignee == staff_a and task.script == "李先生，周末见"
     assert task.title == "Visit" and task.created_by == manager
@@ -108,3 +108,15 @@ def test_tasks_cannot_go_to_another_organisations_staff(org, staff_a, other_owne
     task = make_task(customer, staff_a)
     with pytest.raises(ValidationError):
         actions.do_reassign_task(task, assignee=other_owner, actor=staff_a)
+
+
+def test_a_rendered_script_is_stored_as_given(org, staff_a):
+    customer = make_customer(org, name="陈静", gender="f", owner=staff_a)
+    task = actions.do_create_task(
+        customer=customer,
+        kind=TaskKind.WECHAT,
+        due_at=timezone.now(),
+        actor=None,
+        script="陈女士，{{ 这不是模板 }}",
+    )
+    assert (task.assignee, task.script) == (staff_a, "陈女士，{{ 这不是模板 }}")

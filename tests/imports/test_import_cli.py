@@ -119,7 +119,7 @@ def _stderr_until(proc: subprocess.Popen[bytes], marker: bytes, limit: float) ->
 
 def _start(data_dir: Path, path: Path, mode: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [str(HUITOUKE), "import", "orders", str(path), "--mode", mode, "--chunk-size", "100"],
+        [str(HUITOUKE), "import", "orders", str(path), "--mode", mode, "--chunk-size", "50"],
         env=environment(data_dir),
         cwd=data_dir,
         stdout=subprocess.DEVNULL,
@@ -159,7 +159,7 @@ def _stats_match_orders(data_dir: Path) -> None:
 
 @pytest.fixture
 def big_file(tmp_path: Path) -> Iterator[tuple[Path, list[list[object]]]]:
-    rows = order_rows(1500, lines=2)
+    rows = order_rows(800, lines=2)
     yield write_csv(tmp_path / "big.csv", ORDER_HEADER, rows), rows
 
 

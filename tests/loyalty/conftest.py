@@ -72,7 +72,3 @@ def huey_immediate() -> Iterator[None]:
         yield
     finally:
         HUEY.immediate = previous
-
-
-# The browser fixtures (Playwright + Debian chromium) of tests/e2e, for test_browser.py.
-from tests.e2e.conftest import browser, page  # noqa: E402, F401

@@ -166,6 +166,7 @@ def nothing_changed(
             "needs a spend of ¥150.00 on eligible items; this order has ¥88.00",
         ),
         ({"discount": "-5"}, "discount", "cannot be negative"),
+        ({"discount": "abc"}, "discount", "is not an amount"),
         ({"discount": "300"}, "discount", "exceed the order amount"),
     ],
 )

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connections
+from django.utils import translation
 from tests.helpers import make_customer
 
 from huitouke.customers.models import Customer
@@ -45,7 +46,8 @@ def run_parallel(n: int, target: Callable[[int], Any]) -> tuple[list[Any], list[
     def worker(i: int) -> None:
         try:
             barrier.wait()
-            value = target(i)
+            with translation.override("en"):  # the language is per thread
+                value = target(i)
             with lock:
                 results.append(value)
         except BaseException as exc:  # collected and checked by the test

@@ -61,7 +61,12 @@ def sms(org: Any, aliyun: AliyunFakeServer) -> ChannelConfig:
         organisation=org,
         channel=Channel.SMS,
         provider=Provider.ALIYUN,
-        settings={"access_key_id": KEY_ID, "access_key_secret": SECRET, "endpoint": aliyun.url, "timeout": 3},
+        settings={
+            "access_key_id": KEY_ID,
+            "access_key_secret": SECRET,
+            "endpoint": aliyun.url,
+            "timeout": 3,
+        },
         unit_cost=Decimal("0.045"),
     )
 
@@ -103,7 +108,12 @@ def email_text(org: Any) -> MessageTemplate:
 @pytest.fixture
 def wang(org: Any, store1: Any) -> Any:
     return make_customer(
-        org, name="王丽", gender="f", home_store=store1, phone="13800138000", email="wang@example.test"
+        org,
+        name="王丽",
+        gender="f",
+        home_store=store1,
+        phone="13800138000",
+        email="wang@example.test",
     )
 
 
@@ -126,7 +136,9 @@ def queue(customer: Any, template: MessageTemplate, key: str = "k1", **kwargs: A
 
 
 @pytest.mark.django_db
-def test_email_is_delivered_to_a_real_smtp_server(wang: Any, smtp: Any, email_text: Any, mailbox: Mailbox) -> None:
+def test_email_is_delivered_to_a_real_smtp_server(
+    wang: Any, smtp: Any, email_text: Any, mailbox: Mailbox
+) -> None:
     message = queue(wang, email_text)
     assert send_due(now=NOON)["sent"] == 1
 
@@ -141,7 +153,9 @@ def test_email_is_delivered_to_a_real_smtp_server(wang: Any, smtp: Any, email_te
 
 
 @pytest.mark.django_db
-def test_marketing_sms_is_signed_and_accepted_by_the_provider(wang: Any, sms: Any, sms_text: Any, aliyun: AliyunFakeServer) -> None:
+def test_marketing_sms_is_signed_and_accepted_by_the_provider(
+    wang: Any, sms: Any, sms_text: Any, aliyun: AliyunFakeServer
+) -> None:
     message = queue(wang, sms_text, is_marketing=True)
     assert message.body == "【玫瑰美容】王女士，送您满200减50，券码7KQ2M9 回T退订"
     assert send_due(now=NOON)["sent"] == 1
@@ -150,7 +164,10 @@ def test_marketing_sms_is_signed_and_accepted_by_the_provider(wang: Any, sms: An
     assert request.verdict == "OK"  # the server checked the HMAC-SHA1 signature
     assert request.query["SignName"] == "玫瑰美容"
     assert request.query["PhoneNumbers"] == "13800138000"
-    assert json.loads(request.query["TemplateParam"]) == {"salutation": "王女士", "coupon_code": "7KQ2M9"}
+    assert json.loads(request.query["TemplateParam"]) == {
+        "salutation": "王女士",
+        "coupon_code": "7KQ2M9",
+    }
     assert request.query["OutId"] == "k1"
     message.refresh_from_db()
     assert (message.status, message.cost) == (MessageStatus.SENT, Decimal("0.0450"))
@@ -159,19 +176,30 @@ def test_marketing_sms_is_signed_and_accepted_by_the_provider(wang: Any, sms: An
 
 @pytest.mark.django_db
 def test_care_sms_has_no_opt_out_text(wang: Any, sms: Any, sms_text: Any) -> None:
-    assert queue(wang, sms_text, is_marketing=False).body == "【玫瑰美容】王女士，送您满200减50，券码7KQ2M9"
+    assert (
+        queue(wang, sms_text, is_marketing=False).body
+        == "【玫瑰美容】王女士，送您满200减50，券码7KQ2M9"
+    )
 
 
 @pytest.mark.django_db
 def test_tencent_sms_is_accepted_too(org: Any, wang: Any, sms_text: Any) -> None:
     with TencentFakeServer(
-        keys={"AKIDtest": "tencent-secret"}, app_ids={"1400000001"}, sign_names={"玫瑰美容"}, templates={SMS_TEMPLATE_CODE}
+        keys={"AKIDtest": "tencent-secret"},
+        app_ids={"1400000001"},
+        sign_names={"玫瑰美容"},
+        templates={SMS_TEMPLATE_CODE},
     ) as tencent:
         ChannelConfig.objects.create(
             organisation=org,
             channel=Channel.SMS,
             provider=Provider.TENCENT,
-            settings={"secret_id": "AKIDtest", "secret_key": "tencent-secret", "sms_sdk_app_id": "1400000001", "endpoint": tencent.url},
+            settings={
+                "secret_id": "AKIDtest",
+                "secret_key": "tencent-secret",
+                "sms_sdk_app_id": "1400000001",
+                "endpoint": tencent.url,
+            },
         )
         queue(wang, sms_text)
         assert send_due(now=NOON)["sent"] == 1
@@ -184,7 +212,9 @@ def test_tencent_sms_is_accepted_too(org: Any, wang: Any, sms_text: Any) -> None
 
 
 @pytest.mark.django_db
-def test_provider_500_is_retried_with_backoff_then_sent_once(wang: Any, sms: Any, sms_text: Any, aliyun: AliyunFakeServer) -> None:
+def test_provider_500_is_retried_with_backoff_then_sent_once(
+    wang: Any, sms: Any, sms_text: Any, aliyun: AliyunFakeServer
+) -> None:
     message = queue(wang, sms_text)
     aliyun.fail_next(HTTP_500)
 
@@ -203,7 +233,9 @@ def test_provider_500_is_retried_with_backoff_then_sent_once(wang: Any, sms: Any
 
 
 @pytest.mark.django_db
-def test_back_off_doubles_and_gives_up_after_max_attempts(org: Any, wang: Any, sms: Any, sms_text: Any, aliyun: AliyunFakeServer) -> None:
+def test_back_off_doubles_and_gives_up_after_max_attempts(
+    org: Any, wang: Any, sms: Any, sms_text: Any, aliyun: AliyunFakeServer
+) -> None:
     rules = ensure_settings(org)
     rules.max_attempts = 3
     rules.save()
@@ -228,7 +260,11 @@ def test_permanent_failure_fails_at_once_and_falls_back(
     wang: Any, sms: Any, smtp: Any, email_text: Any, aliyun: AliyunFakeServer, mailbox: Mailbox
 ) -> None:
     bad = MessageTemplate.objects.create(
-        organisation=wang.organisation, name="未审核", channel=Channel.SMS, body="hi", provider_template_code="SMS_UNAPPROVED"
+        organisation=wang.organisation,
+        name="未审核",
+        channel=Channel.SMS,
+        body="hi",
+        provider_template_code="SMS_UNAPPROVED",
     )
     message = queue(wang, bad, fallback_channel=Channel.EMAIL, fallback_template=email_text)
     assert send_due(now=NOON) == {"failed": 1}
@@ -242,7 +278,9 @@ def test_permanent_failure_fails_at_once_and_falls_back(
 
 
 @pytest.mark.django_db
-def test_smtp_refusing_then_accepting_delivers_once(wang: Any, smtp: Any, email_text: Any, mailbox: Mailbox) -> None:
+def test_smtp_refusing_then_accepting_delivers_once(
+    wang: Any, smtp: Any, email_text: Any, mailbox: Mailbox
+) -> None:
     mailbox.refuse.append("451 4.3.0 try again later")
     message = queue(wang, email_text)
     assert send_due(now=NOON)["retry"] == 1
@@ -255,7 +293,9 @@ def test_smtp_refusing_then_accepting_delivers_once(wang: Any, smtp: Any, email_
 
 
 @pytest.mark.django_db
-def test_smtp_permanent_refusal_is_shown_as_failed(wang: Any, smtp: Any, email_text: Any, mailbox: Mailbox) -> None:
+def test_smtp_permanent_refusal_is_shown_as_failed(
+    wang: Any, smtp: Any, email_text: Any, mailbox: Mailbox
+) -> None:
     mailbox.refuse.append("550 5.1.1 no such mailbox")
     message = queue(wang, email_text)
     assert send_due(now=NOON)["failed"] == 1
@@ -264,7 +304,9 @@ def test_smtp_permanent_refusal_is_shown_as_failed(wang: Any, smtp: Any, email_t
 
 
 @pytest.mark.django_db
-def test_opt_out_after_queueing_suppresses_the_message(wang: Any, sms: Any, sms_text: Any, aliyun: AliyunFakeServer) -> None:
+def test_opt_out_after_queueing_suppresses_the_message(
+    wang: Any, sms: Any, sms_text: Any, aliyun: AliyunFakeServer
+) -> None:
     message = queue(wang, sms_text, quiet=None)
     Message.objects.filter(pk=message.pk).update(next_attempt_at=NOON + timedelta(hours=1))
     do_opt_out(wang, channel="sms", source="reply", actor=None)
@@ -277,12 +319,16 @@ def test_opt_out_after_queueing_suppresses_the_message(wang: Any, sms: Any, sms_
 
 
 @pytest.mark.django_db
-def test_opt_out_taken_after_claim_is_still_honoured(wang: Any, sms: Any, sms_text: Any, aliyun: AliyunFakeServer) -> None:
+def test_opt_out_taken_after_claim_is_still_honoured(
+    wang: Any, sms: Any, sms_text: Any, aliyun: AliyunFakeServer
+) -> None:
     # The sender re-checks opt-outs itself, even for a message do_opt_out did not catch.
     message = queue(wang, sms_text)
     from huitouke.messaging.models import OptOut
 
-    OptOut.objects.create(organisation=wang.organisation, customer=wang, channel="all", source="manual")
+    OptOut.objects.create(
+        organisation=wang.organisation, customer=wang, channel="all", source="manual"
+    )
     assert send_due(now=NOON)["suppressed"] == 1
     message.refresh_from_db()
     assert message.reason == "opted_out" and aliyun.requests == []
@@ -304,7 +350,9 @@ def test_a_late_sender_does_not_send_into_quiet_hours(wang: Any, sms: Any, sms_t
     assert send_due(now=local(2026, 3, 2, 23, 0))["postponed"] == 1
     message.refresh_from_db()
     assert (message.status, message.attempts, message.next_attempt_at) == (
-        MessageStatus.QUEUED, 0, local(2026, 3, 3, 9, 0)
+        MessageStatus.QUEUED,
+        0,
+        local(2026, 3, 3, 9, 0),
     )
 
 
@@ -316,9 +364,13 @@ def test_same_key_enqueued_twice_is_one_message(wang: Any, sms: Any, sms_text: A
 
 
 @pytest.mark.django_db
-def test_a_worker_dying_mid_send_is_released_and_retried(wang: Any, sms: Any, sms_text: Any, aliyun: AliyunFakeServer) -> None:
+def test_a_worker_dying_mid_send_is_released_and_retried(
+    wang: Any, sms: Any, sms_text: Any, aliyun: AliyunFakeServer
+) -> None:
     message = queue(wang, sms_text)
-    Message.objects.filter(pk=message.pk).update(status=MessageStatus.SENDING, claimed_at=NOON, attempts=1)
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.SENDING, claimed_at=NOON, attempts=1
+    )
     assert send_due(now=NOON + timedelta(minutes=5)) == {}  # still "sending": not touched
     assert send_due(now=NOON + timedelta(minutes=16))["sent"] == 1
     assert len(aliyun.requests) == 1
@@ -337,12 +389,20 @@ def test_staff_task_channel_creates_a_task_with_the_script(wang: Any, staff_a: A
     wang.owner = staff_a
     wang.save()
     script = MessageTemplate.objects.create(
-        organisation=wang.organisation, name="电话", channel=Channel.TASK, subject="生日电话", body="给{{ salutation }}打电话祝生日快乐"
+        organisation=wang.organisation,
+        name="电话",
+        channel=Channel.TASK,
+        subject="生日电话",
+        body="给{{ salutation }}打电话祝生日快乐",
     )
     message = queue(wang, script)
     assert send_due(now=NOON)["sent"] == 1
     send_due(now=NOON + timedelta(hours=1))
     [task] = FollowUpTask.objects.all()
-    assert (task.assignee, task.title, task.script) == (staff_a, "生日电话", "给王女士打电话祝生日快乐")
+    assert (task.assignee, task.title, task.script) == (
+        staff_a,
+        "生日电话",
+        "给王女士打电话祝生日快乐",
+    )
     message.refresh_from_db()
     assert message.task_id == task.pk

@@ -74,10 +74,7 @@ def kpi_cards(report: Report | None) -> list[dict[str, Any]]:
             values = {p: (sp.get(p) or {}).get(key) for p in ("current", "previous", "last_year")}
         else:
             values = {p: (data.get(p) or {}).get(key) for p in ("current", "previous", "last_year")}
-        if kind == "money":
-            shown = {p: _yuan(v) for p, v in values.items()}
-        else:
-            shown = dict(values)
+        shown = {p: _yuan(v) for p, v in values.items()} if kind == "money" else dict(values)
         is_rate = kind == "rate"
         cards.append(
             {
@@ -197,7 +194,9 @@ def basket_rows(report: Report | None, organisation_id: int, kind: str) -> list[
     else:
         ids = {p["a"] for p in pairs} | {p["b"] for p in pairs}
         names = dict(Product.objects.filter(pk__in=ids).values_list("pk", "name"))
-    return [{**p, "name_a": names.get(p["a"], "?"), "name_b": names.get(p["b"], "?")} for p in pairs]
+    return [
+        {**p, "name_a": names.get(p["a"], "?"), "name_b": names.get(p["b"], "?")} for p in pairs
+    ]
 
 
 def traffic_profit_chart(report: Report | None) -> dict[str, Any] | None:
@@ -213,7 +212,11 @@ def traffic_profit_chart(report: Report | None) -> dict[str, Any] | None:
     for p in products:
         rate = p["margin_rate"]
         series[p["quadrant"]].append(
-            [p["buyers"], round(rate * 100, 1) if rate is not None else 0, names.get(p["product_id"], "?")]
+            [
+                p["buyers"],
+                round(rate * 100, 1) if rate is not None else 0,
+                names.get(p["product_id"], "?"),
+            ]
         )
     median_rate = report.data.get("median_margin_rate")
     return {

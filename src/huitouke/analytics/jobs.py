@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from huitouke.accounts.models import Organisation, Store, User
@@ -130,7 +130,9 @@ def _float(value: float | None) -> float | None:
     return value if value is None or math.isfinite(value) else None
 
 
-def _upsert(model: type[Model], fields: list[str], rows: list[tuple[Any, ...]], unique: list[str]) -> None:
+def _upsert(
+    model: type[Model], fields: list[str], rows: list[tuple[Any, ...]], unique: list[str]
+) -> None:
     """INSERT … ON CONFLICT (unique) DO UPDATE for many rows, in slices, one transaction each.
 
     The ORM's bulk_create spends most of a 100,000-row refresh preparing values one by one
@@ -139,12 +141,17 @@ def _upsert(model: type[Model], fields: list[str], rows: list[tuple[Any, ...]], 
     its own transaction so order entry never waits long behind SQLite's write lock.
     """
     qn = connection.ops.quote_name
-    meta = model._meta
-    columns = [meta.get_field(f).column for f in fields]
-    conflict = [meta.get_field(f).column for f in unique]
+
+    def column(name: str) -> str:
+        field = model._meta.get_field(name)
+        assert isinstance(field, Field) and field.column
+        return field.column
+
+    columns = [column(f) for f in fields]
+    conflict = [column(f) for f in unique]
     updates = ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in columns if c not in conflict)
     sql = (
-        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(c) for c in columns)})"
+        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)})"
         f" VALUES ({', '.join(['%s'] * len(columns))})"
         f" ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET {updates}"
     )
@@ -160,7 +167,9 @@ def _analytics_rows(
     ops = connection.ops
     day = ops.adapt_datefield_value(as_of)
     now = ops.adapt_datetimefield_value(timezone.now())
-    as_json = CustomerAnalytics._meta.get_field("due_categories").get_db_prep_save
+    json_field = CustomerAnalytics._meta.get_field("due_categories")
+    assert isinstance(json_field, Field)
+    as_json = json_field.get_db_prep_save
     return [
         (
             r["customer_id"],
@@ -268,7 +277,7 @@ def _write_reports(
 def _write_learned_cycles(organisation: Organisation, category_stats: pl.DataFrame) -> None:
     """Category.learned_cycle_days = the learned median gap, rounded half up (None if none)."""
     learned = {
-        int(r["category_id"]): int(math.floor(r["median"] + 0.5))
+        int(r["category_id"]): math.floor(r["median"] + 0.5)
         for r in category_stats.iter_rows(named=True)
     }
     changed = []
@@ -324,7 +333,9 @@ def refresh_organisation(
     as_of = as_of or local_today(organisation)
     run = _claim(organisation, as_of)
     if run is None:
-        logger.info("analytics refresh of organisation %s skipped: already running", organisation.pk)
+        logger.info(
+            "analytics refresh of organisation %s skipped: already running", organisation.pk
+        )
         return None
     clock = _Clock()
     try:

@@ -160,7 +160,7 @@ def load_lines(organisation: Organisation, ids: IdRange = None) -> pl.DataFrame:
         "cost_cents",
         "order_net_cents",
     ]
-    types = {"list_cents": pl.Int64(), "order_net_cents": pl.Int64()}
+    types: dict[str, pl.DataType] = {"list_cents": pl.Int64(), "order_net_cents": pl.Int64()}
     df = _read(sql, params, LINES, columns, types)
     listed = pl.col("list_cents")
     order_list = listed.sum().over("order_id")

@@ -43,7 +43,9 @@ class CustomerAnalytics(models.Model):
     customer = models.OneToOneField(
         "customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="analytics"
     )
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
     as_of = models.DateField()
     lifecycle = models.CharField(_("lifecycle"), max_length=10, choices=Lifecycle.choices)
     reactivated = models.BooleanField(_("reactivated"), default=False)
@@ -65,14 +67,22 @@ class CustomerAnalytics(models.Model):
     r_score = models.PositiveSmallIntegerField(null=True, blank=True)
     f_score = models.PositiveSmallIntegerField(null=True, blank=True)
     m_score = models.PositiveSmallIntegerField(null=True, blank=True)
-    rfm_segment = models.CharField(_("RFM segment"), max_length=30, choices=RfmSegment.choices, blank=True)
-    value_class = models.CharField(_("value class"), max_length=1, choices=ValueClass.choices, blank=True)
+    rfm_segment = models.CharField(
+        _("RFM segment"), max_length=30, choices=RfmSegment.choices, blank=True
+    )
+    value_class = models.CharField(
+        _("value class"), max_length=1, choices=ValueClass.choices, blank=True
+    )
     due_categories = models.JSONField(default=list, blank=True)
     p_alive = models.FloatField(_("P(alive)"), null=True, blank=True)
-    expected_orders_90d = models.FloatField(_("expected orders, next 90 days"), null=True, blank=True)
+    expected_orders_90d = models.FloatField(
+        _("expected orders, next 90 days"), null=True, blank=True
+    )
     p_order_90d = models.FloatField(_("chance of an order, next 90 days"), null=True, blank=True)
     expected_aov = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    predicted_clv = models.DecimalField(_("predicted 12-month value"), max_digits=14, decimal_places=2, null=True, blank=True)
+    predicted_clv = models.DecimalField(
+        _("predicted 12-month value"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
     clv_rank = models.PositiveIntegerField(null=True, blank=True)
     # predicted_clv / p_alive: what she is worth next year if she is still a customer. High
     # here with a low P(alive) is "valuable and fading".
@@ -108,18 +118,26 @@ class ReportKind(models.TextChoices):
 class Report(models.Model):
     """An organisation-level result (KPIs, cohorts, cycles, baskets, CLV fit) as of a date."""
 
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
     kind = models.CharField(max_length=40)
-    scope = models.CharField(max_length=40, blank=True, help_text="'' for the organisation, 'store:ID', 'owner:ID'")
+    scope = models.CharField(
+        max_length=40, blank=True, help_text="'' for the organisation, 'store:ID', 'owner:ID'"
+    )
     as_of = models.DateField()
     data = models.JSONField(default=dict)
     computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "kind", "scope", "as_of"], name="report_unique_per_day")
+            models.UniqueConstraint(
+                fields=["organisation", "kind", "scope", "as_of"], name="report_unique_per_day"
+            )
         ]
-        indexes = [models.Index(fields=["organisation", "kind", "scope", "-as_of"], name="report_latest")]
+        indexes = [
+            models.Index(fields=["organisation", "kind", "scope", "-as_of"], name="report_latest")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.scope} {self.as_of}"
@@ -133,7 +151,9 @@ class RefreshRun(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
     as_of = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(default=timezone.now)
@@ -163,7 +183,9 @@ class CustomerDue(models.Model):
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="repurchase_due"
     )
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
     category = models.ForeignKey("sales.Category", on_delete=models.CASCADE, related_name="+")
     as_of = models.DateField()
     days_since_last = models.IntegerField()

@@ -138,9 +138,7 @@ class CustomerPanel:
 def customer_panel(customer: Customer) -> CustomerPanel | None:
     """The analytics block of one customer, or None before the first refresh."""
     ca = (
-        CustomerAnalytics.objects.filter(customer=customer)
-        .select_related("cycle_category")
-        .first()
+        CustomerAnalytics.objects.filter(customer=customer).select_related("cycle_category").first()
     )
     if ca is None:
         return None
@@ -194,7 +192,11 @@ def _list_url(**params: Any) -> str:
 
 def lifecycle_funnel(user: Any) -> dict[str, Any]:
     """Customers per lifecycle stage (and reactivated) in the user's scope, with list links."""
-    rows = analytics_for(user).values("lifecycle").annotate(n=Count("pk"))
+    rows = (
+        analytics_for(user)
+        .values("lifecycle")
+        .annotate(n=Count("pk"), back=Count("pk", filter=Q(reactivated=True)))
+    )
     counts = {r["lifecycle"]: r["n"] for r in rows}
     stages = [
         {
@@ -205,7 +207,7 @@ def lifecycle_funnel(user: Any) -> dict[str, Any]:
         }
         for s in STAGES
     ]
-    reactivated = analytics_for(user).filter(reactivated=True).count()
+    reactivated = sum(r["back"] for r in rows)
     return {
         "stages": stages,
         "total": sum(counts.values()),
@@ -222,7 +224,7 @@ def rfm_grid(user: Any) -> list[dict[str, Any]]:
         .values("rfm_segment")
         .annotate(n=Count("pk"), revenue=Sum("monetary"))
     )
-    found = {r["rfm_segment"]: r for r in rows}
+    found: dict[str, dict[str, Any]] = {r["rfm_segment"]: dict(r) for r in rows}
     total = sum((r["revenue"] or 0) for r in found.values())
     grid = []
     for code in SEGMENT_VALUE_CLASS:
@@ -269,10 +271,12 @@ def valuable_fading(
     return qs.select_related("customer").order_by("-clv_if_alive", "customer_id")[:limit]
 
 
-def due_this_week(user: Any, limit: int = 20) -> QuerySet[CustomerDue]:
+def due_this_week(user: Any, limit: int = 12) -> QuerySet[CustomerDue]:
     """Customers due to rebuy a category now or within the week, most overdue first."""
     return (
-        CustomerDue.objects.filter(customer_q(user, "customer__"), customer__merged_into__isnull=True)
+        CustomerDue.objects.filter(
+            customer_q(user, "customer__"), customer__merged_into__isnull=True
+        )
         .select_related("customer", "category")
         .order_by("-due_now", "-days_since_last", "customer_id")[:limit]
     )
@@ -304,19 +308,28 @@ def birthdays_this_week(
     for kind, pairs in (("solar", solar), ("lunar", lunar)):
         for month, day_ in pairs:
             match |= Q(birthday_kind=kind, birth_month=month, birth_day=day_)
+    # The exact date needs the Chinese calendar, which is slow per call: work it out once
+    # per distinct (kind, month, day, leap) among the candidates, not once per customer.
+    celebrations: dict[tuple[str, int, int, bool], dt.date | None] = {}
     found = []
-    for customer in Customer.objects.visible_to(user).filter(match):
-        try:
-            when = next_birthday(
-                customer.birthday_kind,  # type: ignore[arg-type]
-                customer.birth_month or 0,
-                customer.birth_day or 0,
-                customer.birth_leap_month,
-                today,
-            )
-        except ValueError:  # an impossible stored date (e.g. 2-30 solar) has no celebration
-            continue
-        if when <= end:
+    # The ignore is for mypy without the django-stubs plugin, which types the manager.
+    visible = Customer.objects.visible_to(user)  # type: ignore[attr-defined]
+    for customer in visible.filter(match).only(
+        "pk", "name", "birthday_kind", "birth_month", "birth_day", "birth_leap_month"
+    ):
+        key = (
+            customer.birthday_kind,
+            customer.birth_month or 0,
+            customer.birth_day or 0,
+            customer.birth_leap_month,
+        )
+        if key not in celebrations:
+            try:
+                celebrations[key] = next_birthday(*key, today)  # type: ignore[arg-type]
+            except ValueError:  # an impossible stored date (e.g. 2-30 solar) is never celebrated
+                celebrations[key] = None
+        when = celebrations[key]
+        if when is not None and when <= end:
             found.append((when, customer))
     found.sort(key=lambda pair: (pair[0], pair[1].pk))
     return found[:limit]

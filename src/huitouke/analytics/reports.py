@@ -40,6 +40,7 @@ SECOND_PURCHASE_DAYS = 90
 BASKET_DAYS = 90
 COHORT_MONTHS = 12
 TOP_PAIRS = 20
+PRODUCT_MIN_SUPPORT = 0.002
 TOP_PRODUCT_CYCLES = 50
 MAX_PRODUCTS = 500
 
@@ -59,7 +60,9 @@ _KPI_FIELDS = (
     "returning_revenue_share",
 )
 _ZERO_KPIS: dict[str, Any] = {
-    f: (None if f in ("aov_cents", "frequency", "repurchase_rate", "returning_revenue_share") else 0)
+    f: (
+        None if f in ("aov_cents", "frequency", "repurchase_rate", "returning_revenue_share") else 0
+    )
     for f in _KPI_FIELDS
 }
 
@@ -160,7 +163,10 @@ def cohort_reports(
     orders = up_to(frames.orders, as_of)
 
     def data(part: pl.DataFrame) -> dict[str, Any]:
-        return {"months": COHORT_MONTHS, "cells": json_rows(cohorts.cohorts(part, as_of, COHORT_MONTHS))}
+        return {
+            "months": COHORT_MONTHS,
+            "cells": json_rows(cohorts.cohorts(part, as_of, COHORT_MONTHS)),
+        }
 
     reports = {"": data(orders)}
     for ids, key, scope in (
@@ -216,7 +222,10 @@ def category_performance(
     ):
         grouped = {
             int(k[0]): part.drop(key)  # type: ignore[arg-type]
-            for k, part in table([key]).filter(pl.col(key).is_not_null()).partition_by(key, as_dict=True).items()
+            for k, part in table([key])
+            .filter(pl.col(key).is_not_null())
+            .partition_by(key, as_dict=True)
+            .items()
         }
         for i in ids:
             part = grouped.get(i)
@@ -244,7 +253,10 @@ def basket_report(frames: Frames, as_of: dt.date) -> dict[str, Any]:
     """Top category and product pairs bought together in the last BASKET_DAYS days."""
     start = as_of - (BASKET_DAYS - 1) * _DAY
     by_category = basket.basket(frames.lines, as_of, start, as_of, "category_id")
-    by_product = basket.basket(_products_only(frames.lines), as_of, start, as_of, "product_id")
+    # Single products are rarer in baskets than categories: a lower floor still finds pairs.
+    by_product = basket.basket(
+        _products_only(frames.lines), as_of, start, as_of, "product_id", PRODUCT_MIN_SUPPORT
+    )
     return {
         "start": start.isoformat(),
         "end": as_of.isoformat(),

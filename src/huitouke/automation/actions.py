@@ -176,7 +176,8 @@ def do_save_rule(rule: AutomationRule, *, actor: Any, request: Any = None) -> Au
     created = rule.pk is None
     if created and getattr(actor, "pk", None):
         rule.created_by = actor
-    if rule.is_active and rule.activated_at is None:
+    was_active = not created and AutomationRule.objects.filter(pk=rule.pk, is_active=True).exists()
+    if rule.is_active and (not was_active or rule.activated_at is None):
         rule.activated_at = timezone.now()
     try:
         with transaction.atomic():

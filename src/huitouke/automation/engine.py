@@ -16,6 +16,7 @@ Messages leave through the outbox after commit, never from inside these transact
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -218,7 +219,11 @@ def on_tier_changed(change: Any) -> None:
 
 
 def days_to_evaluate(rule: AutomationRule, today: date, last: date | None) -> list[date]:
-    """Local days the rule still has to be evaluated for: today, plus a few missed ones."""
+    """Local days the rule still has to be evaluated for: today, plus a few missed ones.
+
+    Missed days are caught up (late beats never) but never from before the rule was last
+    switched on: a rule that was off stays silent about the days it was off.
+    """
     if rule.trigger == Trigger.MANUAL:
         return []
     first = (
@@ -226,6 +231,8 @@ def days_to_evaluate(rule: AutomationRule, today: date, last: date | None) -> li
         if last is None
         else max(last + timedelta(days=1), today - timedelta(days=CATCH_UP_DAYS))
     )
+    if rule.activated_at is not None:
+        first = max(first, org_today(rule.organisation, rule.activated_at))
     days = []
     day = first
     while day <= today:
@@ -364,18 +371,32 @@ def run_daily(*, now: datetime | None = None) -> int:
 # --- acting on enrolments -----------------------------------------------------------------------
 
 
-def process_due(*, now: datetime | None = None, limit: int = 500) -> Counter[str]:
-    """Act on the enrolments that are due; returns how many ended in each status."""
+def process_due(
+    *, now: datetime | None = None, limit: int = 500, budget_seconds: float | None = None
+) -> Counter[str]:
+    """Act on the enrolments that are due; returns how many ended in each status.
+
+    One batch of `limit`, or, with a time budget, batch after batch until none is left, the
+    budget is spent or a batch changes nothing (every enrolment in it waits for a retry).
+    """
     now = now or timezone.now()
-    due = list(
-        Enrolment.objects.filter(status=EnrolmentStatus.SCHEDULED, due_at__lte=now)
-        .order_by("due_at", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
+    started = time.monotonic()
     outcomes: Counter[str] = Counter()
-    for pk in due:
-        outcomes[process_enrolment(pk, now=now)] += 1
-    return outcomes
+    while True:
+        due = list(
+            Enrolment.objects.filter(status=EnrolmentStatus.SCHEDULED, due_at__lte=now)
+            .order_by("due_at", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
+        batch: Counter[str] = Counter(process_enrolment(pk, now=now) for pk in due)
+        outcomes.update(batch)
+        if (
+            budget_seconds is None
+            or len(due) < limit
+            or batch["retry"] == len(due)
+            or time.monotonic() - started > budget_seconds
+        ):
+            return outcomes
 
 
 def process_enrolment(pk: int, *, now: datetime | None = None) -> str:
@@ -558,9 +579,11 @@ def _send(
     )
 
 
-def run_scheduler(*, now: datetime | None = None) -> dict[str, Any]:
-    """One tick: the daily pass (a no-op once today is done) and every due enrolment."""
+def run_scheduler(
+    *, now: datetime | None = None, budget_seconds: float | None = None
+) -> dict[str, Any]:
+    """One tick: the daily pass (a no-op once today is done) and the due enrolments."""
     now = now or timezone.now()
     offered = run_daily(now=now)
-    outcomes = process_due(now=now)
+    outcomes = process_due(now=now, budget_seconds=budget_seconds)
     return {"offered": offered, **outcomes}

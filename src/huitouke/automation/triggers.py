@@ -321,12 +321,20 @@ def daily_occurrences(
 
 def festivals_on(when: date, params: dict[str, Any]) -> list[str]:
     """Codes of the rule's festivals (built-in and custom) that fall on `when`."""
-    custom = [
+    custom = tuple(
         CustomDate(c["code"], c["name"], c["name"], c["month"], c["day"], c["lunar"])
         for c in params.get("custom") or []
-    ]
+    )
     chosen = set(params.get("festivals") or []) | {c.code for c in custom}
-    return [f.code for f in festivals(when.year, custom) if f.date == when and f.code in chosen]
+    return [
+        code for code, day in _festival_dates(when.year, custom) if day == when and code in chosen
+    ]
+
+
+@lru_cache(maxsize=256)
+def _festival_dates(year: int, custom: tuple[CustomDate, ...]) -> tuple[tuple[str, date], ...]:
+    # The lunar conversions cost milliseconds; the daily pass asks for the same year every day.
+    return tuple((f.code, f.date) for f in festivals(year, custom))
 
 
 def _repurchase_due(rule: AutomationRule, at: datetime, ids: QuerySet[Any]) -> Iterator[Occurrence]:

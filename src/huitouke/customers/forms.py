@@ -173,7 +173,9 @@ class CustomerFilterForm(forms.Form):
     value_class = forms.ChoiceField(
         label=_("Value class"), required=False, choices=[("", _("All")), *ValueClass.choices]
     )
-    days_min = forms.IntegerField(label=_("Days since last order, from"), required=False, min_value=0)
+    days_min = forms.IntegerField(
+        label=_("Days since last order, from"), required=False, min_value=0
+    )
     days_max = forms.IntegerField(label=_("to"), required=False, min_value=0)
     spend_min = forms.DecimalField(label=_("Net spend, from"), required=False, min_value=0)
     spend_max = forms.DecimalField(label=_("to"), required=False, min_value=0)

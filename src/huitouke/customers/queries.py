@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 
 from huitouke.customers.models import Customer, CustomerQuerySet
 from huitouke.customers.phones import normalise_phone
@@ -71,6 +71,10 @@ def _present(value: Any) -> bool:
     return value is not None and value != ""
 
 
+def _whole(value: Any) -> int | None:
+    return int(value) if _present(value) else None
+
+
 def _filter_analytics(qs: CustomerQuerySet, params: dict[str, Any]) -> CustomerQuerySet:
     """Lifecycle, RFM, value class, due category and CLV (nightly); days, spend, orders (live)."""
     for key, path in (
@@ -84,7 +88,8 @@ def _filter_analytics(qs: CustomerQuerySet, params: dict[str, Any]) -> CustomerQ
         qs = qs.filter(analytics__reactivated=True)
     if category := params.get("due_category"):
         qs = qs.filter(
-            repurchase_due__category_id=getattr(category, "pk", category), repurchase_due__due_now=True
+            repurchase_due__category_id=getattr(category, "pk", category),
+            repurchase_due__due_now=True,
         )
     for key, lookup in (
         ("spend_min", "stats__net_spend__gte"),
@@ -96,8 +101,8 @@ def _filter_analytics(qs: CustomerQuerySet, params: dict[str, Any]) -> CustomerQ
     ):
         if _present(params.get(key)):
             qs = qs.filter(**{lookup: params[key]})
-    days_min, days_max = params.get("days_min"), params.get("days_max")
-    if _present(days_min) or _present(days_max):
+    days_min, days_max = _whole(params.get("days_min")), _whole(params.get("days_max"))
+    if days_min is not None or days_max is not None:
         tz = ZoneInfo(params.get("time_zone") or settings.TIME_ZONE)
         today = timezone.now().astimezone(tz).date()
 
@@ -105,8 +110,8 @@ def _filter_analytics(qs: CustomerQuerySet, params: dict[str, Any]) -> CustomerQ
             return datetime.combine(day, time.min, tzinfo=tz)
 
         # d >= n: last order before the start of day T-n+1; d <= n: on or after day T-n.
-        if _present(days_min):
-            qs = qs.filter(stats__last_order_at__lt=day_start(today - timedelta(int(days_min) - 1)))
-        if _present(days_max):
-            qs = qs.filter(stats__last_order_at__gte=day_start(today - timedelta(int(days_max))))
+        if days_min is not None:
+            qs = qs.filter(stats__last_order_at__lt=day_start(today - timedelta(days_min - 1)))
+        if days_max is not None:
+            qs = qs.filter(stats__last_order_at__gte=day_start(today - timedelta(days_max)))
     return qs

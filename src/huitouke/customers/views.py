@@ -44,7 +44,11 @@ def customer_list(request: AuthedRequest) -> HttpResponse:
     form = CustomerFilterForm(request.GET or None, user=request.user)
     params = form.cleaned_data if form.is_valid() else {}
     qs = filter_customers(Customer.objects.visible_to(request.user), params)
-    qs = qs.select_related("stats", "owner", "home_store", "analytics").prefetch_related("tags").order_by("-id")
+    qs = (
+        qs.select_related("stats", "owner", "home_store", "analytics")
+        .prefetch_related("tags")
+        .order_by("-id")
+    )
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -58,8 +58,13 @@ def do_create_task(
     assignee: User | None = None,
     title: str = "",
     script: str = "",
+    script_template: str = "",
 ) -> FollowUpTask:
-    """Create a task by hand; it goes to the customer's owner (else the actor) unless someone is named."""
+    """Create a task by hand; it goes to the customer's owner (else the actor) unless someone is named.
+
+    `script` is stored as given (already rendered); a `script_template` is rendered with the
+    customer's data instead.
+    """
     if kind not in TaskKind.values:
         raise ValidationError({"kind": _("Choose the kind of task.")})
     if assignee is None:
@@ -68,9 +73,11 @@ def do_create_task(
         if assignee is None and getattr(actor, "pk", None):
             assignee = actor
     _check_assignee(customer.organisation_id, assignee)
-    if script:
-        check_script(script)
-        script = render_for(script, customer, staff=str(assignee) if assignee else "")
+    if script_template:
+        check_script(script_template)
+        script = render_for(script_template, customer, staff=str(assignee) if assignee else "")
+    if len(script) > 5000:
+        raise ValidationError({"script": _("Keep the script under 5000 characters.")})
     return FollowUpTask.objects.create(
         organisation_id=customer.organisation_id,
         customer=customer,

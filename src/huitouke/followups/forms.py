@@ -40,7 +40,9 @@ class TaskForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=TaskKind.choices)
     title = forms.CharField(label=_("Title"), max_length=100, required=False)
     due_at = forms.DateTimeField(
-        label=_("Due"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("Due"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
     )
     assignee = forms.ModelChoiceField(
         label=_("Assigned to"),
@@ -95,7 +97,10 @@ class SopRuleForm(forms.ModelForm):
             ),
             "days": _("Days before the birthday, or N for “N days after an event”."),
             "window_start_days": _("Window after the first order: from day … until day …"),
-            "delay_hours": _("The task is due this many hours after the event."),
+            "delay_hours": _(
+                "The task is due this many hours after the event. Tasks of a window after the "
+                "first order are due at the window's end; birthday cards before the birthday."
+            ),
         }
 
     def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
@@ -117,8 +122,13 @@ def _month_start(day: date) -> date:
 
 
 class PeriodForm(forms.Form):
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    # <input type=date> only accepts ISO dates, whatever the language's date format.
+    start = forms.DateField(
+        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end = forms.DateField(
+        label=_("To"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, cast
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from huitouke.accounts.models import Organisation, Role, User
@@ -144,29 +144,40 @@ def _first_order_window(rule: SopRule, clock: Clock) -> Iterator[Occurrence]:
 def _birthdays(rule: SopRule, clock: Clock) -> Iterator[Occurrence]:
     today = clock.today
     horizon = today + timedelta(days=rule.days or 0)
-    days = [today + timedelta(days=i) for i in range((horizon - today).days + 1)]
-    solar_months = {d.month for d in days}
-    # A lunar month can run into the next solar month; its number alone narrows the candidates.
-    lunar_months = {solar_to_lunar(d).month for d in days}
-    qs = Customer.objects.active().filter(
+    # Narrow the candidates in SQL to the month/day pairs the window can celebrate; the exact
+    # date (leap months, Feb 29, a lunar 30th in a 29-day month) is settled by next_birthday.
+    wanted = Q(pk__in=[])
+    for offset in range((horizon - today).days + 1):
+        date_ = today + timedelta(days=offset)
+        lunar = solar_to_lunar(date_)
+        solar_days = [date_.day, 29] if (date_.month, date_.day) == (2, 28) else [date_.day]
+        lunar_days = [lunar.day, 30] if lunar.day == 29 else [lunar.day]
+        wanted |= Q(
+            birthday_kind=CalendarKind.SOLAR, birth_month=date_.month, birth_day__in=solar_days
+        )
+        wanted |= Q(
+            birthday_kind=CalendarKind.LUNAR, birth_month=lunar.month, birth_day__in=lunar_days
+        )
+    candidates = Customer.objects.active().filter(
+        wanted,
         organisation_id=rule.organisation_id,
-        birth_month__isnull=False,
-        birth_day__isnull=False,
         stats__spend_12m__gte=rule.threshold or 0,
     )
-    candidates = qs.filter(
-        birthday_kind=CalendarKind.SOLAR, birth_month__in=solar_months
-    ) | qs.filter(birthday_kind=CalendarKind.LUNAR, birth_month__in=lunar_months)
+    # Lunar conversions cost milliseconds each, and many customers share a birthday.
+    celebrated: dict[tuple[str, int, int, bool], date | None] = {}
     for pk, kind, month, day, leap in candidates.order_by("pk").values_list(
         "pk", "birthday_kind", "birth_month", "birth_day", "birth_leap_month"
     ):
         if month is None or day is None:
             continue
-        try:
-            when = next_birthday(cast(BirthdayKind, kind), month, day, leap, today)
-        except ValueError:
-            continue  # an impossible date typed in by hand (31 February)
-        if when <= horizon:
+        key = (kind, month, day, leap)
+        if key not in celebrated:
+            try:
+                celebrated[key] = next_birthday(cast(BirthdayKind, kind), month, day, leap, today)
+            except ValueError:
+                celebrated[key] = None  # an impossible date typed in by hand (31 February)
+        when = celebrated[key]
+        if when is not None and when <= horizon:
             due = clock.day_start(when)
             if due < clock.now:
                 due = clock.day_start(when + timedelta(days=1))

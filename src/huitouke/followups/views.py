@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -138,7 +139,12 @@ def task_create(request: AuthedRequest) -> HttpResponse:
     except ValueError:
         customer_id = 0
     customer = get_customer_for(request, customer_id)
-    form = TaskForm(request.POST or None, user=request.user)
+    tomorrow = timezone.localtime() + timedelta(days=1)
+    form = TaskForm(
+        request.POST or None,
+        user=request.user,
+        initial={"due_at": tomorrow.replace(minute=0, second=0, microsecond=0)},
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -149,7 +155,7 @@ def task_create(request: AuthedRequest) -> HttpResponse:
                 actor=request.user,
                 assignee=data["assignee"],
                 title=data["title"],
-                script=data["script"],
+                script_template=data["script"],
             )
         except ValidationError as exc:
             _add_errors(form, exc)

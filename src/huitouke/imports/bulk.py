@@ -63,10 +63,27 @@ class FastTable:
 
     def insert(self, rows: Sequence[dict[str, Any]]) -> int:
         """Insert the rows; returns how many."""
-        if rows:
-            with connection.cursor() as cursor:
-                cursor.executemany(self.sql, self._tuples(rows))
+        self._write(self._tuples(rows), "")
         return len(rows)
+
+    def _write(self, tuples: list[tuple[Any, ...]], suffix: str) -> None:
+        if not tuples:
+            return
+        with connection.cursor() as cursor:
+            if connection.vendor == "sqlite":
+                cursor.executemany(self.sql + suffix, tuples)  # in-process: one statement, reused
+                return
+            # Over the network one multi-row INSERT per batch beats a statement per row.
+            size = max(1, 60000 // max(len(self.columns), 1))
+            one = "(" + ", ".join(["%s"] * len(self.columns)) + ")"
+            for start in range(0, len(tuples), size):
+                batch = tuples[start : start + size]
+                cursor.execute(
+                    f"INSERT INTO {self.table} ({', '.join(self.names)}) VALUES "
+                    + ", ".join([one] * len(batch))
+                    + suffix,
+                    [value for row in batch for value in row],
+                )
 
     def insert_returning(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Insert the rows and return their new ids, in the order of `rows`."""
@@ -92,13 +109,11 @@ class FastTable:
 
     def upsert(self, rows: Sequence[dict[str, Any]], key: str, update: Sequence[str]) -> int:
         """Insert the rows, or update `update` where a row with the same unique `key` exists."""
-        if not rows:
-            return 0
         # ON CONFLICT … DO UPDATE is the same on SQLite (3.24+) and PostgreSQL.
         sets = ", ".join(f"{self.column_of[u]} = excluded.{self.column_of[u]}" for u in update)
-        sql = f"{self.sql} ON CONFLICT ({self.column_of[key]}) DO UPDATE SET {sets}"
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, self._tuples(rows))
+        self._write(
+            self._tuples(rows), f" ON CONFLICT ({self.column_of[key]}) DO UPDATE SET {sets}"
+        )
         return len(rows)
 
 

@@ -377,8 +377,8 @@ def do_expire_points(
         .filter(lapsing__gt=-F("used"))
     )
     total = 0
-    for row in candidates.iterator(chunk_size=2000):
-        # Each customer in her own transaction, re-checked under the lock.
+    # Read the candidates first: each is then expired in its own transaction, re-checked under lock.
+    for row in list(candidates):
         entry = expire_points_of(row["customer_id"], row["organisation_id"], now=now)
         total += -entry.points if entry else 0
     return total

@@ -53,11 +53,13 @@ class Quote:
         self.errors.setdefault(field_name, []).append(message)
 
 
-def _money(value: Any) -> Decimal:
+def _money(value: Any) -> Decimal | None:
+    """The amount in yuan and fen, or None when it is not a finite number."""
     try:
-        return Decimal(str(value if value not in (None, "") else 0)).quantize(CENT)
-    except Exception:
-        return ZERO
+        amount = Decimal(str(value if value not in (None, "") else 0)).quantize(CENT)
+    except ArithmeticError:
+        return None
+    return amount if amount.is_finite() else None
 
 
 def _line_amounts(lines: Sequence[LineInput]) -> list[tuple[Decimal, int | None]]:
@@ -70,9 +72,8 @@ def _line_amounts(lines: Sequence[LineInput]) -> list[tuple[Decimal, int | None]
             else (line.product.price if line.product else None)
         )
         quantity = line.quantity if isinstance(line.quantity, int) and line.quantity > 0 else 0
-        priced.append(
-            (_money(price) * quantity, line.product.category_id if line.product else None)
-        )
+        amount = (_money(price) or ZERO) * quantity
+        priced.append((amount, line.product.category_id if line.product else None))
     return priced
 
 
@@ -149,12 +150,15 @@ def quote_checkout(
         quote.tier_discount = (quote.gross * (1 - quote.tier.price_rate)).quantize(
             CENT, rounding=ROUND_HALF_UP
         )
-    quote.discount = _money(discount)
-    if quote.discount < 0:
-        quote.refuse(
-            "discount", _("The amount cannot be negative (got %(value)s).") % {"value": discount}
+    parsed = _money(discount)
+    if parsed is None or parsed < 0:
+        message = (
+            _("The amount cannot be negative (got %(value)s).")
+            if parsed is not None
+            else _("“%(value)s” is not an amount.")
         )
-        quote.discount = ZERO
+        quote.refuse("discount", message % {"value": discount})
+    quote.discount = parsed if parsed is not None and parsed >= 0 else ZERO
     after_discounts = quote.gross - quote.tier_discount - quote.discount
     if after_discounts < 0:
         quote.refuse(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from ninja import Field, Schema
 
@@ -92,8 +92,8 @@ class CouponTemplateOut(Schema):
     max_discount: Decimal | None
     threshold: Decimal
     validity: str
-    valid_from: Any = None
-    valid_until: Any = None
+    valid_from: date | None
+    valid_until: date | None
     valid_days: int | None
     per_customer_limit: int | None
     quota: int | None

@@ -290,9 +290,7 @@ def checkout_preview(request: AuthedRequest) -> HttpResponse:
         customer is not None
         and Customer.objects.visible_to(request.user).filter(pk=customer.pk).exists()
     )
-    ctx = {
-        "quote": quote,
-        "customer": customer,
-        "usable": usable_coupons(customer) if visible and customer else [],
-    }
+    # Her price follows her tier either way; her name, points and coupons only for staff who see her.
+    shown = customer if visible else None
+    ctx = {"quote": quote, "customer": shown, "usable": usable_coupons(shown) if shown else []}
     return render(request, "loyalty/_checkout_summary.html", ctx)

@@ -12,6 +12,7 @@ idempotency key (OutId / SessionContext / Message-ID) goes out with every attemp
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -127,19 +128,31 @@ def release_stale(now: datetime) -> int:
     ).update(status=MessageStatus.QUEUED, next_attempt_at=now)
 
 
-def send_due(*, now: datetime | None = None, limit: int = 200) -> Counter[str]:
-    """Send the queued messages that are due; returns how many ended sent, retried, failed ..."""
+def send_due(
+    *, now: datetime | None = None, limit: int = 200, budget_seconds: float | None = None
+) -> Counter[str]:
+    """Send the queued messages that are due; returns how many ended sent, retried, failed ...
+
+    One batch of `limit`, or, with a time budget, batches until none is due or it is spent.
+    """
     now = now or timezone.now()
+    started = time.monotonic()
     release_stale(now)
-    due = list(
-        Message.objects.filter(status=MessageStatus.QUEUED, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
     outcomes: Counter[str] = Counter()
-    for pk in due:
-        outcomes[send_one(pk, now=now)] += 1
-    return outcomes
+    while True:
+        due = list(
+            Message.objects.filter(status=MessageStatus.QUEUED, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
+        for pk in due:
+            outcomes[send_one(pk, now=now)] += 1
+        if (
+            budget_seconds is None
+            or len(due) < limit
+            or time.monotonic() - started > budget_seconds
+        ):
+            return outcomes
 
 
 def claim(pk: int, now: datetime) -> bool:

@@ -11,7 +11,7 @@ from huitouke.messaging.outbox import send_due
 @db_periodic_task(crontab(minute="*"))
 def send_outbox() -> int:
     """Send due messages (safe on several workers at once: each message is claimed)."""
-    return sum(send_due().values())
+    return sum(send_due(budget_seconds=50).values())
 
 
 @db_task()

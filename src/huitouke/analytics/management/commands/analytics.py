@@ -1,7 +1,7 @@
 """`huitouke analytics refresh|clv`: recompute the stored analytics, or fit the CLV model and report.
 
-    huitouke analytics refresh [--as-of YYYY-MM-DD] [--org NAME]
-    huitouke analytics clv --calibration-end DATE [--holdout-end DATE] [--org NAME]
+huitouke analytics refresh [--as-of YYYY-MM-DD] [--org NAME]
+huitouke analytics clv --calibration-end DATE [--holdout-end DATE] [--org NAME]
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from huitouke.accounts.models import Organisation
 from huitouke.analytics import clv
 from huitouke.analytics.jobs import refresh_organisation
 from huitouke.analytics.loader import load_orders
-
 
 
 def _date(text: str) -> dt.date:
@@ -90,8 +89,9 @@ class Command(BaseCommand):
         freq_days: float,
     ) -> None:
         orders = load_orders(org)
-        if holdout_end is None and orders.height:
-            holdout_end = max(orders["order_date"].max(), calibration_end)  # type: ignore[type-var]
+        last = orders["order_date"].max() if orders.height else None
+        if holdout_end is None and isinstance(last, dt.date):
+            holdout_end = max(last, calibration_end)
         orders = orders.filter(pl.col("order_date") <= (holdout_end or calibration_end))
         try:
             summary = clv.rfm_summary(
@@ -107,8 +107,10 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot fit the CLV model: {exc.message} ({exc.code}).") from exc
         out = self.stdout.write
         out(f"Organisation: {org.name}")
-        out(f"Calibration: first order to {calibration_end} ({len(summary)} customers, "
-            f"{fit.n_repeaters} with repeat orders); time unit {freq_days:g} days")
+        out(
+            f"Calibration: first order to {calibration_end} ({len(summary)} customers, "
+            f"{fit.n_repeaters} with repeat orders); time unit {freq_days:g} days"
+        )
         out("BG/NBD parameters:")
         for name in ("r", "alpha", "a", "b"):
             out(f"  {name:<6}= {fit.params[name]:.4f}")

@@ -1,0 +1,113 @@
+"""API schemas of automation rules, their results and the ready-made templates."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from decimal import Decimal
+from typing import Any
+
+from ninja import Field, Schema
+
+from huitouke.automation.models import Trigger
+from huitouke.schemas import ObjectId, QueryDate, Text
+
+
+class RuleIn(Schema):
+    name: Text = Field(..., max_length=100)
+    trigger: Trigger
+    params: dict[str, Any] = {}
+    segment_id: ObjectId | None = None
+    conditions: dict[str, Any] = {}
+    delay_minutes: int = Field(0, ge=0, le=525600)
+    actions: list[dict[str, Any]] = Field(..., max_length=10)
+    quiet_start: time | None = time(21)
+    quiet_end: time | None = time(9)
+    cap_exempt: bool = False
+    holdout_share: Decimal | None = Field(
+        None, ge=0, le=Decimal("0.5"), max_digits=3, decimal_places=2
+    )
+    active_from: QueryDate | None = None
+    active_until: QueryDate | None = None
+    is_marketing: bool = True
+    is_active: bool = False
+
+
+class RulePatch(Schema):
+    """Any subset of a rule's fields; the rest stay as they are."""
+
+    name: Text | None = Field(None, max_length=100)
+    params: dict[str, Any] | None = None
+    segment_id: ObjectId | None = None
+    conditions: dict[str, Any] | None = None
+    delay_minutes: int | None = Field(None, ge=0, le=525600)
+    actions: list[dict[str, Any]] | None = Field(None, max_length=10)
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    cap_exempt: bool | None = None
+    holdout_share: Decimal | None = Field(
+        None, ge=0, le=Decimal("0.5"), max_digits=3, decimal_places=2
+    )
+    active_from: QueryDate | None = None
+    active_until: QueryDate | None = None
+    is_marketing: bool | None = None
+    is_active: bool | None = None
+
+
+class RuleOut(Schema):
+    id: int
+    name: str
+    template_code: str
+    trigger: str
+    params: dict[str, Any]
+    segment_id: int | None
+    conditions: dict[str, Any]
+    delay_minutes: int
+    actions: list[dict[str, Any]]
+    quiet_start: time | None
+    quiet_end: time | None
+    cap_exempt: bool
+    holdout_share: Decimal
+    active_from: date | None
+    active_until: date | None
+    is_marketing: bool
+    is_active: bool
+
+
+class ResultsOut(Schema):
+    """DESIGN §5 "Campaign results" of one rule or campaign."""
+
+    targeted: int
+    treated: int
+    holdout: int
+    suppressed_customers: int
+    sent: int
+    delivered: int
+    failed: int
+    suppressed: dict[str, int]
+    coupons_issued: int
+    coupons_redeemed: int
+    converters: int
+    holdout_converters: int
+    attributed_revenue: Decimal
+    holdout_revenue: Decimal
+    message_cost: Decimal
+    coupon_cost: Decimal
+    cost: Decimal
+    roi: Decimal | None
+    conversion_rate: float | None
+    holdout_conversion_rate: float | None
+    uplift: float | None
+    uplift_ci: tuple[float, float] | None
+    revenue_per_customer: Decimal | None
+    holdout_revenue_per_customer: Decimal | None
+    revenue_uplift: Decimal | None
+    window_days: int
+
+
+class TemplateOut(Schema):
+    code: str
+    name: str
+    description: str
+    trigger: str
+    rule_id: int | None
+    is_active: bool
