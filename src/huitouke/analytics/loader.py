@@ -130,47 +130,45 @@ def load_orders(organisation: Organisation, ids: IdRange = None) -> pl.DataFrame
     return _local_dates(df, organisation.time_zone).select(list(ORDERS.columns))
 
 
-def load_lines(organisation: Organisation, ids: IdRange = None) -> pl.DataFrame:
+def load_lines(
+    organisation: Organisation, ids: IdRange = None, orders: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Lines of counted orders: quantities after refunds, line money after discounts and refunds.
 
     What the customer finally paid for an order (net of refunds) is spread over its lines in
     proportion to their list value for the quantity kept, so discounts, coupons, points and
     money-only refunds reach the lines and the lines of an order add up to the order.
+    `orders` (from load_orders) saves reading the orders again.
     """
+    if orders is None:
+        orders = load_orders(organisation, ids)
     kept = "(l.quantity - l.refunded_quantity)"
     params: list[Any] = [NO_PRODUCT, organisation.pk, OrderStatus.PAID.value]
+    # Only line columns come back: customer, date and the order's net are joined from the
+    # orders frame, a third fewer Python objects on a million lines.
     sql = (
-        f"SELECT l.order_id, o.customer_id, {_epoch_seconds('o.placed_at')},"
-        f" COALESCE(l.product_id, %s), l.category_id, {kept},"
-        f" {_cents(f'l.unit_price * {kept}')}, {_cents(f'l.unit_cost * {kept}')},"
-        f" {_cents('o.net_paid - o.refunded_amount')}"
+        f"SELECT l.order_id, COALESCE(l.product_id, %s), l.category_id, {kept},"
+        f" {_cents(f'l.unit_price * {kept}')}, {_cents(f'l.unit_cost * {kept}')}"
         f" FROM {_q(OrderLine._meta.db_table)} l"
         f" JOIN {_q(Order._meta.db_table)} o ON o.id = l.order_id"
         " WHERE o.organisation_id = %s AND o.status = %s AND o.customer_id IS NOT NULL"
         + _range_sql("o.customer_id", ids, params)
     )
-    columns = [
-        "order_id",
-        "customer_id",
-        "placed_epoch",
-        "product_id",
-        "category_id",
-        "qty",
-        "list_cents",
-        "cost_cents",
-        "order_net_cents",
-    ]
-    types: dict[str, pl.DataType] = {"list_cents": pl.Int64(), "order_net_cents": pl.Int64()}
-    df = _read(sql, params, LINES, columns, types)
+    columns = ["order_id", "product_id", "category_id", "qty", "list_cents", "cost_cents"]
+    types: dict[str, pl.DataType] = {"list_cents": pl.Int64()}
+    df = _read(sql, params, LINES, columns, types).join(
+        orders.select("order_id", "customer_id", "order_date", order_net_cents="net_cents"),
+        on="order_id",
+        how="inner",
+    )
     listed = pl.col("list_cents")
     order_list = listed.sum().over("order_id")
-    df = df.with_columns(
+    return df.with_columns(
         net_cents=pl.when(order_list > 0)
         .then((listed * pl.col("order_net_cents") / order_list).round(0))
         .otherwise(0)
         .cast(pl.Int64)
-    )
-    return _local_dates(df, organisation.time_zone).select(list(LINES.columns))
+    ).select(list(LINES.columns))
 
 
 def load_category_cycles(organisation: Organisation) -> pl.DataFrame:
@@ -184,9 +182,10 @@ def load_category_cycles(organisation: Organisation) -> pl.DataFrame:
 
 def load_frames(organisation: Organisation, ids: IdRange = None) -> Frames:
     """All four frames of one organisation (or of the customers with ids in [lo, hi))."""
+    orders = load_orders(organisation, ids)
     return Frames(
         customers=load_customers(organisation, ids),
-        orders=load_orders(organisation, ids),
-        lines=load_lines(organisation, ids),
+        orders=orders,
+        lines=load_lines(organisation, ids, orders),
         category_cycles=load_category_cycles(organisation),
     )
