@@ -51,6 +51,8 @@ def test_every_screen_renders_for_the_owner(
     page(client, "automation:edit", rule.pk)
     page(client, "messaging:template_edit", sms_template.pk)
     page(client, "messaging:customer", her.pk)
+    heading = {"zh-hans": "现成规则", "en": "Ready-made rules"}[lang]
+    assert heading in page(client, "automation:list")
 
 
 @pytest.mark.django_db

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from huitouke.accounts.models import Role
 from huitouke.accounts.scoping import can_reveal_phone
 from huitouke.analytics.queries import customer_panel
+from huitouke.loyalty.queries import customer_panel_context
 from huitouke.customers import actions
 from huitouke.customers.forms import (
     CustomerFilterForm,
@@ -90,6 +91,7 @@ def customer_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "analytics_panel": customer_panel(customer),
         "active_nav": "customers",
     }
+    ctx.update(customer_panel_context(customer))
     return render(request, "customers/detail.html", ctx)
 
 

@@ -26,6 +26,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("staff", _("Staff"), "accounts:staff"))
         items.append(("staff_results", _("Staff results"), "followups:results"))
         items.append(("automation", _("Automation"), "automation:list"))
+        items.append(("loyalty", _("Coupons"), "loyalty:coupons"))
     if getattr(user, "role", "") == "owner":
         items.append(("audit", _("Audit log"), "audit:list"))
     return {"nav_items": items}

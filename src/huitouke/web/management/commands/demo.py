@@ -114,6 +114,18 @@ class Command(BaseCommand):
             f"Loaded {summary.customers:,} customers ({summary.potential_customers:,} potential), "
             f"{summary.orders:,} orders, {summary.refunds:,} refunds in {summary.seconds:.1f} s."
         )
+        self.prepare_screens()
+
+    def prepare_screens(self) -> None:
+        """Compute analytics and today's follow-up tasks so every screen has something to show."""
+        from huitouke.accounts.models import Organisation
+        from huitouke.analytics.jobs import refresh_organisation
+        from huitouke.followups.sop import run_sops
+
+        for org in Organisation.objects.all():
+            self.stdout.write("正在计算客户分析 Computing analytics ...")
+            refresh_organisation(org)
+            run_sops(org)
 
     def print_logins(self) -> None:
         usernames = [username for username, *_rest in DEMO_ACCOUNTS]
