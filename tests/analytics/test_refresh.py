@@ -270,3 +270,23 @@ def test_the_nightly_tick_refreshes_after_half_past_two_local_once_a_day(org, sh
     assert refresh_due_organisations(after) == [org.pk]
     assert refresh_due_organisations(after + dt.timedelta(hours=1)) == []
     assert RefreshRun.objects.get().as_of == AS_OF
+
+
+def test_an_organisation_without_data_refreshes_to_empty_results(other_org):
+    run = refresh_organisation(other_org, AS_OF)
+    assert run is not None and run.status == "done" and run.customers == 0
+    clv = Report.objects.get(organisation=other_org, kind=ReportKind.CLV)
+    assert clv.data["error"]["code"] == "no_customers"
+    kpis = Report.objects.get(organisation=other_org, kind=ReportKind.KPIS, scope="")
+    assert kpis.data["current"]["buyers"] == 0 and kpis.data["current"]["aov_cents"] is None
+
+
+def test_refresh_on_demand_task_and_button(client, org, shop, owner, staff_a):
+    from huitouke.analytics.tasks import refresh_organisation_task
+
+    run_id = refresh_organisation_task.call_local(org.pk, AS_OF.isoformat())
+    assert RefreshRun.objects.get(pk=run_id).as_of == AS_OF
+    client.force_login(staff_a)
+    assert client.post("/analytics/refresh/").status_code == 403
+    client.force_login(owner)
+    assert client.post("/analytics/refresh/").status_code == 302

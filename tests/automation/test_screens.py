@@ -104,6 +104,7 @@ def test_the_editor_saves_a_rule_and_reports_problems(
     client: Client, org: Any, owner: Any, sms_template: Any
 ) -> None:
     client.force_login(owner)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     form = {
         "name": "生日前三天",
         "trigger": "birthday",
@@ -254,6 +255,7 @@ def test_template_live_preview_for_one_customer(
 ) -> None:
     her = make_customer(org, name="陈静", gender="f", home_store=store1)
     client.force_login(owner)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     response = client.post(
         reverse("messaging:template_preview"),
         {

@@ -184,3 +184,60 @@ def test_bill_payers_are_confirmed_on_the_page(
     job.refresh_from_db()
     assert (job.status, job.message, job.errors) == ("done", "", [])
     assert lin.orders.count() == 2
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+@pytest.mark.parametrize(
+    "status", ["analysing", "ready", "queued", "running", "done", "failed", "cancelled"]
+)
+def test_the_job_page_renders_in_every_state_and_language(owner_client, org, status, lang):
+    job = ImportJob.objects.create(
+        organisation=org,
+        kind="orders",
+        path="/x.csv",
+        original_name="x.csv",
+        status=status,
+        detected_format="wechat",
+        summary={
+            "columns": ["交易对方"],
+            "mapping": {},
+            "preview": [
+                {
+                    "row": 2,
+                    "status": "new",
+                    "customer": "王丽",
+                    "customer_new": True,
+                    "placed_at": "2024-03-05 14:03",
+                    "items": "面膜 × 1",
+                    "amount": "88.00",
+                    "store": "总店",
+                }
+            ],
+            "payers": [
+                {
+                    "payer": "王丽",
+                    "rows": 1,
+                    "amount": "88.00",
+                    "customer_id": None,
+                    "customer_name": "",
+                    "match": "new",
+                    "candidates": [],
+                }
+            ],
+            "details": {"orders_created": 1},
+            "rolled_back": status == "failed",
+            "cancelled": status == "cancelled",
+        },
+        errors=[
+            {"row": 3, "column": "金额(元)", "value": "x", "code": "amount_invalid", "params": {}}
+        ],
+        error_count=1,
+    )
+    response = owner_client.get(reverse("imports:job", args=[job.pk]), HTTP_ACCEPT_LANGUAGE=lang)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert ("不是有效金额" in page) == (lang == "zh-hans") and ("is not an amount" in page) == (
+        lang == "en"
+    )
+    if status == "ready":
+        assert 'data-testid="payers"' in page and 'data-testid="commit"' in page

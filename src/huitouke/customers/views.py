@@ -16,7 +16,6 @@ from django.views.decorators.http import require_POST
 from huitouke.accounts.models import Role
 from huitouke.accounts.scoping import can_reveal_phone
 from huitouke.analytics.queries import customer_panel
-from huitouke.loyalty.queries import customer_panel_context
 from huitouke.customers import actions
 from huitouke.customers.forms import (
     CustomerFilterForm,
@@ -27,6 +26,7 @@ from huitouke.customers.forms import (
 from huitouke.customers.models import Customer, CustomField
 from huitouke.customers.phones import national
 from huitouke.customers.queries import filter_customers, get_customer_for
+from huitouke.loyalty.queries import customer_panel_context
 from huitouke.web.http import AuthedRequest
 
 PAGE_SIZE = 50

@@ -41,6 +41,7 @@ from huitouke.imports.summary import ALL_OR_NOTHING, ImportSummary
 
 log = logging.getLogger(__name__)
 
+FINISHED = (ImportStatus.READY, ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELLED)
 UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".xls", ".tsv")
 STALE_AFTER = 120  # seconds without progress before a running job counts as stopped
 NEW_CUSTOMER = "new"
@@ -138,9 +139,9 @@ def do_create_import_job(
 def do_update_mapping(job: ImportJob, *, actor: Any, mapping: Mapping[str, str]) -> bool:
     """Store the owner's column → field corrections and mark the job for a new analysis."""
     cleaned = {str(k): str(v) for k, v in mapping.items()}
-    updated = ImportJob.objects.filter(
-        pk=job.pk, status__in=[ImportStatus.READY, ImportStatus.FAILED]
-    ).update(mapping=cleaned, status=ImportStatus.ANALYSING)
+    updated = ImportJob.objects.filter(pk=job.pk, status__in=FINISHED).update(
+        mapping=cleaned, status=ImportStatus.ANALYSING
+    )
     job.refresh_from_db()
     return bool(updated)
 
@@ -210,7 +211,7 @@ def do_queue_import(
     """Mark the job to be imported (again, after a stop); False when it is busy already."""
     if mode not in ImportMode.values:
         raise ValidationError({"mode": _("Choose how to treat rows with errors.")})
-    startable = [ImportStatus.READY, ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELLED]
+    startable = list(FINISHED)
     if is_stale(job):
         startable.append(ImportStatus.RUNNING)
     job.signal_path("cancel").unlink(missing_ok=True)
@@ -297,11 +298,39 @@ def run_import_job(job_id: int, *, analyse: bool = False) -> ImportSummary | Non
             status=ImportStatus.FAILED, message=str(exc)[:2000], finished_at=timezone.now()
         )
         return None
-    _store_outcome(job, summary, analyse)
+    store_outcome(job, summary, analyse=analyse)
     return summary
 
 
-def _store_outcome(job: ImportJob, summary: ImportSummary, analyse: bool) -> None:
+def do_create_cli_job(
+    path: Path,
+    *,
+    organisation: Organisation,
+    store: Store,
+    kind: str,
+    fmt: str,
+    mode: str,
+    create_customers: bool,
+    create_products: bool,
+) -> ImportJob:
+    """A running job for a CLI import, so it shows in the same history (and audit) as web ones."""
+    return ImportJob.objects.create(
+        organisation=organisation,
+        store=store,
+        kind=kind,
+        format=fmt,
+        path=str(path.resolve()),
+        original_name=path.name[:200],
+        mode=mode,
+        status=ImportStatus.RUNNING,
+        started_at=timezone.now(),
+        create_customers=create_customers,
+        create_products=create_products,
+    )
+
+
+def store_outcome(job: ImportJob, summary: ImportSummary, *, analyse: bool = False) -> None:
+    """Record what an analysis or an import run found or did on its job."""
     fields: dict[str, Any] = {
         "summary": summary.for_job(),
         "errors": error_dicts(summary.errors),

@@ -43,8 +43,15 @@ def refresh_stats_for(
         )
         by_customer = {r["customer_id"]: r for r in rows}
         last_cats: dict[int, set[int]] = {}
+        lasts = {r["last"] for r in by_customer.values() if r["last"] is not None}
+        # Only the lines of each customer's latest orders matter: filtering on those times keeps
+        # this from reading every line the customers ever bought.
         for cid, placed_at, cat in (
-            OrderLine.objects.filter(order__customer_id__in=batch, order__status=OrderStatus.PAID)
+            OrderLine.objects.filter(
+                order__customer_id__in=batch,
+                order__status=OrderStatus.PAID,
+                order__placed_at__in=sorted(lasts),
+            )
             .order_by()
             .values_list("order__customer_id", "order__placed_at", "category_id")
         ):

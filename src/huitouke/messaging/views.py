@@ -23,7 +23,7 @@ from huitouke.accounts import scoping
 from huitouke.accounts.models import Role
 from huitouke.customers.models import Customer
 from huitouke.customers.queries import get_customer_for
-from huitouke.messaging import actions
+from huitouke.messaging import actions, queries
 from huitouke.messaging.forms import (
     EmailChannelForm,
     OptOutForm,
@@ -268,11 +268,7 @@ def channels(request: AuthedRequest) -> HttpResponse:
 def customer_messages(request: AuthedRequest, pk: int) -> HttpResponse:
     """Her message history (the timeline's messages) and opt-outs, with a manual opt-out."""
     customer = get_customer_for(request, pk)
-    history = (
-        Message.objects.filter(customer=customer)
-        .select_related("rule")
-        .order_by("-created_at", "-id")[:100]
-    )
+    history = queries.customer_messages(customer)
     return render(
         request,
         "messaging/customer.html",

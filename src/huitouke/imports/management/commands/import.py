@@ -8,14 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from huitouke.accounts.actions import ensure_default_organisation
-from huitouke.imports.actions import do_commit_import
+from huitouke.imports.actions import do_commit_import, do_create_cli_job, store_outcome
 from huitouke.imports.engine import DEFAULT_CHUNK
-from huitouke.imports.models import ImportJob, ImportStatus
 from huitouke.imports.readers import FORMATS
-from huitouke.imports.reports import error_dicts
 from huitouke.imports.summary import ALL_OR_NOTHING, GOOD_ROWS
 
 MODES = {"all": ALL_OR_NOTHING, "good": GOOD_ROWS}
@@ -69,17 +66,13 @@ class Command(BaseCommand):
         org, store = ensure_default_organisation(opts["org"], opts["store"])
         job = None
         if not opts["dry_run"]:
-            # A job row keeps CLI imports in the same history (and audit target) as web ones.
-            job = ImportJob.objects.create(
+            job = do_create_cli_job(
+                path,
                 organisation=org,
                 store=store,
                 kind=opts["kind"],
-                format=opts["fmt"],
-                path=str(path.resolve()),
-                original_name=path.name[:200],
+                fmt=opts["fmt"],
                 mode=MODES[opts["mode"]],
-                status=ImportStatus.RUNNING,
-                started_at=timezone.now(),
                 create_customers=not opts["no_create_customers"],
                 create_products=not opts["no_create_products"],
             )
@@ -101,20 +94,7 @@ class Command(BaseCommand):
             job=job,
         )
         if job is not None:
-            failed = summary.rolled_back or summary.fatal
-            ImportJob.objects.filter(pk=job.pk).update(
-                status=ImportStatus.FAILED if failed else ImportStatus.DONE,
-                detected_format=summary.format,
-                summary=summary.for_job(),
-                errors=error_dicts(summary.errors),
-                created_count=summary.created,
-                updated_count=summary.updated,
-                skipped_count=summary.skipped,
-                error_count=summary.rejected_rows or len(summary.errors),
-                progress_done=summary.rows_read,
-                progress_total=summary.rows_read,
-                finished_at=timezone.now(),
-            )
+            store_outcome(job, summary)
         self.stdout.write(json.dumps(summary.as_dict(opts["lang"]), ensure_ascii=False, indent=2))
         if summary.errors:
             sys.exit(1)
