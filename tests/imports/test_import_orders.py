@@ -416,3 +416,46 @@ def test_a_wrong_mapping_is_corrected_with_overrides(tmp_path, store1):
     assert (fixed.created, fixed.errors) == (1, [])
     assert Order.objects.get().net_paid == Decimal("99.00")
     assert Customer.objects.get().phone == "+8613800000001"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_one_file_at_once_save_every_order_once(tmp_path, store1):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    rows = order_rows(300, lines=2)
+    path = write_csv(tmp_path / "o.csv", ORDER_HEADER, rows)
+
+    def one_run() -> int:
+        try:
+            return run(path, store1, mode=GOOD_ROWS, chunk_size=40).created
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        created = sorted(pool.map(lambda _: one_run(), range(2)))
+    assert sum(created) == 300
+    assert Order.objects.count() == 300 and OrderLine.objects.count() == 600
+    assert Customer.objects.count() == 7
+    expected = expected_by_phone(rows)
+    for customer in Customer.objects.select_related("stats"):
+        assert (customer.stats.orders_count, customer.stats.net_spend) == expected[customer.phone]
+
+
+def test_lines_of_one_order_far_apart_in_the_file_make_one_order(tmp_path, store1):
+    rows = order_rows(12)
+    late_line = list(rows[0])
+    late_line[4], late_line[8] = "加购", "30.00"
+    rows.append(late_line)  # a second line of SO00000, after eleven other orders
+    path = write_csv(tmp_path / "o.csv", ORDER_HEADER, rows)
+    summary = run(path, store1, mode=GOOD_ROWS, chunk_size=3)
+    assert summary.created == 12 and summary.details["order_rows_appended"] == 1
+    first = Order.objects.get(external_id="SO00000")
+    assert (first.lines.count(), first.net_paid) == (2, Decimal("130.00"))
+    assert first.customer.stats.net_spend == Decimal("130.00") + sum(
+        (o.net_paid for o in Order.objects.filter(customer=first.customer).exclude(pk=first.pk)),
+        Decimal("0.00"),
+    )
+    again = run(path, store1, mode=GOOD_ROWS, chunk_size=3)
+    assert again.created == 0 and Order.objects.get(external_id="SO00000").lines.count() == 2

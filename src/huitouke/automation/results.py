@@ -81,7 +81,7 @@ def rule_results(rule: AutomationRule, *, window_days: int = 7) -> CampaignResul
         Enrolment.objects.filter(
             rule=rule,
             status__in=[EnrolmentStatus.DONE, EnrolmentStatus.HOLDOUT, EnrolmentStatus.SUPPRESSED],
-        ).values_list("pk", "customer_id", "status", "acted_at", "event_order_id", "coupon_id")
+        ).values_list("pk", "customer_id", "status", "acted_at", "event_order_id")
     )
     messages = Message.objects.filter(rule=rule)
     by_status = dict(
@@ -107,8 +107,10 @@ def rule_results(rule: AutomationRule, *, window_days: int = 7) -> CampaignResul
         .values_list("enrolment_id", "first")
     )
 
-    coupon_ids = [row[5] for row in enrolments if row[5]]
-    coupons = Coupon.objects.filter(pk__in=coupon_ids)
+    # A subquery, not a list of ids: a big campaign's ids would overflow SQLite's parameters.
+    coupons = Coupon.objects.filter(
+        pk__in=Enrolment.objects.filter(rule=rule, coupon__isnull=False).values("coupon_id")
+    )
     result.coupons_issued = coupons.count()
     redeemed = coupons.filter(status=CouponStatus.REDEEMED)
     result.coupons_redeemed = redeemed.count()
@@ -119,7 +121,7 @@ def rule_results(rule: AutomationRule, *, window_days: int = 7) -> CampaignResul
 
     # (customer, start of window, triggering order) per measured enrolment.
     measured: dict[str, list[tuple[int, datetime, int | None]]] = {"done": [], "holdout": []}
-    for pk, customer_id, status, acted_at, event_order_id, _coupon in enrolments:
+    for pk, customer_id, status, acted_at, event_order_id in enrolments:
         if status == EnrolmentStatus.SUPPRESSED:
             result.suppressed_customers += 1
             continue

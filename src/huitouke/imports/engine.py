@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -102,6 +102,7 @@ class Tally:
     preview: list[dict[str, Any]] = field(default_factory=list)
     touched: set[int] = field(default_factory=set)
     aliases: dict[str, int | None] = field(default_factory=dict)
+    saved_numbers: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -152,9 +153,9 @@ class Importer(CustomerRowsMixin):
         self.columns_of: dict[str, str] = {}
         self.external_id_index: int | None = None
         self.raw: RawRows | None = None
-        # Orders with a larger id than this one were made by this run: a later row of the same
-        # order number adds a line to them instead of being skipped as already imported.
-        self.max_order_pk = Order.objects.aggregate(top=Max("pk"))["top"] or 0
+        # Order numbers this run has saved: a later row with one of them adds a line to that
+        # order instead of being skipped as already imported. (Row-hash keys never repeat.)
+        self.saved_numbers: set[str] = set()
         self.sim_orders: dict[str, _SimOrder] = {}
         self.rejected_orders: set[str] = set()
         self.pending_refunds: list[ParsedRefundRow] = []
@@ -330,6 +331,7 @@ class Importer(CustomerRowsMixin):
         if room > 0:
             summary.preview.extend(tally.preview[:room])
         self.aliases.update(tally.aliases)
+        self.saved_numbers |= tally.saved_numbers
 
     def _progress(self, result: ReadResult) -> None:
         self.summary.rows_read = result.rows_read
@@ -339,6 +341,7 @@ class Importer(CustomerRowsMixin):
     def _reset_indexes(self) -> None:
         self.customers = CustomerIndex(self.org.pk)
         self.products = ProductIndex(self.org.pk)
+        self._tags = self._nicknames = None  # reloaded on first use
         if self.platform:
             self.aliases = load_aliases(self.org.pk, self.platform)
 
@@ -404,7 +407,7 @@ class Importer(CustomerRowsMixin):
         extend: list[tuple[str, list[ParsedOrderRow]]] = []
         for key, group in groups.items():
             pk = existing.get(key)
-            if key in self.sim_orders or (pk is not None and pk > self.max_order_pk):
+            if key in self.sim_orders or key in self.saved_numbers:
                 extend.append((key, group))
             elif pk is not None:
                 tally.skipped += len(group)
@@ -446,6 +449,9 @@ class Importer(CustomerRowsMixin):
                     line["order_id"] = ids[order["external_id"]]
                     flat.append(line)
             self.tables["line"].insert(flat)
+            tally.saved_numbers.update(
+                o["external_id"] for o in orders if not o["external_id"].startswith(ROW_PREFIX)
+            )
         for key, group in extend:
             self._extend_order(key, group, existing.get(key), tally)
         tally.details.update(
