@@ -27,6 +27,7 @@ from huitouke.customers.models import Customer, CustomField
 from huitouke.customers.phones import national
 from huitouke.customers.queries import filter_customers, get_customer_for
 from huitouke.loyalty.queries import customer_panel_context
+from huitouke.messaging.queries import customer_panel_context as messaging_panel
 from huitouke.web.http import AuthedRequest
 
 PAGE_SIZE = 50
@@ -92,6 +93,7 @@ def customer_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "active_nav": "customers",
     }
     ctx.update(customer_panel_context(customer))
+    ctx["messaging"] = messaging_panel(customer)
     return render(request, "customers/detail.html", ctx)
 
 
