@@ -8,12 +8,15 @@ Organisation 2 has other_owner, whose objects nobody in organisation 1 may ever 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.db import connection
 
 from huitouke.accounts.models import Organisation, Role, Store, User
+from tests.e2e.conftest import ARGS, CHROMIUM
 from tests.helpers import make_user
 
 
@@ -88,3 +91,29 @@ def _english_messages() -> Any:
 
     with translation.override("en"):
         yield
+
+
+# One Playwright instance for the whole session: a second sync_playwright() in the same thread
+# fails, so every browser test (tests/e2e and the apps' own) uses these fixtures.
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    page.base_url = live_server.url  # type: ignore[attr-defined]
+    yield page
+    context.close()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from huitouke.customers.models import Customer
 from tests.e2e.conftest import log_in
 from tests.helpers import PASSWORD, make_customer, make_product
+
+from huitouke.customers.models import Customer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

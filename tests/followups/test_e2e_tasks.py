@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from huitouke.followups.models import FollowUpTask, TaskStatus
 from huitouke.followups.sop import run_sops
-from tests.e2e.conftest import browser, log_in, page  # noqa: F401 (fixtures)
+from tests.e2e.conftest import log_in
 from tests.followups.conftest import make_task
 from tests.helpers import PASSWORD, make_customer, make_order
 
@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_staff_completes_her_sop_task_and_sees_it_on_the_timeline(
-    page,  # noqa: F811
+    page,
     org,
     store1,
     staff_a,

@@ -6,7 +6,7 @@ import csv
 import io
 
 import pytest
-from tests.e2e.conftest import browser, log_in, page  # noqa: F401 - fixtures used below
+from tests.e2e.conftest import log_in
 from tests.helpers import PASSWORD
 
 from huitouke.customers.models import Customer
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_upload_fix_mapping_preview_errors_import_and_find_her(
-    page,  # noqa: F811
+    page,
     owner,
     store1,
     huey_immediate,
