@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from tests.helpers import make_customer, make_order
 
 from huitouke.audit.models import AuditEntry
 from huitouke.customers.actions import (
@@ -20,7 +21,6 @@ from huitouke.customers.actions import (
 from huitouke.customers.models import Customer, CustomField, OwnershipChange
 from huitouke.customers.phones import mask_phone, normalise_phone
 from huitouke.sales.models import Order
-from tests.helpers import make_customer, make_order
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, connections
+from tests.helpers import make_customer
 
 from huitouke.customers.models import Customer
 from huitouke.sales.actions import LineInput, do_record_order, do_refund_order
 from huitouke.sales.models import Order
-from tests.helpers import make_customer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from tests.helpers import PASSWORD, make_customer, make_order, make_product
 
 from huitouke.audit.models import AuditEntry
-from tests.helpers import PASSWORD, make_customer, make_order, make_product
 
 PAGES = [
     "dashboard",

@@ -91,7 +91,6 @@ class User(AbstractUser):
     display_name = models.CharField(_("display name"), max_length=50, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
 
-
     class Meta:
         verbose_name = _("staff member")
         verbose_name_plural = _("staff")

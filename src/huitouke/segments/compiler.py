@@ -318,8 +318,12 @@ def _build(spec: FieldSpec, op: str, value: Any, ctx: Context) -> Q:
         if op == "all":
             q = Q()
             for name in names:
-                q &= Exists(
-                    Customer.tags.through.objects.filter(customer_id=OuterRef("pk"), tag__name=name)
+                q &= Q(
+                    Exists(
+                        Customer.tags.through.objects.filter(
+                            customer_id=OuterRef("pk"), tag__name=name
+                        )
+                    )
                 )
             return q
         any_q = Exists(

@@ -19,7 +19,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--password", help="Password (asked for when omitted).")
-        parser.add_argument("--org", default="", help="Organisation name (default: the only one, or '我的店').")
+        parser.add_argument(
+            "--org", default="", help="Organisation name (default: the only one, or '我的店')."
+        )
         parser.add_argument("--store", default="", help="First store name.")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -28,7 +30,13 @@ class Command(BaseCommand):
             raise CommandError(f"The username {opts['username']!r} is taken.")
         with transaction.atomic():
             org, store = ensure_default_organisation(opts["org"], opts["store"])
-            user = User(username=opts["username"], organisation=org, store=store, role=Role.OWNER, is_staff=True)
+            user = User(
+                username=opts["username"],
+                organisation=org,
+                store=store,
+                role=Role.OWNER,
+                is_staff=True,
+            )
             try:
                 from django.contrib.auth.password_validation import validate_password
 

@@ -100,14 +100,14 @@ class Command(BaseCommand):
             sys.exit(1)
 
     def _progress(self, chunk: int) -> Any:
-        shown = False
+        last = 0
 
         def show(done: int, total: int) -> None:
-            nonlocal shown
+            nonlocal last
             # Only for files longer than one chunk: short imports print just the summary.
-            if done <= chunk and not shown:
+            if (done <= chunk and not last) or done == last:
                 return
-            shown = True
+            last = done
             end = "\n" if done >= total else ""
             percent = f" ({done * 100 // total}%)" if total else ""
             self.stderr.write(f"\r导入 importing: {done:,}/{total:,} rows{percent}", ending=end)

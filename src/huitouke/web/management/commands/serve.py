@@ -17,8 +17,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1:8000"))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
-        parser.add_argument("--no-worker", action="store_true", help="Do not start the background worker.")
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
+        )
+        parser.add_argument(
+            "--no-worker", action="store_true", help="Do not start the background worker."
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         from django.core.management import call_command
@@ -29,10 +33,20 @@ class Command(BaseCommand):
         if not opts["no_worker"] and not settings.REDIS_URL:
             # Embedded mode: the worker shares the SQLite queue; in a cluster run `huitouke worker`.
             children.append(subprocess.Popen([sys.executable, "-m", "huitouke", "run_huey"]))
-        web = subprocess.Popen([
-            sys.executable, "-m", "gunicorn", "huitouke.wsgi:application", "--bind", opts["bind"],
-            "--workers", str(opts["workers"]), "--access-logfile", "-",
-        ])
+        web = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "huitouke.wsgi:application",
+                "--bind",
+                opts["bind"],
+                "--workers",
+                str(opts["workers"]),
+                "--access-logfile",
+                "-",
+            ]
+        )
         children.append(web)
         self.stdout.write(f"Huitouke on http://{opts['bind']}/")
         try:
