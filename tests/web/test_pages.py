@@ -127,3 +127,29 @@ def test_successful_login_is_audited(client, owner):
     response = client.post(reverse("login"), {"username": "owner", "password": PASSWORD})
     assert response.status_code == 302
     assert AuditEntry.objects.filter(action="login", actor=owner).exists()
+
+
+def test_owner_applies_an_industry_template_and_changes_thresholds(client, org, owner, staff_a):
+    from huitouke.customers.models import CustomField
+
+    client.force_login(owner)
+    assert client.get(reverse("accounts:organisation")).status_code == 200
+    client.post(reverse("accounts:organisation"), {"template": "apparel"})
+    assert CustomField.objects.filter(organisation=org, key="top_size").exists()
+    bad = client.post(
+        reverse("accounts:organisation"),
+        {
+            "name": "X",
+            "industry": "beauty",
+            "time_zone": "Mars/Base",
+            "silent_after_days": 90,
+            "churned_after_days": 60,
+            "rfm_lookback_days": 365,
+            "rfm_high_low": "mean",
+        },
+    )
+    assert "Mars/Base" in bad.content.decode()
+    org.refresh_from_db()
+    assert org.time_zone == "Asia/Shanghai"
+    client.force_login(staff_a)
+    assert client.get(reverse("accounts:organisation")).status_code == 403

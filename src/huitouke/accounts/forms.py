@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 
-from huitouke.accounts.models import Role, Store, User
+from huitouke.accounts.models import Organisation, Role, Store, User
 from huitouke.accounts.scoping import staff_q
 
 
@@ -64,3 +64,36 @@ class HandoverForm(forms.Form):
         )
         self.fields["from_staff"].queryset = visible  # type: ignore[attr-defined]
         self.fields["to_staff"].queryset = visible.filter(is_active=True)  # type: ignore[attr-defined]
+
+
+class OrganisationForm(forms.ModelForm):
+    class Meta:
+        model = Organisation
+        fields = [
+            "name",
+            "industry",
+            "time_zone",
+            "silent_after_days",
+            "churned_after_days",
+            "rfm_lookback_days",
+            "rfm_high_low",
+        ]
+
+    def clean_time_zone(self) -> str:
+        import zoneinfo
+
+        value = self.cleaned_data["time_zone"]
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise forms.ValidationError(
+                _("“%(value)s” is not a time zone (e.g. Asia/Shanghai)."), params={"value": value}
+            ) from exc
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        silent, churned = data.get("silent_after_days"), data.get("churned_after_days")
+        if silent and churned and churned <= silent:
+            self.add_error("churned_after_days", _("Churned must come after silent (more days)."))
+        return data

@@ -13,4 +13,5 @@ urlpatterns = [
     path("stores/new/", views.store_edit, name="store_create"),
     path("stores/<int:pk>/", views.store_edit, name="store_edit"),
     path("handover/", views.handover, name="handover"),
+    path("organisation/", views.organisation_settings, name="organisation"),
 ]

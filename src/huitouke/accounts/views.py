@@ -13,11 +13,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from huitouke.accounts.forms import HandoverForm, StaffForm, StoreForm
+from huitouke.accounts.forms import HandoverForm, OrganisationForm, StaffForm, StoreForm
 from huitouke.accounts.models import ApiToken, Role, Store, User
 from huitouke.accounts.scoping import staff_q
 from huitouke.accounts.tokens import create_api_token
-from huitouke.customers.actions import do_hand_over_customers
+from huitouke.audit.actions import record_audit
+from huitouke.customers.actions import apply_industry_template, do_hand_over_customers
+from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
 from huitouke.web.http import AuthedRequest
 
 
@@ -133,3 +135,49 @@ def handover(request: AuthedRequest) -> HttpResponse:
             messages.success(request, _("%(n)s customers handed over.") % {"n": moved})
             return redirect("accounts:staff")
     return render(request, "accounts/handover.html", {"form": form, "active_nav": "staff"})
+
+
+@login_required
+def organisation_settings(request: AuthedRequest) -> HttpResponse:
+    """The owner's shop settings: name, industry, time zone, lifecycle and RFM thresholds, archive templates."""
+    _require(request, Role.OWNER)
+    org = request.user.organisation
+    form = OrganisationForm(request.POST or None, instance=org)
+    if request.method == "POST" and "template" in request.POST:
+        template = request.POST["template"]
+        try:
+            created = apply_industry_template(org, template)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            record_audit(
+                actor=request.user,
+                organisation=org,
+                action="settings",
+                target=org,
+                request=request,
+                detail={"template": template},
+            )
+            messages.success(request, _("%(n)s archive fields added.") % {"n": created})
+        return redirect("accounts:organisation")
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        record_audit(
+            actor=request.user,
+            organisation=org,
+            action="settings",
+            target=org,
+            request=request,
+            detail={"fields": form.changed_data},
+        )
+        messages.success(request, _("Saved."))
+        return redirect("accounts:organisation")
+    from huitouke.customers.models import CustomField
+
+    ctx = {
+        "form": form,
+        "templates": [(key, len(fields)) for key, fields in INDUSTRY_TEMPLATES.items()],
+        "fields": CustomField.objects.filter(organisation=org),
+        "active_nav": "staff",
+    }
+    return render(request, "accounts/organisation.html", ctx)

@@ -16,13 +16,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Q
 
 from huitouke.accounts.models import Store, User
 from huitouke.customers.models import Customer, Source
 from huitouke.customers.phones import normalise_phone
 from huitouke.imports.models import PayerAlias
-from huitouke.sales.models import Category, Product
+from huitouke.sales.models import Category, Order, Product, Refund
 
 BATCH = 500  # values per IN (...) list: well inside SQLite's and PostgreSQL's limits
 
@@ -316,6 +317,27 @@ class ProductIndex:
         self.by_name.setdefault(name, record)
         self.created["products"] += 1
         return record
+
+
+def existing_keys(
+    model: type[Order] | type[Refund], organisation_id: int, keys: list[str]
+) -> dict[str, int]:
+    """{external_id: id} of the organisation's orders (or refunds) saved under these keys."""
+    found: dict[str, int] = {}
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        for batch in batches(keys):
+            # Plain SQL: building a 500-value IN through the ORM costs more than the query.
+            # The NOT (… = '') term is the partial unique index's own condition, so the index
+            # serves the lookup on SQLite and PostgreSQL alike.
+            marks = ", ".join(["%s"] * len(batch))
+            cursor.execute(
+                f"SELECT external_id, id FROM {table} WHERE organisation_id = %s"
+                f" AND external_id IN ({marks}) AND NOT (external_id = '')",
+                [organisation_id, *batch],
+            )
+            found.update(cursor.fetchall())
+    return found
 
 
 def load_aliases(organisation_id: int, platform: str) -> dict[str, int | None]:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from huitouke.imports.rows import MESSAGES, RowError
+from huitouke.imports.rows import MESSAGES, ParsedOrderRow, ParsedRefundRow, RowError, make_error
 
 ALL_OR_NOTHING = "all_or_nothing"
 GOOD_ROWS = "good_rows"
 MODES = (ALL_OR_NOTHING, GOOD_ROWS)
 PREVIEW_ROWS = 10
+ROW_PREFIX = "row:"
 
 # Problems only the database can reveal, in the readers' message table so that RowError.message()
 # renders them in both languages like every other row error.
@@ -133,3 +136,57 @@ class ImportSummary:
             total=self.total,
         )
         return data
+
+
+class Reject(Exception):
+    """A row that cannot be saved; carries its error."""
+
+    def __init__(self, error: RowError) -> None:
+        super().__init__(error.message_en)
+        self.error = error
+
+
+@dataclass
+class Tally:
+    """What one chunk did; merged into the summary once the chunk is committed."""
+
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    details: Counter[str] = field(default_factory=Counter)
+    errors: list[RowError] = field(default_factory=list)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    touched: set[int] = field(default_factory=set)
+    aliases: dict[str, int | None] = field(default_factory=dict)
+    saved_numbers: set[str] = field(default_factory=set)
+
+
+@dataclass
+class SimOrder:
+    """An order a dry run would create (for refunds and repeated order numbers)."""
+
+    customer: int | None
+    placed_at: datetime
+    net: Decimal
+
+
+def order_key(row: ParsedOrderRow) -> str:
+    """The Order.external_id an order row is saved under: its order number or its row hash."""
+    return row.external_id or ROW_PREFIX + row.row_key
+
+
+def refund_key(row: ParsedRefundRow) -> str:
+    """The Refund.external_id a refund row is saved under."""
+    return row.external_id or ROW_PREFIX + row.row_key
+
+
+def name_key(row: ParsedOrderRow) -> str | None:
+    """The name a row's customer goes by: her name, else the payer's nickname or account."""
+    return row.customer_name or row.nickname or row.payer_id
+
+
+def for_each_row(error: RowError, group: list[ParsedOrderRow]) -> list[RowError]:
+    """The same error for every row of an order."""
+    return [error] + [
+        make_error(r.row, error.column, error.value, error.code, **error.params) for r in group[1:]
+    ]

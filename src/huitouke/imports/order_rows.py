@@ -1,0 +1,451 @@
+"""The orders side of the import engine: group rows into orders, find their customers, save.
+
+Rows sharing an order number are one order; a bad row rejects its whole order. New customers,
+then orders, then their lines are written with plain multi-row INSERTs (bulk.py); the orders'
+ids come back through their unique keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from huitouke.customers.models import Customer
+from huitouke.imports.bulk import FastTable
+from huitouke.imports.matching import (
+    Cust,
+    CustomerIndex,
+    ProductIndex,
+    customer_row,
+    existing_keys,
+    fake_id,
+    new_customer,
+    phone_or_error,
+)
+from huitouke.imports.models import PayerAlias
+from huitouke.imports.parsing import clean_text
+from huitouke.imports.reports import RawRows
+from huitouke.imports.rows import ParsedOrderRow, make_error
+from huitouke.imports.summary import (
+    PREVIEW_ROWS,
+    ROW_PREFIX,
+    ImportSummary,
+    Reject,
+    SimOrder,
+    Tally,
+    for_each_row,
+    name_key,
+    order_key,
+)
+from huitouke.sales.models import ZERO, Order, OrderSource, OrderStatus
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from huitouke.accounts.models import Organisation, Store
+
+CENT = Decimal("0.01")
+_PAID, _IMPORTED = OrderStatus.PAID.value, OrderSource.IMPORT.value
+
+
+class OrderRowsMixin:
+    """Importer methods for order rows (the Importer provides the attributes below)."""
+
+    org: Organisation
+    store: Store
+    tz: ZoneInfo
+    write: bool
+    actor_id: int | None
+    path: Any
+    sheet: Any
+    platform: str | None
+    create_customers: bool
+    create_products: bool
+    item_name: str
+    customers: CustomerIndex
+    products: ProductIndex
+    summary: ImportSummary
+    tables: dict[str, FastTable]
+    aliases: dict[str, int | None]
+    saved_numbers: set[str]
+    sim_orders: dict[str, SimOrder]
+    rejected_orders: set[str]
+    new_customers: list[tuple[Cust, SimpleNamespace]]
+    key_updates: dict[int, dict[str, str]]
+    external_id_index: int | None
+    raw: RawRows | None
+
+    def column(self, name: str) -> str | None:
+        raise NotImplementedError
+
+    def aware(self, moment: Any) -> Any:
+        raise NotImplementedError
+
+    def _payer_column(self) -> str | None:
+        raise NotImplementedError
+
+    def _orders(self, rows: list[ParsedOrderRow], tally: Tally) -> None:
+        self._reject_orders_of_bad_rows(tally)
+        groups: dict[str, list[ParsedOrderRow]] = {}
+        for row in rows:
+            groups.setdefault(order_key(row), []).append(row)
+        for key in list(groups):
+            first = groups[key][0]
+            if first.external_id and first.external_id in self.rejected_orders:
+                for row in groups.pop(key):
+                    tally.errors.append(
+                        make_error(
+                            row.row,
+                            self.column("external_id"),
+                            row.external_id,
+                            "order_line_rejected",
+                        )
+                    )
+        existing = existing_keys(Order, self.org.pk, list(groups))
+        new: list[tuple[str, list[ParsedOrderRow]]] = []
+        extend: list[tuple[str, list[ParsedOrderRow]]] = []
+        for key, group in groups.items():
+            pk = existing.get(key)
+            if key in self.sim_orders or key in self.saved_numbers:
+                extend.append((key, group))
+            elif pk is not None:
+                tally.skipped += len(group)
+                tally.details["orders_existing"] += 1
+                self._preview_order(tally, group, None, "existing")
+            else:
+                new.append((key, group))
+        self._prefetch_customers([g[0] for _, g in new])
+        owners: list[tuple[str, list[ParsedOrderRow], Cust | None]] = []
+        for key, group in new:
+            try:
+                owners.append((key, group, self._customer_for_order(group[0], tally)))
+            except Reject as reject:
+                tally.errors.extend(for_each_row(reject.error, group))
+        self._flush_customers(tally)
+        orders: list[dict[str, Any]] = []
+        lines: list[list[dict[str, Any]]] = []
+        for key, group, cust in owners:
+            order, order_lines = self._build_order(key, group, cust)
+            if cust is not None:
+                tally.touched.add(cust.pk)
+            self._preview_order(tally, group, cust, "new")
+            tally.created += 1
+            tally.details["orders_created"] += 1
+            if self.write:
+                orders.append(order)
+                lines.append(order_lines)
+            else:
+                self.sim_orders[key] = SimOrder(
+                    order["customer_id"], order["placed_at"], order["net_paid"]
+                )
+        if orders:
+            self.tables["order"].insert(orders)
+            # The keys are unique per organisation: they give back the ids the database chose.
+            ids = existing_keys(Order, self.org.pk, [o["external_id"] for o in orders])
+            flat: list[dict[str, Any]] = []
+            for order, order_lines in zip(orders, lines, strict=True):
+                for line in order_lines:
+                    line["order_id"] = ids[order["external_id"]]
+                    flat.append(line)
+            self.tables["line"].insert(flat)
+            tally.saved_numbers.update(
+                o["external_id"] for o in orders if not o["external_id"].startswith(ROW_PREFIX)
+            )
+        for key, group in extend:
+            self._extend_order(key, group, existing.get(key), tally)
+        tally.details.update(
+            {k: v for k, v in self.products.created.items() if v}
+        )  # counted per chunk, then reset
+        self.products.created = dict.fromkeys(self.products.created, 0)
+
+    def _reject_orders_of_bad_rows(self, tally: Tally) -> None:
+        # A bad row of a multi-row order rejects the whole order: never half an order saved.
+        if self.external_id_index is None:
+            return
+        bad = sorted({e.row for e in tally.errors if e.row is not None})
+        if not bad:
+            return
+        if self.raw is None:
+            self.raw = RawRows(self.path, self.summary.format, self.sheet)
+        for number in bad:
+            cells = self.raw.get(number) or []
+            if self.external_id_index < len(cells):
+                ident = clean_text(cells[self.external_id_index])
+                if ident:
+                    self.rejected_orders.add(ident)
+
+    def _prefetch_customers(self, rows: list[ParsedOrderRow]) -> None:
+        phones = []
+        for row in rows:
+            with contextlib.suppress(ValueError):
+                phones.append(phone_or_error(row.phone))
+        self.customers.prefetch(
+            ext=(r.customer_external_id for r in rows if r.customer_external_id),
+            phones=(p for p in phones if p),
+            wechats=(r.wechat for r in rows if r.wechat),
+            names=(name for name in map(name_key, rows) if name),
+        )
+        self.customers.prefetch_pks(
+            pk for pk in self.aliases.values() if pk and pk not in self.customers.records
+        )
+
+    def _customer_for_order(self, row: ParsedOrderRow, tally: Tally) -> Cust | None:
+        payer = (row.nickname or row.payer_id) if self.platform else None
+        if payer and payer in self.aliases:
+            linked = self.aliases[payer]
+            if linked is None:
+                return None  # the owner said: not a customer to remember
+            if linked in self.customers.records:
+                self._note_payer(payer, row, self.customers.records[linked], "alias")
+                return self.customers.records[linked]
+        try:
+            phone = phone_or_error(row.phone)
+        except ValueError:
+            raise Reject(
+                make_error(row.row, self.column("phone"), row.phone, "phone_invalid")
+            ) from None
+        name = name_key(row)
+        ext, wechat = row.customer_external_id, row.wechat
+        found, fits = self.customers.find(ext, phone, wechat, name)
+        if found is None and len(fits) > 1 and not (ext or phone or wechat):
+            self._note_payer(payer, row, None, "ambiguous", fits)
+            column = self.column("customer_name") or self.column("nickname") or self._payer_column()
+            raise Reject(make_error(row.row, column, name, "customer_ambiguous"))
+        if found is not None:
+            if fits:  # matched by name: fill in the keys she did not have yet
+                self._fill_keys(found, ext, phone, wechat, tally)
+            if payer:
+                tally.aliases[payer] = found.pk
+            self._note_payer(payer, row, found, "name")
+            return found
+        if not self.create_customers:
+            self._note_payer(payer, row, None, "none")
+            column = self.column("customer_name") or self.column("phone") or self._payer_column()
+            raise Reject(make_error(row.row, column, row.customer_key, "customer_not_found"))
+        placed_at = self.aware(row.placed_at)
+        display = name or (phone and phone.removeprefix("+86")) or wechat or ext or _("Customer")
+        record = Cust(fake_id(), display[:100], ext or "", phone, wechat or "")
+        self.customers.add_new(record)
+        instance = new_customer(
+            organisation_id=self.org.pk,
+            name=record.name,
+            phone=phone,
+            external_id=ext or "",
+            wechat_id=wechat or "",
+            home_store_id=self.products.store(row.store, self.store.pk, write=self.write),
+            owner_id=self.products.staff.get(row.staff or ""),
+            created_at=placed_at,
+            created_by_id=self.actor_id,
+        )
+        self.new_customers.append((record, instance))
+        tally.details["customers_created"] += 1
+        if payer:
+            tally.aliases[payer] = record.pk
+        self._note_payer(payer, row, record, "new")
+        return record
+
+    def _fill_keys(
+        self, cust: Cust, ext: str | None, phone: str | None, wechat: str | None, tally: Tally
+    ) -> None:
+        changes: dict[str, str] = {}
+        if ext and not cust.external_id and ext not in self.customers.by_ext:
+            changes["external_id"] = ext
+        if phone and not cust.phone and phone not in self.customers.by_phone:
+            changes["phone"] = phone
+        if wechat and not cust.wechat:
+            changes["wechat"] = wechat
+        if not changes:
+            return
+        for name, value in changes.items():
+            self.customers.set_key(cust, name, value)
+        if cust.new:
+            instance = next(i for r, i in self.new_customers if r is cust)
+            for name, value in changes.items():
+                setattr(instance, "wechat_id" if name == "wechat" else name, value)
+        else:
+            self.key_updates.setdefault(cust.pk, {}).update(changes)
+            tally.details["customers_updated"] += 1
+
+    def _flush_customers(self, tally: Tally) -> None:
+        """Write this chunk's new customers (their ids are needed by the orders) and filled-in keys."""
+        if not self.write:
+            return
+        if self.new_customers:
+            ids = self.tables["customer"].insert_returning(
+                [customer_row(i) for _, i in self.new_customers]
+            )
+            renamed: dict[int, int] = {}
+            for (record, instance), pk in zip(self.new_customers, ids, strict=True):
+                renamed[record.pk] = pk
+                instance.pk = pk
+                self.customers.rekey(record, pk)
+            for payer, linked in list(tally.aliases.items()):
+                if linked is not None and linked in renamed:
+                    tally.aliases[payer] = renamed[linked]
+        if self.key_updates:
+            now = timezone.now()
+            for pk, changes in self.key_updates.items():
+                fields = {("wechat_id" if k == "wechat" else k): v for k, v in changes.items()}
+                Customer.objects.filter(pk=pk).update(updated_at=now, **fields)
+        if self.platform and tally.aliases:
+            PayerAlias.objects.bulk_create(
+                [
+                    PayerAlias(
+                        organisation_id=self.org.pk,
+                        platform=self.platform,
+                        payer=payer[:100],
+                        customer_id=pk,
+                        created_by_id=self.actor_id,
+                    )
+                    for payer, pk in tally.aliases.items()
+                    if payer not in self.aliases
+                ],
+                ignore_conflicts=True,
+            )
+        for record, _instance in self.new_customers:
+            tally.touched.add(record.pk)  # every customer gets her stats row
+
+    def _build_order(
+        self, key: str, group: list[ParsedOrderRow], cust: Cust | None
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        first = group[0]
+        store_id = self.products.store(first.store, self.store.pk, write=self.write)
+        lines, gross, net, cost = self._lines(group)
+        order = {
+            "organisation_id": self.org.pk,
+            "store_id": store_id,
+            "customer_id": cust.pk if cust else None,
+            "staff_id": self.products.staff.get(first.staff or ""),
+            "placed_at": self.aware(first.placed_at),
+            "status": _PAID,
+            "gross_amount": gross,
+            "discount_amount": max(gross - net, ZERO),
+            "net_paid": net,
+            "cost_amount": cost,
+            "source": _IMPORTED,
+            "external_id": key,
+            "note": (first.note or "")[:200],
+            "created_by_id": self.actor_id,
+        }
+        return order, lines
+
+    def _lines(
+        self, group: list[ParsedOrderRow]
+    ) -> tuple[list[dict[str, Any]], Decimal, Decimal, Decimal]:
+        lines: list[dict[str, Any]] = []
+        gross = net = cost = ZERO
+        for row in group:
+            category_id = self.products.category(
+                row.category, create=self.create_products, write=self.write
+            )
+            if row.unit_price is not None:
+                unit_price = row.unit_price
+            else:
+                unit_price = ((row.amount + (row.discount or ZERO)) / row.quantity).quantize(CENT)
+            product_id, product_category, product_cost = self.products.product(
+                row.product_name,
+                row.sku,
+                category_id,
+                unit_price,
+                row.unit_cost,
+                create=self.create_products,
+                write=self.write,
+            )
+            unit_cost = row.unit_cost if row.unit_cost is not None else (product_cost or ZERO)
+            lines.append(
+                {
+                    "product_id": _real(product_id),
+                    "category_id": _real(category_id) or _real(product_category),
+                    "name": (row.product_name or row.category or self.item_name)[:100],
+                    "quantity": row.quantity,
+                    "unit_price": unit_price,
+                    "unit_cost": unit_cost,
+                }
+            )
+            gross += unit_price * row.quantity
+            net += row.amount
+            cost += unit_cost * row.quantity
+        return lines, gross, net, cost
+
+    def _extend_order(
+        self, key: str, group: list[ParsedOrderRow], pk: int | None, tally: Tally
+    ) -> None:
+        """Rows of an order this run already saved from earlier in the file: add their lines."""
+        lines, gross, net, cost = self._lines(group)
+        tally.details["order_rows_appended"] += len(group)
+        if not self.write or pk is None:
+            sim = self.sim_orders.get(key)
+            if sim is not None:
+                sim.net += net
+            return
+        for line in lines:
+            line["order_id"] = pk
+        self.tables["line"].insert(lines)
+        Order.objects.filter(pk=pk).update(
+            gross_amount=F("gross_amount") + gross,
+            net_paid=F("net_paid") + net,
+            cost_amount=F("cost_amount") + cost,
+            discount_amount=F("discount_amount") + max(gross - net, ZERO),
+        )
+        customer_id = Order.objects.values_list("customer_id", flat=True).get(pk=pk)
+        if customer_id is not None:
+            tally.touched.add(customer_id)
+
+    def _preview_order(
+        self, tally: Tally, group: list[ParsedOrderRow], cust: Cust | None, status: str
+    ) -> None:
+        if len(self.summary.preview) + len(tally.preview) >= PREVIEW_ROWS:
+            return
+        first = group[0]
+        tally.preview.append(
+            {
+                "row": first.row,
+                "status": status,
+                "external_id": first.external_id or "",
+                "customer": cust.name if cust else (first.customer_key or ""),
+                "customer_new": bool(cust and cust.new),
+                "placed_at": self.aware(first.placed_at)
+                .astimezone(self.tz)
+                .strftime("%Y-%m-%d %H:%M"),
+                "items": "; ".join(
+                    f"{r.product_name or r.category or '—'} × {r.quantity}" for r in group
+                ),
+                "amount": str(sum((r.amount for r in group), ZERO)),
+                "store": first.store or self.store.name,
+            }
+        )
+
+    def _note_payer(
+        self,
+        payer: str | None,
+        row: ParsedOrderRow,
+        cust: Cust | None,
+        how: str,
+        candidates: list[Cust] = (),  # type: ignore[assignment]
+    ) -> None:
+        if not payer:
+            return
+        info = self.summary.payers.get(payer)
+        if info is None:
+            info = self.summary.payers[payer] = {
+                "payer": payer,
+                "platform": self.platform,
+                "rows": 0,
+                "amount": "0.00",
+                "customer_id": cust.pk if cust and cust.pk > 0 else None,
+                "customer_name": cust.name if cust else "",
+                "match": how,
+                "candidates": [[c.pk, c.name] for c in candidates[:20]],
+            }
+        info["rows"] += 1
+        info["amount"] = str(Decimal(info["amount"]) + row.amount)
+
+
+def _real(pk: int | None) -> int | None:
+    return pk if pk is not None and pk > 0 else None
