@@ -267,7 +267,7 @@ def do_merge_customers(
     *, keep: Customer, duplicate: Customer, actor: Any, request: Any = None
 ) -> Customer:
     """Merge `duplicate` into `keep`: orders, interactions, tags, family and history move; audited."""
-    from huitouke.sales.actions import _lock_stats, refresh_customer_stats
+    from huitouke.sales.actions import lock_customer, refresh_customer_stats
     from huitouke.sales.models import Order
 
     if keep.pk == duplicate.pk:
@@ -277,7 +277,7 @@ def do_merge_customers(
     with transaction.atomic():
         # Lock in primary-key order so two merges touching the same pair cannot deadlock.
         for c in sorted((keep, duplicate), key=lambda c: c.pk):
-            _lock_stats(c)
+            lock_customer(c)
         moved_orders = Order.objects.filter(customer=duplicate).update(customer=keep)
         duplicate.interactions.update(customer=keep)
         duplicate.family.update(customer=keep)

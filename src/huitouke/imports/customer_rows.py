@@ -30,7 +30,7 @@ from huitouke.imports.summary import PREVIEW_ROWS, ImportSummary
 
 if TYPE_CHECKING:
     from huitouke.accounts.models import Organisation, Store
-    from huitouke.imports.engine import Tally
+    from huitouke.imports.summary import Tally
 
 PROFILE_COMPARED = (
     "name",

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import zipfile
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,31 +29,27 @@ from huitouke.audit.actions import record_audit
 from huitouke.customers.models import Customer
 from huitouke.imports.bulk import FastTable
 from huitouke.imports.customer_rows import CustomerRowsMixin
-from huitouke.imports.matching import (
-    Cust,
-    CustomerIndex,
-    ProductIndex,
-    load_aliases,
-)
+from huitouke.imports.matching import Cust, CustomerIndex, ProductIndex, load_aliases
 from huitouke.imports.models import ImportJob
+from huitouke.imports.order_rows import OrderRowsMixin
 from huitouke.imports.readers import Format, Item, iter_file
+from huitouke.imports.refund_rows import RefundRowsMixin
 from huitouke.imports.reports import RawRows
-from huitouke.imports.rows import (
-    Kind,
-    ParsedOrderRow,
-    ParsedRefundRow,
-    ReadResult,
-    RowError,
-)
+from huitouke.imports.rows import Kind, ParsedOrderRow, ParsedRefundRow, ReadResult, RowError
 from huitouke.imports.stats import refresh_stats_for
-from huitouke.imports.summary import ALL_OR_NOTHING, GOOD_ROWS, PREVIEW_ROWS, ImportSummary
-from huitouke.sales.models import Order, OrderLine, OrderSource, OrderStatus
-
-_PAID, _IMPORTED = OrderStatus.PAID.value, OrderSource.IMPORT.value
+from huitouke.imports.summary import (
+    ALL_OR_NOTHING,
+    GOOD_ROWS,
+    PREVIEW_ROWS,
+    ImportSummary,
+    SimOrder,
+    Tally,
+    order_key,
+)
+from huitouke.sales.models import Order, OrderLine
 
 log = logging.getLogger(__name__)
 
-CENT = Decimal("0.01")
 DEFAULT_CHUNK = 2000
 
 # Called after a committed import with (organisation, ids of the customers it touched); other
@@ -109,7 +105,7 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
         # Order numbers this run has saved: a later row with one of them adds a line to that
         # order instead of being skipped as already imported. (Row-hash keys never repeat.)
         self.saved_numbers: set[str] = set()
-        self.sim_orders: dict[str, _SimOrder] = {}
+        self.sim_orders: dict[str, SimOrder] = {}
         self.rejected_orders: set[str] = set()
         self.pending_refunds: list[ParsedRefundRow] = []
         self.aliases: dict[str, int | None] = {}

@@ -159,7 +159,7 @@ def do_record_order(
 
     with transaction.atomic():
         if customer is not None:
-            _lock_stats(customer)
+            lock_customer(customer)
         order = Order.objects.create(
             organisation=organisation,
             store=store,
@@ -203,7 +203,7 @@ def do_refund_order(
     line_list = list(lines)
     with transaction.atomic():
         if order.customer_id is not None:
-            _lock_stats_id(order.customer_id)
+            lock_customer_id(order.customer_id)
         # Re-read inside the transaction so two refunds never both pass the remaining-amount check.
         fresh = Order.objects.select_for_update().get(pk=order.pk)
         if fresh.status != OrderStatus.PAID:
@@ -284,11 +284,11 @@ def do_refund_order(
     return refund
 
 
-def _lock_stats(customer: Customer) -> None:
-    _lock_stats_id(customer.pk, customer.organisation_id)
+def lock_customer(customer: Customer) -> None:
+    lock_customer_id(customer.pk, customer.organisation_id)
 
 
-def _lock_stats_id(customer_id: int, organisation_id: int | None = None) -> None:
+def lock_customer_id(customer_id: int, organisation_id: int | None = None) -> None:
     # The stats row is the per-customer lock: on PostgreSQL concurrent orders for one customer
     # queue here, so each recomputation sees the others' committed orders. On SQLite the
     # IMMEDIATE transaction already serialises writers and select_for_update is a no-op.
