@@ -352,6 +352,7 @@ def run(data_dir: Path, org_id: int, repeat: int) -> None:
 
     django.setup()
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
     from huitouke.accounts.models import Organisation
     from huitouke.segments.compiler import segment_customers
@@ -359,7 +360,8 @@ def run(data_dir: Path, org_id: int, repeat: int) -> None:
     org = Organisation.objects.get(pk=org_id)
     print(f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}")
     print(f"{'segment':<55} {'count':>9} {'ORM ms':>9} {'SQL ms':>9} {'ratio':>7}  limit 3x")
-    over = []
+    over: list[str] = []
+    plans: list[tuple[str, dict[str, Any], str, list[Any]]] = []
     for name, definition, sql, params in segments(org_id):
 
         def orm(definition: dict[str, Any] = definition) -> int:
@@ -388,18 +390,20 @@ def run(data_dir: Path, org_id: int, repeat: int) -> None:
         count = next(iter(counts))[1]
         print(f"{name:<55} {count:>9,} {a * 1e3:>9.1f} {b * 1e3:>9.1f} {ratio:>6.2f}x  {flag}")
         if ratio > LIMIT:
-            over.append((name, segment_customers(definition, org, AS_OF), sql, params))
-    for name, qs, sql, params in over + [
-        (n, segment_customers(d, org, AS_OF), s, p) for n, d, s, p in segments(org_id)
-    ][: 0 if not os.environ.get("BENCH_PLANS") else None]:
-        print(f"\n== {name}")
-        orm_sql, orm_params = qs.values("pk").query.sql_with_params()
-        print("ORM SQL:", orm_sql)
+            over.append(name)
+        plans.append((name, definition, sql, params))
+    # The query plans, so a ratio over the limit can be traced to an index or a query shape.
+    for name, definition, sql, params in plans:
+        with CaptureQueriesContext(connection) as captured:
+            segment_customers(definition, org, AS_OF).count()
+        orm_sql = captured.captured_queries[-1]["sql"]
+        mark = "  (OVER THE LIMIT)" if name in over else ""
+        print(f"\n== {name}{mark}\nORM SQL: {orm_sql}")
         with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN QUERY PLAN " + orm_sql, orm_params)
-            print("ORM plan:", [row[-1] for row in cursor.fetchall()])
+            cursor.execute("EXPLAIN QUERY PLAN " + orm_sql)
+            print("ORM plan:", " | ".join(row[-1] for row in cursor.fetchall()))
             cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-            print("SQL plan:", [row[-1] for row in cursor.fetchall()])
+            print("SQL plan:", " | ".join(row[-1] for row in cursor.fetchall()))
 
 
 if __name__ == "__main__":
