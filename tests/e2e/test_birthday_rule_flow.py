@@ -101,7 +101,7 @@ def test_owner_switches_on_birthday_rule_and_follows_it_to_results(
     # channel set up, is listed too but not sent).
     page.goto(page.base_url + "/messages/")
     rows = page.locator("[data-testid=outbox] tbody tr", has_text=her.name)
-    sent = rows.filter(has=page.locator("xpath=self::*[@data-status='sent']"))
+    sent = page.locator("[data-testid=outbox] tbody tr[data-status=sent]", has_text=her.name)
     assert sent.count() == 1
     assert coupon.code in sent.inner_text()
     assert rows.count() == 2

@@ -8,7 +8,7 @@ every change is kept in TierChange.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -208,17 +208,75 @@ def reevaluate_tiers_of(
                 organisation_id=organisation_id, pk__gte=low, pk__lte=high
             ).values_list("customer_id", "tier_id")
         )
+        moves: list[tuple[int, Tier | None]] = []
         for customer_id in chunk:
             target = tier_for(tiers, spend_of.get(customer_id, ZERO))
             if customer_id not in spend_of and customer_id not in held:
                 continue  # no orders and no account: nothing to hold yet
             if held.get(customer_id, -1) != (target.pk if target else None):
-                with transaction.atomic():
-                    changes += (
-                        evaluate_tier(customer_id, organisation_id, reason=reason, now=now)
-                        is not None
-                    )
+                moves.append((customer_id, target))
+        if reason == "import":
+            # Imported history moves tiers in bulk and fires no tier-changed hooks: automations
+            # must not greet a customer for a "promotion" that happened years ago.
+            changes += _bulk_move(organisation_id, moves, held, spend_of, tiers, now)
+            continue
+        for customer_id, _target in moves:
+            with transaction.atomic():
+                changes += (
+                    evaluate_tier(customer_id, organisation_id, reason=reason, now=now) is not None
+                )
     return changes
+
+
+def _tier_name(by_pk: dict[int, Tier], pk: int | None) -> str:
+    tier = by_pk.get(pk) if pk is not None else None
+    return tier.name if tier else ""
+
+
+def _bulk_move(
+    organisation_id: int,
+    moves: list[tuple[int, Tier | None]],
+    held: Mapping[int, int | None],
+    spend_of: Mapping[int, Decimal],
+    tiers: list[Tier],
+    now: datetime,
+) -> int:
+    """Set the tiers of many customers at once (imports), recording each change."""
+    if not moves:
+        return 0
+    by_pk = {t.pk: t for t in tiers}
+    with transaction.atomic():
+        LoyaltyAccount.objects.bulk_create(
+            [
+                LoyaltyAccount(customer_id=cid, organisation_id=organisation_id)
+                for cid, _t in moves
+                if cid not in held
+            ],
+            ignore_conflicts=True,
+            batch_size=2000,
+        )
+        by_target: dict[int | None, list[int]] = {}
+        for cid, target in moves:
+            by_target.setdefault(target.pk if target else None, []).append(cid)
+        for target_pk, ids in by_target.items():
+            LoyaltyAccount.objects.filter(pk__in=ids).update(tier_id=target_pk, tier_since=now)
+        TierChange.objects.bulk_create(
+            [
+                TierChange(
+                    customer_id=cid,
+                    from_tier_id=held.get(cid),
+                    to_tier=target,
+                    from_name=_tier_name(by_pk, held.get(cid)),
+                    to_name=target.name if target else "",
+                    spend_12m=spend_of.get(cid, ZERO),
+                    reason="import",
+                    at=now,
+                )
+                for cid, target in moves
+            ],
+            batch_size=2000,
+        )
+    return len(moves)
 
 
 def do_reevaluate_tiers(

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation
@@ -314,22 +314,17 @@ def _build(spec: FieldSpec, op: str, value: Any, ctx: Context) -> Q:
             lambda v, s: _date(v, s).isoformat(),
         )
     if spec.type == "tags":
+        # "id IN (customers carrying the tag)" starts from the tag's rows; a correlated EXISTS
+        # probed every customer instead (6x slower than hand-written SQL at 1M customers).
         names = _tag_names(value, spec)
+        tagged = Customer.tags.through.objects.filter(tag__organisation=ctx.organisation)
         if op == "all":
             q = Q()
             for name in names:
-                q &= Q(
-                    Exists(
-                        Customer.tags.through.objects.filter(
-                            customer_id=OuterRef("pk"), tag__name=name
-                        )
-                    )
-                )
+                q &= Q(pk__in=tagged.filter(tag__name=name).values("customer_id"))
             return q
-        any_q = Exists(
-            Customer.tags.through.objects.filter(customer_id=OuterRef("pk"), tag__name__in=names)
-        )
-        return Q(any_q) if op == "any" else ~Q(any_q)
+        any_q = Q(pk__in=tagged.filter(tag__name__in=names).values("customer_id"))
+        return any_q if op == "any" else ~any_q
     if spec.type == "multi":
         items = _list(value, spec)
         q = Q(pk__in=[])
@@ -438,7 +433,7 @@ def _bought(spec: FieldSpec, op: str, value: Any, ctx: Context) -> Q:
     if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         raise ValueError(_("“%(f)s” needs ids (whole numbers).") % {"f": spec.name})
     lines = OrderLine.objects.filter(
-        order__customer_id=OuterRef("pk"),
+        order__organisation=ctx.organisation,
         order__status=OrderStatus.PAID,
         order__placed_at__lt=ctx.day_start(ctx.as_of + timedelta(days=1)),
         **{f"{spec.path}__in": ids},
@@ -449,5 +444,5 @@ def _bought(spec: FieldSpec, op: str, value: Any, ctx: Context) -> Q:
         if n < 1:
             raise ValueError(_("“within_days” must be at least 1."))
         lines = lines.filter(order__placed_at__gte=ctx.day_start(ctx.as_of - timedelta(days=n - 1)))
-    exists = Q(Exists(lines))
-    return exists if op == "bought" else ~exists
+    bought = Q(pk__in=lines.values("order__customer_id"))
+    return bought if op == "bought" else ~bought

@@ -28,5 +28,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("automation", _("Automation"), "automation:list"))
         items.append(("loyalty", _("Coupons"), "loyalty:coupons"))
     if getattr(user, "role", "") == "owner":
+        items.append(("imports", _("Import & export"), "imports:list"))
         items.append(("audit", _("Audit log"), "audit:list"))
     return {"nav_items": items}
