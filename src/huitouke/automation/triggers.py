@@ -19,8 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
-from django.db.models.functions import ExtractDay, ExtractMonth
+from django.db.models import Min, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from lunar_python import LunarYear, Solar
@@ -287,22 +286,22 @@ def daily_occurrences(
     elif rule.trigger == Trigger.REPURCHASE_DUE:
         yield from _repurchase_due(rule, at, ids)
     elif rule.trigger == Trigger.FIRST_ORDER_ANNIVERSARY:
-        months_days = solar_birthdays_on(day)
-        same_day = Q()
-        for month, d in months_days:
-            same_day |= Q(first_month=month, first_day=d)
-        new_year = datetime.combine(date(day.year, 1, 1), time.min, tzinfo=tz)
-        matching = (
-            customers.filter(stats__first_order_at__lt=new_year)
-            .annotate(
-                first_month=ExtractMonth("stats__first_order_at", tzinfo=tz),
-                first_day=ExtractDay("stats__first_order_at", tzinfo=tz),
-            )
-            .filter(same_day)
-            .order_by()
-            .values_list("pk", flat=True)
-        )
-        for pk in matching:
+        # One local-day range per earlier year instead of extracting month and day from every
+        # first order: SQLite evaluates tz-aware ExtractMonth/ExtractDay in Python per row.
+        first_year = customers.aggregate(y=Min("stats__first_order_at"))["y"]
+        same_day = Q(pk__in=[])
+        if first_year is not None:
+            for year in range(first_year.astimezone(tz).year, day.year):
+                for month, d in solar_birthdays_on(day):
+                    try:
+                        start = datetime.combine(date(year, month, d), time.min, tzinfo=tz)
+                    except ValueError:
+                        continue  # 29 February in a common year
+                    same_day |= Q(
+                        stats__first_order_at__gte=start,
+                        stats__first_order_at__lt=start + timedelta(days=1),
+                    )
+        for pk in customers.filter(same_day).order_by().values_list("pk", flat=True):
             yield Occurrence(pk, f"anniversary:{day.year}", at)
     elif rule.trigger == Trigger.NEAR_NEXT_TIER:
         yield from _near_next_tier(rule, day, at, ids)
