@@ -357,16 +357,26 @@ def _near_next_tier(
 
     within = Decimal(str(rule.params.get("within") or "50"))
     tiers = list(Tier.objects.filter(organisation_id=rule.organisation_id).order_by("threshold"))
+    # One pass over the stats for all tiers (OR of the spend windows), then each customer is
+    # matched to the window she is in: one scan instead of one per tier.
+    windows: list[tuple[Decimal, Decimal, Any]] = []
     previous = Decimal("0")
     for tier in tiers:
         if tier.threshold <= 0:
             continue
         # Close to this tier, and past the one below it (else the one below is "next").
-        low = max(tier.threshold - within, previous)
-        near = ids.filter(stats__spend_12m__gte=low, stats__spend_12m__lt=tier.threshold)
-        for pk in near.order_by():
-            yield Occurrence(pk, f"near_tier:{tier.pk}:{day.year}", at)
+        windows.append((max(tier.threshold - within, previous), tier.threshold, tier))
         previous = tier.threshold
+    if not windows:
+        return
+    near = Q(pk__in=[])
+    for low, high, _tier in windows:
+        near |= Q(stats__spend_12m__gte=low, stats__spend_12m__lt=high)
+    for pk, spend in ids.filter(near).order_by().values_list("pk", "stats__spend_12m"):
+        for low, high, tier in windows:
+            if low <= spend < high:
+                yield Occurrence(pk, f"near_tier:{tier.pk}:{day.year}", at)
+                break
 
 
 def campaign_send_at(rule: AutomationRule) -> datetime:
