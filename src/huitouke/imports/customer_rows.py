@@ -7,6 +7,7 @@ re-importing the same file changes nothing and counts every row as skipped.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -70,11 +71,10 @@ class CustomerRowsMixin:
     _tags: dict[str, int] | None = None
     _nicknames: dict[str, int | None] | None = None
 
-    def column(self, name: str) -> str | None:
-        raise NotImplementedError
+    # Methods the Importer provides.
+    column: Callable[[str], str | None]
 
-    def aware(self, moment: Any) -> Any:
-        raise NotImplementedError
+    aware: Callable[[Any], Any]
 
     def _customers(self, rows: list[ParsedCustomerRow], tally: Tally) -> None:
         if not hasattr(self, "_sim_customers"):

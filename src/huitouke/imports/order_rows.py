@@ -8,6 +8,7 @@ ids come back through their unique keys.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -81,14 +82,12 @@ class OrderRowsMixin:
     external_id_index: int | None
     raw: RawRows | None
 
-    def column(self, name: str) -> str | None:
-        raise NotImplementedError
+    # Methods the Importer provides.
+    column: Callable[[str], str | None]
 
-    def aware(self, moment: Any) -> Any:
-        raise NotImplementedError
+    aware: Callable[[Any], Any]
 
-    def _payer_column(self) -> str | None:
-        raise NotImplementedError
+    _payer_column: Callable[[], str | None]
 
     def _orders(self, rows: list[ParsedOrderRow], tally: Tally) -> None:
         self._reject_orders_of_bad_rows(tally)

@@ -6,6 +6,7 @@ refund usually comes before the payment it returns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -34,17 +35,11 @@ class RefundRowsMixin:
     sim_orders: dict[str, SimOrder]
     pending_refunds: list[ParsedRefundRow]
 
-    def aware(self, moment: Any) -> Any:
-        raise NotImplementedError
-
-    def _merge(self, tally: Tally) -> None:
-        raise NotImplementedError
-
-    def _payer_column(self) -> str | None:
-        raise NotImplementedError
-
-    def _id_column(self) -> str | None:
-        raise NotImplementedError
+    # Methods the Importer provides.
+    aware: Callable[[Any], Any]
+    _merge: Callable[[Tally], None]
+    _payer_column: Callable[[], str | None]
+    _id_column: Callable[[], str | None]
 
     def _refunds(self) -> None:
         if not self.pending_refunds:
