@@ -397,3 +397,21 @@ def test_invalid_definitions_name_the_problem(org, definition, path, fragment):
     with pytest.raises(SegmentError) as err:
         segment_customers(definition, org, AS_OF)
     assert any(p == path and fragment in m for p, m in err.value.errors), err.value.errors
+
+
+@pytest.mark.parametrize(
+    ("definition", "fragment"),
+    [
+        ({"version": 1, "conditions": [{"field": "city", "op": "eq", "value": "a\x00b"}]}, "NUL"),
+        (
+            {"version": 1, "conditions": [{"field": "city", "op": "eq", "value": "\ud83d"}]},
+            "Unicode",
+        ),
+        ({"version": 1, "conditions": [], "extra": 1}, "extra"),
+        ({"version": 1, "conditions": [{"field": "city", "op": "eq", "value": "x", "d": 2}]}, "d"),
+    ],
+)
+def test_text_the_database_cannot_store_and_unknown_keys_are_refused(org, definition, fragment):
+    with pytest.raises(SegmentError) as err:
+        segment_customers(definition, org, AS_OF)
+    assert any(fragment in m for _p, m in err.value.errors), err.value.errors

@@ -12,6 +12,7 @@ none, not_bought), which are true for her — the same rule Django's exclude() f
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -74,6 +75,7 @@ def compile_segment(definition: Any, organisation: Organisation, as_of: date | N
     errors: list[tuple[str, str]] = []
     if not isinstance(definition, dict):
         raise SegmentError([("", _("A segment must be a JSON object."))])
+    _check_text(definition)
     if definition.get("version", VERSION) != VERSION:
         errors.append(
             (
@@ -87,6 +89,20 @@ def compile_segment(definition: Any, organisation: Organisation, as_of: date | N
     if errors:
         raise SegmentError(errors)
     return q
+
+
+def _check_text(definition: dict[str, Any]) -> None:
+    # PostgreSQL cannot store NUL in text or JSON, and lone surrogates are not UTF-8: refuse them
+    # here with a message instead of letting the database reject the query or the save.
+    text = json.dumps(definition, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SegmentError(
+            [("", _("The conditions contain characters that are not valid Unicode."))]
+        ) from exc
+    if "\x00" in text or "\\u0000" in text:
+        raise SegmentError([("", _("The conditions contain a NUL character."))])
 
 
 def segment_customers(
@@ -108,6 +124,16 @@ def _group(
     if depth > MAX_DEPTH:
         errors.append(
             (path, _("Groups are nested too deeply (at most %(n)s levels).") % {"n": MAX_DEPTH})
+        )
+        return Q()
+    unknown = (
+        set(node) - {"version", "match", "conditions"}
+        if depth == 0
+        else set(node) - {"match", "conditions"}
+    )
+    if unknown:
+        errors.append(
+            (path, _("Unknown keys: %(keys)s.") % {"keys": ", ".join(sorted(map(str, unknown)))})
         )
         return Q()
     match = node.get("match", "all")
@@ -145,6 +171,12 @@ def _group(
 
 
 def _condition(node: dict[str, Any], ctx: Context, path: str, errors: list[tuple[str, str]]) -> Q:
+    unknown = set(node) - {"field", "op", "value"}
+    if unknown:
+        errors.append(
+            (path, _("Unknown keys: %(keys)s.") % {"keys": ", ".join(sorted(map(str, unknown)))})
+        )
+        return Q()
     name = node.get("field")
     op = node.get("op")
     value = node.get("value")

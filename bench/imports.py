@@ -1,0 +1,229 @@
+"""Time an order import from CSV against a raw `executemany` insert of the same rows.
+
+    python bench/imports.py [--rows 1000000] [--check 20]
+
+Writes a CSV of --rows order rows with the headers a store's Excel export has (顾客姓名, 手机,
+下单日期, 产品名称, 数量, 售价, 品类, 订单号; about one customer per ten rows), then, each into a
+fresh empty SQLite database (temporary HUITOUKE_DATA_DIR, `python -m huitouke migrate` in a
+subprocess):
+
+(a) our import: `python -m huitouke import orders FILE` in a subprocess, timed end to end
+    (start-up, reading, matching, writing, customer stats, the job record);
+(b) the limit: the customer, order and order-line rows that (a) wrote, read back from (a)'s
+    database before the clock starts, inserted with `executemany` in one transaction on a
+    plain sqlite3 connection with the project's pragmas (WAL, synchronous=NORMAL).
+
+Prints both times and the ratio against the 3x limit, and checks for a sample of customers that
+orders_count and net_spend in (a) equal a recomputation from the CSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+LIMIT = 3.0
+HEADERS = ["顾客姓名", "手机", "下单日期", "产品名称", "数量", "售价", "品类", "订单号"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "丽娜静敏燕霞芳婷雪慧玲洁琳颖萍红梅兰晶欣怡佳"
+CATALOGUE = {
+    "护肤": ["玻尿酸面膜", "氨基酸洁面", "保湿精华", "修护面霜", "防晒乳"],
+    "彩妆": ["丝绒口红", "气垫粉底", "眉笔", "睫毛膏"],
+    "美甲": ["单色美甲", "法式美甲", "卸甲护理"],
+    "护理": ["肩颈护理", "面部深层清洁", "头皮护理"],
+}
+PRICES = ["39.90", "59.00", "88.00", "128.00", "168.00", "199.00", "268.00", "388.00"]
+# The tables (b) writes: the rows of an order import that are not bookkeeping.
+TABLES = ["customers_customer", "sales_order", "sales_orderline"]
+START = datetime(2023, 1, 1, 9, 0)
+
+
+def write_csv(path: Path, rows: int, seed: int = 6) -> None:
+    """Write `rows` one-line orders for about rows/10 customers, each with its own 订单号."""
+    rng = random.Random(seed)
+    customers = max(1, rows // 10)
+    people = [
+        (rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN), f"139{i:08d}")
+        for i in range(customers)
+    ]
+    products = [(name, cat) for cat, names in CATALOGUE.items() for name in names]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(HEADERS)
+        for i in range(rows):
+            name, phone = people[rng.randrange(customers)]
+            product, category = products[rng.randrange(len(products))]
+            when = START + timedelta(minutes=rng.randrange(3 * 365 * 24 * 60))
+            out.writerow(
+                [
+                    name,
+                    phone,
+                    when.strftime("%Y-%m-%d %H:%M"),
+                    product,
+                    rng.randint(1, 3),
+                    rng.choice(PRICES),
+                    category,
+                    f"SO{i:09d}",
+                ]
+            )
+
+
+def expected_stats(path: Path) -> dict[str, tuple[int, Decimal]]:
+    """Orders and net spend per phone, recomputed from the CSV with plain loops."""
+    orders: dict[str, set[str]] = defaultdict(set)
+    spend: dict[str, Decimal] = defaultdict(Decimal)
+    with open(path, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            orders[row["手机"]].add(row["订单号"])
+            spend[row["手机"]] += Decimal(row["售价"]) * int(row["数量"])
+    return {phone: (len(ids), spend[phone]) for phone, ids in orders.items()}
+
+
+def child_env(data_dir: Path) -> dict[str, str]:
+    """The environment of a child process on its own SQLite database under `data_dir`."""
+    env = dict(os.environ, HUITOUKE_DATA_DIR=str(data_dir))
+    env.pop("DATABASE_URL", None)  # always SQLite: the comparison is on one engine
+    return env
+
+
+def fresh_db(data_dir: Path) -> Path:
+    """Create the schema with the project's own migrations, in a child process."""
+    subprocess.run(
+        [sys.executable, "-m", "huitouke", "migrate", "-v0"], env=child_env(data_dir), check=True
+    )
+    return data_dir / "huitouke.sqlite3"  # settings.SQLITE_PATH
+
+
+def run_import(data_dir: Path, csv_path: Path) -> float:
+    """Our import as a user runs it, end to end; return seconds."""
+    env = child_env(data_dir)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "huitouke", "import", "orders", str(csv_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
+        raise SystemExit(f"import failed with exit code {done.returncode}")
+    return seconds
+
+
+def read_rows(db_path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """The rows (a) wrote to the tables (b) inserts, in insertion order."""
+    con = sqlite3.connect(db_path)
+    try:
+        return {t: con.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in TABLES}
+    finally:
+        con.close()
+
+
+def raw_insert(db_path: Path, rows: dict[str, list[tuple[object, ...]]]) -> float:
+    """Insert the same rows with executemany in one transaction; return seconds."""
+    con = sqlite3.connect(db_path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    try:
+        started = time.perf_counter()
+        con.execute("BEGIN")
+        for table in TABLES:
+            if rows[table]:
+                marks = ",".join("?" * len(rows[table][0]))
+                con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows[table])
+        con.execute("COMMIT")
+        return time.perf_counter() - started
+    finally:
+        con.close()
+
+
+def check_stats(db_path: Path, expected: dict[str, tuple[int, Decimal]], sample: int) -> bool:
+    """Compare orders_count and net_spend of `sample` customers with the CSV recomputation."""
+    con = sqlite3.connect(db_path)
+    phones = random.Random(7).sample(sorted(expected), min(sample, len(expected)))
+    ok = True
+    try:
+        for phone in phones:
+            got = con.execute(
+                "SELECT s.orders_count, CAST(s.net_spend AS TEXT) FROM customers_customer c "
+                "JOIN customers_customerstats s ON s.customer_id = c.id WHERE c.phone LIKE ?",
+                (f"%{phone}",),
+            ).fetchall()
+            want = expected[phone]
+            match = len(got) == 1 and got[0][0] == want[0] and Decimal(got[0][1]) == want[1]
+            ok = ok and match
+            shown = got[0] if got else None
+            print(f"  {phone}: stats {shown} csv {want[0]}, {want[1]} {'ok' if match else 'WRONG'}")
+        return ok
+    finally:
+        con.close()
+
+
+def machine() -> str:
+    """The CPU model and core count, for the figures."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def main() -> None:
+    """Generate the file, run both sides, print the figures and the stats check."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--check", type=int, default=20, help="Customers whose stats to check.")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="huitouke-bench-imports-"))
+    try:
+        csv_path = root / "orders.csv"
+        started = time.perf_counter()
+        write_csv(csv_path, args.rows)
+        size = csv_path.stat().st_size / 1e6
+        print(f"{args.rows:,} rows, {size:.1f} MB CSV in {time.perf_counter() - started:.1f} s")
+        print(f"machine: {machine()}, Python {platform.python_version()}")
+
+        ours_db = fresh_db(root / "ours")
+        ours = run_import(root / "ours", csv_path)
+        rows = read_rows(ours_db)
+        counts = ", ".join(f"{t} {len(r):,}" for t, r in rows.items())
+
+        raw_db = fresh_db(root / "raw")
+        raw = raw_insert(raw_db, rows)
+
+        print(f"rows written: {counts}")
+        print(f"(a) huitouke import orders : {ours:8.2f} s  ({args.rows / ours:,.0f} rows/s)")
+        print(f"(b) raw executemany        : {raw:8.2f} s  ({args.rows / raw:,.0f} rows/s)")
+        ratio = ours / raw
+        verdict = "within" if ratio <= LIMIT else "OVER"
+        print(f"ratio {ratio:.2f}x: {verdict} the {LIMIT:.0f}x limit")
+
+        print(f"stats check ({args.check} customers, orders_count and net_spend vs the CSV):")
+        ok = check_stats(ours_db, expected_stats(csv_path), args.check)
+        print("stats check:", "all right" if ok else "MISMATCH")
+        if not ok:
+            sys.exit(1)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
