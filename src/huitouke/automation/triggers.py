@@ -298,6 +298,7 @@ def daily_occurrences(
                     except ValueError:
                         continue  # 29 February in a common year
                     same_day |= Q(
+                        stats__organisation_id=rule.organisation_id,
                         stats__first_order_at__gte=start,
                         stats__first_order_at__lt=start + timedelta(days=1),
                     )

@@ -219,6 +219,8 @@ class CustomerStats(models.Model):
         indexes = [
             models.Index(fields=["organisation", "last_order_at"], name="stats_org_last"),
             models.Index(fields=["organisation", "net_spend"], name="stats_org_spend"),
+            # First-order anniversaries select one day-range per year on this column.
+            models.Index(fields=["organisation", "first_order_at"], name="stats_org_first"),
         ]
 
     def __str__(self) -> str:
