@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -37,7 +38,7 @@ def search_q(text: str) -> Q:
         # A full number: normalise it and use the (organisation, phone) unique index.
         try:
             return Q(phone=normalise_phone(digits))
-        except Exception:
+        except ValidationError:
             return Q(phone__contains=digits)
     if digits.isdigit() and len(digits) >= 4:
         return Q(phone__contains=digits) | Q(external_id=text)

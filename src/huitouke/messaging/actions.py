@@ -427,8 +427,8 @@ def record_reply(
 
     try:
         number = normalise_phone(phone)
-    except Exception:
-        return []
+    except ValidationError:
+        return []  # a reply from a number that is not a phone: nobody to opt out
     customers = Customer.objects.active().filter(organisation=organisation, phone=number)
     return [
         do_opt_out(
