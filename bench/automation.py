@@ -20,54 +20,24 @@ import platform
 import shutil
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from benchlib import batched, day_start, migrate, utc_text
+
 LIMIT = 3.0
 DAY = date(2026, 6, 30)  # the local day evaluated
 TZ = ZoneInfo("Asia/Shanghai")
-BATCH = 50_000
 TIERS = [("银卡", 1000), ("金卡", 3000), ("钻石", 8000)]
 WITHIN = 50
 SINCE_DAYS = 60
-
-
-def utc_text(moment: datetime) -> str:
-    """A datetime as Django stores it in SQLite (naive UTC text)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def day_start(day: date) -> datetime:
-    """The first instant of a local day in the organisation's zone."""
-    return datetime.combine(day, datetime.min.time(), tzinfo=TZ)
-
-
-def migrate(data_dir: Path) -> None:
-    """Create the schema with the project's migrations, in a child process."""
-    env = dict(os.environ, HUITOUKE_DATA_DIR=str(data_dir))
-    env.pop("DATABASE_URL", None)
-    subprocess.run([sys.executable, "-m", "huitouke", "migrate", "-v0"], env=env, check=True)
-
-
-def chunks(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
-    """Rows in lists of BATCH."""
-    chunk: list[tuple[Any, ...]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == BATCH:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def load(db_path: Path, n: int, seed: int = 8) -> int:
@@ -77,7 +47,7 @@ def load(db_path: Path, n: int, seed: int = 8) -> int:
     # Loading only: nothing here needs to survive a crash.
     con.execute("PRAGMA synchronous=OFF")
     con.execute("PRAGMA cache_size=-200000")
-    now = utc_text(day_start(DAY))
+    now = utc_text(day_start(DAY, TZ))
     org = int(
         con.execute(
             "INSERT INTO accounts_organisation (name, industry, time_zone, silent_after_days,"
@@ -115,7 +85,7 @@ def load(db_path: Path, n: int, seed: int = 8) -> int:
     months = rng.integers(1, 13, n)
     days = rng.integers(1, 32, n)
     changed = rng.random(n) < 0.01  # went silent today
-    base = day_start(DAY)
+    base = day_start(DAY, TZ)
     month_len = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
     def customers() -> Iterator[tuple[Any, ...]]:
@@ -234,7 +204,7 @@ def load(db_path: Path, n: int, seed: int = 8) -> int:
     ]
     with con:
         for sql, rows in inserts:
-            for chunk in chunks(rows()):
+            for chunk in batched(rows()):
                 con.executemany(sql, chunk)
     con.execute("ANALYZE")
     con.close()
@@ -285,7 +255,7 @@ def limit_sql(org_id: int, rules: dict[str, int]) -> tuple[str, list[Any]]:
         f"(c.birth_month = {m} AND c.birth_day = {d} AND c.birth_leap_month = {int(leap)})"
         for m, d, leap in sorted(lunar_keys)
     )
-    last = day_start(DAY - timedelta(days=SINCE_DAYS))
+    last = day_start(DAY - timedelta(days=SINCE_DAYS), TZ)
     near = []
     previous = 0
     for _, threshold in TIERS:
@@ -323,7 +293,7 @@ def limit_sql(org_id: int, rules: dict[str, int]) -> tuple[str, list[Any]]:
         org_id,
         DAY.isoformat(),
         org_id,
-        utc_text(day_start(date(DAY.year, 1, 1))),
+        utc_text(day_start(date(DAY.year, 1, 1), TZ)),
         DAY.strftime("%m-%d"),
         org_id,
     ]
@@ -346,7 +316,7 @@ def run(data_dir: Path, org_id: int, repeat: int) -> dict[str, Any]:
     rules = make_rules(org_id)
     by_trigger = {r.trigger: r.pk for r in rules}
     sql, params = limit_sql(org_id, by_trigger)
-    now = day_start(DAY) + timedelta(hours=1)
+    now = day_start(DAY, TZ) + timedelta(hours=1)
 
     def reset() -> None:
         Enrolment.objects.filter(rule__in=rules).delete()

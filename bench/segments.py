@@ -18,42 +18,25 @@ import platform
 import shutil
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from benchlib import batched, day_start, migrate, utc_text
+
 LIMIT = 3.0
 AS_OF = date(2026, 6, 30)
 TZ = ZoneInfo("Asia/Shanghai")
-BATCH = 50_000
 TAGS = ["VIP", "敏感肌", "老客转介绍", "会员日", "黑名单"]
 LIFECYCLES = ["potential", "new", "active", "silent", "churned"]
 SOURCES = ["walk_in", "referral", "wechat", "douyin", "xiaohongshu", "meituan", "online_shop"]
 CITIES = ["上海", "杭州", "苏州", "成都", "武汉", "长沙", "昆明"]
-
-
-def utc_text(moment: datetime) -> str:
-    """A datetime as Django stores it in SQLite (naive UTC text)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def day_start(day: date) -> datetime:
-    """The first instant of a local calendar day in the organisation's zone."""
-    return datetime.combine(day, datetime.min.time(), tzinfo=TZ)
-
-
-def migrate(data_dir: Path) -> None:
-    """Create the schema with the project's own migrations, in a child process."""
-    env = dict(os.environ, HUITOUKE_DATA_DIR=str(data_dir))
-    subprocess.run([sys.executable, "-m", "huitouke", "migrate", "-v0"], env=env, check=True)
 
 
 def rfm_segment(r: int, f: int, m: int) -> str:
@@ -78,7 +61,7 @@ def load(db_path: Path, n: int, seed: int = 20260630) -> dict[str, int]:
     # Loading only: nothing here needs to survive a crash.
     con.execute("PRAGMA synchronous=OFF")
     con.execute("PRAGMA cache_size=-200000")
-    now = utc_text(day_start(AS_OF))
+    now = utc_text(day_start(AS_OF, TZ))
     cur = con.execute(
         "INSERT INTO accounts_organisation (name, industry, time_zone, silent_after_days,"
         " churned_after_days, rfm_lookback_days, created_at, rfm_high_low)"
@@ -116,7 +99,7 @@ def load(db_path: Path, n: int, seed: int = 20260630) -> dict[str, int]:
     gender = rng.choice(["f", "m", ""], n, p=[0.75, 0.15, 0.10])
     source = rng.integers(0, len(SOURCES), n)
     city = rng.integers(0, len(CITIES), n)
-    base = day_start(AS_OF)
+    base = day_start(AS_OF, TZ)
 
     def customers() -> Iterator[tuple[Any, ...]]:
         for i in range(n):
@@ -205,16 +188,6 @@ def load(db_path: Path, n: int, seed: int = 20260630) -> dict[str, int]:
     tag_rows += [(int(i) + 1, tag_ids[int(p)]) for i, p in zip(other, picks, strict=True)]
     tag_rows = sorted(set(tag_rows))
 
-    def batched(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
-        chunk: list[tuple[Any, ...]] = []
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) == BATCH:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
-
     inserts: list[tuple[str, Callable[[], Iterator[tuple[Any, ...]]]]] = [
         (
             "INSERT INTO customers_customer (id, birthday_kind, birth_year, birth_month,"
@@ -254,8 +227,8 @@ def load(db_path: Path, n: int, seed: int = 20260630) -> dict[str, int]:
 
 def segments(org: int) -> list[tuple[str, dict[str, Any], str, list[Any]]]:
     """(name, definition, hand-written SQL, params) for the typical segments timed."""
-    silent_lo = utc_text(day_start(AS_OF - timedelta(days=59)))  # days >= 60
-    silent_hi = utc_text(day_start(AS_OF - timedelta(days=120)))  # days <= 120
+    silent_lo = utc_text(day_start(AS_OF - timedelta(days=59), TZ))  # days >= 60
+    silent_hi = utc_text(day_start(AS_OF - timedelta(days=120), TZ))  # days <= 120
     base = (
         "SELECT COUNT(*) FROM customers_customer c {join}"
         " WHERE c.organisation_id = ? AND c.merged_into_id IS NULL AND {where}"
