@@ -154,6 +154,15 @@ def test_reactivated_after_a_gap_longer_than_c():
     assert res[3]["previous_order_date"] == D(2023, 6, 1)
     assert res[4]["reactivated"] is False
     assert res[4]["stage"] == "active"
+    assert res[4]["gap_before_last_days"] == 456
+
+
+def test_the_gap_is_given_only_while_she_is_within_her_silent_threshold():
+    # Last order 91 days before T (S = 90): silent, the gap before it is no longer reported.
+    res = run([(1, 1, D(2023, 1, 1)), (1, 2, D(2024, 3, 31))])
+    assert res[1]["stage"] == "silent"
+    assert res[1]["gap_before_last_days"] is None
+    assert res[1]["previous_order_date"] is None
 
 
 def test_a_longer_category_cycle_stretches_her_thresholds():
@@ -201,10 +210,30 @@ def test_a_shorter_cycle_applies_only_when_allowed():
     default = run(orders, lines, cycles={9: 30})
     assert (default[1]["silent_after"], default[1]["churned_after"]) == (90, 180)
     assert default[1]["stage"] == "active"
-    assert default[1]["cycle_days"] == 30
+    # A cycle that cannot lengthen her thresholds sets nothing and is not reported.
+    assert default[1]["cycle_days"] is None
+    assert default[1]["threshold_source"] == "org"
     shorter = run(orders, lines, cycles={9: 30}, allow_shorter_cycles=True)
     assert (shorter[1]["silent_after"], shorter[1]["churned_after"]) == (30, 60)
     assert shorter[1]["stage"] == "silent"
+
+
+def test_a_cycle_within_s_still_stretches_c_when_twice_it_is_longer():
+    # S = 90, C = 150, cycle 80: S_i = max(90, 80) = 90, C_i = max(150, 160) = 160.
+    # Last (and only) order 155 days before T: churned by the org's C, silent by hers.
+    res = run(
+        [(1, 1, D(2024, 1, 27))],
+        lines=[(1, 9, 1)],
+        cycles={9: 80},
+        silent_after_days=90,
+        churned_after_days=150,
+    )
+    assert (res[1]["silent_after"], res[1]["churned_after"]) == (90, 160)
+    assert (res[1]["stage"], res[1]["threshold_source"], res[1]["cycle_days"]) == (
+        "silent",
+        "category",
+        80,
+    )
 
 
 def test_refunded_lines_and_dropped_orders_do_not_set_the_cycle():

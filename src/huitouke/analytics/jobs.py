@@ -22,7 +22,7 @@ from django.db.models import Field, Model
 from django.utils import timezone
 
 from huitouke.accounts.models import Organisation, Store, User
-from huitouke.analytics import reports, results
+from huitouke.analytics import current, reports, results
 from huitouke.analytics.loader import load_frames
 from huitouke.analytics.models import (
     CustomerAnalytics,
@@ -36,6 +36,7 @@ from huitouke.sales.models import Category
 __all__ = [
     "NIGHTLY_AT",
     "STALE_AFTER",
+    "customer_core",
     "local_today",
     "refresh_due_organisations",
     "refresh_organisation",
@@ -289,20 +290,38 @@ def _write_learned_cycles(organisation: Organisation, category_stats: pl.DataFra
     Category.objects.bulk_update(changed, ["learned_cycle_days"], batch_size=500)
 
 
+def customer_core(organisation: Organisation, as_of: dt.date) -> tuple[pl.DataFrame, str]:
+    """Lifecycle, RFM and value class of every customer as of a date, and where they came from.
+
+    "stats" when the kept-up customer stats cover as_of (the nightly case: one stats row per
+    customer plus the look-back's orders are read), otherwise "orders" (every order and line).
+    """
+    settings = results.Settings.of(organisation)
+    if current.stats_cover(organisation, as_of):
+        return current.core_results_from_stats(organisation, as_of, settings), "stats"
+    return results.core_results(load_frames(organisation), as_of, settings), "orders"
+
+
 def _compute(
     organisation: Organisation, as_of: dt.date, clock: _Clock
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[tuple[str, str], dict[str, Any]]]:
-    frames = load_frames(organisation)
-    clock.lap("load")
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[tuple[str, str], dict[str, Any]], str]:
+    settings = results.Settings.of(organisation)
+    if current.stats_cover(organisation, as_of):
+        core, source = current.core_results_from_stats(organisation, as_of, settings), "stats"
+        clock.lap("customers")
+        frames = load_frames(organisation)
+        clock.lap("load")
+    else:
+        frames = load_frames(organisation)
+        clock.lap("load")
+        core, source = results.core_results(frames, as_of, settings), "orders"
+        clock.lap("customers")
     cycle_data, category_stats = reports.cycles_report(frames, as_of)
     due = results.due_rows(frames, as_of, category_stats)
     clock.lap("cycles")
     model = results.clv_outcome(frames, as_of)
     clock.lap("clv")
-    table = results.customer_results(
-        frames, as_of, results.Settings.of(organisation), due, model.predictions
-    )
-    clock.lap("customers")
+    table = results.customer_results(core, due, model.predictions)
     stores = list(Store.objects.filter(organisation=organisation).values_list("pk", flat=True))
     staff = list(User.objects.filter(organisation=organisation).values_list("pk", flat=True))
     data: dict[tuple[str, str], dict[str, Any]] = {
@@ -319,7 +338,7 @@ def _compute(
         for scope, d in build(frames, as_of, stores, staff).items():
             data[(kind, scope)] = d
     clock.lap("reports")
-    return table, due, category_stats, data
+    return table, due, category_stats, data, source
 
 
 def refresh_organisation(
@@ -339,7 +358,7 @@ def refresh_organisation(
         return None
     clock = _Clock()
     try:
-        table, due, category_stats, data = _compute(organisation, as_of, clock)
+        table, due, category_stats, data, source = _compute(organisation, as_of, clock)
         _write_customers(organisation, as_of, table)
         clock.lap("write_customers")
         _write_due(organisation, as_of, due)
@@ -361,6 +380,7 @@ def refresh_organisation(
         detail={
             "timings": clock.timings,
             "seconds": round(sum(clock.timings.values()), 3),
+            "customers_from": source,
             "due_rows": due.height,
             "clv_ok": clv_report.get("ok", False),
             "clv_error": clv_report.get("error"),

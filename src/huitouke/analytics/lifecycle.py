@@ -18,7 +18,15 @@ from huitouke.analytics.frames import (
     validate,
 )
 
-__all__ = ["STAGES", "STAGE_LABELS_EN", "STAGE_LABELS_ZH", "lifecycle"]
+__all__ = [
+    "STAGES",
+    "STAGE_LABELS_EN",
+    "STAGE_LABELS_ZH",
+    "check_thresholds",
+    "lifecycle",
+    "relevant_cycles",
+    "stages",
+]
 
 STAGES = ("potential", "new", "active", "silent", "churned")
 STAGE_LABELS_ZH = {
@@ -83,31 +91,41 @@ def _last_day_cycles(
     )
 
 
-def lifecycle(
-    customers: pl.DataFrame,
-    orders: pl.DataFrame,
-    lines: pl.DataFrame,
+def relevant_cycles(
     category_cycles: pl.DataFrame,
-    as_of: dt.date,
-    silent_after_days: int = 90,
-    churned_after_days: int = 180,
+    silent_after_days: int,
+    churned_after_days: int,
     *,
     allow_shorter_cycles: bool = False,
 ) -> pl.DataFrame:
-    """Stage, reactivated flag and the figures behind them, one row per customer."""
-    if silent_after_days < 0 or churned_after_days < silent_after_days:
-        raise ValueError(
-            "need 0 <= silent_after_days <= churned_after_days, got "
-            f"{silent_after_days} and {churned_after_days}"
-        )
-    customers = validate(customers, CUSTOMERS)
-    orders = up_to(validate(orders, ORDERS), as_of)
-    lines = bought_lines(validate(lines, LINES), as_of)
-    cycles = validate(category_cycles, CATEGORY_CYCLES)
+    """The configured cycles that can set a customer's thresholds.
 
-    dates = _order_dates(orders)
-    cyc = _last_day_cycles(orders, lines, cycles, dates)
+    By default a category cycle m only lengthens the org thresholds (S_i = max(S, m),
+    C_i = max(C, 2m)), so a cycle with m <= S and 2m <= C changes nothing and is left out.
+    """
+    cycle = pl.col("cycle_days")
+    cycles = category_cycles.filter(cycle > 0)
+    if allow_shorter_cycles:
+        return cycles
+    return cycles.filter((cycle > silent_after_days) | (2 * cycle > churned_after_days))
 
+
+def stages(
+    dates: pl.DataFrame,
+    cycles: pl.DataFrame,
+    as_of: dt.date,
+    silent_after_days: int,
+    churned_after_days: int,
+    *,
+    allow_shorter_cycles: bool = False,
+) -> pl.DataFrame:
+    """Stage, reactivated flag and the figures behind them from each customer's order dates.
+
+    `dates`: customer_id (every customer) with first_order_date, last_order_date and
+    previous_order_date (the distinct order date before the last; null when unknown), all
+    on or before as_of. `cycles`: customer_id, cycle_days, cycle_category_id for customers
+    whose last order date bought a category of `relevant_cycles`.
+    """
     s_org, c_org = pl.lit(silent_after_days, pl.Int64), pl.lit(churned_after_days, pl.Int64)
     cycle = pl.col("cycle_days")
     if allow_shorter_cycles:
@@ -121,18 +139,21 @@ def lifecycle(
 
     d, first = pl.col("days_since_last"), pl.col("days_since_first")
     s, c = pl.col("silent_after"), pl.col("churned_after")
+    gap = (pl.col("last_order_date") - pl.col("previous_order_date")).dt.total_days()
     return (
-        customers.select("customer_id")
-        .join(dates, on="customer_id", how="left")
-        .join(cyc, on="customer_id", how="left")
+        dates.select("customer_id", "first_order_date", "last_order_date", "previous_order_date")
+        .join(cycles, on="customer_id", how="left")
         .with_columns(
             days_since_last=days_since("last_order_date", as_of),
             days_since_first=days_since("first_order_date", as_of),
-            gap_before_last_days=(pl.col("last_order_date") - pl.col("previous_order_date"))
-            .dt.total_days()
-            .cast(pl.Int64),
             silent_after=s_expr,
             churned_after=c_expr,
+        )
+        .with_columns(
+            # The gap matters only while she is new or active (d <= S_i): it is what makes
+            # her "reactivated" and what her reason quotes. Later it is left empty.
+            gap_before_last_days=pl.when(d <= s).then(gap).cast(pl.Int64),
+            previous_order_date=pl.when(d <= s).then(pl.col("previous_order_date")),
         )
         .with_columns(
             threshold_source=pl.when((s != s_org) | (c != c_org))
@@ -168,3 +189,45 @@ def lifecycle(
         )
         .sort("customer_id")
     )
+
+
+def lifecycle(
+    customers: pl.DataFrame,
+    orders: pl.DataFrame,
+    lines: pl.DataFrame,
+    category_cycles: pl.DataFrame,
+    as_of: dt.date,
+    silent_after_days: int = 90,
+    churned_after_days: int = 180,
+    *,
+    allow_shorter_cycles: bool = False,
+) -> pl.DataFrame:
+    """Stage, reactivated flag and the figures behind them, one row per customer."""
+    check_thresholds(silent_after_days, churned_after_days)
+    customers = validate(customers, CUSTOMERS)
+    orders = up_to(validate(orders, ORDERS), as_of)
+    lines = bought_lines(validate(lines, LINES), as_of)
+    cycles = relevant_cycles(
+        validate(category_cycles, CATEGORY_CYCLES),
+        silent_after_days,
+        churned_after_days,
+        allow_shorter_cycles=allow_shorter_cycles,
+    )
+    dates = _order_dates(orders)
+    return stages(
+        customers.select("customer_id").join(dates, on="customer_id", how="left"),
+        _last_day_cycles(orders, lines, cycles, dates),
+        as_of,
+        silent_after_days,
+        churned_after_days,
+        allow_shorter_cycles=allow_shorter_cycles,
+    )
+
+
+def check_thresholds(silent_after_days: int, churned_after_days: int) -> None:
+    """Raise ValueError unless 0 <= S <= C."""
+    if silent_after_days < 0 or churned_after_days < silent_after_days:
+        raise ValueError(
+            "need 0 <= silent_after_days <= churned_after_days, got "
+            f"{silent_after_days} and {churned_after_days}"
+        )

@@ -1,13 +1,22 @@
 """Reading an organisation's customers, orders and lines from the database into analytics frames.
 
-Each frame is one SQL query over the columns it needs, streamed in batches straight into Polars
-(no model instances). Only counted orders are read: paid, with refunds already subtracted from
-the money. Order times become local calendar dates in the organisation's time zone, converted
-in Polars from epoch seconds, so SQLite and PostgreSQL give identical frames.
+Each frame is one SQL query over the columns it needs, read straight into Polars (no model
+instances). Only counted orders are read: paid, with refunds already subtracted from the
+money. Order times become local calendar dates in the organisation's time zone, converted in
+Polars from epoch seconds, so SQLite and PostgreSQL give identical frames.
+
+On an SQLite file, outside a transaction, queries run on their own ADBC connections, which
+hand back Arrow columns without a Python object per value (several times faster than the
+DB-API cursor) and release the GIL, so `read_all` runs independent queries on two threads.
+Inside a transaction (tests, or a caller's atomic block) the rows must come from Django's own
+connection, which sees the uncommitted data, so the same SQL goes through its cursor.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +36,7 @@ __all__ = [
     "load_frames",
     "load_lines",
     "load_orders",
+    "read_all",
 ]
 
 # Lines typed in by name have no product; they still count for their category. Product-level
@@ -64,6 +74,86 @@ def _cents(expression: str) -> str:
     return f"CAST(ROUND(({expression}) * 100) AS BIGINT)"
 
 
+Query = tuple[str, list[Any], list[tuple[str, pl.DataType]]]  # SQL, params, frame schema
+
+
+def _adbc_sqlite_path() -> str | None:
+    """The SQLite file to read through ADBC, or None to use Django's connection."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return None
+    name = str(connection.settings_dict["NAME"] or "")
+    if not name or name == ":memory:" or name.startswith("file:") or "mode=memory" in name:
+        return None
+    try:
+        import adbc_driver_sqlite.dbapi  # noqa: F401
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    return name
+
+
+_PLACEHOLDER = re.compile(r"%([%s])")
+
+
+def _qmark(sql: str) -> str:
+    """Django's %s placeholders (and %% escapes) as SQLite's ? (and %)."""
+    return _PLACEHOLDER.sub(lambda m: "?" if m.group(1) == "s" else "%", sql)
+
+
+def _typed(frame: pl.DataFrame, schema: list[tuple[str, pl.DataType]]) -> pl.DataFrame:
+    return frame.rename(dict(zip(frame.columns, [c for c, _ in schema], strict=True))).cast(
+        dict(schema)
+    )
+
+
+def _read_adbc(path: str, query: Query) -> pl.DataFrame:
+    import adbc_driver_sqlite.dbapi as adbc
+
+    sql, params, schema = query
+    with adbc.connect(path) as con, con.cursor() as cursor:
+        cursor.execute(_qmark(sql), params)
+        table = cursor.fetch_arrow_table()
+    if table.num_rows == 0:
+        return pl.DataFrame(schema=schema)
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return _typed(frame, schema)
+
+
+def _read_cursor(query: Query) -> pl.DataFrame:
+    sql, params, schema = query
+    parts = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(BATCH):
+            parts.append(pl.DataFrame(rows, schema=schema, orient="row"))
+    if not parts:
+        return pl.DataFrame(schema=schema)
+    return pl.concat(parts, how="vertical", rechunk=True)
+
+
+def read_all(queries: Sequence[Query]) -> list[pl.DataFrame]:
+    """Run independent queries and return their frames (on two threads where ADBC is used)."""
+    path = _adbc_sqlite_path()
+    if path is None or not queries:
+        return [_read_cursor(q) for q in queries]
+    if len(queries) == 1:
+        return [_read_adbc(path, queries[0])]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda q: _read_adbc(path, q), queries))
+
+
+def _query(
+    sql: str,
+    params: list[Any],
+    schema: FrameSchema,
+    columns: list[str],
+    extra: dict[str, pl.DataType] | None = None,
+) -> Query:
+    """A query whose columns take the schema's (and extra) types."""
+    types = {**schema.columns, "placed_epoch": pl.Int64(), **(extra or {})}
+    return sql, params, [(c, types[c]) for c in columns]
+
+
 def _read(
     sql: str,
     params: list[Any],
@@ -71,17 +161,8 @@ def _read(
     columns: list[str],
     extra: dict[str, pl.DataType] | None = None,
 ) -> pl.DataFrame:
-    """Run one query and stream its rows into a frame with the schema's (and extra) types."""
-    types = {**schema.columns, "placed_epoch": pl.Int64(), **(extra or {})}
-    frame_schema = [(c, types[c]) for c in columns]
-    parts = []
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(BATCH):
-            parts.append(pl.DataFrame(rows, schema=frame_schema, orient="row"))
-    if not parts:
-        return pl.DataFrame(schema=frame_schema)
-    return pl.concat(parts, how="vertical", rechunk=True)
+    """Run one query into a frame with the schema's (and extra) types."""
+    return read_all([_query(sql, params, schema, columns, extra)])[0]
 
 
 def _local_dates(df: pl.DataFrame, time_zone: str) -> pl.DataFrame:

@@ -24,8 +24,10 @@ __all__ = [
     "ClvOutcome",
     "Settings",
     "clv_outcome",
+    "core_results",
     "customer_results",
     "due_rows",
+    "join_core",
 ]
 
 DUE_LOOKAHEAD_DAYS = 6  # "due this week": due today or within the next six days
@@ -186,14 +188,8 @@ def clv_outcome(frames: Frames, as_of: dt.date) -> ClvOutcome:
     return ClvOutcome(predictions, report)
 
 
-def customer_results(
-    frames: Frames,
-    as_of: dt.date,
-    settings: Settings,
-    due: pl.DataFrame,
-    predictions: pl.DataFrame | None,
-) -> pl.DataFrame:
-    """One row per customer: lifecycle, RFM, value class, due categories and predictions."""
+def core_results(frames: Frames, as_of: dt.date, settings: Settings) -> pl.DataFrame:
+    """Lifecycle, RFM and value class of every customer, from every order and line."""
     stages = lifecycle.lifecycle(
         frames.customers,
         frames.orders,
@@ -205,12 +201,12 @@ def customer_results(
     )
     scored = rfm.rfm(frames.orders, as_of, settings.rfm_lookback_days, settings.rfm_high_low)
     classes = rfm.value_class(frames.customers, frames.orders, scored, as_of)
-    due_now = (
-        due.filter(pl.col("due_now"))
-        .group_by("customer_id")
-        .agg(due_categories=pl.col("category_id").sort())
-    )
-    out = (
+    return join_core(stages, scored, classes)
+
+
+def join_core(stages: pl.DataFrame, scored: pl.DataFrame, classes: pl.DataFrame) -> pl.DataFrame:
+    """One row per customer of `stages` with her RFM values, scores, segment and class."""
+    return (
         stages.join(
             scored.select(
                 "customer_id",
@@ -226,8 +222,20 @@ def customer_results(
             how="left",
         )
         .join(classes, on="customer_id", how="left")
-        .join(due_now, on="customer_id", how="left")
+        .sort("customer_id")
     )
+
+
+def customer_results(
+    core: pl.DataFrame, due: pl.DataFrame, predictions: pl.DataFrame | None
+) -> pl.DataFrame:
+    """`core` (one row per customer) with her due categories and CLV predictions."""
+    due_now = (
+        due.filter(pl.col("due_now"))
+        .group_by("customer_id")
+        .agg(due_categories=pl.col("category_id").sort())
+    )
+    out = core.join(due_now, on="customer_id", how="left")
     if predictions is not None:
         out = out.join(predictions, on="customer_id", how="left")
     else:

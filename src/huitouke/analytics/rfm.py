@@ -7,7 +7,7 @@ from typing import Literal
 
 import polars as pl
 
-from huitouke.analytics.frames import CUSTOMERS, ORDERS, days_since, up_to, validate
+from huitouke.analytics.frames import CUSTOMERS, ORDERS, FrameSchema, days_since, up_to, validate
 
 __all__ = [
     "SEGMENTS",
@@ -17,7 +17,15 @@ __all__ = [
     "rfm",
     "segment_of",
     "value_class",
+    "value_class_of_buyers",
 ]
+
+# RFM reads only these columns of the orders frame, so a frame of just the look-back window's
+# (customer, date, money) rows will do.
+RFM_ORDERS = FrameSchema(
+    "orders",
+    {name: ORDERS.columns[name] for name in ("customer_id", "order_date", "net_cents")},
+)
 
 # Segment code by (R high, F high, M high), in DESIGN's table order.
 SEGMENTS: dict[tuple[bool, bool, bool], str] = {
@@ -96,7 +104,7 @@ def rfm(
         raise ValueError(f"lookback_days must be at least 1, got {lookback_days}")
     if high_low not in ("mean", "score"):
         raise ValueError(f"high_low must be 'mean' or 'score', got {high_low!r}")
-    orders = validate(orders, ORDERS)
+    orders = validate(orders, RFM_ORDERS)
     window = up_to(orders, as_of).filter(days_since("order_date", as_of) < lookback_days)
     values = window.group_by("customer_id").agg(
         recency_days=days_since("order_date", as_of).min(),
@@ -133,7 +141,18 @@ def value_class(
 ) -> pl.DataFrame:
     """A/B/C from the RFM segment, D for potential customers, one row per customer."""
     customers = validate(customers, CUSTOMERS)
-    buyers = up_to(validate(orders, ORDERS), as_of).select("customer_id").unique()
+    buyers = up_to(validate(orders, RFM_ORDERS), as_of).select("customer_id").unique()
+    return value_class_of_buyers(customers.select("customer_id"), buyers, scored)
+
+
+def value_class_of_buyers(
+    customers: pl.DataFrame, buyers: pl.DataFrame, scored: pl.DataFrame
+) -> pl.DataFrame:
+    """value_class for each customer_id of `customers`, given who bought on or before T.
+
+    `buyers` holds the distinct customer_id of everyone with a counted order up to T and
+    `scored` is `rfm`'s result.
+    """
     return (
         customers.select("customer_id")
         .join(scored.select("customer_id", "value_class"), on="customer_id", how="left")

@@ -1,0 +1,282 @@
+"""Lifecycle, RFM and value class of every customer from the kept-up stats (the nightly path).
+
+DESIGN §1.3: per-customer aggregates are kept up to date when orders are written. CustomerStats
+holds each customer's first and last counted order time, recomputed in the same transaction
+as every order and refund, so the nightly refresh need not read every order ever placed.
+What lifecycle, RFM and value class need, and where it comes from here:
+
+- first and last order date: the stats row (converted to local dates);
+- the orders inside the RFM look-back: one range read of the order-time index;
+- the distinct order date before her last, while she is within her silent threshold (it makes
+  her "reactivated"): her look-back orders, or, when the look-back holds only her last visit, a
+  seek of her previous order through the (customer, status, time) index;
+- the categories of her last order date that can lengthen her thresholds (few categories
+  have a cycle longer than the organisation's; usually none): the lines of those categories.
+
+The stats describe exactly the orders up to T when no counted order is later than T, which
+holds for the nightly refresh of today; `stats_cover` checks it, and the refresh falls back
+to reading every order (`results.core_results`) when it does not hold. Both paths give the
+same rows (tests/analytics/test_current.py compares them on random shops).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from django.db import connection
+from django.db.models import Max
+
+from huitouke.accounts.models import Organisation
+from huitouke.analytics import lifecycle, rfm
+from huitouke.analytics.loader import Query, load_category_cycles, read_all
+from huitouke.analytics.results import join_core
+from huitouke.customers.models import Customer, CustomerStats
+from huitouke.sales.models import Order, OrderLine, OrderStatus
+
+__all__ = ["core_results_from_stats", "stats_cover"]
+
+SEEK_CHUNK = 900  # customer ids per IN (...) list
+
+_INT = pl.Int64()
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _epoch(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
+    return f"CAST(strftime('%%s', {column}) AS INTEGER)"
+
+
+def _day_start(day: dt.date, time_zone: str) -> Any:
+    """The first instant of a local day, in the form the database compares order times in."""
+    moment = dt.datetime.combine(day, dt.time.min, tzinfo=ZoneInfo(time_zone))
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def _local_date(column: str, time_zone: str) -> pl.Expr:
+    return (
+        pl.from_epoch(pl.col(column), time_unit="s")
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(time_zone)
+        .dt.date()
+    )
+
+
+def stats_cover(organisation: Organisation, as_of: dt.date) -> bool:
+    """Whether the stats describe exactly the counted orders up to as_of (none is later)."""
+    end = dt.datetime.combine(
+        as_of + dt.timedelta(days=1), dt.time.min, tzinfo=ZoneInfo(organisation.time_zone)
+    )
+    latest = CustomerStats.objects.filter(organisation=organisation).aggregate(
+        latest=Max("last_order_at")
+    )["latest"]
+    return latest is None or latest < end
+
+
+def _orders_where(params: list[Any], organisation: Organisation) -> str:
+    params.extend([organisation.pk, OrderStatus.PAID.value])
+    return "o.organisation_id = %s AND o.status = %s AND o.customer_id IS NOT NULL"
+
+
+def _queries(
+    organisation: Organisation, start: Any, end: Any, lengthening: list[int]
+) -> list[Query]:
+    """Customers, stats, look-back orders and (if any) the lengthening categories' lines."""
+    customer, stats = _q(Customer._meta.db_table), _q(CustomerStats._meta.db_table)
+    order, line = _q(Order._meta.db_table), _q(OrderLine._meta.db_table)
+    org = organisation.pk
+    queries: list[Query] = [
+        (
+            f"SELECT id FROM {customer} WHERE organisation_id = %s AND merged_into_id IS NULL",
+            [org],
+            [("customer_id", _INT)],
+        ),
+        (
+            f"SELECT s.customer_id, {_epoch('s.first_order_at')}, {_epoch('s.last_order_at')}"
+            f" FROM {stats} s JOIN {customer} c ON c.id = s.customer_id"
+            " WHERE c.organisation_id = %s AND c.merged_into_id IS NULL"
+            " AND s.first_order_at IS NOT NULL AND s.last_order_at IS NOT NULL",
+            [org],
+            [("customer_id", _INT), ("first_epoch", _INT), ("last_epoch", _INT)],
+        ),
+    ]
+    params: list[Any] = []
+    where = _orders_where(params, organisation)
+    queries.append(
+        (
+            f"SELECT o.customer_id, {_epoch('o.placed_at')},"
+            " CAST(ROUND((o.net_paid - o.refunded_amount) * 100) AS BIGINT)"
+            f" FROM {order} o WHERE {where} AND o.placed_at >= %s AND o.placed_at < %s",
+            [*params, start, end],
+            [("customer_id", _INT), ("placed_epoch", _INT), ("net_cents", _INT)],
+        )
+    )
+    if lengthening:
+        params = []
+        where = _orders_where(params, organisation)
+        marks = ", ".join(["%s"] * len(lengthening))
+        queries.append(
+            (
+                f"SELECT o.customer_id, {_epoch('o.placed_at')}, l.category_id"
+                f" FROM {line} l JOIN {order} o ON o.id = l.order_id"
+                f" WHERE {where} AND o.placed_at < %s AND l.category_id IN ({marks})"
+                " AND l.quantity > l.refunded_quantity",
+                [*params, end, *lengthening],
+                [("customer_id", _INT), ("placed_epoch", _INT), ("category_id", _INT)],
+            )
+        )
+    return queries
+
+
+def _earlier_orders(
+    organisation: Organisation, customer_ids: list[int], before: Any, *, latest_only: bool
+) -> pl.DataFrame:
+    """Epoch seconds of the listed customers' counted orders before an instant.
+
+    latest_only: only each customer's latest such order (one index seek per customer).
+    """
+    order = _q(Order._meta.db_table)
+    epoch = _epoch("o.placed_at")
+    queries: list[Query] = []
+    for lo in range(0, len(customer_ids), SEEK_CHUNK):
+        chunk = customer_ids[lo : lo + SEEK_CHUNK]
+        params: list[Any] = []
+        where = _orders_where(params, organisation)
+        marks = ", ".join(["%s"] * len(chunk))
+        select = f"o.customer_id, MAX({epoch})" if latest_only else f"o.customer_id, {epoch}"
+        sql = (
+            f"SELECT {select} FROM {order} o WHERE {where} AND o.placed_at < %s"
+            f" AND o.customer_id IN ({marks})" + (" GROUP BY o.customer_id" if latest_only else "")
+        )
+        queries.append(
+            (sql, [*params, before, *chunk], [("customer_id", _INT), ("placed_epoch", _INT)])
+        )
+    frames = read_all(queries)
+    if not frames:
+        return pl.DataFrame(schema={"customer_id": _INT, "placed_epoch": _INT})
+    return pl.concat(frames, how="vertical")
+
+
+def core_results_from_stats(
+    organisation: Organisation, as_of: dt.date, settings: Any
+) -> pl.DataFrame:
+    """The rows of `results.core_results`, read from stats and the look-back window.
+
+    Call only when `stats_cover(organisation, as_of)`; `settings` is a `results.Settings`.
+    """
+    tz = organisation.time_zone
+    s_org, c_org = settings.silent_after_days, settings.churned_after_days
+    lookback = settings.rfm_lookback_days
+    lifecycle.check_thresholds(s_org, c_org)
+    window_first = as_of - dt.timedelta(days=lookback - 1)
+    start, end = _day_start(window_first, tz), _day_start(as_of + dt.timedelta(days=1), tz)
+    relevant = lifecycle.relevant_cycles(load_category_cycles(organisation), s_org, c_org)
+    frames = read_all(_queries(organisation, start, end, [int(c) for c in relevant["category_id"]]))
+    customers, stats, window = frames[:3]
+
+    dates = stats.select(
+        "customer_id",
+        first_order_date=_local_date("first_epoch", tz),
+        last_order_date=_local_date("last_epoch", tz),
+    )
+    window = window.select("customer_id", "net_cents", order_date=_local_date("placed_epoch", tz))
+
+    cycles = pl.DataFrame(
+        schema={"customer_id": _INT, "cycle_days": _INT, "cycle_category_id": _INT}
+    )
+    if len(frames) > 3:
+        last_day_lines = (
+            frames[3]
+            .select("customer_id", "category_id", order_date=_local_date("placed_epoch", tz))
+            .join(
+                dates.select("customer_id", order_date="last_order_date"),
+                on=["customer_id", "order_date"],
+                how="semi",
+            )
+        )
+        cycles = (
+            last_day_lines.join(relevant, on="category_id", how="inner")
+            .group_by("customer_id")
+            .agg(
+                cycle_days=pl.col("cycle_days").max(),
+                cycle_category_id=pl.col("category_id")
+                .sort_by(["cycle_days", "category_id"], descending=[True, False])
+                .first(),
+            )
+            .cast({"cycle_days": _INT, "cycle_category_id": _INT})
+        )
+
+    previous = _previous_dates(
+        organisation, as_of, window_first, (start, end), dates, window, cycles, s_org
+    )
+    dated = customers.join(dates, on="customer_id", how="left").join(
+        previous, on="customer_id", how="left"
+    )
+    stages = lifecycle.stages(dated, cycles, as_of, s_org, c_org)
+    scored = rfm.rfm(window, as_of, lookback, settings.rfm_high_low)
+    classes = rfm.value_class_of_buyers(customers, dates.select("customer_id"), scored)
+    return join_core(stages, scored, classes)
+
+
+def _previous_dates(
+    organisation: Organisation,
+    as_of: dt.date,
+    window_first: dt.date,
+    bounds: tuple[Any, Any],
+    dates: pl.DataFrame,
+    window: pl.DataFrame,
+    cycles: pl.DataFrame,
+    silent_after_days: int,
+) -> pl.DataFrame:
+    """customer_id, previous_order_date for buyers within their silent threshold.
+
+    `window_first` is the first local date of the look-back and `bounds` the instants that
+    start it and end T; `window` holds the look-back's orders.
+    """
+    tz = organisation.time_zone
+    start, end = bounds
+    last = pl.col("last_order_date")
+    within = (
+        dates.join(cycles.select("customer_id", "cycle_days"), on="customer_id", how="left")
+        .with_columns(
+            silent_after=pl.max_horizontal(pl.lit(silent_after_days, _INT), pl.col("cycle_days"))
+        )
+        .filter(
+            (pl.lit(as_of, pl.Date) - last).dt.total_days() <= pl.col("silent_after"),
+            pl.col("first_order_date") < last,  # at least two distinct order dates
+        )
+        .select("customer_id", "last_order_date")
+    )
+    in_window = (
+        window.select("customer_id", "order_date")
+        .join(within, on="customer_id", how="inner")
+        .filter(pl.col("order_date") < last)
+        .group_by("customer_id")
+        .agg(previous_order_date=pl.col("order_date").max())
+    )
+    missing = within.join(in_window, on="customer_id", how="anti")
+    # Her look-back orders are all on her last date, so her previous visit is her latest order
+    # before the look-back: one seek each.
+    recent = missing.filter(last >= window_first)
+    sought = _earlier_orders(
+        organisation, [int(c) for c in recent["customer_id"]], start, latest_only=True
+    ).select("customer_id", previous_order_date=_local_date("placed_epoch", tz))
+    # A cycle longer than the look-back can leave her last visit before it: read her orders.
+    older = missing.filter(last < window_first)
+    read = (
+        _earlier_orders(
+            organisation, [int(c) for c in older["customer_id"]], end, latest_only=False
+        )
+        .select("customer_id", order_date=_local_date("placed_epoch", tz))
+        .join(older, on="customer_id", how="inner")
+        .filter(pl.col("order_date") < last)
+        .group_by("customer_id")
+        .agg(previous_order_date=pl.col("order_date").max())
+    )
+    return pl.concat([in_window, sought, read], how="vertical")
