@@ -1,29 +1,43 @@
-"""Time the analytics refresh against pandas, lifetimes and DuckDB on the same demo database.
+"""Time the analytics refresh against pandas, lifetimes and DuckDB on the same database.
 
-    python bench/analytics.py [--sizes 10000,100000,1000000]
+    python bench/analytics.py [--sizes 10000,100000,1000000] [--cache DIR] [--no-full]
 
-For each size a fresh embedded SQLite database in a temporary HUITOUKE_DATA_DIR is filled with
-`python -m huitouke demo --customers N --no-serve` (which also runs one refresh). Then each side
-runs in its own child process, so that its peak memory (ru_maxrss) is its own:
+For each size an embedded SQLite database is filled by `analytics_data.fill` (the project's
+migrations, then raw inserts: N customers, about ten orders each, their lines and customer
+stats); with --cache DIR the database is kept in DIR/N and reused by later runs. Then every
+side runs in its own child process, so that its peak memory (ru_maxrss) is its own:
 
-- ours: `refresh_organisation` - loads customers, orders and lines, computes lifecycle (with
-  category cycles), RFM, value class, due categories, the CLV model, every report, and writes
-  CustomerAnalytics, CustomerDue and Report rows.
-- pandas: `pandas.read_sql` of customers and orders, then lifecycle at 90/180 days (no category
-  cycles), RFM scores over 365 days, segment and value class A-D.
-- lifetimes: `summary_data_from_transaction_data` on the same orders (frequency, recency, T,
-  monetary); reading the orders is not timed.
+- ours: `jobs.customer_core`, what the nightly refresh computes for every customer -
+  lifecycle (with per-customer category cycles), reactivated flag, RFM values, mid-rank
+  scores, segments and value class - read from the database (stats plus the RFM look-back's
+  orders, DESIGN §1.3) and computed in Polars. Timed from the first query to the result frame.
+- pandas: `pandas.read_sql` of customers and paid orders (read time included), lifecycle at
+  the default 90/180 days (no category cycles), RFM over 365 days with the mid-rank 1-5
+  scores, segment highs by mean, value class A-D.
+- lifetimes: `summary_data_from_transaction_data` on the same orders (reading not timed).
 - duckdb: the orders loaded into an in-memory DuckDB first (not timed), then one SQL query for
   days since first/last, frequency, monetary, 1-5 scores and value class: the practical limit.
+
+The pandas side writes its per-customer results to a Parquet file and ours checks itself
+against them: RFM values, scores, segment and value class must agree for every customer, and
+the lifecycle stage for every customer whose thresholds are the organisation's (the pandas
+script knows no category cycles).
+
+Then, unless --no-full: the whole nightly refresh (`refresh_organisation`: customer results,
+every order and line loaded, repurchase cycles and due customers, the CLV fit, every report,
+and all of it written), with its per-step times, and the cohort, cycle and basket reports
+timed one by one on the loaded frames.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import platform
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -31,10 +45,17 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from analytics_data import fill
 
 ROOT = Path(__file__).resolve().parents[1]
 SIDES = ("ours", "pandas", "lifetimes", "duckdb")
 SILENT, CHURNED, LOOKBACK = 90, 180, 365
+AS_OF = dt.date(2026, 6, 30)
+TZ = ZoneInfo("Asia/Shanghai")
+RATIO_PANDAS = 5.0  # ours must be at least this much faster than the pandas script
+RATIO_DUCKDB = 5.0  # and at most this many times the DuckDB query
 
 
 def peak_mib() -> float:
@@ -49,15 +70,13 @@ def _setup_django() -> None:
     django.setup()
 
 
-def _organisation_and_as_of() -> tuple[Any, Any]:
+def _organisation() -> Any:
     from huitouke.accounts.models import Organisation
-    from huitouke.analytics.jobs import local_today
 
-    organisation = Organisation.objects.get()
-    return organisation, local_today(organisation)
+    return Organisation.objects.get()
 
 
-def _read_frames(as_of: Any, time_zone: str) -> tuple[Any, Any]:
+def _read_frames(time_zone: str) -> tuple[Any, Any]:
     """Customers and counted orders (paid, net of refunds) with local order dates, via pandas."""
     import pandas as pd
     from django.conf import settings
@@ -75,19 +94,49 @@ def _read_frames(as_of: Any, time_zone: str) -> tuple[Any, Any]:
     placed = pd.to_datetime(orders["placed_at"], utc=True, format="ISO8601")
     orders["order_date"] = placed.dt.tz_convert(time_zone).dt.tz_localize(None).dt.normalize()
     orders = orders.drop(columns="placed_at")
-    return customers, orders[orders["order_date"] <= pd.Timestamp(as_of)]
+    return customers, orders[orders["order_date"] <= pd.Timestamp(AS_OF)]
 
 
-def side_ours() -> dict[str, Any]:
-    """Our full refresh, timed end to end."""
-    from huitouke.analytics.jobs import refresh_organisation
+def side_ours(out_dir: Path) -> dict[str, Any]:
+    """Our customer results, timed from the first query to the frame, then checked."""
+    # Imported before the clock starts, as the pandas side imports pandas before its own.
+    import adbc_driver_sqlite.dbapi  # noqa: F401
+    import polars as pl
 
-    organisation, as_of = _organisation_and_as_of()
+    from huitouke.analytics.jobs import customer_core
+
+    organisation = _organisation()
     start = time.perf_counter()
-    run = refresh_organisation(organisation, as_of)
+    core, source = customer_core(organisation, AS_OF)
     seconds = time.perf_counter() - start
-    assert run is not None and run.status == "done", run
-    return {"seconds": seconds, "customers": run.customers, "timings": run.detail["timings"]}
+    check = _check_against_pandas(core, pl.read_parquet(out_dir / "pandas.parquet"))
+    return {"seconds": seconds, "customers": core.height, "source": source, "check": check}
+
+
+def _check_against_pandas(core: Any, peer: Any) -> dict[str, Any]:
+    """Count the customers on which ours and the pandas script disagree."""
+    import polars as pl
+
+    both = core.join(peer, on="customer_id", how="full", coalesce=True, suffix="_pd")
+    money = (pl.col("monetary_cents") / 100 - pl.col("monetary")).abs() < 0.005
+    same = {
+        "recency": pl.col("recency_days").eq_missing(pl.col("recency")),
+        "frequency": pl.col("frequency").eq_missing(pl.col("frequency_pd")),
+        "monetary": money.fill_null(pl.col("monetary").is_null()),
+        "scores": pl.col("r_score").eq_missing(pl.col("r_score_pd"))
+        & pl.col("f_score").eq_missing(pl.col("f_score_pd"))
+        & pl.col("m_score").eq_missing(pl.col("m_score_pd")),
+        "value_class": pl.col("value_class") == pl.col("value_class_pd"),
+        "stage (org thresholds)": (pl.col("stage") == pl.col("stage_pd"))
+        | (pl.col("threshold_source") == "category"),
+    }
+    wrong = both.select(**{k: (~v).sum() for k, v in same.items()}).row(0, named=True)
+    return {
+        "customers": both.height,
+        "disagreements": wrong,
+        "category_thresholds": int((core["threshold_source"] == "category").sum()),
+        "stages": dict(core.group_by("stage").len().iter_rows()),
+    }
 
 
 def _mid_rank_score(values: Any, *, lower_is_better: bool = False) -> Any:
@@ -100,16 +149,16 @@ def _mid_rank_score(values: Any, *, lower_is_better: bool = False) -> Any:
     return np.minimum((5 * (lo + hi - 1)) // (2 * len(values)) + 1, 5)
 
 
-def side_pandas() -> dict[str, Any]:
+def side_pandas(out_dir: Path) -> dict[str, Any]:
     """A plain pandas script: read, lifecycle 90/180, RFM scores, value class."""
     import numpy as np
     import pandas as pd
 
-    organisation, as_of = _organisation_and_as_of()
+    organisation = _organisation()
     start = time.perf_counter()
-    customers, orders = _read_frames(as_of, organisation.time_zone)
+    customers, orders = _read_frames(organisation.time_zone)
     read_s = time.perf_counter() - start
-    today = pd.Timestamp(as_of)
+    today = pd.Timestamp(AS_OF)
     days = (today - orders["order_date"]).dt.days
     orders = orders.assign(days=days)
     per = orders.groupby("customer_id").agg(since_last=("days", "min"), since_first=("days", "max"))
@@ -137,29 +186,27 @@ def side_pandas() -> dict[str, Any]:
         table["value_class"].notna(), np.where(last.isna(), "D", "C")
     )
     seconds = time.perf_counter() - start
+    table.reset_index().to_parquet(out_dir / "pandas.parquet")
     return {
         "seconds": seconds,
         "read_seconds": read_s,
         "customers": len(table),
         "orders": len(orders),
-        "stages": table["stage"].value_counts().to_dict(),
-        "classes": table["value_class"].value_counts().to_dict(),
     }
 
 
-def side_lifetimes() -> dict[str, Any]:
+def side_lifetimes(out_dir: Path) -> dict[str, Any]:
     """lifetimes' RFM summary on the same orders; reading them is not timed."""
     from lifetimes.utils import summary_data_from_transaction_data
 
-    organisation, as_of = _organisation_and_as_of()
-    _, orders = _read_frames(as_of, organisation.time_zone)
+    _, orders = _read_frames(_organisation().time_zone)
     start = time.perf_counter()
     summary = summary_data_from_transaction_data(
         orders,
         "customer_id",
         "order_date",
         monetary_value_col="net",
-        observation_period_end=str(as_of),
+        observation_period_end=str(AS_OF),
     )
     return {"seconds": time.perf_counter() - start, "customers": len(summary)}
 
@@ -203,12 +250,11 @@ LEFT JOIN scored s USING (customer_id)
 """
 
 
-def side_duckdb() -> dict[str, Any]:
+def side_duckdb(out_dir: Path) -> dict[str, Any]:
     """The same figures as one SQL query in in-memory DuckDB (loading not timed)."""
     import duckdb
 
-    organisation, as_of = _organisation_and_as_of()
-    customers, orders = _read_frames(as_of, organisation.time_zone)
+    customers, orders = _read_frames(_organisation().time_zone)
     con = duckdb.connect()
     con.register("orders_df", orders)
     con.register("customers_df", customers)
@@ -217,7 +263,7 @@ def side_duckdb() -> dict[str, Any]:
         " net::DOUBLE AS net FROM orders_df"
     )
     con.execute("CREATE TABLE customers AS SELECT * FROM customers_df")
-    params = {"as_of": str(as_of), "silent": SILENT, "churned": CHURNED, "lookback": LOOKBACK}
+    params = {"as_of": str(AS_OF), "silent": SILENT, "churned": CHURNED, "lookback": LOOKBACK}
     start = time.perf_counter()
     rows = con.execute(DUCKDB_SQL, params).fetchall()
     seconds = time.perf_counter() - start
@@ -228,75 +274,152 @@ def side_duckdb() -> dict[str, Any]:
     }
 
 
-def run_side(side: str) -> None:
+def side_full(out_dir: Path) -> dict[str, Any]:
+    """The whole nightly refresh, then cohort, cycle and basket reports one by one."""
+    from huitouke.accounts.models import Store, User
+    from huitouke.analytics import reports
+    from huitouke.analytics.jobs import refresh_organisation
+    from huitouke.analytics.loader import load_frames
+
+    organisation = _organisation()
+    start = time.perf_counter()
+    run = refresh_organisation(organisation, AS_OF)
+    seconds = time.perf_counter() - start
+    assert run is not None and run.status == "done", run
+    start = time.perf_counter()
+    frames = load_frames(organisation)
+    load_s = time.perf_counter() - start
+    stores = list(Store.objects.filter(organisation=organisation).values_list("pk", flat=True))
+    staff = list(User.objects.filter(organisation=organisation).values_list("pk", flat=True))
+    report_s = {}
+    for name, build in (
+        ("cohorts", lambda: reports.cohort_reports(frames, AS_OF, stores, staff)),
+        ("cycles", lambda: reports.cycles_report(frames, AS_OF)),
+        ("baskets", lambda: reports.basket_report(frames, AS_OF)),
+    ):
+        start = time.perf_counter()
+        build()
+        report_s[name] = round(time.perf_counter() - start, 2)
+    return {
+        "seconds": seconds,
+        "timings": run.detail["timings"],
+        "customers_from": run.detail.get("customers_from"),
+        "orders": frames.orders.height,
+        "lines": frames.lines.height,
+        "load_seconds": round(load_s, 2),
+        "reports": report_s,
+    }
+
+
+RUNNERS = {
+    "ours": side_ours,
+    "pandas": side_pandas,
+    "lifetimes": side_lifetimes,
+    "duckdb": side_duckdb,
+    "full": side_full,
+}
+
+
+def run_side(side: str, out_dir: Path) -> None:
     """Child process: run one side and print its result as JSON."""
     _setup_django()
-    sides = {
-        "ours": side_ours,
-        "pandas": side_pandas,
-        "lifetimes": side_lifetimes,
-        "duckdb": side_duckdb,
-    }
-    out = sides[side]()
+    out = RUNNERS[side](out_dir)
     out["peak_mib"] = peak_mib()
     print("RESULT " + json.dumps(out, default=str))
 
 
-def _child(args: list[str], data_dir: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HUITOUKE_DATA_DIR": data_dir, "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.run(
-        [sys.executable, *args], env=env, cwd=ROOT, text=True, capture_output=True, check=True
+def _child(args: list[str], data_dir: Path) -> dict[str, Any]:
+    env = {**os.environ, "HUITOUKE_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT / "src")}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, *args], env=env, cwd=ROOT, text=True, capture_output=True, check=False
     )
+    if done.returncode:
+        sys.exit(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    line = next(s for s in done.stdout.splitlines() if s.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT "))
 
 
-def bench_size(n: int) -> dict[str, dict[str, Any]]:
-    """Fill a fresh database with n demo customers, then time every side once."""
+def _database(n: int, cache: Path | None, scratch: Path) -> Path:
+    """A data dir holding n customers: from the cache, or filled now (and cached)."""
+    target = (cache / str(n)) if cache else scratch / str(n)
+    if cache and (target / "huitouke.sqlite3").exists() and (target / "ready").exists():
+        print(f"  reusing {target}", flush=True)
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    start = time.perf_counter()
+    counts = fill(target, n, AS_OF, TZ)
+    (target / "ready").write_text(json.dumps(counts))
+    print(f"  filled {counts} in {time.perf_counter() - start:.0f} s", flush=True)
+    return target
+
+
+def bench_size(n: int, cache: Path | None, full: bool) -> dict[str, dict[str, Any]]:
+    """Time every side once on a database of n customers."""
     results: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="huitouke-bench-") as data_dir:
-        start = time.perf_counter()
-        _child(["-m", "huitouke", "demo", "--customers", str(n), "--no-serve"], data_dir)
-        print(
-            f"  demo of {n:,} customers loaded in {time.perf_counter() - start:.0f} s", flush=True
-        )
-        for side in SIDES:
-            done = _child([str(Path(__file__).resolve()), "--side", side], data_dir)
-            line = next(s for s in done.stdout.splitlines() if s.startswith("RESULT "))
-            results[side] = json.loads(line.removeprefix("RESULT "))
-            r = results[side]
+    with tempfile.TemporaryDirectory(prefix="huitouke-bench-") as scratch:
+        data_dir = _database(n, cache, Path(scratch))
+        script = str(Path(__file__).resolve())
+        # pandas first: ours checks itself against the pandas script's results.
+        for side in ("pandas", "ours", "lifetimes", "duckdb", *(("full",) if full else ())):
+            results[side] = r = _child([script, "--side", side, "--out", scratch], data_dir)
             print(f"  {side:9s} {r['seconds']:8.2f} s  peak {r['peak_mib']:7.0f} MiB", flush=True)
     return results
 
 
 def report(n: int, results: dict[str, dict[str, Any]]) -> None:
-    """One Markdown table row per side, with ratios to ours."""
+    """Markdown rows with the ratios and the checks."""
     ours = results["ours"]["seconds"]
+    pandas, duckdb = results["pandas"]["seconds"], results["duckdb"]["seconds"]
     print(f"\n### {n:,} customers ({results['pandas']['orders']:,} counted orders)\n")
     print("| side | seconds | ours / side | peak MiB |")
     print("|---|---:|---:|---:|")
     for side in SIDES:
         r = results[side]
-        print(f"| {side} | {r['seconds']:.2f} | {ours / r['seconds']:.1f}× | {r['peak_mib']:.0f} |")
-    print(f"\nours, per step: {results['ours']['timings']}")
+        print(f"| {side} | {r['seconds']:.2f} | {ours / r['seconds']:.2f}× | {r['peak_mib']:.0f} |")
+    faster = pandas / ours
+    within = ours / duckdb
+    print(
+        f"\npandas / ours = {faster:.1f}× (need ≥ {RATIO_PANDAS:g}×: "
+        f"{'OK' if faster >= RATIO_PANDAS else 'MISSED'}); ours / duckdb = {within:.2f}× "
+        f"(need ≤ {RATIO_DUCKDB:g}×: {'OK' if within <= RATIO_DUCKDB else 'MISSED'})"
+    )
+    print(f"ours read from: {results['ours']['source']}; check: {results['ours']['check']}")
     print(f"pandas read_sql share: {results['pandas']['read_seconds']:.2f} s")
     print(f"duckdb threads: {results['duckdb']['threads']}")
+    if "full" in results:
+        f = results["full"]
+        print(
+            f"full nightly refresh: {f['seconds']:.1f} s, peak {f['peak_mib']:.0f} MiB, "
+            f"steps {f['timings']} (customers from {f['customers_from']})"
+        )
+        print(
+            f"reports on {f['orders']:,} orders / {f['lines']:,} lines (frames loaded in "
+            f"{f['load_seconds']} s): {f['reports']}"
+        )
 
 
 def main() -> None:
     """Parse arguments; run one side (child) or the whole benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
-    parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument("--cache", type=Path, help="keep (and reuse) the databases here")
+    parser.add_argument("--no-full", action="store_true", help="skip the whole refresh")
+    parser.add_argument("--side", choices=list(RUNNERS), help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:
-        run_side(args.side)
+        run_side(args.side, args.out)
         return
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, load {os.getloadavg()}"
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"load {os.getloadavg()}"
     )
     for n in (int(s) for s in args.sizes.split(",")):
         print(f"size {n:,}", flush=True)
-        report(n, bench_size(n))
+        report(n, bench_size(n, args.cache, not args.no_full))
 
 
 if __name__ == "__main__":

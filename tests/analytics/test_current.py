@@ -171,3 +171,15 @@ def test_committed_data_is_read_through_adbc_on_sqlite():
         through_cursor, _ = customer_core(org, AS_OF)
     assert_frame_equal(committed, through_cursor, check_dtypes=False)
     assert committed.height == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_column_adbc_cannot_type_is_read_again_through_the_cursor():
+    # ADBC types a column from its first rows: NULLs, then reals, fails there.
+    sql = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)"
+        " SELECT i, CASE WHEN i > 2000 THEN 1.5 END FROM n"
+    )
+    [frame] = loader.read_all([(sql, [], [("i", pl.Int64()), ("x", pl.Float64())])])
+    assert frame.height == 3000
+    assert frame["x"].drop_nulls().to_list() == [1.5] * 1000
