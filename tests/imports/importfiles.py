@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 
@@ -94,11 +95,13 @@ def recomputed_stats(customer: Customer, now: datetime) -> dict[str, Any]:
     net = [o.net_paid - o.refunded_amount for o in paid]
     margin = [o.net_paid - o.refunded_amount - o.cost_amount + o.refunded_cost for o in paid]
     last = max((o.placed_at for o in paid), default=None)
+    # Her last visit: every paid order on the local date of the last one (lines not returned).
+    zone = ZoneInfo(customer.organisation.time_zone)
     categories = set()
     for o in paid:
-        if o.placed_at == last:
+        if last is not None and o.placed_at.astimezone(zone).date() == last.astimezone(zone).date():
             for line in OrderLine.objects.filter(order=o):
-                if line.category_id is not None:
+                if line.category_id is not None and line.quantity > line.refunded_quantity:
                     categories.add(line.category_id)
     total = sum(net, Decimal("0.00"))
     return {

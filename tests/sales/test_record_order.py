@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -166,3 +166,39 @@ def _snapshot(customer):
         s.last_order_at,
         s.last_order_categories,
     )
+
+
+def test_last_order_categories_are_those_of_her_whole_last_visit(org, store1, owner):
+    """Every paid order on the local date of her last order counts; returned lines do not."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(org.time_zone)  # Asia/Shanghai, UTC+8
+    mask = Category.objects.create(organisation=org, name="面膜")
+    serum = Category.objects.create(organisation=org, name="精华")
+    lip = Category.objects.create(organisation=org, name="口红")
+    eye = Category.objects.create(organisation=org, name="眼霜")
+    products = {c: make_product(org, name=c.name, category=c) for c in (mask, serum, lip, eye)}
+    c = make_customer(org)
+
+    def buy(when, *cats):
+        return do_record_order(
+            organisation=org,
+            store=store1,
+            customer=c,
+            actor=owner,
+            placed_at=when,
+            lines=[LineInput(quantity=1, product=products[k]) for k in cats],
+        )
+
+    # 2025-03-01 23:30 local is 15:30 UTC on the same day as the visit below: another day.
+    buy(datetime(2025, 3, 1, 23, 30, tzinfo=tz), eye)
+    buy(datetime(2025, 3, 2, 0, 30, tzinfo=tz), mask)  # 2025-03-01 16:30 UTC
+    kept = buy(datetime(2025, 3, 2, 21, 0, tzinfo=tz), serum, lip)
+    do_refund_order(order=kept, actor=owner, lines=[(kept.lines.get(product=products[lip]).pk, 1)])
+    c.stats.refresh_from_db()
+    assert c.stats.last_order_categories == sorted([mask.pk, serum.pk])
+    c.stats.last_order_categories = []
+    c.stats.save()
+    rebuild_stats(org)
+    c.stats.refresh_from_db()
+    assert c.stats.last_order_categories == sorted([mask.pk, serum.pk])

@@ -10,8 +10,9 @@ What lifecycle, RFM and value class need, and where it comes from here:
 - the distinct order date before her last, while she is within her silent threshold (it makes
   her "reactivated"): her look-back orders, or, when the look-back holds only her last visit, a
   seek of her previous order through the (customer, status, time) index;
-- the categories of her last order date that can lengthen her thresholds (few categories
-  have a cycle longer than the organisation's; usually none): the lines of those categories.
+- the categories of her last order date (her last visit): the stats row again, which keeps
+  them (`sales.actions.last_visit_categories`); only the categories whose cycle can lengthen
+  her thresholds are looked for in it.
 
 The stats describe exactly the orders up to T when no counted order is later than T, which
 holds for the nightly refresh of today; `stats_cover` checks it, and the refresh falls back
@@ -34,7 +35,7 @@ from huitouke.analytics import lifecycle, rfm
 from huitouke.analytics.loader import Query, load_category_cycles, read_all
 from huitouke.analytics.results import join_core
 from huitouke.customers.models import Customer, CustomerStats
-from huitouke.sales.models import Order, OrderLine, OrderStatus
+from huitouke.sales.models import Order, OrderStatus
 
 __all__ = ["core_results_from_stats", "stats_cover"]
 
@@ -91,16 +92,14 @@ def _orders_where(params: list[Any], organisation: Organisation) -> str:
     return "o.organisation_id = %s AND o.status = %s AND o.customer_id IS NOT NULL"
 
 
-def _queries(
-    organisation: Organisation, window: tuple[Any, Any, Any], lengthening: list[int]
-) -> list[Query]:
-    """Look-back orders (in two halves), lengthening lines, stats and customers.
+def _queries(organisation: Organisation, window: tuple[Any, Any, Any]) -> list[Query]:
+    """Look-back orders (in two halves), stats and customers.
 
     `window` holds the instants that start the look-back, split it and end T. The largest
     reads come first, so that on two threads they run side by side.
     """
     customer, stats = _q(Customer._meta.db_table), _q(CustomerStats._meta.db_table)
-    order, line = _q(Order._meta.db_table), _q(OrderLine._meta.db_table)
+    order = _q(Order._meta.db_table)
     placed, placed_type = _time("o.placed_at")
     org = organisation.pk
     queries: list[Query] = []
@@ -117,29 +116,21 @@ def _queries(
                 [("customer_id", _INT), ("placed", placed_type), ("net_cents", _INT)],
             )
         )
-    if lengthening:
-        params = []
-        where = _orders_where(params, organisation)
-        marks = ", ".join(["%s"] * len(lengthening))
-        queries.append(
-            (
-                f"SELECT o.customer_id, {placed}, l.category_id"
-                f" FROM {line} l JOIN {order} o ON o.id = l.order_id"
-                f" WHERE {where} AND o.placed_at < %s AND l.category_id IN ({marks})"
-                " AND l.quantity > l.refunded_quantity",
-                [*params, end, *lengthening],
-                [("customer_id", _INT), ("placed", placed_type), ("category_id", _INT)],
-            )
-        )
     first, first_type = _time("first_order_at")
     last, last_type = _time("last_order_at")
     queries.append(
         (
             # Merged-away customers are dropped by the join with the customers below.
-            f"SELECT customer_id, {first}, {last} FROM {stats} WHERE organisation_id = %s"
+            f"SELECT customer_id, {first}, {last}, CAST(last_order_categories AS TEXT)"
+            f" FROM {stats} WHERE organisation_id = %s"
             " AND first_order_at IS NOT NULL AND last_order_at IS NOT NULL",
             [org],
-            [("customer_id", _INT), ("first", first_type), ("last", last_type)],
+            [
+                ("customer_id", _INT),
+                ("first", first_type),
+                ("last", last_type),
+                ("categories", pl.String()),
+            ],
         )
     )
     queries.append(
@@ -194,47 +185,25 @@ def core_results_from_stats(
     s_org, c_org = settings.silent_after_days, settings.churned_after_days
     lookback = settings.rfm_lookback_days
     lifecycle.check_thresholds(s_org, c_org)
+    if lookback < 1:
+        raise ValueError(f"lookback_days must be at least 1, got {lookback}")
+    last = pl.col("last_order_date")
     window_first = as_of - dt.timedelta(days=lookback - 1)
     start, end = _day_start(window_first, tz), _day_start(as_of + dt.timedelta(days=1), tz)
     middle = _day_start(window_first + dt.timedelta(days=lookback // 2), tz)
     relevant = lifecycle.relevant_cycles(load_category_cycles(organisation), s_org, c_org)
-    lengthening = [int(c) for c in relevant["category_id"]]
-    frames = read_all(_queries(organisation, (start, middle, end), lengthening))
+    frames = read_all(_queries(organisation, (start, middle, end)))
     stats, customers = frames[-2:]
-
-    dates = stats.join(customers, on="customer_id", how="semi").select(
+    stats = stats.join(customers, on="customer_id", how="semi")
+    dates = stats.select(
         "customer_id",
         first_order_date=_local_date("first", tz),
         last_order_date=_local_date("last", tz),
     )
-    window = pl.concat(frames[:2], how="vertical").select(
-        "customer_id", "net_cents", order_date=_local_date("placed", tz)
-    )
-
-    cycles = pl.DataFrame(
-        schema={"customer_id": _INT, "cycle_days": _INT, "cycle_category_id": _INT}
-    )
-    if lengthening:
-        last_day_lines = (
-            frames[2]
-            .select("customer_id", "category_id", order_date=_local_date("placed", tz))
-            .join(
-                dates.select("customer_id", order_date="last_order_date"),
-                on=["customer_id", "order_date"],
-                how="semi",
-            )
-        )
-        cycles = (
-            last_day_lines.join(relevant, on="category_id", how="inner")
-            .group_by("customer_id")
-            .agg(
-                cycle_days=pl.col("cycle_days").max(),
-                cycle_category_id=pl.col("category_id")
-                .sort_by(["cycle_days", "category_id"], descending=[True, False])
-                .first(),
-            )
-            .cast({"cycle_days": _INT, "cycle_category_id": _INT})
-        )
+    # The look-back's bounds are local midnights, so frequency and money need no per-order
+    # date; only the orders of customers whose previous visit is wanted are dated below.
+    window = pl.concat(frames[:2], how="vertical")
+    cycles = _visit_cycles(stats, relevant)
 
     previous = _previous_dates(
         organisation, as_of, window_first, (start, end), dates, window, cycles, s_org
@@ -243,9 +212,38 @@ def core_results_from_stats(
         previous, on="customer_id", how="left"
     )
     stages = lifecycle.stages(dated, cycles, as_of, s_org, c_org)
-    scored = rfm.rfm(window, as_of, lookback, settings.rfm_high_low)
+    values = (
+        window.group_by("customer_id")
+        .agg(frequency=pl.len().cast(_INT), monetary_cents=pl.col("net_cents").sum())
+        # Her most recent order in the look-back is her last order.
+        .join(dates.select("customer_id", "last_order_date"), on="customer_id", how="inner")
+        .with_columns(recency_days=(pl.lit(as_of, pl.Date) - last).dt.total_days().cast(_INT))
+    )
+    scored = rfm.score(values, settings.rfm_high_low)
     classes = rfm.value_class_of_buyers(customers, dates.select("customer_id"), scored)
     return join_core(stages, scored, classes)
+
+
+def _visit_cycles(stats: pl.DataFrame, relevant: pl.DataFrame) -> pl.DataFrame:
+    """customer_id, cycle_days, cycle_category_id from her last visit's categories.
+
+    `stats.categories` is the JSON list kept in CustomerStats ("[3, 7]"); each relevant
+    category is looked for as a whole element. The longest cycle wins, ties to the smaller id.
+    """
+    cycle = pl.lit(None, _INT)
+    category = pl.lit(None, _INT)
+    # Applied from the weakest to the strongest, so the strongest match is the last to apply.
+    for row in relevant.sort(["cycle_days", "category_id"], descending=[False, True]).iter_rows(
+        named=True
+    ):
+        bought = pl.col("categories").str.contains(
+            rf"(^|[\[,\s]){int(row['category_id'])}([,\]\s]|$)"
+        )
+        cycle = pl.when(bought).then(pl.lit(int(row["cycle_days"]), _INT)).otherwise(cycle)
+        category = pl.when(bought).then(pl.lit(int(row["category_id"]), _INT)).otherwise(category)
+    return stats.select("customer_id", cycle_days=cycle, cycle_category_id=category).filter(
+        pl.col("cycle_days").is_not_null()
+    )
 
 
 def _previous_dates(
@@ -261,7 +259,7 @@ def _previous_dates(
     """customer_id, previous_order_date for buyers within their silent threshold.
 
     `window_first` is the first local date of the look-back and `bounds` the instants that
-    start it and end T; `window` holds the look-back's orders.
+    start it and end T; `window` holds the look-back's orders (times as read).
     """
     tz = organisation.time_zone
     start, end = bounds
@@ -278,7 +276,8 @@ def _previous_dates(
         .select("customer_id", "last_order_date")
     )
     in_window = (
-        window.select("customer_id", "order_date")
+        window.filter(pl.col("customer_id").is_in(within["customer_id"].implode()))
+        .select("customer_id", order_date=_local_date("placed", tz))
         .join(within, on="customer_id", how="inner")
         .filter(pl.col("order_date") < last)
         .group_by("customer_id")

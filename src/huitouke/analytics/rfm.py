@@ -15,6 +15,7 @@ __all__ = [
     "SEGMENT_LABELS_ZH",
     "SEGMENT_VALUE_CLASS",
     "rfm",
+    "score",
     "segment_of",
     "value_class",
     "value_class_of_buyers",
@@ -102,8 +103,6 @@ def rfm(
     """RFM values, scores, highs, segment and value class for customers active in the lookback."""
     if lookback_days < 1:
         raise ValueError(f"lookback_days must be at least 1, got {lookback_days}")
-    if high_low not in ("mean", "score"):
-        raise ValueError(f"high_low must be 'mean' or 'score', got {high_low!r}")
     orders = validate(orders, RFM_ORDERS)
     window = up_to(orders, as_of).filter(days_since("order_date", as_of) < lookback_days)
     values = window.group_by("customer_id").agg(
@@ -111,7 +110,20 @@ def rfm(
         frequency=pl.len().cast(pl.Int64),
         monetary_cents=pl.col("net_cents").sum(),
     )
-    scored = values.with_columns(
+    return score(values, high_low)
+
+
+def score(values: pl.DataFrame, high_low: Literal["mean", "score"] = "mean") -> pl.DataFrame:
+    """Scores, highs, segment and value class from one row of RFM values per scored customer.
+
+    `values`: customer_id, recency_days, frequency, monetary_cents of the customers with an
+    order in the look-back (what `rfm` computes from the orders).
+    """
+    if high_low not in ("mean", "score"):
+        raise ValueError(f"high_low must be 'mean' or 'score', got {high_low!r}")
+    scored = values.select(
+        "customer_id", "recency_days", "frequency", "monetary_cents"
+    ).with_columns(
         r_score=_score("recency_days", lower_is_better=True),
         f_score=_score("frequency"),
         m_score=_score("monetary_cents"),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Count,
     DecimalField,
@@ -17,9 +18,7 @@ from django.db.models import (
     F,
     Max,
     Min,
-    OuterRef,
     Q,
-    Subquery,
     Sum,
     Value,
 )
@@ -326,25 +325,69 @@ def stats_aggregates(now: datetime) -> dict[str, Any]:
     }
 
 
+# A local calendar day lasts at most 25 hours (a DST change), so every order of her last local
+# day lies within this long before her last order.
+_LONGEST_DAY = timedelta(hours=26)
+VISIT_BATCH = 2000
+
+
+def last_visit_categories(customer_ids: Sequence[int], time_zone: str) -> dict[int, set[int]]:
+    """{customer: the categories bought on her last visit}: every counted order on the local
+    date of her last counted order (lines still held, i.e. not fully returned).
+
+    Per batch, one GROUP BY finds each customer's last order time on the (customer, status,
+    placed_at) index, then a seek per customer reads her orders of the 26 hours before it
+    and their lines; the exact local date is compared here.
+    """
+    zone = ZoneInfo(time_zone)
+    qn = connection.ops.quote_name
+    order, line = qn(Order._meta.db_table), qn(OrderLine._meta.db_table)
+    if connection.vendor == "postgresql":
+        since = "m.latest - INTERVAL '26 hours'"
+    else:
+        since = "datetime(m.latest, '-26 hours')"
+    paid = OrderStatus.PAID.value
+    found: dict[int, set[int]] = {}
+    for lo in range(0, len(customer_ids), VISIT_BATCH):
+        batch = list(customer_ids[lo : lo + VISIT_BATCH])
+        marks = ", ".join(["%s"] * len(batch))
+        sql = (
+            f"SELECT o.customer_id, o.placed_at, m.latest, l.category_id FROM ("
+            f"SELECT customer_id, MAX(placed_at) AS latest FROM {order}"
+            f" WHERE status = %s AND customer_id IN ({marks}) GROUP BY customer_id) m"
+            f" JOIN {order} o ON o.customer_id = m.customer_id AND o.status = %s"
+            f" AND o.placed_at >= {since} AND o.placed_at <= m.latest"
+            f" JOIN {line} l ON l.order_id = o.id"
+            " WHERE l.category_id IS NOT NULL AND l.quantity > l.refunded_quantity"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [paid, *batch, paid])
+            rows = cursor.fetchall()
+        for customer_id, placed, latest, category_id in rows:
+            if _aware(placed).astimezone(zone).date() == _aware(latest).astimezone(zone).date():
+                found.setdefault(customer_id, set()).add(category_id)
+    return found
+
+
+def _aware(value: Any) -> datetime:
+    """A datetime read by raw SQL as an aware datetime (SQLite hands back text or naive UTC)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
 def refresh_customer_stats(customer_id: int, *, now: datetime | None = None) -> CustomerStats:
     """Recompute one customer's stats from her counted orders (call inside the order's transaction)."""
     now = now or timezone.now()
     agg = Order.objects.counted().filter(customer_id=customer_id).aggregate(**stats_aggregates(now))
+    stats = CustomerStats.objects.select_related("organisation").get(customer_id=customer_id)
     last_categories: list[int] = []
     if agg["last"] is not None:
-        last_categories = sorted(
-            {
-                c
-                for c in OrderLine.objects.filter(
-                    order__customer_id=customer_id,
-                    order__status=OrderStatus.PAID,
-                    order__placed_at=agg["last"],
-                ).values_list("category_id", flat=True)
-                if c is not None
-            }
-        )
+        found = last_visit_categories([customer_id], stats.organisation.time_zone)
+        last_categories = sorted(found.get(customer_id, ()))
     count = agg["count"]
-    stats = CustomerStats.objects.get(customer_id=customer_id)
     stats.first_order_at = agg["first"]
     stats.last_order_at = agg["last"]
     stats.orders_count = count
@@ -367,28 +410,7 @@ def rebuild_stats(organisation: Organisation, *, now: datetime | None = None) ->
         .annotate(**stats_aggregates(now))
     )
     by_customer = {r["customer_id"]: r for r in rows}
-    # The categories of each customer's last order, found in SQL: the correlated MAX uses the
-    # (customer, status, placed_at) index, so no Python loop over order lines.
-    last_placed = (
-        Order.objects.filter(customer_id=OuterRef("order__customer_id"), status=OrderStatus.PAID)
-        .order_by()
-        .values("customer_id")
-        .annotate(m=Max("placed_at"))
-        .values("m")
-    )
-    last_cats: dict[int, set[int]] = {}
-    for cid, cat in (
-        OrderLine.objects.filter(
-            order__organisation=organisation,
-            order__status=OrderStatus.PAID,
-            category__isnull=False,
-            order__placed_at=Subquery(last_placed),
-        )
-        .values_list("order__customer_id", "category_id")
-        .distinct()
-        .iterator(chunk_size=20000)
-    ):
-        last_cats.setdefault(cid, set()).add(cat)
+    last_cats = last_visit_categories(sorted(by_customer), organisation.time_zone)
     objs = []
     for cid in (
         Customer.objects.filter(organisation=organisation)
