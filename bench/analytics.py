@@ -1,6 +1,7 @@
 """Time the analytics refresh against pandas, lifetimes and DuckDB on the same database.
 
     python bench/analytics.py [--sizes 10000,100000,1000000] [--cache DIR] [--no-full]
+    (BENCH_REPEAT=3: runs of ours, pandas and the DuckDB query; medians are compared)
 
 For each size an embedded SQLite database is filled by `analytics_data.fill` (the project's
 migrations, then raw inserts: N customers, about ten orders each, their lines and customer
@@ -10,7 +11,8 @@ side runs in its own child process, so that its peak memory (ru_maxrss) is its o
 - ours: `jobs.customer_core`, what the nightly refresh computes for every customer -
   lifecycle (with per-customer category cycles), reactivated flag, RFM values, mid-rank
   scores, segments and value class - read from the database (stats plus the RFM look-back's
-  orders, DESIGN §1.3) and computed in Polars. Timed from the first query to the result frame.
+  orders, DESIGN §1.3) and computed in Polars. Timed from the first query to the result
+  frame; writing it is part of the whole refresh below (the peers write nothing).
 - pandas: `pandas.read_sql` of customers and paid orders (read time included), lifecycle at
   the default 90/180 days (no category cycles), RFM over 365 days with the mid-rank 1-5
   scores, segment highs by mean, value class A-D.
@@ -39,6 +41,7 @@ import platform
 import resource
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,6 +59,7 @@ AS_OF = dt.date(2026, 6, 30)
 TZ = ZoneInfo("Asia/Shanghai")
 RATIO_PANDAS = 5.0  # ours must be at least this much faster than the pandas script
 RATIO_DUCKDB = 5.0  # and at most this many times the DuckDB query
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))  # runs of ours, pandas and the DuckDB query
 
 
 def peak_mib() -> float:
@@ -264,11 +268,14 @@ def side_duckdb(out_dir: Path) -> dict[str, Any]:
     )
     con.execute("CREATE TABLE customers AS SELECT * FROM customers_df")
     params = {"as_of": str(AS_OF), "silent": SILENT, "churned": CHURNED, "lookback": LOOKBACK}
-    start = time.perf_counter()
-    rows = con.execute(DUCKDB_SQL, params).fetchall()
-    seconds = time.perf_counter() - start
+    runs = []
+    for _ in range(REPEAT):
+        start = time.perf_counter()
+        rows = con.execute(DUCKDB_SQL, params).fetchall()
+        runs.append(time.perf_counter() - start)
     return {
-        "seconds": seconds,
+        "seconds": statistics.median(runs),
+        "query_runs": [round(x, 3) for x in runs],
         "customers": len(rows),
         "threads": con.execute("SELECT current_setting('threads')").fetchone()[0],
     }
@@ -349,8 +356,13 @@ def _database(n: int, cache: Path | None, scratch: Path) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     start = time.perf_counter()
-    counts = fill(target, n, AS_OF, TZ)
-    (target / "ready").write_text(json.dumps(counts))
+    # In a child process: Linux carries ru_maxrss over fork and exec, so a parent grown by the
+    # fill would lift every side's reported peak to its own.
+    subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--fill", str(n), "--out", str(target)],
+        check=True,
+    )
+    counts = json.loads((target / "ready").read_text())
     print(f"  filled {counts} in {time.perf_counter() - start:.0f} s", flush=True)
     return target
 
@@ -361,10 +373,20 @@ def bench_size(n: int, cache: Path | None, full: bool) -> dict[str, dict[str, An
     with tempfile.TemporaryDirectory(prefix="huitouke-bench-") as scratch:
         data_dir = _database(n, cache, Path(scratch))
         script = str(Path(__file__).resolve())
-        # pandas first: ours checks itself against the pandas script's results.
-        for side in ("pandas", "ours", "lifetimes", "duckdb", *(("full",) if full else ())):
-            results[side] = r = _child([script, "--side", side, "--out", scratch], data_dir)
+        # pandas and ours alternate, REPEAT times each (medians), so that what else runs on
+        # the machine weighs on both; pandas goes first because ours checks itself against
+        # the pandas script's results.
+        runs: dict[str, list[dict[str, Any]]] = {"pandas": [], "ours": []}
+        order = ["pandas", "ours"] * REPEAT + ["lifetimes", "duckdb", *(["full"] if full else [])]
+        for side in order:
+            r = _child([script, "--side", side, "--out", scratch], data_dir)
+            runs.setdefault(side, []).append(r)
             print(f"  {side:9s} {r['seconds']:8.2f} s  peak {r['peak_mib']:7.0f} MiB", flush=True)
+        for side, done in runs.items():
+            results[side] = dict(done[0])
+            results[side]["seconds"] = statistics.median(r["seconds"] for r in done)
+            results[side]["runs"] = [round(r["seconds"], 2) for r in done]
+            results[side]["peak_mib"] = max(r["peak_mib"] for r in done)
     return results
 
 
@@ -386,6 +408,8 @@ def report(n: int, results: dict[str, dict[str, Any]]) -> None:
         f"(need ≤ {RATIO_DUCKDB:g}×: {'OK' if within <= RATIO_DUCKDB else 'MISSED'})"
     )
     print(f"ours read from: {results['ours']['source']}; check: {results['ours']['check']}")
+    print(f"runs: ours {results['ours']['runs']}, pandas {results['pandas']['runs']}, ", end="")
+    print(f"duckdb queries {results['duckdb']['query_runs']}")
     print(f"pandas read_sql share: {results['pandas']['read_seconds']:.2f} s")
     print(f"duckdb threads: {results['duckdb']['threads']}")
     if "full" in results:
@@ -408,7 +432,12 @@ def main() -> None:
     parser.add_argument("--no-full", action="store_true", help="skip the whole refresh")
     parser.add_argument("--side", choices=list(RUNNERS), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--fill", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.fill:
+        counts = fill(args.out, args.fill, AS_OF, TZ)
+        (args.out / "ready").write_text(json.dumps(counts))
+        return
     if args.side:
         run_side(args.side, args.out)
         return

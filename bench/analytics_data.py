@@ -19,7 +19,7 @@ lengthens its buyers' thresholds. Customer stats are then computed from the orde
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -194,10 +194,38 @@ def load(db_path: Path, n: int, as_of: date, tz: ZoneInfo, seed: int = 20261202)
         " ON o.customer_id = c.id AND o.status = 'paid' GROUP BY c.id",
         (now,),
     )
+    set_last_visit_categories(con, tz)
     con.execute("ANALYZE")
     con.commit()
     con.close()
     return {"organisation": int(org or 0), "customers": n, "orders": orders, "lines": lines}
+
+
+def set_last_visit_categories(con: sqlite3.Connection, tz: ZoneInfo) -> None:
+    """Stats' last_order_categories: the categories of every paid order on her last local date.
+
+    The zone must keep one UTC offset over the data (Asia/Shanghai has had no DST since 1991),
+    so SQLite's date(..., '+8 hours') gives the local date.
+    """
+    offsets = {
+        tz.utcoffset(datetime(year, month, 1)) for year in range(2022, 2027) for month in (1, 7)
+    }
+    assert len(offsets) == 1, f"{tz.key} changes its UTC offset"
+    hours = int(offsets.pop().total_seconds() // 3600)
+    shift = f"{hours:+d} hours"
+    con.execute(
+        "UPDATE customers_customerstats AS s SET last_order_categories = ("
+        " SELECT json_group_array(DISTINCT l.category_id) FROM sales_order o"
+        " JOIN sales_orderline l ON l.order_id = o.id"
+        " WHERE o.customer_id = s.customer_id AND o.status = 'paid'"
+        " AND o.placed_at >= datetime(s.last_order_at, '-26 hours')"
+        " AND o.placed_at <= s.last_order_at"
+        " AND date(o.placed_at, ?) = date(s.last_order_at, ?)"
+        " AND l.category_id IS NOT NULL AND l.quantity > l.refunded_quantity)"
+        " WHERE s.last_order_at IS NOT NULL",
+        (shift, shift),
+    )
+    con.commit()
 
 
 def fill(data_dir: Path, n: int, as_of: date, tz: ZoneInfo) -> dict[str, int]:
