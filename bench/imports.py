@@ -14,7 +14,10 @@ subprocess):
     plain sqlite3 connection with the project's pragmas (WAL, synchronous=NORMAL).
 
 Prints both times and the ratio against the 3x limit, and checks for a sample of customers that
-orders_count and net_spend in (a) equal a recomputation from the CSV.
+(a) left what a plain recomputation from the CSV gives: orders_count, net_spend and spend_12m
+in her stats; no points (imported history earns none: loyalty only moves tiers after an import,
+so her balance, debt and ledger stay empty); and her tier, the highest threshold her
+trailing-12-month spend reached when the tier was set.
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 LIMIT = 3.0
 HEADERS = ["顾客姓名", "手机", "下单日期", "产品名称", "数量", "售价", "品类", "订单号"]
@@ -81,15 +86,32 @@ def write_csv(path: Path, rows: int, seed: int = 6) -> None:
             )
 
 
-def expected_stats(path: Path) -> dict[str, tuple[int, Decimal]]:
-    """Orders and net spend per phone, recomputed from the CSV with plain loops."""
-    orders: dict[str, set[str]] = defaultdict(set)
-    spend: dict[str, Decimal] = defaultdict(Decimal)
+@dataclass
+class Expected:
+    """One customer's orders from the CSV: order numbers, spend, and (time, amount) of each row."""
+
+    orders: set[str] = field(default_factory=set)
+    spend: Decimal = Decimal(0)
+    rows: list[tuple[datetime, Decimal]] = field(default_factory=list)
+
+    def spend_since(self, start: datetime) -> Decimal:
+        """Net spend of the rows placed after `start` (an aware datetime)."""
+        return sum((amount for at, amount in self.rows if at > start), Decimal(0))
+
+
+def expected_stats(path: Path, zone: ZoneInfo) -> dict[str, Expected]:
+    """Orders and spend per phone, recomputed from the CSV with plain loops (times in `zone`)."""
+    found: dict[str, Expected] = defaultdict(Expected)
     with open(path, newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            orders[row["手机"]].add(row["订单号"])
-            spend[row["手机"]] += Decimal(row["售价"]) * int(row["数量"])
-    return {phone: (len(ids), spend[phone]) for phone, ids in orders.items()}
+            customer = found[row["手机"]]
+            amount = Decimal(row["售价"]) * int(row["数量"])
+            customer.orders.add(row["订单号"])
+            customer.spend += amount
+            customer.rows.append(
+                (datetime.fromisoformat(row["下单日期"]).replace(tzinfo=zone), amount)
+            )
+    return found
 
 
 def child_env(data_dir: Path) -> dict[str, str]:
@@ -151,23 +173,64 @@ def raw_insert(db_path: Path, rows: dict[str, list[tuple[object, ...]]]) -> floa
         con.close()
 
 
-def check_stats(db_path: Path, expected: dict[str, tuple[int, Decimal]], sample: int) -> bool:
-    """Compare orders_count and net_spend of `sample` customers with the CSV recomputation."""
+def utc(text: str) -> datetime:
+    """A datetime column as Django stores it in SQLite (naive UTC text), made aware."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def check_customers(db_path: Path, csv_path: Path, sample: int) -> bool:
+    """Compare stats, points and tier of `sample` customers with the CSV recomputation."""
     con = sqlite3.connect(db_path)
-    phones = random.Random(7).sample(sorted(expected), min(sample, len(expected)))
-    ok = True
     try:
+        zone = ZoneInfo(con.execute("SELECT time_zone FROM accounts_organisation").fetchone()[0])
+        tiers = sorted(
+            (Decimal(str(threshold)), name)
+            for threshold, name in con.execute("SELECT threshold, name FROM loyalty_tier")
+        )
+        expected = expected_stats(csv_path, zone)
+        phones = random.Random(7).sample(sorted(expected), min(sample, len(expected)))
+        ok = True
         for phone in phones:
+            want = expected[phone]
             got = con.execute(
-                "SELECT s.orders_count, CAST(s.net_spend AS TEXT) FROM customers_customer c "
-                "JOIN customers_customerstats s ON s.customer_id = c.id WHERE c.phone LIKE ?",
+                "SELECT c.id, s.orders_count, CAST(s.net_spend AS TEXT),"
+                " CAST(s.spend_12m AS TEXT), s.updated_at FROM customers_customer c"
+                " JOIN customers_customerstats s ON s.customer_id = c.id WHERE c.phone LIKE ?",
                 (f"%{phone}",),
             ).fetchall()
-            want = expected[phone]
-            match = len(got) == 1 and got[0][0] == want[0] and Decimal(got[0][1]) == want[1]
+            if len(got) != 1:
+                print(f"  {phone}: {len(got)} customers with this phone: WRONG")
+                ok = False
+                continue
+            customer, count, spend, spend_12m, stats_at = got[0]
+            window = want.spend_since(utc(stats_at) - timedelta(days=365))
+            stats_ok = (count, Decimal(spend), Decimal(spend_12m)) == (
+                len(want.orders),
+                want.spend,
+                window,
+            )
+            account = con.execute(
+                "SELECT a.balance, a.debt, t.name, a.tier_since FROM loyalty_loyaltyaccount a"
+                " LEFT JOIN loyalty_tier t ON t.id = a.tier_id WHERE a.customer_id = ?",
+                (customer,),
+            ).fetchone()
+            entries = con.execute(
+                "SELECT COUNT(*) FROM loyalty_pointsentry WHERE customer_id = ?", (customer,)
+            ).fetchone()[0]
+            points_ok = account is not None and account[:2] == (0, 0) and entries == 0
+            tier_ok = False
+            if account is not None and account[3] is not None:
+                spent = want.spend_since(utc(account[3]) - timedelta(days=365))
+                reached = [name for threshold, name in tiers if threshold <= spent]
+                tier_ok = account[2] == (reached[-1] if reached else None)
+            match = stats_ok and points_ok and tier_ok
             ok = ok and match
-            shown = got[0] if got else None
-            print(f"  {phone}: stats {shown} csv {want[0]}, {want[1]} {'ok' if match else 'WRONG'}")
+            print(
+                f"  {phone}: stats ({count}, {spend}, 12m {spend_12m}) csv ({len(want.orders)},"
+                f" {want.spend}, 12m {window}); points {account[:2] if account else None},"
+                f" {entries} ledger rows; tier {account[2] if account else None}"
+                f" {'ok' if match else 'WRONG'}"
+            )
         return ok
     finally:
         con.close()
@@ -190,7 +253,9 @@ def main() -> None:
     """Generate the file, run both sides, print the figures and the stats check."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--check", type=int, default=20, help="Customers whose stats to check.")
+    parser.add_argument(
+        "--check", type=int, default=20, help="Customers whose stats, points and tier to check."
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="huitouke-bench-imports-"))
     try:
@@ -216,9 +281,9 @@ def main() -> None:
         verdict = "within" if ratio <= LIMIT else "OVER"
         print(f"ratio {ratio:.2f}x: {verdict} the {LIMIT:.0f}x limit")
 
-        print(f"stats check ({args.check} customers, orders_count and net_spend vs the CSV):")
-        ok = check_stats(ours_db, expected_stats(csv_path), args.check)
-        print("stats check:", "all right" if ok else "MISMATCH")
+        print(f"check ({args.check} customers: stats, points and tier vs the CSV):")
+        ok = check_customers(ours_db, csv_path, args.check)
+        print("check:", "all right" if ok else "MISMATCH")
         if not ok:
             sys.exit(1)
     finally:

@@ -316,6 +316,28 @@ def test_customers_are_matched_by_number_phone_wechat_or_unambiguous_name(tmp_pa
     assert summary.details["customers_created"] == 1
 
 
+def test_a_merged_duplicate_is_never_matched_by_any_of_her_keys(tmp_path, org, store1):
+    kept = make_customer(org, name="王丽", phone="13800000001", external_id="M1", wechat_id="wl")
+    duplicate = make_customer(org, name="王丽丽", phone=None)
+    # Merged away, she may keep the phone, number and WeChat id of the customer she became.
+    Customer.objects.filter(pk=duplicate.pk).update(
+        merged_into=kept, phone="+8613800000001", external_id="M1", wechat_id="wl"
+    )
+    header = ["订单号", "会员编号", "顾客姓名", "手机", "微信号", "日期", "实付"]
+    rows = [
+        ["1", "", "", "13800000001", "", "2024-03-01", "10"],
+        ["2", "M1", "", "", "", "2024-03-01", "20"],
+        ["3", "", "", "", "wl", "2024-03-01", "30"],
+        ["4", "", "王丽丽", "", "", "2024-03-01", "40"],  # only the duplicate has this name
+    ]
+    summary = run(write_csv(tmp_path / "m.csv", header, rows), store1)
+    assert (summary.created, summary.errors) == (4, [])
+    owner_of = dict(Order.objects.values_list("external_id", "customer_id"))
+    assert [owner_of[n] for n in "123"] == [kept.pk] * 3
+    assert owner_of["4"] not in (kept.pk, duplicate.pk)
+    assert not Order.objects.filter(customer=duplicate).exists()
+
+
 def test_unknown_customers_are_rejected_when_creating_them_is_off(tmp_path, org, store1):
     make_customer(org, name="王丽", phone="13800000001")
     rows = [

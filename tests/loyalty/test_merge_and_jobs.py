@@ -88,3 +88,58 @@ def test_imported_history_sets_tiers_but_earns_no_points(org, store1):
     )
     on_import_done(org, [c.pk])
     assert account(c) == (0, 0, "Gold")
+
+
+def test_imported_history_moves_many_tiers_at_once_keeping_points(org, store1, owner, monkeypatch):
+    from huitouke.loyalty import program
+    from huitouke.loyalty.hooks import on_import_done
+    from huitouke.loyalty.models import TierChange
+    from huitouke.sales.models import Order, OrderSource
+
+    fired: list[object] = []
+    monkeypatch.setattr(program, "TIER_CHANGED_HOOKS", [fired.append])
+    member, newcomer, small = make_customer(org), make_customer(org), make_customer(org)
+    do_adjust_points(member, points=80, reason="gift", actor=owner)  # an account, no tier yet
+    for customer, spend in ((member, "1200"), (newcomer, "350"), (small, "100")):
+        Order.objects.create(
+            organisation=org,
+            store=store1,
+            customer=customer,
+            net_paid=Decimal(spend),
+            source=OrderSource.IMPORT,
+        )
+    on_import_done(org, [member.pk, newcomer.pk, small.pk])
+    assert (account(member), account(newcomer), account(small)) == (
+        (80, 0, "Gold"),
+        (0, 0, "Silver"),
+        (0, 0, "Regular"),
+    )
+    changes = {
+        c.customer_id: (c.from_name, c.to_name, c.spend_12m, c.reason)
+        for c in TierChange.objects.all()
+    }
+    assert changes == {
+        member.pk: ("", "Gold", Decimal("1200.00"), "import"),
+        newcomer.pk: ("", "Silver", Decimal("350.00"), "import"),
+        small.pk: ("", "Regular", Decimal("100.00"), "import"),
+    }
+    assert fired == []  # no "promotion" messages for history
+
+    # More history for one of them: one more change, and the others stay as they are.
+    Order.objects.create(
+        organisation=org,
+        store=store1,
+        customer=small,
+        net_paid=Decimal("950"),
+        source=OrderSource.IMPORT,
+    )
+    on_import_done(org, [member.pk, newcomer.pk, small.pk])
+    assert account(small) == (0, 0, "Gold")
+    latest = TierChange.objects.filter(customer=small).order_by("-id").first()
+    assert latest is not None
+    assert (latest.from_name, latest.to_name, latest.spend_12m) == (
+        "Regular",
+        "Gold",
+        Decimal("1050.00"),
+    )
+    assert TierChange.objects.count() == 4

@@ -3,13 +3,15 @@
 Building model instances and compiling `bulk_create` SQL costs several times the insert
 itself (most of an import's time at 100k rows). Rows here are tuples prepared with the
 backend's own adapters (datetimes, JSON), so SQLite and PostgreSQL store what the ORM would;
-ids come from the database, and callers find them again by a unique key.
+ids come back from the database through multi-row INSERT … RETURNING.
 """
 
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -17,12 +19,11 @@ from django.db import connection, models
 
 
 class FastTable:
-    """INSERT (or upsert) rows of one model given as {attname: value} dicts."""
+    """INSERT (or upsert) rows of one model given as tuples of some of its fields."""
 
     def __init__(self, model: type[models.Model], now: datetime) -> None:
         ops = connection.ops
         fields = [f for f in model._meta.concrete_fields if not _is_auto(f)]
-        self.fields = fields
         self.pk_column = model._meta.pk.column
         self.columns: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
         for f in fields:
@@ -43,9 +44,8 @@ class FastTable:
             self.columns.append((f.attname, convert(default) if convert else default, convert))
         self.table = ops.quote_name(model._meta.db_table)
         self.names = [ops.quote_name(str(f.column)) for f in fields]
-        marks = ", ".join(["%s"] * len(self.columns))
-        self.sql = f"INSERT INTO {self.table} ({', '.join(self.names)}) VALUES ({marks})"
         self.column_of = {f.attname: ops.quote_name(str(f.column)) for f in fields}
+        self._layouts: dict[tuple[tuple[str, ...], tuple[str, ...]], _Layout] = {}
 
     def _tuples(self, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
         columns = self.columns
@@ -61,60 +61,170 @@ class FastTable:
             for row in rows
         ]
 
-    def insert(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert the rows; returns how many."""
-        self._write(self._tuples(rows), "")
+    def insert_tuples(
+        self,
+        names: tuple[str, ...],
+        rows: Sequence[tuple[Any, ...]],
+        *,
+        prepared: tuple[str, ...] = (),
+    ) -> int:
+        """Insert rows given as tuples of the fields `names` (attnames, in that order); returns how many.
+
+        The other columns take their defaults. Datetime and JSON fields are adapted for the
+        backend, except those in `prepared`, whose values the caller adapted already.
+        """
+        layout = self._layouts.get((names, prepared)) or self._layout(names, prepared)
+        self._write(layout.columns, layout.complete(rows), "")
         return len(rows)
 
-    def _write(self, tuples: list[tuple[Any, ...]], suffix: str) -> None:
+    def _layout(self, names: tuple[str, ...], prepared: tuple[str, ...] = ()) -> _Layout:
+        by_name = {name: convert for name, _default, convert in self.columns}
+        unknown = set(names) - set(by_name)
+        if unknown:
+            raise ValueError(f"{self.table} has no fields {sorted(unknown)}")
+        others = [(name, default) for name, default, _convert in self.columns if name not in names]
+        converters = []
+        for position, name in enumerate(names):
+            convert = by_name[name]
+            if convert is not None and name not in prepared:
+                converters.append((position, convert))
+        layout = _Layout(
+            columns=[self.column_of[name] for name in [*names, *(name for name, _d in others)]],
+            converters=tuple(converters),
+            rest=tuple(default for _name, default in others),
+        )
+        self._layouts[names, prepared] = layout
+        return layout
+
+    def _write(self, columns: list[str], tuples: list[tuple[Any, ...]], suffix: str) -> None:
         if not tuples:
             return
+        head = f"INSERT INTO {self.table} ({', '.join(columns)}) VALUES "
+        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
         with connection.cursor() as cursor:
             if connection.vendor == "sqlite":
-                cursor.executemany(self.sql + suffix, tuples)  # in-process: one statement, reused
+                cursor.executemany(head + one + suffix, tuples)  # in-process: one statement, reused
                 return
             # Over the network one multi-row INSERT per batch beats a statement per row.
-            size = max(1, 60000 // max(len(self.columns), 1))
-            one = "(" + ", ".join(["%s"] * len(self.columns)) + ")"
+            size = _rows_per_statement(len(columns))
             for start in range(0, len(tuples), size):
                 batch = tuples[start : start + size]
                 cursor.execute(
-                    f"INSERT INTO {self.table} ({', '.join(self.names)}) VALUES "
-                    + ", ".join([one] * len(batch))
-                    + suffix,
+                    head + ", ".join([one] * len(batch)) + suffix,
                     [value for row in batch for value in row],
                 )
 
     def insert_returning(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert the rows and return their new ids, in the order of `rows`."""
-        ops = connection.ops
-        pk = ops.quote_name(str(self.pk_column))
-        width = len(self.columns)
-        size = max(1, ops.bulk_batch_size(self.fields, rows) or len(rows))
+        """Insert rows given as {attname: value} dicts and return their new ids, in their order."""
+        return self._returning(self.names, self._tuples(rows))
+
+    def insert_tuples_returning(
+        self,
+        names: tuple[str, ...],
+        rows: Sequence[tuple[Any, ...]],
+        *,
+        prepared: tuple[str, ...] = (),
+    ) -> list[int]:
+        """Insert rows as insert_tuples() does and return their new ids, in the order of `rows`."""
+        layout = self._layouts.get((names, prepared)) or self._layout(names, prepared)
+        return self._returning(layout.columns, layout.complete(rows))
+
+    def _returning(self, columns: list[str], tuples: list[tuple[Any, ...]]) -> list[int]:
+        pk = connection.ops.quote_name(str(self.pk_column))
+        head = f"INSERT INTO {self.table} ({', '.join(columns)}) VALUES "
+        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        size = _rows_per_statement(len(columns))
         ids: list[int] = []
-        tuples = self._tuples(rows)
-        one = "(" + ", ".join(["%s"] * width) + ")"
         with connection.cursor() as cursor:
             for start in range(0, len(tuples), size):
                 batch = tuples[start : start + size]
                 # Multi-row VALUES … RETURNING gives the ids in VALUES order on SQLite (3.35+)
                 # and PostgreSQL; Django's own bulk_create relies on the same.
-                sql = (
-                    f"INSERT INTO {self.table} ({', '.join(self.names)}) VALUES "
-                    f"{', '.join([one] * len(batch))} RETURNING {pk}"
+                cursor.execute(
+                    head + ", ".join([one] * len(batch)) + f" RETURNING {pk}",
+                    [value for row in batch for value in row],
                 )
-                cursor.execute(sql, [value for row in batch for value in row])
                 ids.extend(int(r[0]) for r in cursor.fetchall())
         return ids
 
-    def upsert(self, rows: Sequence[dict[str, Any]], key: str, update: Sequence[str]) -> int:
-        """Insert the rows, or update `update` where a row with the same unique `key` exists."""
+    def upsert(
+        self,
+        names: tuple[str, ...],
+        rows: Sequence[tuple[Any, ...]],
+        key: str,
+        update: Sequence[str],
+    ) -> int:
+        """Insert rows of `names` (as insert_tuples), or update `update` where one with the same unique `key` exists."""
         # ON CONFLICT … DO UPDATE is the same on SQLite (3.24+) and PostgreSQL.
         sets = ", ".join(f"{self.column_of[u]} = excluded.{self.column_of[u]}" for u in update)
+        layout = self._layouts.get((names, ())) or self._layout(names)
         self._write(
-            self._tuples(rows), f" ON CONFLICT ({self.column_of[key]}) DO UPDATE SET {sets}"
+            layout.columns,
+            layout.complete(rows),
+            f" ON CONFLICT ({self.column_of[key]}) DO UPDATE SET {sets}",
         )
         return len(rows)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """An INSERT for tuples of some fields: their columns first, then the others' defaults."""
+
+    columns: list[str]
+    converters: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position in the tuple, adapter)
+    rest: tuple[Any, ...]  # the defaults of the columns not named, appended to every row
+
+    def complete(self, rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The rows with their values adapted and the defaults appended, ready to bind."""
+        rest = self.rest
+        if not self.converters:
+            return [row + rest for row in rows]
+        if len(self.converters) == 1:
+            ((at, convert),) = self.converters
+            return [(*row[:at], convert(row[at]), *row[at + 1 :], *rest) for row in rows]
+        tuples = []
+        for row in rows:
+            values = list(row)
+            for position, convert in self.converters:
+                values[position] = convert(values[position])
+            tuples.append((*values, *rest))
+        return tuples
+
+
+def local_datetime_adapter(zone: tzinfo) -> Callable[[datetime], Any]:
+    """A function turning a file's time (naive: wall time in `zone`) into what the backend stores.
+
+    The same value FastTable's datetime adapter gives for the aware time, for a `prepared`
+    field: the hot loop of an order import then converts each order's time in one step.
+    """
+    if connection.vendor != "sqlite":
+        adapt = connection.ops.adapt_datetimefield_value
+        return lambda value: adapt(value if value.tzinfo else value.replace(tzinfo=zone))
+    stored = connection.timezone or UTC
+
+    def sqlite_value(value: datetime) -> str:
+        if value.tzinfo is None and stored is UTC:
+            offset = zone.utcoffset(value)
+            assert offset is not None  # a ZoneInfo always has one
+            # As value.replace(tzinfo=zone).astimezone(UTC), without the two aware datetimes.
+            return str(value - offset)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=zone)
+        return str(value.astimezone(stored).replace(tzinfo=None))
+
+    return sqlite_value
+
+
+def _rows_per_statement(width: int) -> int:
+    """How many rows of `width` values one multi-row INSERT may carry on this connection."""
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        # 32766 by default since SQLite 3.32, 999 before; Django's own bulk_create assumes 999.
+        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    else:
+        limit = 65535  # PostgreSQL's protocol counts bind parameters in 16 bits
+    # Up to 1000 rows: longer statements only cost more to prepare.
+    return max(1, min(1000, (limit - 1) // max(width, 1)))
 
 
 def _sqlite_datetime(value: datetime | None, zone: tzinfo) -> str | None:

@@ -10,6 +10,7 @@ idempotent. Stats of the touched customers are recomputed in the chunk's transac
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import re
@@ -27,7 +28,7 @@ from django.utils.translation import gettext as _
 from huitouke.accounts.models import Organisation, Store
 from huitouke.audit.actions import record_audit
 from huitouke.customers.models import Customer
-from huitouke.imports.bulk import FastTable
+from huitouke.imports.bulk import FastTable, local_datetime_adapter
 from huitouke.imports.customer_rows import CustomerRowsMixin
 from huitouke.imports.matching import Cust, CustomerIndex, ProductIndex, load_aliases
 from huitouke.imports.models import ImportJob
@@ -90,6 +91,7 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
             raise ValueError(f"mode must be {ALL_OR_NOTHING!r} or {GOOD_ROWS!r}, not {mode!r}")
         self.path, self.fmt, self.mapping, self.sheet = path, fmt, mapping, sheet
         self.org, self.store, self.kind, self.actor = organisation, store, kind, actor
+        self.org_id, self.store_id = organisation.pk, store.pk  # read once per order
         self.actor_id = actor.pk if getattr(actor, "pk", None) else None
         self.mode, self.dry_run, self.job = mode, dry_run, job
         self.create_customers, self.create_products = create_customers, create_products
@@ -97,6 +99,7 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
         self.chunk_size = max(1, chunk_size)
         self.write = not dry_run
         self.tz = ZoneInfo(organisation.time_zone or "Asia/Shanghai")
+        self.db_time = local_datetime_adapter(self.tz)
         self.summary = ImportSummary(kind=kind, mode=mode, dry_run=dry_run)
         self.platform: str | None = None
         self.columns_of: dict[str, str] = {}
@@ -122,6 +125,16 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
 
     def run(self) -> ImportSummary:
         """Read the file and import it as the mode says; never raises for bad rows."""
+        # What is alive before the import (Django, every loaded module) is kept out of the
+        # collector's way meanwhile: the import's millions of short-lived objects trigger many
+        # full collections, and each would walk all of it again (~10% of a large import).
+        gc.freeze()
+        try:
+            return self._run()
+        finally:
+            gc.unfreeze()
+
+    def _run(self) -> ImportSummary:
         summary = self.summary
         stream = iter_file(self.path, self.kind, self.fmt, self.mapping, self.sheet)
         self._describe(stream.result)

@@ -17,7 +17,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Q
 
 from huitouke.accounts.models import Store, User
 from huitouke.customers.models import Customer, Source
@@ -135,27 +134,21 @@ class CustomerIndex:
             todo = values - self._asked[kind]
             self._asked[kind] |= todo
             for batch in batches(sorted(todo)):
-                self._load(Q(**{f"{column}__in": batch}))
+                self._load(column, batch)
         todo_names = {n for n in names if n and n not in self.by_name}
         for name in todo_names:
             self.by_name[name] = []
         for batch in batches(sorted(todo_names)):
-            self._load(Q(name__in=batch), names=True)
+            self._load("name", batch, names=True)
 
     def prefetch_pks(self, pks: Iterable[int]) -> None:
         """Load customers by id (those remembered payers are linked to)."""
         for batch in batches(sorted(set(pks))):
-            self._load(Q(pk__in=batch))
+            self._load("id", batch)
 
-    def _load(self, q: Q, names: bool = False) -> None:
-        # No ORDER BY in SQL: with one, SQLite walks the (organisation, -id) index instead of
-        # the index on the looked-up column. Sorting here keeps "first customer wins" stable.
-        rows = sorted(
-            Customer.objects.active()
-            .filter(q, organisation_id=self.org_id)
-            .order_by()
-            .values_list("pk", "name", "external_id", "phone", "wechat_id")
-        )
+    def _load(self, column: str, values: list[Any], names: bool = False) -> None:
+        # Sorting here keeps "first customer wins" stable (no ORDER BY in SQL: see _lookup).
+        rows = sorted(_lookup(self.org_id, column, values))
         for pk, name, ext, phone, wechat in rows:
             record = self.records.get(pk)
             if record is None:
@@ -217,6 +210,42 @@ class CustomerIndex:
         return None, fits
 
 
+# Phones and customer numbers are indexed only by their partial unique indexes, whose
+# conditions a lookup must repeat to use them. Even then SQLite, which has no statistics here,
+# prefers the (organisation, merged_into, -id) index and reads every customer of the
+# organisation for each lookup (seconds per chunk at 100k customers), so there it is told.
+_PARTIAL_INDEXES = {
+    "phone": ("customer_phone_unique_per_org", ""),
+    "external_id": ("customer_external_id_unique_per_org", " AND NOT (external_id = '')"),
+}
+
+
+def _lookup(
+    organisation_id: int, column: str, values: list[Any]
+) -> list[tuple[int, str, str, str | None, str]]:
+    """(pk, name, external_id, phone, wechat_id) of the unmerged customers whose `column` is in `values`."""
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    marks = ", ".join(["%s"] * len(values))
+    hint = condition = ""
+    if column in _PARTIAL_INDEXES:
+        index, condition = _PARTIAL_INDEXES[column]
+        condition += " AND merged_into_id IS NULL"
+        if connection.vendor == "sqlite":
+            hint = f" INDEXED BY {connection.ops.quote_name(index)}"
+    # Elsewhere "merged_into_id IS NULL" stays out of the SQL, for the same planner's sake: it
+    # would pick the (organisation, merged_into) index over the name or WeChat one.
+    sql = (
+        f"SELECT id, name, external_id, phone, wechat_id, merged_into_id FROM {table}{hint}"
+        f" WHERE organisation_id = %s AND {column} IN ({marks}){condition}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organisation_id, *values])
+        return [row[:5] for row in cursor.fetchall() if row[5] is None]
+
+
+_Line = tuple[int | None, int | None, int | None, Decimal | None]
+
+
 class ProductIndex:
     """Products by SKU and name, categories and stores by name, staff by display name or login."""
 
@@ -254,6 +283,33 @@ class ProductIndex:
             if display:
                 self.staff.setdefault(display, pk)
         self.created = {"products": 0, "categories": 0, "stores": 0}
+        self._lines: dict[tuple[str | None, str | None, str | None], _Line] = {}
+
+    def line(
+        self,
+        category: str | None,
+        name: str | None,
+        sku: str | None,
+        price: Decimal,
+        cost: Decimal | None,
+        *,
+        create: bool,
+        write: bool,
+    ) -> _Line:
+        """(category id, product id, its category id, its cost) for a line, as category() and product() say.
+
+        Remembered per (category, product name, SKU): once both are found or created the
+        answer cannot change, and a file names the same few products over and over.
+        """
+        key = (category, name, sku)
+        found = self._lines.get(key)
+        if found is None:
+            category_id = self.category(category, create=create, write=write)
+            found = self._lines[key] = (
+                category_id,
+                *self.product(name, sku, category_id, price, cost, create=create, write=write),
+            )
+        return found
 
     def category(self, name: str | None, *, create: bool, write: bool) -> int | None:
         """The category called `name`, created when allowed."""

@@ -1,14 +1,14 @@
 """The orders side of the import engine: group rows into orders, find their customers, save.
 
 Rows sharing an order number are one order; a bad row rejects its whole order. New customers,
-then orders, then their lines are written with plain multi-row INSERTs (bulk.py); the orders'
-ids come back through their unique keys.
+then orders, then their lines are written with plain multi-row INSERTs (bulk.py), which give
+back the new customers' and orders' ids.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -54,12 +54,45 @@ if TYPE_CHECKING:
 CENT = Decimal("0.01")
 _PAID, _IMPORTED = OrderStatus.PAID.value, OrderSource.IMPORT.value
 
+# The fields an import writes, in the order of the tuples _build_order makes; the other columns
+# take their defaults.
+ORDER_FIELDS = (
+    "organisation_id",
+    "store_id",
+    "customer_id",
+    "staff_id",
+    "placed_at",
+    "status",
+    "gross_amount",
+    "discount_amount",
+    "net_paid",
+    "cost_amount",
+    "source",
+    "external_id",
+    "note",
+    "created_by_id",
+)
+LINE_FIELDS = (
+    "order_id",
+    "product_id",
+    "category_id",
+    "name",
+    "quantity",
+    "unit_price",
+    "unit_cost",
+)
+_CUSTOMER, _PLACED_AT, _NET_PAID, _KEY = (
+    ORDER_FIELDS.index(f) for f in ("customer_id", "placed_at", "net_paid", "external_id")
+)
+
 
 class OrderRowsMixin:
     """Importer methods for order rows (the Importer provides the attributes below)."""
 
     org: Organisation
+    org_id: int
     store: Store
+    store_id: int
     tz: ZoneInfo
     write: bool
     actor_id: int | None
@@ -86,6 +119,7 @@ class OrderRowsMixin:
     column: Callable[[str], str | None]
 
     aware: Callable[[Any], Any]
+    db_time: Callable[[datetime], Any]
 
     _payer_column: Callable[[], str | None]
 
@@ -106,7 +140,7 @@ class OrderRowsMixin:
                             "order_line_rejected",
                         )
                     )
-        existing = existing_keys(Order, self.org.pk, list(groups))
+        existing = existing_keys(Order, self.org_id, list(groups))
         new: list[tuple[str, list[ParsedOrderRow]]] = []
         extend: list[tuple[str, list[ParsedOrderRow]]] = []
         for key, group in groups.items():
@@ -127,34 +161,37 @@ class OrderRowsMixin:
             except Reject as reject:
                 tally.errors.extend(for_each_row(reject.error, group))
         self._flush_customers(tally)
-        orders: list[dict[str, Any]] = []
-        lines: list[list[dict[str, Any]]] = []
+        orders: list[tuple[Any, ...]] = []
+        lines: list[list[tuple[Any, ...]]] = []
         for key, group, cust in owners:
             order, order_lines = self._build_order(key, group, cust)
             if cust is not None:
                 tally.touched.add(cust.pk)
             self._preview_order(tally, group, cust, "new")
-            tally.created += 1
-            tally.details["orders_created"] += 1
             if self.write:
                 orders.append(order)
                 lines.append(order_lines)
             else:
                 self.sim_orders[key] = SimOrder(
-                    order["customer_id"], order["placed_at"], order["net_paid"]
+                    order[_CUSTOMER], order[_PLACED_AT], order[_NET_PAID]
                 )
+        if owners:
+            tally.created += len(owners)
+            tally.details["orders_created"] += len(owners)
         if orders:
-            self.tables["order"].insert(orders)
-            # The keys are unique per organisation: they give back the ids the database chose.
-            ids = existing_keys(Order, self.org.pk, [o["external_id"] for o in orders])
-            flat: list[dict[str, Any]] = []
-            for order, order_lines in zip(orders, lines, strict=True):
-                for line in order_lines:
-                    line["order_id"] = ids[order["external_id"]]
-                    flat.append(line)
-            self.tables["line"].insert(flat)
+            ids = self.tables["order"].insert_tuples_returning(
+                ORDER_FIELDS, orders, prepared=("placed_at",)
+            )
+            self.tables["line"].insert_tuples(
+                LINE_FIELDS,
+                [
+                    (order_id, *line)
+                    for order_id, order_lines in zip(ids, lines, strict=True)
+                    for line in order_lines
+                ],
+            )
             tally.saved_numbers.update(
-                o["external_id"] for o in orders if not o["external_id"].startswith(ROW_PREFIX)
+                key for order in orders if not (key := order[_KEY]).startswith(ROW_PREFIX)
             )
         for key, group in extend:
             self._extend_order(key, group, existing.get(key), tally)
@@ -180,13 +217,9 @@ class OrderRowsMixin:
                     self.rejected_orders.add(ident)
 
     def _prefetch_customers(self, rows: list[ParsedOrderRow]) -> None:
-        phones = []
-        for row in rows:
-            with contextlib.suppress(ValueError):
-                phones.append(phone_or_error(row.phone))
         self.customers.prefetch(
             ext=(r.customer_external_id for r in rows if r.customer_external_id),
-            phones=(p for p in phones if p),
+            phones=(p for p in map(_phone_or_none, rows) if p),
             wechats=(r.wechat for r in rows if r.wechat),
             names=(name for name in map(name_key, rows) if name),
         )
@@ -312,64 +345,72 @@ class OrderRowsMixin:
 
     def _build_order(
         self, key: str, group: list[ParsedOrderRow], cust: Cust | None
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+        """The order as a tuple of ORDER_FIELDS, and its lines as tuples of LINE_FIELDS[1:].
+
+        Its time is the value the database stores when writing (see local_datetime_adapter),
+        and the aware datetime in a dry run.
+        """
         first = group[0]
-        store_id = self.products.store(first.store, self.store.pk, write=self.write)
+        store_id = (
+            self.products.store(first.store, self.store_id, write=self.write)
+            if first.store
+            else self.store_id
+        )
         lines, gross, net, cost = self._lines(group)
-        order = {
-            "organisation_id": self.org.pk,
-            "store_id": store_id,
-            "customer_id": cust.pk if cust else None,
-            "staff_id": self.products.staff.get(first.staff or ""),
-            "placed_at": self.aware(first.placed_at),
-            "status": _PAID,
-            "gross_amount": gross,
-            "discount_amount": max(gross - net, ZERO),
-            "net_paid": net,
-            "cost_amount": cost,
-            "source": _IMPORTED,
-            "external_id": key,
-            "note": (first.note or "")[:200],
-            "created_by_id": self.actor_id,
-        }
+        order = (
+            self.org_id,
+            store_id,
+            cust.pk if cust else None,
+            self.products.staff.get(first.staff) if first.staff else None,
+            self.db_time(first.placed_at) if self.write else self.aware(first.placed_at),
+            _PAID,
+            gross,
+            max(gross - net, ZERO),
+            net,
+            cost,
+            _IMPORTED,
+            key,
+            first.note[:200] if first.note else "",
+            self.actor_id,
+        )
         return order, lines
 
     def _lines(
         self, group: list[ParsedOrderRow]
-    ) -> tuple[list[dict[str, Any]], Decimal, Decimal, Decimal]:
-        lines: list[dict[str, Any]] = []
+    ) -> tuple[list[tuple[Any, ...]], Decimal, Decimal, Decimal]:
+        """The lines of an order as tuples of LINE_FIELDS[1:] (no order id yet), and its totals."""
+        lines: list[tuple[Any, ...]] = []
         gross = net = cost = ZERO
+        products, create, write = self.products, self.create_products, self.write
         for row in group:
-            category_id = self.products.category(
-                row.category, create=self.create_products, write=self.write
-            )
-            if row.unit_price is not None:
-                unit_price = row.unit_price
-            else:
-                unit_price = ((row.amount + (row.discount or ZERO)) / row.quantity).quantize(CENT)
-            product_id, product_category, product_cost = self.products.product(
+            quantity = row.quantity
+            unit_price = row.unit_price
+            if unit_price is None:
+                unit_price = ((row.amount + (row.discount or ZERO)) / quantity).quantize(CENT)
+            category_id, product_id, product_category, product_cost = products.line(
+                row.category,
                 row.product_name,
                 row.sku,
-                category_id,
                 unit_price,
                 row.unit_cost,
-                create=self.create_products,
-                write=self.write,
+                create=create,
+                write=write,
             )
             unit_cost = row.unit_cost if row.unit_cost is not None else (product_cost or ZERO)
             lines.append(
-                {
-                    "product_id": _real(product_id),
-                    "category_id": _real(category_id) or _real(product_category),
-                    "name": (row.product_name or row.category or self.item_name)[:100],
-                    "quantity": row.quantity,
-                    "unit_price": unit_price,
-                    "unit_cost": unit_cost,
-                }
+                (
+                    _real(product_id),
+                    _real(category_id) or _real(product_category),
+                    (row.product_name or row.category or self.item_name)[:100],
+                    quantity,
+                    unit_price,
+                    unit_cost,
+                )
             )
-            gross += unit_price * row.quantity
+            gross += unit_price * quantity
             net += row.amount
-            cost += unit_cost * row.quantity
+            cost += unit_cost * quantity
         return lines, gross, net, cost
 
     def _extend_order(
@@ -383,9 +424,7 @@ class OrderRowsMixin:
             if sim is not None:
                 sim.net += net
             return
-        for line in lines:
-            line["order_id"] = pk
-        self.tables["line"].insert(lines)
+        self.tables["line"].insert_tuples(LINE_FIELDS, [(pk, *line) for line in lines])
         Order.objects.filter(pk=pk).update(
             gross_amount=F("gross_amount") + gross,
             net_paid=F("net_paid") + net,
@@ -448,3 +487,11 @@ class OrderRowsMixin:
 
 def _real(pk: int | None) -> int | None:
     return pk if pk is not None and pk > 0 else None
+
+
+def _phone_or_none(row: ParsedOrderRow) -> str | None:
+    # A bad phone is reported when the row's customer is looked for, not here.
+    try:
+        return phone_or_error(row.phone)
+    except ValueError:
+        return None

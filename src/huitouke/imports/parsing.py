@@ -270,6 +270,15 @@ def _tz(text: str) -> timezone:
 
 def parse_datetime(value: CellValue, *, epoch_1904: bool = False) -> datetime | None:
     """A naive datetime (aware only when the text carries an offset); None when empty."""
+    if type(value) is str:
+        # Fast path for the usual cell, ISO text (2024-03-05 14:03): ASCII needs no clean-up
+        # beyond the strip; anything fromisoformat refuses takes the general path below.
+        text = value.strip()
+        if text.isascii() and len(text) >= 10 and text[4] == "-" and text[7] == "-":
+            try:
+                return _check_range(datetime.fromisoformat(text), text)
+            except ValueError:
+                pass
     if value is None:
         return None
     if isinstance(value, datetime):

@@ -150,8 +150,7 @@ def _csv_rows(text: IO[str], delimiter: str) -> RawRows:
     reader = csv.reader(text, delimiter=delimiter)
     # Numbered by record, not by physical line: a cell with a line break is still one row in
     # Excel, and that is the number the owner will look for.
-    for number, cells in enumerate(reader, start=1):
-        yield number, list(cells)
+    yield from enumerate(reader, start=1)  # the reader gives a new list per record
 
 
 def _xlsx_rows(sheet: object) -> RawRows:
@@ -277,7 +276,14 @@ class _RowBuilder:
         # One parser per mapped column, chosen once: the per-row loop is the hot path. Plain
         # text fields get None and a length limit, and are handled inline.
         self.plan = [
-            (name, i, self.header[name], self._parser(name), self.limits.get(name, 255))
+            (
+                name,
+                i,
+                self.header[name],
+                self._parser(name),
+                self.limits.get(name, 255),
+                name in ID_FIELDS,
+            )
             for name, i in self.index.items()
         ]
 
@@ -292,22 +298,32 @@ class _RowBuilder:
     def build(self, number: int, cells: Sequence[CellValue]) -> Item | list[RowError]:
         """The parsed row, or the list of everything wrong with it."""
         errors: list[RowError] = []
+        # Only fields with a value go in: the row classes default every other field to None.
         values: dict[str, object] = {}
         width = len(cells)
-        for name, index, column, parser, limit in self.plan:
+        for name, index, column, parser, limit, is_id in self.plan:
             raw = cells[index] if index < width else None
             if parser is None:
                 if type(raw) is str:
                     text = raw.strip()
-                    clean = not text or (text[0] not in INVISIBLE and text[-1] not in INVISIBLE)
-                    if clean and len(text) <= limit:
-                        values[name] = text or None
+                    if not text:
                         continue
-                parser = partial(_text, limit=limit, is_id=False)
+                    if (
+                        text[0] not in INVISIBLE
+                        and text[-1] not in INVISIBLE
+                        and len(text) <= limit
+                        and not (is_id and "+" in text)  # 1.23E+15: see _text
+                    ):
+                        values[name] = text
+                        continue
+                parser = partial(_text, limit=limit, is_id=is_id)
             try:
-                values[name] = parser(raw)
+                value = parser(raw)
             except ParseError as exc:
                 errors.append(make_error(number, column, clean_text(raw), exc.code, **exc.params))
+                continue
+            if value is not None:
+                values[name] = value
         if self.kind == "orders":
             return self._order(number, values, errors)
         return self._customer(number, values, errors)
@@ -315,26 +331,22 @@ class _RowBuilder:
     def _parser(self, name: str) -> Callable[[CellValue], object] | None:
         epoch_1904 = self.epoch_1904
         if name in ("placed_at", "joined_at"):
-            return lambda raw: parse_datetime(raw, epoch_1904=epoch_1904)
+            return partial(parse_datetime, epoch_1904=epoch_1904)
         if name == "birthday":
-            return lambda raw: parse_birthday(raw, epoch_1904=epoch_1904)
+            return partial(parse_birthday, epoch_1904=epoch_1904)
         if name == "discount":
             return lambda raw: raw  # needs the price; parsed in _order
+        if name in _REPEATING:
+            # Prices, quantities and phones repeat down a file: parse each distinct cell once.
+            return _memoised(_REPEATING[name])
         special: dict[str, Callable[[CellValue], object]] = {
-            "amount": parse_amount,
-            "unit_price": parse_amount,
-            "unit_cost": parse_amount,
-            "quantity": parse_quantity,
-            "phone": parse_phone,
             "gender": parse_gender,
             "email": parse_email,
             "tags": parse_tags,
         }
         if name in special:
             return special[name]
-        if name in ID_FIELDS:
-            return partial(_text, limit=self.limits.get(name, 255), is_id=True)
-        return None  # plain text, handled inline in build()
+        return None  # text and ids, handled inline in build()
 
     def _order(
         self, number: int, values: dict[str, object], errors: list[RowError]
@@ -345,7 +357,7 @@ class _RowBuilder:
             price * quantity if isinstance(price, Decimal) and isinstance(quantity, int) else None
         )
         discount: Decimal | None = None
-        raw_discount = values.get("discount")
+        raw_discount = values.pop("discount", None)
         if raw_discount not in (None, ""):
             try:
                 discount = parse_discount(raw_discount, gross)  # type: ignore[arg-type]
@@ -355,14 +367,14 @@ class _RowBuilder:
                 )
         amount = values.get("amount")
         if amount is None and isinstance(gross, Decimal):
-            amount = gross - (discount or Decimal(0))
+            amount = gross if discount is None else gross - discount
             if amount < 0:
                 errors.append(
                     make_error(
                         number, self.header.get("discount"), str(discount), "amount_negative"
                     )
                 )
-        if not any(values.get(name) for name in CUSTOMER_KEY_FIELDS) and not _has_error(
+        if _CUSTOMER_KEYS.isdisjoint(values) and not _has_error(
             errors, CUSTOMER_KEY_FIELDS, self.header
         ):
             errors.append(make_error(number, None, None, "customer_key_missing"))
@@ -376,13 +388,10 @@ class _RowBuilder:
         if errors:
             return errors
         assert isinstance(amount, Decimal)
-        fields = {k: v for k, v in values.items() if k != "discount"}
-        fields["quantity"] = quantity
-        fields["amount"] = amount
-        order = ParsedOrderRow(row=number, discount=discount, **fields)  # type: ignore[arg-type]
-        order.row_key = self.keys(
-            order.customer_key, order.placed_at, order.product_name, order.amount
-        )
+        values["quantity"] = quantity
+        values["amount"] = amount
+        order = ParsedOrderRow(row=number, discount=discount, **values)  # type: ignore[arg-type]
+        order.row_key = self.keys(order.customer_key, order.placed_at, order.product_name, amount)
         return order
 
     def _customer(
@@ -399,6 +408,37 @@ class _RowBuilder:
         if values.get("tags") is None:
             values["tags"] = ()
         return ParsedCustomerRow(row=number, **values)  # type: ignore[arg-type]
+
+
+_REPEATING: dict[str, Callable[[CellValue], object]] = {
+    "amount": parse_amount,
+    "unit_price": parse_amount,
+    "unit_cost": parse_amount,
+    "quantity": parse_quantity,
+    "phone": parse_phone,
+}
+_CUSTOMER_KEYS = frozenset(CUSTOMER_KEY_FIELDS)
+MEMO_SIZE = 50_000  # distinct cells remembered per column before starting afresh
+
+
+def _memoised(parse: Callable[[CellValue], object]) -> Callable[[CellValue], object]:
+    """`parse` remembering its results for text cells (bad cells are parsed again each time)."""
+    memo: dict[str, object] = {}
+
+    def parse_cell(raw: CellValue) -> object:
+        if type(raw) is not str:
+            return parse(raw)
+        try:
+            return memo[raw]
+        except KeyError:
+            pass
+        value = parse(raw)  # a ParseError leaves nothing behind
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        memo[raw] = value
+        return value
+
+    return parse_cell
 
 
 def _text(raw: CellValue, limit: int, is_id: bool) -> str | None:
@@ -422,7 +462,10 @@ def _has_error(errors: list[RowError], names: Sequence[str], header: Mapping[str
 
 
 def _blank(cells: Sequence[CellValue]) -> bool:
-    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+    for cell in cells:  # a plain loop: most rows stop at their first cell
+        if cell is not None and (not isinstance(cell, str) or cell.strip()):
+            return False
+    return True
 
 
 # --- the entry points ----------------------------------------------------------------------

@@ -393,6 +393,9 @@ def _first(*values: str | None) -> str:
     return ""
 
 
+_CENT = Decimal("0.01")
+
+
 def row_key(
     customer_key: str,
     placed_at: datetime,
@@ -403,12 +406,15 @@ def row_key(
     """A stable id for a row without an order number: customer, time, product, amount, repeat no."""
     # The n-th identical row of one file gets n, so two genuine identical purchases in one file
     # stay two orders, while importing the same file again maps onto the same keys.
-    stamp = placed_at.replace(microsecond=0).isoformat()
-    parts = [
-        customer_key.strip().casefold(),
-        stamp,
-        (product or "").strip().casefold(),
-        str(amount.quantize(Decimal("0.01"))),
-        str(occurrence),
-    ]
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+    if placed_at.microsecond:
+        placed_at = placed_at.replace(microsecond=0)
+    text = "\x1f".join(
+        (
+            customer_key.strip().casefold(),
+            placed_at.isoformat(),
+            (product or "").strip().casefold(),
+            str(amount.quantize(_CENT)),
+            str(occurrence),
+        )
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from huitouke.accounts.models import Organisation
 from huitouke.audit.actions import record_audit
 from huitouke.customers.models import Customer
+from huitouke.imports.bulk import FastTable
 from huitouke.loyalty.models import ZERO, LoyaltyAccount, LoyaltySettings, Tier, TierChange
 from huitouke.sales.actions import stats_aggregates
 from huitouke.sales.models import Order
@@ -245,36 +246,41 @@ def _bulk_move(
     if not moves:
         return 0
     by_pk = {t.pk: t for t in tiers}
+    # Plain multi-row statements: an import of 100k customers moves 100k tiers, and building
+    # model instances for bulk_create would cost more than the writes themselves.
     with transaction.atomic():
-        LoyaltyAccount.objects.bulk_create(
-            [
-                LoyaltyAccount(customer_id=cid, organisation_id=organisation_id)
-                for cid, _t in moves
-                if cid not in held
-            ],
-            ignore_conflicts=True,
-            batch_size=2000,
+        # One upsert creates the missing accounts with their tier and moves the existing ones;
+        # on a conflict only the tier changes, so points and debt stay as they are.
+        FastTable(LoyaltyAccount, now).upsert(
+            ("customer_id", "organisation_id", "tier_id", "tier_since"),
+            [(cid, organisation_id, target.pk if target else None, now) for cid, target in moves],
+            "customer_id",
+            ("tier_id", "tier_since"),
         )
-        by_target: dict[int | None, list[int]] = {}
-        for cid, target in moves:
-            by_target.setdefault(target.pk if target else None, []).append(cid)
-        for target_pk, ids in by_target.items():
-            LoyaltyAccount.objects.filter(pk__in=ids).update(tier_id=target_pk, tier_since=now)
-        TierChange.objects.bulk_create(
+        FastTable(TierChange, now).insert_tuples(
+            (
+                "customer_id",
+                "from_tier_id",
+                "to_tier_id",
+                "from_name",
+                "to_name",
+                "spend_12m",
+                "reason",
+                "at",
+            ),
             [
-                TierChange(
-                    customer_id=cid,
-                    from_tier_id=held.get(cid),
-                    to_tier=target,
-                    from_name=_tier_name(by_pk, held.get(cid)),
-                    to_name=target.name if target else "",
-                    spend_12m=spend_of.get(cid, ZERO),
-                    reason="import",
-                    at=now,
+                (
+                    cid,
+                    held.get(cid),
+                    target.pk if target else None,
+                    _tier_name(by_pk, held.get(cid)),
+                    target.name if target else "",
+                    spend_of.get(cid, ZERO),
+                    "import",
+                    now,
                 )
                 for cid, target in moves
             ],
-            batch_size=2000,
         )
     return len(moves)
 
