@@ -31,6 +31,7 @@ from huitouke.sales.models import Category, Order, OrderLine, OrderStatus
 __all__ = [
     "NO_PRODUCT",
     "Frames",
+    "adbc_sqlite_path",
     "load_category_cycles",
     "load_customers",
     "load_frames",
@@ -77,7 +78,7 @@ def _cents(expression: str) -> str:
 Query = tuple[str, list[Any], list[tuple[str, pl.DataType]]]  # SQL, params, frame schema
 
 
-def _adbc_sqlite_path() -> str | None:
+def adbc_sqlite_path() -> str | None:
     """The SQLite file to read through ADBC, or None to use Django's connection."""
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         return None
@@ -142,7 +143,7 @@ def _read_cursor(query: Query) -> pl.DataFrame:
 
 def read_all(queries: Sequence[Query]) -> list[pl.DataFrame]:
     """Run independent queries and return their frames (on two threads where ADBC is used)."""
-    path = _adbc_sqlite_path()
+    path = adbc_sqlite_path()
     if path is None or not queries:
         return [_read_cursor(q) for q in queries]
     if len(queries) == 1:
