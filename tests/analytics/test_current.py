@@ -114,8 +114,15 @@ def test_stats_path_equals_reading_every_order(db, orders, s, extra, lookback, l
     assert_frame_equal(fast, full, check_dtypes=False)
 
 
-def test_hand_worked_nightly_rows(db):
-    """A reactivated customer found by a seek, a long cycle, and same-day visits."""
+@pytest.mark.parametrize("dense", [True, False])
+def test_hand_worked_nightly_rows(db, monkeypatch, dense):
+    """A reactivated customer found by a seek, a long cycle, and same-day visits.
+
+    dense=False: the per-customer sums and maxima take the hashing group-by instead of
+    array indexing (what happens when an organisation's customer ids are far apart).
+    """
+    if not dense:
+        monkeypatch.setattr(current, "_DENSE_SLACK", -(10**12))
     orders = [
         (0, 400, 9, 0, ""),  # A: previous visit long before the look-back
         (0, 10, 23, 0, ""),  # A: back 10 days ago (23:30 local is 15:30 UTC the same day)

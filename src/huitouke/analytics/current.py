@@ -26,6 +26,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import polars as pl
 from django.db import connection
 from django.db.models import Max
@@ -213,8 +214,7 @@ def core_results_from_stats(
     )
     stages = lifecycle.stages(dated, cycles, as_of, s_org, c_org)
     values = (
-        window.group_by("customer_id")
-        .agg(frequency=pl.len().cast(_INT), monetary_cents=pl.col("net_cents").sum())
+        _frequency_money(window)
         # Her most recent order in the look-back is her last order.
         .join(dates.select("customer_id", "last_order_date"), on="customer_id", how="inner")
         .with_columns(recency_days=(pl.lit(as_of, pl.Date) - last).dt.total_days().cast(_INT))
@@ -222,6 +222,80 @@ def core_results_from_stats(
     scored = rfm.score(values, settings.rfm_high_low)
     classes = rfm.value_class_of_buyers(customers, dates.select("customer_id"), scored)
     return join_core(stages, scored, classes)
+
+
+# Customer ids of one organisation are nearly contiguous, so per-customer sums and maxima can be
+# taken by indexing arrays with (id - lowest id) instead of hashing a million groups: several
+# times faster. Used while the id span is at most 4 × the rows + this slack.
+_DENSE_SLACK = 1_000_000
+_NO_DAY = np.iinfo(np.int64).min
+
+
+def _dense(ids: np.ndarray, rows: int) -> tuple[int, int] | None:
+    """(lowest id, span) when the ids are contiguous enough for array indexing, else None."""
+    if ids.size == 0:
+        return None
+    lo = int(ids.min())
+    span = int(ids.max()) - lo + 1
+    return (lo, span) if span <= 4 * rows + _DENSE_SLACK else None
+
+
+def _frequency_money(window: pl.DataFrame) -> pl.DataFrame:
+    """customer_id, frequency (orders) and monetary_cents (their sum) of the look-back."""
+    ids = window["customer_id"].to_numpy()
+    cents = window["net_cents"].to_numpy()
+    dense = _dense(ids, len(ids))
+    # Float sums of integers are exact below 2**53 cents (90 trillion yuan).
+    if dense is None or int(np.abs(cents).sum()) >= 2**53:
+        return window.group_by("customer_id").agg(
+            frequency=pl.len().cast(_INT), monetary_cents=pl.col("net_cents").sum()
+        )
+    lo, span = dense
+    index = ids - lo
+    orders = np.bincount(index, minlength=span)
+    money = np.bincount(index, weights=cents.astype(np.float64), minlength=span)
+    bought = np.flatnonzero(orders)
+    return pl.DataFrame(
+        {
+            "customer_id": (bought + lo).astype(np.int64),
+            "frequency": orders[bought].astype(np.int64),
+            "monetary_cents": money[bought].astype(np.int64),
+        }
+    )
+
+
+def _previous_in_window(window: pl.DataFrame, within: pl.DataFrame, tz: str) -> pl.DataFrame:
+    """customer_id, previous_order_date: her latest look-back date before her last date.
+
+    Only for the customers of `within` (customer_id, last_order_date); only their orders are
+    dated.
+    """
+    ids = window["customer_id"].to_numpy()
+    wanted = within["customer_id"].to_numpy()
+    dense = _dense(np.concatenate([ids, wanted]), len(ids))
+    if dense is None:
+        return (
+            window.filter(pl.col("customer_id").is_in(wanted.tolist()))
+            .select("customer_id", order_date=_local_date("placed", tz))
+            .join(within, on="customer_id", how="inner")
+            .filter(pl.col("order_date") < pl.col("last_order_date"))
+            .group_by("customer_id")
+            .agg(previous_order_date=pl.col("order_date").max())
+        )
+    lo, span = dense
+    last = np.full(span, _NO_DAY, dtype=np.int64)
+    last[wanted - lo] = within["last_order_date"].cast(pl.Int32).to_numpy()
+    theirs = last[ids - lo] != _NO_DAY
+    rows = window.filter(pl.Series(theirs))
+    days = rows.select(_local_date("placed", tz).cast(pl.Int32))["placed"].to_numpy()
+    index = rows["customer_id"].to_numpy() - lo
+    earlier = days < last[index]
+    previous = np.full(span, _NO_DAY, dtype=np.int64)
+    np.maximum.at(previous, index[earlier], days[earlier])
+    found = np.flatnonzero(previous != _NO_DAY)
+    return pl.DataFrame(
+        {"customer_id": (found + lo).astype(np.int64), "previous_order_date": previous[found]}
+    ).with_columns(pl.col("previous_order_date").cast(pl.Int32).cast(pl.Date))
 
 
 def _visit_cycles(stats: pl.DataFrame, relevant: pl.DataFrame) -> pl.DataFrame:
@@ -275,14 +349,7 @@ def _previous_dates(
         )
         .select("customer_id", "last_order_date")
     )
-    in_window = (
-        window.filter(pl.col("customer_id").is_in(within["customer_id"].implode()))
-        .select("customer_id", order_date=_local_date("placed", tz))
-        .join(within, on="customer_id", how="inner")
-        .filter(pl.col("order_date") < last)
-        .group_by("customer_id")
-        .agg(previous_order_date=pl.col("order_date").max())
-    )
+    in_window = _previous_in_window(window, within, tz)
     missing = within.join(in_window, on="customer_id", how="anti")
     # Her look-back orders are all on her last date, so her previous visit is her latest order
     # before the look-back: one seek each.
