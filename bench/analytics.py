@@ -13,17 +13,17 @@ side runs in its own child process, so that its peak memory (ru_maxrss) is its o
   scores, segments and value class - read from the database (stats plus the RFM look-back's
   orders, DESIGN §1.3) and computed in Polars. Timed from the first query to the result
   frame; writing it is part of the whole refresh below (the peers write nothing).
-- pandas: `pandas.read_sql` of customers and paid orders (read time included), lifecycle at
-  the default 90/180 days (no category cycles), RFM over 365 days with the mid-rank 1-5
-  scores, segment highs by mean, value class A-D.
+- pandas: a plain pandas script computing the same: `pandas.read_sql` of customers, paid
+  orders, the stats' last-visit categories and the category cycles (read time included),
+  then her thresholds, stage, reactivated flag (previous distinct order date), RFM over 365
+  days with the mid-rank 1-5 scores, segment highs by mean, value class A-D.
 - lifetimes: `summary_data_from_transaction_data` on the same orders (reading not timed).
 - duckdb: the orders loaded into an in-memory DuckDB first (not timed), then one SQL query for
   days since first/last, frequency, monetary, 1-5 scores and value class: the practical limit.
 
 The pandas side writes its per-customer results to a Parquet file and ours checks itself
-against them: RFM values, scores, segment and value class must agree for every customer, and
-the lifecycle stage for every customer whose thresholds are the organisation's (the pandas
-script knows no category cycles).
+against them: stage, thresholds, reactivated flag, RFM values, scores and value class must
+agree for every customer.
 
 Then, unless --no-full: the whole nightly refresh (`refresh_organisation`: customer results,
 every order and line loaded, repurchase cycles and due customers, the CLV fit, every report,
@@ -131,14 +131,18 @@ def _check_against_pandas(core: Any, peer: Any) -> dict[str, Any]:
         & pl.col("f_score").eq_missing(pl.col("f_score_pd"))
         & pl.col("m_score").eq_missing(pl.col("m_score_pd")),
         "value_class": pl.col("value_class") == pl.col("value_class_pd"),
-        "stage (org thresholds)": (pl.col("stage") == pl.col("stage_pd"))
-        | (pl.col("threshold_source") == "category"),
+        "stage": pl.col("stage") == pl.col("stage_pd"),
+        "thresholds": pl.col("silent_after").eq_missing(pl.col("silent_after_pd"))
+        & pl.col("churned_after").eq_missing(pl.col("churned_after_pd"))
+        | pl.col("stage").eq("potential"),
+        "reactivated": pl.col("reactivated") == pl.col("reactivated_pd"),
     }
     wrong = both.select(**{k: (~v).sum() for k, v in same.items()}).row(0, named=True)
     return {
         "customers": both.height,
         "disagreements": wrong,
         "category_thresholds": int((core["threshold_source"] == "category").sum()),
+        "reactivated": int(core["reactivated"].sum()),
         "stages": dict(core.group_by("stage").len().iter_rows()),
     }
 
@@ -154,25 +158,55 @@ def _mid_rank_score(values: Any, *, lower_is_better: bool = False) -> Any:
 
 
 def side_pandas(out_dir: Path) -> dict[str, Any]:
-    """A plain pandas script: read, lifecycle 90/180, RFM scores, value class."""
+    """A plain pandas script computing what ours computes, from the same database.
+
+    Lifecycle with her thresholds lengthened by the longest configured cycle bought on her
+    last visit (read from the stats, as ours does), the reactivated flag from her previous
+    distinct order date, RFM values and mid-rank scores, segment highs by mean, value class.
+    """
     import numpy as np
     import pandas as pd
+    from django.conf import settings
 
     organisation = _organisation()
     start = time.perf_counter()
     customers, orders = _read_frames(organisation.time_zone)
+    con = sqlite3.connect(str(settings.SQLITE_PATH))
+    visits = pd.read_sql(
+        "SELECT customer_id, last_order_categories AS categories FROM customers_customerstats"
+        " WHERE last_order_at IS NOT NULL",
+        con,
+    )
+    cycles = pd.read_sql(
+        "SELECT id AS category_id, cycle_days FROM sales_category WHERE cycle_days > 0", con
+    )
+    con.close()
     read_s = time.perf_counter() - start
     today = pd.Timestamp(AS_OF)
     days = (today - orders["order_date"]).dt.days
     orders = orders.assign(days=days)
     per = orders.groupby("customer_id").agg(since_last=("days", "min"), since_first=("days", "max"))
-    table = customers.set_index("customer_id").join(per)
+    # The previous distinct order date: the second most recent distinct day.
+    distinct = orders[["customer_id", "days"]].drop_duplicates()
+    order_of_day = distinct.groupby("customer_id")["days"].rank(method="first")
+    previous = distinct[order_of_day == 2].set_index("customer_id")["days"].rename("since_previous")
+    # Only cycles that can lengthen S or C change anything (DESIGN §5, docs/definitions.md).
+    longer = cycles[(cycles["cycle_days"] > SILENT) | (2 * cycles["cycle_days"] > CHURNED)]
+    bought = visits.assign(category_id=visits["categories"].map(json.loads)).explode("category_id")
+    bought = bought.dropna(subset=["category_id"]).astype({"category_id": "int64"})
+    cycle = bought.merge(longer, on="category_id").groupby("customer_id")["cycle_days"].max()
+    table = customers.set_index("customer_id").join(per).join(previous).join(cycle)
     last, first = table["since_last"], table["since_first"]
+    s_i = np.maximum(SILENT, table["cycle_days"].fillna(0))
+    c_i = np.maximum(CHURNED, 2 * table["cycle_days"].fillna(0))
+    table["silent_after"], table["churned_after"] = s_i, c_i
     table["stage"] = np.select(
-        [last.isna(), first <= SILENT, last <= SILENT, last <= CHURNED],
+        [last.isna(), first <= s_i, last <= s_i, last <= c_i],
         ["potential", "new", "active", "silent"],
         default="churned",
     )
+    gap = table["since_previous"] - last
+    table["reactivated"] = ((gap > c_i) & (last < s_i)).fillna(False)
     window = orders[orders["days"] < LOOKBACK]
     rfm = window.groupby("customer_id").agg(
         recency=("days", "min"), frequency=("days", "size"), monetary=("net", "sum")
