@@ -103,8 +103,6 @@ def _read_frames(time_zone: str) -> tuple[Any, Any]:
 
 def side_ours(out_dir: Path) -> dict[str, Any]:
     """Our customer results, timed from the first query to the frame, then checked."""
-    # Imported before the clock starts, as the pandas side imports pandas before its own.
-    import adbc_driver_sqlite.dbapi  # noqa: F401
     import polars as pl
 
     from huitouke.analytics.jobs import customer_core

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
-from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -163,61 +162,3 @@ def test_a_later_order_sends_the_refresh_through_every_order(db, org, store1):
     core, source = customer_core(org, AS_OF)
     assert source == "orders"
     assert core.row(0, named=True)["stage"] == "potential"
-
-
-@pytest.mark.django_db(transaction=True)
-def test_committed_data_is_read_through_adbc_on_sqlite():
-    """Outside a transaction an SQLite file is read through ADBC; the rows are the same."""
-    org = build([(0, 3, 9, 1, ""), (0, 100, 23, 2, "part"), (1, 0, 0, 3, "line")], 90, 180, 365)
-    uses_adbc = loader.adbc_sqlite_path() is not None
-    assert uses_adbc == (connection.vendor == "sqlite")
-    committed, source = customer_core(org, AS_OF)
-    assert source == "stats"
-    with transaction.atomic():  # inside a transaction: Django's own cursor
-        assert loader.adbc_sqlite_path() is None
-        through_cursor, _ = customer_core(org, AS_OF)
-    assert_frame_equal(committed, through_cursor, check_dtypes=False)
-    assert committed.height == 6
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_column_adbc_cannot_type_is_read_again_through_the_cursor():
-    # ADBC types a column from its first rows: NULLs, then reals, fails there.
-    sql = (
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)"
-        " SELECT i, CASE WHEN i > 2000 THEN 1.5 END FROM n"
-    )
-    [frame] = loader.read_all([(sql, [], [("i", pl.Int64()), ("x", pl.Float64())])])
-    assert frame.height == 3000
-    assert frame["x"].drop_nulls().to_list() == [1.5] * 1000
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_sqlite_bulk_write_stores_what_the_cursor_writes():
-    """refresh_organisation writes the same CustomerAnalytics rows through ADBC and Django."""
-    from huitouke.analytics.jobs import refresh_organisation
-    from huitouke.analytics.models import CustomerAnalytics, RefreshRun
-
-    orders = [(who, back, 9, who % 4, "") for who in range(6) for back in (3, 40, 200, 420)]
-    org = build([*orders, (0, 1, 23, 1, "part"), (1, 2, 0, 2, "line")], 90, 180, 365)
-    fields = [f.name for f in CustomerAnalytics._meta.fields if f.name != "updated_at"]
-
-    def stored() -> dict[int, tuple]:
-        return {
-            row[0]: row[1:]
-            for row in CustomerAnalytics.objects.filter(organisation=org)
-            .order_by("customer_id")
-            .values_list("customer_id", *fields)
-        }
-
-    with transaction.atomic():  # Django's cursor and executemany
-        refresh_organisation(org, AS_OF)
-        through_django = stored()
-    CustomerAnalytics.objects.filter(organisation=org).delete()
-
-    RefreshRun.objects.filter(organisation=org).delete()  # the same as-of may run again
-    refresh_organisation(org, AS_OF)  # outside a transaction: ADBC on SQLite
-    assert stored() == through_django
-    assert len(through_django) == 6
-    money = [dict(zip(fields, row, strict=True))["monetary"] for row in through_django.values()]
-    assert all(m is not None and m > 0 for m in money)

@@ -96,8 +96,7 @@ def _orders_where(params: list[Any], organisation: Organisation) -> str:
 def _queries(organisation: Organisation, window: tuple[Any, Any, Any]) -> list[Query]:
     """Look-back orders (in two halves), stats and customers.
 
-    `window` holds the instants that start the look-back, split it and end T. The largest
-    reads come first, so that on two threads they run side by side.
+    `window` holds the instants that start the look-back, split it and end T.
     """
     customer, stats = _q(Customer._meta.db_table), _q(CustomerStats._meta.db_table)
     order = _q(Order._meta.db_table)
@@ -154,8 +153,8 @@ def _earlier_orders(customer_ids: list[int], before: Any, *, latest_only: bool) 
     placed, placed_type = _time("MAX(o.placed_at)" if latest_only else "o.placed_at")
     queries: list[Query] = []
     for lo in range(0, len(customer_ids), SEEK_CHUNK):
-        # The ids are integers from our own frame, written into the SQL as literals: binding
-        # thousands of parameters costs ADBC more than the seeks themselves.
+        # The ids are integers from our own frame, written into the SQL as literals rather
+        # than bound as thousands of parameters.
         ids = ", ".join(str(int(c)) for c in customer_ids[lo : lo + SEEK_CHUNK])
         sql = (
             f"SELECT o.customer_id, {placed} FROM {order} o"

@@ -9,7 +9,6 @@ the same rows, so a retry or a second worker is harmless.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
 import math
 import time
@@ -24,7 +23,7 @@ from django.utils import timezone
 
 from huitouke.accounts.models import Organisation, Store, User
 from huitouke.analytics import current, reports, results
-from huitouke.analytics.loader import adbc_sqlite_path, load_frames
+from huitouke.analytics.loader import load_frames
 from huitouke.analytics.models import (
     CustomerAnalytics,
     CustomerDue,
@@ -48,7 +47,6 @@ logger = logging.getLogger(__name__)
 STALE_AFTER = dt.timedelta(hours=2)  # a "running" refresh older than this has died
 NIGHTLY_AT = dt.time(2, 30)  # local time of the nightly refresh
 WRITE_BATCH = 2000
-WRITE_SLICE = 50_000  # customers per transaction of the SQLite bulk upsert
 MAX_FAILURES_PER_DAY = 3
 
 _CUSTOMER_FIELDS = [
@@ -210,89 +208,9 @@ def _analytics_rows(
     ]
 
 
-def _clv_money(values: pl.Series) -> list[float | None]:
-    """Money floats as SQLite stores them from `_money`'s two-decimal text."""
-    return [
-        float(f"{v:.2f}") if v is not None and math.isfinite(v) else None for v in values.to_list()
-    ]
-
-
-def _ingest_customers(
-    path: str, table: pl.DataFrame, organisation: Organisation, as_of: dt.date
-) -> None:
-    """The SQLite upsert of CustomerAnalytics through ADBC: Arrow columns in, no Python rows.
-
-    The rows go to a temporary table in one bulk ingest, then into CustomerAnalytics by one
-    INSERT … SELECT … ON CONFLICT per slice of WRITE_SLICE customers, each its own short
-    transaction (order entry waits behind SQLite's write lock for one slice at most). The
-    values are those `_analytics_rows` writes through Django, as SQLite stores them.
-    """
-    import adbc_driver_sqlite.dbapi as adbc
-
-    ops = connection.ops
-
-    def finite(name: str) -> pl.Expr:
-        return pl.when(pl.col(name).is_finite()).then(pl.col(name))
-
-    due = pl.col("due_categories").cast(pl.List(pl.String)).list.join(", ")
-    frame = table.select(
-        "customer_id",
-        organisation_id=pl.lit(organisation.pk, pl.Int64),
-        as_of=pl.lit(ops.adapt_datefield_value(as_of)),
-        lifecycle="stage",
-        reactivated=pl.col("reactivated").cast(pl.Int64),
-        days_since_last="days_since_last",
-        days_since_first="days_since_first",
-        silent_after="silent_after",
-        churned_after="churned_after",
-        threshold_source="threshold_source",
-        cycle_days="cycle_days",
-        cycle_category_id="cycle_category_id",
-        gap_before_last_days="gap_before_last_days",
-        recency_days="recency_days",
-        frequency="frequency",
-        monetary=pl.col("monetary_cents") / 100,
-        r_score="r_score",
-        f_score="f_score",
-        m_score="m_score",
-        rfm_segment=pl.col("rfm_segment").fill_null(""),
-        value_class="value_class",
-        due_categories=pl.when(due.is_null()).then(pl.lit("[]")).otherwise("[" + due + "]"),
-        p_alive=finite("p_alive"),
-        expected_orders_90d=finite("expected_orders_90d"),
-        p_order_90d=finite("p_order_90d"),
-        expected_aov=pl.Series(_clv_money(table["expected_aov"]), dtype=pl.Float64),
-        predicted_clv=pl.Series(_clv_money(table["predicted_clv"]), dtype=pl.Float64),
-        clv_rank="clv_rank",
-        clv_if_alive=pl.Series(_clv_money(table["clv_if_alive"]), dtype=pl.Float64),
-        updated_at=pl.lit(ops.adapt_datetimefield_value(timezone.now())),
-    )
-    qn = ops.quote_name
-    columns = ", ".join(qn(c) for c in frame.columns)
-    updates = ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in frame.columns[1:])
-    sql = (
-        f"INSERT INTO {qn(CustomerAnalytics._meta.db_table)} ({columns})"
-        f" SELECT {columns} FROM temp.huitouke_ca_stage WHERE customer_id >= ? AND customer_id < ?"
-        f" ON CONFLICT (customer_id) DO UPDATE SET {updates}"
-    )
-    ids: list[int] = frame["customer_id"].to_list()
-    bounds = [*ids[::WRITE_SLICE], ids[-1] + 1] if ids else []
-    with adbc.connect(path) as con, con.cursor() as cursor:
-        cursor.execute("PRAGMA busy_timeout = 20000")
-        cursor.adbc_ingest("huitouke_ca_stage", frame.to_arrow(), mode="replace", temporary=True)
-        con.commit()
-        for lo, hi in itertools.pairwise(bounds):
-            cursor.execute(sql, [lo, hi])
-            con.commit()
-
-
 def _write_customers(organisation: Organisation, as_of: dt.date, table: pl.DataFrame) -> None:
-    path = adbc_sqlite_path()
-    if path is not None:
-        _ingest_customers(path, table.sort("customer_id"), organisation, as_of)
-    else:
-        rows = _analytics_rows(table, organisation, as_of)
-        _upsert(CustomerAnalytics, ["customer", *_CUSTOMER_FIELDS], rows, ["customer"])
+    rows = _analytics_rows(table, organisation, as_of)
+    _upsert(CustomerAnalytics, ["customer", *_CUSTOMER_FIELDS], rows, ["customer"])
     # Customers merged into another since the last refresh keep no results of their own.
     CustomerAnalytics.objects.filter(
         organisation=organisation, customer__merged_into__isnull=False

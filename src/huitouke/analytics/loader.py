@@ -5,18 +5,17 @@ instances). Only counted orders are read: paid, with refunds already subtracted 
 money. Order times become local calendar dates in the organisation's time zone, converted in
 Polars from epoch seconds, so SQLite and PostgreSQL give identical frames.
 
-On an SQLite file, outside a transaction, queries run on their own ADBC connections, which
-hand back Arrow columns without a Python object per value (several times faster than the
-DB-API cursor) and release the GIL, so `read_all` runs independent queries on two threads.
-Inside a transaction (tests, or a caller's atomic block) the rows must come from Django's own
-connection, which sees the uncommitted data, so the same SQL goes through its cursor.
+Everything goes through Django's own connection. An Arrow-native reader (ADBC, connectorx)
+would be several times faster on SQLite, but each links its own copy of SQLite, and two
+copies of SQLite in one process corrupt a database: closing a file in one releases the POSIX
+locks the other holds (sqlite.org/howtocorrupt.html §2.2.1). The test suite saw exactly that
+("database disk image is malformed") while the reader ran beside Django's connection, so it
+was removed; see docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +30,6 @@ from huitouke.sales.models import Category, Order, OrderLine, OrderStatus
 __all__ = [
     "NO_PRODUCT",
     "Frames",
-    "adbc_sqlite_path",
     "load_category_cycles",
     "load_customers",
     "load_frames",
@@ -78,57 +76,6 @@ def _cents(expression: str) -> str:
 Query = tuple[str, list[Any], list[tuple[str, pl.DataType]]]  # SQL, params, frame schema
 
 
-def adbc_sqlite_path() -> str | None:
-    """The SQLite file to read through ADBC, or None to use Django's connection."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
-        return None
-    name = str(connection.settings_dict["NAME"] or "")
-    if not name or name == ":memory:" or name.startswith("file:") or "mode=memory" in name:
-        return None
-    try:
-        import adbc_driver_sqlite.dbapi  # noqa: F401
-    except ImportError:  # pragma: no cover - a declared dependency
-        return None
-    return name
-
-
-_PLACEHOLDER = re.compile(r"%([%s])")
-
-
-def _qmark(sql: str) -> str:
-    """Django's %s placeholders (and %% escapes) as SQLite's ? (and %)."""
-    return _PLACEHOLDER.sub(lambda m: "?" if m.group(1) == "s" else "%", sql)
-
-
-def _typed(frame: pl.DataFrame, schema: list[tuple[str, pl.DataType]]) -> pl.DataFrame:
-    return frame.rename(dict(zip(frame.columns, [c for c, _ in schema], strict=True))).cast(
-        dict(schema)
-    )
-
-
-def _read_adbc(path: str, query: Query) -> pl.DataFrame | None:
-    """The query's frame read through ADBC, or None when ADBC cannot type a column.
-
-    ADBC's SQLite driver types each column from its first rows, so a column that starts with
-    NULLs and then holds text or reals fails; the queries here return integers only, and any
-    that does fail is read again through Django's cursor.
-    """
-    import adbc_driver_sqlite.dbapi as adbc
-
-    sql, params, schema = query
-    try:
-        with adbc.connect(path) as con, con.cursor() as cursor:
-            cursor.execute(_qmark(sql), params)
-            table = cursor.fetch_arrow_table()
-    except (adbc.Error, OSError):  # the type mismatch surfaces as Arrow's OSError
-        return None
-    if table.num_rows == 0:
-        return pl.DataFrame(schema=schema)
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return _typed(frame, schema)
-
-
 def _read_cursor(query: Query) -> pl.DataFrame:
     sql, params, schema = query
     parts = []
@@ -142,16 +89,8 @@ def _read_cursor(query: Query) -> pl.DataFrame:
 
 
 def read_all(queries: Sequence[Query]) -> list[pl.DataFrame]:
-    """Run independent queries and return their frames (on two threads where ADBC is used)."""
-    path = adbc_sqlite_path()
-    if path is None or not queries:
-        return [_read_cursor(q) for q in queries]
-    if len(queries) == 1:
-        frames = [_read_adbc(path, queries[0])]
-    else:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            frames = list(pool.map(lambda q: _read_adbc(path, q), queries))
-    return [f if f is not None else _read_cursor(q) for f, q in zip(frames, queries, strict=True)]
+    """Run independent queries and return their frames."""
+    return [_read_cursor(q) for q in queries]
 
 
 def _query(
