@@ -11,6 +11,7 @@ from tests.helpers import make_customer
 from tests.imports.importfiles import stored_stats
 
 from huitouke.customers.models import CustomerStats
+from huitouke.imports import stats
 from huitouke.imports.stats import refresh_stats_for
 from huitouke.sales.actions import refresh_customer_stats
 from huitouke.sales.models import Category, Order, OrderLine, OrderSource, OrderStatus
@@ -53,7 +54,12 @@ def order(
     return placed
 
 
-def test_set_based_stats_equal_the_hand_worked_figures_and_the_per_customer_refresh(org, store1):
+@pytest.mark.parametrize("whole_organisation", [False, True])
+def test_set_based_stats_equal_the_hand_worked_figures_and_the_per_customer_refresh(
+    org, store1, monkeypatch, whole_organisation
+):
+    if whole_organisation:  # the single pass over all of the organisation's orders
+        monkeypatch.setattr(stats, "SCAN_FROM", 1)
     skin, makeup, nails, care = (
         Category.objects.create(organisation=org, name=name)
         for name in ("护肤", "彩妆", "美甲", "护理")

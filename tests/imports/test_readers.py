@@ -304,6 +304,18 @@ def test_row_keys_are_stable_and_repeat_aware() -> None:
     )
 
 
+def test_rows_with_an_order_number_count_as_repeats_but_need_no_key() -> None:
+    row = "王丽,13800138000,2024-03-05 14:03,面霜,100\n"
+    text = "订单号,姓名,手机,日期,商品,金额\n" + "A1," + row + "," + row + "A2," + row + "," + row
+    keyed = orders(read_file(text.encode(), "orders"))
+    assert [r.row_key for r in keyed[::2]] == ["", ""]  # the order number is their key
+    when = datetime(2024, 3, 5, 14, 3)
+    assert [r.row_key for r in keyed[1::2]] == [
+        reference_key("13800138000", when, "面霜", "100.00", 1),
+        reference_key("13800138000", when, "面霜", "100.00", 3),
+    ]
+
+
 # --- XLSX ------------------------------------------------------------------------------------
 
 

@@ -77,6 +77,11 @@ class FastTable:
         self._write(layout.columns, layout.complete(rows), "")
         return len(rows)
 
+    def adapter(self, name: str) -> Callable[[Any], Any]:
+        """The function turning a value of field `name` into what the backend stores."""
+        convert = next(c for n, _default, c in self.columns if n == name)
+        return convert or (lambda value: value)
+
     def _layout(self, names: tuple[str, ...], prepared: tuple[str, ...] = ()) -> _Layout:
         by_name = {name: convert for name, _default, convert in self.columns}
         unknown = set(names) - set(by_name)
@@ -153,11 +158,13 @@ class FastTable:
         rows: Sequence[tuple[Any, ...]],
         key: str,
         update: Sequence[str],
+        *,
+        prepared: tuple[str, ...] = (),
     ) -> int:
         """Insert rows of `names` (as insert_tuples), or update `update` where one with the same unique `key` exists."""
         # ON CONFLICT … DO UPDATE is the same on SQLite (3.24+) and PostgreSQL.
         sets = ", ".join(f"{self.column_of[u]} = excluded.{self.column_of[u]}" for u in update)
-        layout = self._layouts.get((names, ())) or self._layout(names)
+        layout = self._layouts.get((names, prepared)) or self._layout(names, prepared)
         self._write(
             layout.columns,
             layout.complete(rows),

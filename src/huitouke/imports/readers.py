@@ -248,18 +248,44 @@ def _open_xlsx(binary: IO[bytes], sheet: str | int | None, stack: ExitStack) -> 
 
 
 class _Keys:
-    """Row keys for one file; the n-th repeat of an identical row gets occurrence n."""
+    """Row keys for one file; the n-th repeat of an identical row gets occurrence n.
+
+    Rows with an order number need no key, but still count as repeats of the rows without
+    one that follow them. They are only noted (no hashing) until the first row without an
+    order number appears: a file where every row has one never hashes a row.
+    """
 
     def __init__(self) -> None:
         self.seen: dict[str, int] = {}
+        self.unkeyed: list[tuple[str, datetime, str | None, Decimal]] | None = []
 
     def __call__(
         self, customer_key: str, placed_at: datetime, product: str | None, amount: Decimal
     ) -> str:
+        if self.unkeyed is not None:
+            for earlier in self.unkeyed:
+                self._count(*earlier)
+            self.unkeyed = None
+        base, count = self._count(customer_key, placed_at, product, amount)
+        return base if count == 0 else row_key(customer_key, placed_at, product, amount, count)
+
+    def note(
+        self, customer_key: str, placed_at: datetime, product: str | None, amount: Decimal
+    ) -> None:
+        """Count a row that has an order number (and so needs no key of its own)."""
+        if self.unkeyed is not None:
+            self.unkeyed.append((customer_key, placed_at, product, amount))
+        else:
+            self._count(customer_key, placed_at, product, amount)
+
+    def _count(
+        self, customer_key: str, placed_at: datetime, product: str | None, amount: Decimal
+    ) -> tuple[str, int]:
+        """The row's first-occurrence key, and how many identical rows came before it."""
         base = row_key(customer_key, placed_at, product, amount)
         count = self.seen.get(base, 0)
         self.seen[base] = count + 1
-        return base if count == 0 else row_key(customer_key, placed_at, product, amount, count)
+        return base, count
 
 
 class _RowBuilder:
@@ -391,7 +417,12 @@ class _RowBuilder:
         values["quantity"] = quantity
         values["amount"] = amount
         order = ParsedOrderRow(row=number, discount=discount, **values)  # type: ignore[arg-type]
-        order.row_key = self.keys(order.customer_key, order.placed_at, order.product_name, amount)
+        if order.external_id:
+            self.keys.note(order.customer_key, order.placed_at, order.product_name, amount)
+        else:
+            order.row_key = self.keys(
+                order.customer_key, order.placed_at, order.product_name, amount
+            )
         return order
 
     def _customer(

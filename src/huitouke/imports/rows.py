@@ -288,7 +288,7 @@ class ParsedOrderRow:
     source: str | None = None
     payment_method: str | None = None
     note: str | None = None
-    row_key: str = ""
+    row_key: str = ""  # set for rows without an order number (external_id): see rows.row_key
 
     @property
     def customer_key(self) -> str:
