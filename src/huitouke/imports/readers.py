@@ -298,7 +298,7 @@ class _RowBuilder:
         self.index = {name: i for i, name in mapping.fields.items()}
         self.header = {name: mapping.columns[i] for i, name in mapping.fields.items()}
         self.limits = ORDER_TEXT_LIMITS if kind == "orders" else CUSTOMER_TEXT_LIMITS
-        self.date_field = "placed_at" if kind == "orders" else "joined_at"
+        self.date_index = self.index.get("placed_at" if kind == "orders" else "joined_at")
         # One parser per mapped column, chosen once: the per-row loop is the hot path. Plain
         # text fields get None and a length limit, and are handled inline.
         self.plan = [
@@ -315,7 +315,7 @@ class _RowBuilder:
 
     def is_summary(self, cells: Sequence[CellValue]) -> bool:
         """A totals line (合计 …) without a date: spreadsheets often end with one."""
-        index = self.index.get(self.date_field)
+        index = self.date_index
         if index is not None and index < len(cells) and clean_text(cells[index]):
             return False
         # The label sits in one of the first columns; looking only there keeps this cheap.

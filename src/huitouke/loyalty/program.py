@@ -178,7 +178,9 @@ def evaluate_tier(
     return None
 
 
-REEVALUATE_CHUNK = 20_000
+# Customers per aggregate: on SQLite each chunk's query reads all the organisation's orders
+# (through its organisation index), so fewer, larger chunks read them fewer times.
+REEVALUATE_CHUNK = 100_000
 
 
 def reevaluate_tiers_of(
@@ -251,13 +253,18 @@ def _bulk_move(
     with transaction.atomic():
         # One upsert creates the missing accounts with their tier and moves the existing ones;
         # on a conflict only the tier changes, so points and debt stay as they are.
-        FastTable(LoyaltyAccount, now).upsert(
+        accounts = FastTable(LoyaltyAccount, now)
+        since = accounts.adapter("tier_since")(now)  # the same for every row: adapted once
+        accounts.upsert(
             ("customer_id", "organisation_id", "tier_id", "tier_since"),
-            [(cid, organisation_id, target.pk if target else None, now) for cid, target in moves],
+            [(cid, organisation_id, target.pk if target else None, since) for cid, target in moves],
             "customer_id",
             ("tier_id", "tier_since"),
+            prepared=("tier_since",),
         )
-        FastTable(TierChange, now).insert_tuples(
+        changes = FastTable(TierChange, now)
+        at = changes.adapter("at")(now)
+        changes.insert_tuples(
             (
                 "customer_id",
                 "from_tier_id",
@@ -277,10 +284,11 @@ def _bulk_move(
                     target.name if target else "",
                     spend_of.get(cid, ZERO),
                     "import",
-                    now,
+                    at,
                 )
                 for cid, target in moves
             ],
+            prepared=("at",),
         )
     return len(moves)
 
