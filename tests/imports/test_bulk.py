@@ -64,3 +64,17 @@ def test_a_files_local_time_is_stored_as_the_orm_stores_the_aware_time(db, zone)
         assert adapt(moment) == generic(moment.replace(tzinfo=tz))
     aware = datetime(2024, 3, 5, 14, 3, tzinfo=ZoneInfo("Europe/Paris"))
     assert adapt(aware) == generic(aware)
+
+
+def test_new_ids_come_back_in_the_order_of_the_rows(org, store1):
+    now = timezone.now()
+    for key in ("old1", "old2", "old3"):
+        Order.objects.create(organisation=org, store=store1, external_id=key)
+    Order.objects.filter(external_id="old3").delete()  # a freed id is never given again
+    names = ("organisation_id", "store_id", "external_id")
+    rows = [(org.pk, store1.pk, f"new{n}") for n in range(5)]
+    ids = FastTable(Order, now).insert_tuples_returning(names, rows)
+    assert dict(Order.objects.filter(pk__in=ids).values_list("pk", "external_id")) == {
+        pk: f"new{n}" for n, pk in enumerate(ids)
+    }
+    assert FastTable(Order, now).insert_tuples_returning(names, []) == []
