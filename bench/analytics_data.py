@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from benchlib import day_start, migrate, utc_text
+from benchlib import create_shop, day_start, migrate, utc_text
 
 CATEGORIES = [
     ("护肤", 60),
@@ -59,17 +59,7 @@ def load(db_path: Path, n: int, as_of: date, tz: ZoneInfo, seed: int = 20261202)
     con.execute("PRAGMA synchronous=OFF")
     con.execute("PRAGMA cache_size=-400000")
     now = utc_text(day_start(as_of, tz))
-    org = con.execute(
-        "INSERT INTO accounts_organisation (name, industry, time_zone, silent_after_days,"
-        " churned_after_days, rfm_lookback_days, created_at, rfm_high_low)"
-        " VALUES ('基准美妆连锁', 'cosmetics', ?, 90, 180, 365, ?, 'mean')",
-        (tz.key, now),
-    ).lastrowid
-    store = con.execute(
-        "INSERT INTO accounts_store (name, address, phone, sms_signature, created_at,"
-        " organisation_id) VALUES ('静安店', '', '', '', ?, ?)",
-        (now, org),
-    ).lastrowid
+    org, store = create_shop(con, "基准美妆连锁", "cosmetics", tz.key, "静安店", now)
     categories, products = [], []
     for name, cycle in CATEGORIES:
         cat = con.execute(
@@ -198,7 +188,7 @@ def load(db_path: Path, n: int, as_of: date, tz: ZoneInfo, seed: int = 20261202)
     con.execute("ANALYZE")
     con.commit()
     con.close()
-    return {"organisation": int(org or 0), "customers": n, "orders": orders, "lines": lines}
+    return {"organisation": org, "customers": n, "orders": orders, "lines": lines}
 
 
 def set_last_visit_categories(con: sqlite3.Connection, tz: ZoneInfo) -> None:

@@ -41,3 +41,21 @@ def batched(rows: Iterable[tuple[Any, ...]], size: int = BATCH) -> Iterator[list
             chunk = []
     if chunk:
         yield chunk
+
+
+def create_shop(
+    con: Any, name: str, industry: str, time_zone: str, store: str, now: str
+) -> tuple[int, int]:
+    """Insert one organisation (default analytics settings) and one store; their ids."""
+    org = con.execute(
+        "INSERT INTO accounts_organisation (name, industry, time_zone, silent_after_days,"
+        " churned_after_days, rfm_lookback_days, created_at, rfm_high_low)"
+        " VALUES (?, ?, ?, 90, 180, 365, ?, 'mean')",
+        (name, industry, time_zone, now),
+    ).lastrowid
+    shop = con.execute(
+        "INSERT INTO accounts_store (name, address, phone, sms_signature, created_at,"
+        " organisation_id) VALUES (?, '', '', '', ?, ?)",
+        (store, now, org),
+    ).lastrowid
+    return int(org or 0), int(shop or 0)

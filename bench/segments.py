@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from benchlib import batched, day_start, migrate, utc_text
+from benchlib import batched, create_shop, day_start, migrate, utc_text
 
 LIMIT = 3.0
 AS_OF = date(2026, 6, 30)
@@ -62,19 +62,7 @@ def load(db_path: Path, n: int, seed: int = 20260630) -> dict[str, int]:
     con.execute("PRAGMA synchronous=OFF")
     con.execute("PRAGMA cache_size=-200000")
     now = utc_text(day_start(AS_OF, TZ))
-    cur = con.execute(
-        "INSERT INTO accounts_organisation (name, industry, time_zone, silent_after_days,"
-        " churned_after_days, rfm_lookback_days, created_at, rfm_high_low)"
-        " VALUES ('基准美容连锁', 'other', 'Asia/Shanghai', 90, 180, 365, ?, 'mean')",
-        (now,),
-    )
-    org = int(cur.lastrowid or 0)
-    cur = con.execute(
-        "INSERT INTO accounts_store (name, address, phone, sms_signature, created_at,"
-        " organisation_id) VALUES ('徐汇店', '', '', '', ?, ?)",
-        (now, org),
-    )
-    store = int(cur.lastrowid or 0)
+    org, store = create_shop(con, "基准美容连锁", "other", "Asia/Shanghai", "徐汇店", now)
     tag_ids = []
     for name in TAGS:
         cur = con.execute(

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from huitouke.accounts.models import Organisation, Store, User
 from huitouke.analytics import current, reports, results
-from huitouke.analytics.loader import load_frames
+from huitouke.analytics.loader import Frames, load_frames
 from huitouke.analytics.models import (
     CustomerAnalytics,
     CustomerDue,
@@ -290,32 +290,28 @@ def _write_learned_cycles(organisation: Organisation, category_stats: pl.DataFra
     Category.objects.bulk_update(changed, ["learned_cycle_days"], batch_size=500)
 
 
-def customer_core(organisation: Organisation, as_of: dt.date) -> tuple[pl.DataFrame, str]:
+def customer_core(
+    organisation: Organisation, as_of: dt.date, frames: Frames | None = None
+) -> tuple[pl.DataFrame, str]:
     """Lifecycle, RFM and value class of every customer as of a date, and where they came from.
 
     "stats" when the kept-up customer stats cover as_of (the nightly case: one stats row per
-    customer plus the look-back's orders are read), otherwise "orders" (every order and line).
+    customer plus the look-back's orders are read), otherwise "orders" (every order and line,
+    from `frames` when the caller has loaded them already).
     """
     settings = results.Settings.of(organisation)
     if current.stats_cover(organisation, as_of):
         return current.core_results_from_stats(organisation, as_of, settings), "stats"
-    return results.core_results(load_frames(organisation), as_of, settings), "orders"
+    return results.core_results(frames or load_frames(organisation), as_of, settings), "orders"
 
 
 def _compute(
     organisation: Organisation, as_of: dt.date, clock: _Clock
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[tuple[str, str], dict[str, Any]], str]:
-    settings = results.Settings.of(organisation)
-    if current.stats_cover(organisation, as_of):
-        core, source = current.core_results_from_stats(organisation, as_of, settings), "stats"
-        clock.lap("customers")
-        frames = load_frames(organisation)
-        clock.lap("load")
-    else:
-        frames = load_frames(organisation)
-        clock.lap("load")
-        core, source = results.core_results(frames, as_of, settings), "orders"
-        clock.lap("customers")
+    frames = load_frames(organisation)  # the cycles, CLV and reports below need every order
+    clock.lap("load")
+    core, source = customer_core(organisation, as_of, frames)
+    clock.lap("customers")
     cycle_data, category_stats = reports.cycles_report(frames, as_of)
     due = results.due_rows(frames, as_of, category_stats)
     clock.lap("cycles")
