@@ -519,3 +519,15 @@ def test_wildly_varying_spend_falls_back_to_observed_averages():
     assert "spend_too_dispersed" in [w.code for w in result.warnings]
     np.testing.assert_array_equal(result.expected_aov[:200], m[:200])
     assert np.all(result.expected_aov[200:] == pytest.approx(m[:200].mean()))
+
+
+def test_the_calibration_chart_holds_no_value_json_cannot_store():
+    # A forecast the model cannot compute (seen: -inf on a 40-customer demo) is left empty,
+    # so the report stays valid JSON (SQLite's JSON_VALID check refused the refresh before).
+    import json
+
+    from huitouke.analytics.results import _finite_or_none
+
+    values = _finite_or_none([1.5, float("nan"), float("-inf"), float("inf"), None, 2])
+    assert values == [1.5, None, None, None, None, 2]
+    json.dumps(values, allow_nan=False)

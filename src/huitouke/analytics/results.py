@@ -107,8 +107,11 @@ def due_rows(frames: Frames, as_of: dt.date, category_stats: pl.DataFrame) -> pl
     )
 
 
-def _nan_to_none(values: Any) -> list[Any]:
-    return [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values]
+def _finite_or_none(values: Any) -> list[Any]:
+    """Values for a JSON report: NaN and ±inf (a forecast the model could not compute) as None."""
+    return [
+        None if v is None or (isinstance(v, float) and not np.isfinite(v)) else v for v in values
+    ]
 
 
 def _error(exc: clv.ClvDataError) -> dict[str, Any]:
@@ -136,8 +139,8 @@ def _calibration(amounts: pl.DataFrame, as_of: dt.date) -> dict[str, Any]:
         "holdout_end": as_of.isoformat(),
         "x": [int(v) for v in table["x"]],
         "customers": [int(v) for v in table["customers"]],
-        "actual": _nan_to_none(table["actual"].tolist()),
-        "predicted": _nan_to_none(table["predicted"].tolist()),
+        "actual": _finite_or_none(table["actual"].tolist()),
+        "predicted": _finite_or_none(table["predicted"].tolist()),
     }
 
 
