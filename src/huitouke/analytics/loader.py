@@ -5,24 +5,32 @@ instances). Only counted orders are read: paid, with refunds already subtracted 
 money. Order times become local calendar dates in the organisation's time zone, converted in
 Polars from epoch seconds, so SQLite and PostgreSQL give identical frames.
 
-Everything goes through Django's own connection. An Arrow-native reader (ADBC, connectorx)
-would be several times faster on SQLite, but each links its own copy of SQLite, and two
-copies of SQLite in one process corrupt a database: closing a file in one releases the POSIX
-locks the other holds (sqlite.org/howtocorrupt.html §2.2.1). The test suite saw exactly that
-("database disk image is malformed") while the reader ran beside Django's connection, so it
-was removed; see docs/benchmarks.md.
+Small reads go through Django's own connection. Large reads of the embedded SQLite database
+(a shop of tens of thousands of customers and up) are done by an Arrow-native reader in a
+child process (`sqlite_arrow`), several times faster than the DB-API cursor; it is not used
+in-process because ADBC links its own copy of SQLite, and two copies in one process corrupt a
+database (see that module and docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import logging
+import subprocess
+import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
+from django.conf import settings
 from django.db import connection
 
 from huitouke.accounts.models import Organisation
+from huitouke.analytics import sqlite_arrow
 from huitouke.analytics.frames import CATEGORY_CYCLES, CUSTOMERS, LINES, ORDERS, FrameSchema
 from huitouke.customers.models import Customer
 from huitouke.sales.models import Category, Order, OrderLine, OrderStatus
@@ -36,7 +44,10 @@ __all__ = [
     "load_lines",
     "load_orders",
     "read_all",
+    "reads_are_large",
 ]
+
+logger = logging.getLogger(__name__)
 
 # Lines typed in by name have no product; they still count for their category. Product-level
 # analyses (product cycles, product baskets, traffic/profit items) leave product 0 out.
@@ -88,8 +99,73 @@ def _read_cursor(query: Query) -> pl.DataFrame:
     return pl.concat(parts, how="vertical", rechunk=True)
 
 
-def read_all(queries: Sequence[Query]) -> list[pl.DataFrame]:
-    """Run independent queries and return their frames."""
+def _child_reader_usable() -> bool:
+    """Whether the child process can see what this connection sees: a SQLite file, no open
+    transaction (the child sees only committed rows) and the driver installed."""
+    name = str(connection.settings_dict["NAME"])
+    return (
+        connection.vendor == "sqlite"
+        and not connection.in_atomic_block
+        and name != ":memory:"
+        and not name.startswith("file:")
+        and Path(name).is_file()
+        and importlib.util.find_spec("adbc_driver_sqlite") is not None
+    )
+
+
+def _as_schema(frame: pl.DataFrame, schema: list[tuple[str, pl.DataType]]) -> pl.DataFrame:
+    if frame.height == 0:
+        return pl.DataFrame(schema=schema)
+    return pl.DataFrame(
+        [
+            s.cast(dtype, strict=True).alias(name)
+            for s, (name, dtype) in zip(frame, schema, strict=True)
+        ]
+    )
+
+
+def _read_in_child(queries: Sequence[Query]) -> list[pl.DataFrame] | None:
+    """The queries' frames read by `sqlite_arrow` in a child process; None if it failed."""
+    with tempfile.TemporaryDirectory(prefix="huitouke-read-") as out:
+        job = {
+            "path": str(connection.settings_dict["NAME"]),
+            "queries": [[sql, params] for sql, params, _ in queries],
+            "out": out,
+        }
+        try:
+            done = subprocess.run(
+                [sys.executable, "-I", sqlite_arrow.__file__],
+                input=json.dumps(job),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode:
+                raise RuntimeError(done.stderr.strip().splitlines()[-1:] or done.returncode)
+            raw = [pl.read_ipc(Path(out) / f"{i}.arrow") for i in range(len(queries))]
+            return [_as_schema(f, q[2]) for f, q in zip(raw, queries, strict=True)]
+        except (OSError, TypeError, ValueError, RuntimeError, pl.exceptions.PolarsError) as exc:
+            # The cursor reads the same rows, only slower.
+            logger.warning("Arrow reader failed, reading through the cursor: %s", exc)
+            return None
+
+
+def reads_are_large(organisation: Organisation) -> bool:
+    """Whether the organisation is big enough for the child reader to pay for its start."""
+    threshold = settings.ANALYTICS_CHILD_READER_MIN_CUSTOMERS
+    return Customer.objects.filter(organisation=organisation).count() >= threshold
+
+
+def read_all(queries: Sequence[Query], *, large: bool = False) -> list[pl.DataFrame]:
+    """Run independent queries and return their frames.
+
+    large: many rows are expected, so on SQLite they are read by the Arrow reader in a child
+    process where it can see the same rows (`_child_reader_usable`).
+    """
+    if large and _child_reader_usable():
+        frames = _read_in_child(queries)
+        if frames is not None:
+            return frames
     return [_read_cursor(q) for q in queries]
 
 
@@ -235,7 +311,8 @@ def load_frames(organisation: Organisation, ids: IdRange = None) -> Frames:
             _orders_query(organisation, ids),
             _customers_query(organisation, ids),
             _cycles_query(organisation),
-        ]
+        ],
+        large=reads_are_large(organisation),
     )
     dated = _dated_orders(organisation, orders)
     return Frames(
