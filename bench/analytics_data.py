@@ -6,8 +6,9 @@ from NumPy arrays in a few minutes. The schema is the project's own (`huitouke m
 child process); secondary indexes of the order tables are dropped during the load and created
 again afterwards, as a bulk loader would.
 
-The data: 90% of customers have bought; a buyer's order count is 1 + Poisson(mean 9.9), so
-there are about ten orders per customer; order times are uniform over the three years before
+The data: 90% of customers have bought; a buyer's order count is 1 + Poisson(mean 10.5), so
+there are about ten orders per customer (10.35; a million customers make the issue's 10M
+counted orders); order times are uniform over the three years before
 the as-of date and order ids follow time, as when a shop enters (or imports) its sales in
 order; net amounts log-normal (median ¥300); 3% of orders refunded in full, 3% in part; one or
 two lines per order over seven categories and 35 products. Four categories have a configured
@@ -100,7 +101,7 @@ def load(db_path: Path, n: int, as_of: date, tz: ZoneInfo, seed: int = 20261202)
     )
 
     buyers = rng.random(n) < 0.9
-    per_customer = np.where(buyers, 1 + rng.poisson(9.9, n), 0)
+    per_customer = np.where(buyers, 1 + rng.poisson(10.5, n), 0)
     customer_of_order = np.repeat(np.arange(1, n + 1), per_customer)
     total = len(customer_of_order)
     end = int((day_start(as_of, tz) + timedelta(days=1)).timestamp()) - 1
