@@ -90,7 +90,8 @@ def _read_frames(time_zone: str) -> tuple[Any, Any]:
         "SELECT id AS customer_id FROM customers_customer WHERE merged_into_id IS NULL", con
     )
     orders = pd.read_sql(
-        "SELECT customer_id, placed_at, net_paid - refunded_amount AS net FROM sales_order"
+        "SELECT customer_id, placed_at, net_paid - refunded_amount AS net,"
+        " CAST(ROUND((net_paid - refunded_amount) * 100) AS INTEGER) AS net_cents FROM sales_order"
         " WHERE status = 'paid' AND customer_id IS NOT NULL",
         con,
     )
@@ -207,8 +208,9 @@ def side_pandas(out_dir: Path) -> dict[str, Any]:
     table["reactivated"] = ((gap > c_i) & (last < s_i)).fillna(False)
     window = orders[orders["days"] < LOOKBACK]
     rfm = window.groupby("customer_id").agg(
-        recency=("days", "min"), frequency=("days", "size"), monetary=("net", "sum")
+        recency=("days", "min"), frequency=("days", "size"), monetary=("net_cents", "sum")
     )
+    # Money in whole cents: float sums of yuan amounts break ties between equal spends.
     rfm["r_score"] = _mid_rank_score(rfm["recency"], lower_is_better=True)
     rfm["f_score"] = _mid_rank_score(rfm["frequency"])
     rfm["m_score"] = _mid_rank_score(rfm["monetary"])
@@ -217,6 +219,7 @@ def side_pandas(out_dir: Path) -> dict[str, Any]:
     m = rfm["monetary"] > rfm["monetary"].mean()
     # DESIGN §5: A = R+M high; B = M high (R low) or R+F high (M low); C = the rest.
     rfm["value_class"] = np.select([r & m, m | (r & f)], ["A", "B"], default="C")
+    rfm["monetary"] = rfm["monetary"] / 100
     table = table.join(rfm)
     table["value_class"] = table["value_class"].where(
         table["value_class"].notna(), np.where(last.isna(), "D", "C")
