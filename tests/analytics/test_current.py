@@ -16,8 +16,6 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
-from django.db import connection
-from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -164,78 +162,3 @@ def test_a_later_order_sends_the_refresh_through_every_order(db, org, store1):
     core, source = customer_core(org, AS_OF)
     assert source == "orders"
     assert core.row(0, named=True)["stage"] == "potential"
-
-
-HAND_WORKED = [
-    (0, 400, 9, 0, ""),
-    (0, 10, 23, 0, ""),
-    (1, 250, 9, 2, ""),
-    (1, 300, 9, 0, ""),
-    (2, 5, 0, 0, "part"),
-    (2, 5, 15, 1, "line"),
-    (3, 20, 9, 0, "full"),
-    (4, 0, 23, 3, ""),
-]
-
-
-@pytest.mark.django_db(transaction=True)
-@override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=0)
-def test_the_child_reader_reads_what_the_cursor_reads():
-    """Large reads of the embedded database go through the Arrow reader in a child process.
-
-    Committed rows (transaction=True): the child sees only what is committed. On PostgreSQL the
-    child reader is never used and the large read is the cursor's.
-    """
-    org = build(HAND_WORKED, 90, 180, 365)
-    cfg = results.Settings.of(org)
-    window = [
-        current._day_start(d, "Asia/Shanghai")
-        for d in (dt.date(2024, 3, 2), dt.date(2024, 9, 1), dt.date(2025, 3, 2))
-    ]
-    queries = [
-        *current._queries(org, (window[0], window[1], window[2])),
-        loader._orders_query(org, None),
-        loader._lines_query(org, None),
-        loader._customers_query(org, None),
-    ]
-    by_cursor = [loader._read_cursor(q) for q in queries]
-    assert loader.reads_are_large(org)
-    assert loader._child_reader_usable() == (connection.vendor == "sqlite")
-    if connection.vendor == "sqlite":
-        by_child = loader._read_in_child(queries)
-        assert by_child is not None
-        for child, cursor in zip(by_child, by_cursor, strict=True):
-            assert child.height > 0
-            assert_frame_equal(child, cursor)
-    for large, cursor in zip(loader.read_all(queries, large=True), by_cursor, strict=True):
-        assert_frame_equal(large, cursor)
-    # The whole nightly computation through the large reads equals the every-order path.
-    fast = current.core_results_from_stats(org, AS_OF, cfg)
-    with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9):
-        assert not loader.reads_are_large(org)
-        assert_frame_equal(fast, results.core_results(loader.load_frames(org), AS_OF, cfg))
-        assert_frame_equal(fast, current.core_results_from_stats(org, AS_OF, cfg))
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_failing_child_read_falls_back_to_the_cursor(caplog, monkeypatch):
-    if connection.vendor != "sqlite":
-        assert not loader._child_reader_usable()
-        return
-    org = build(HAND_WORKED[:2], 90, 180, 365)
-    good = loader._customers_query(org, None)
-    ids = [c.pk for c in org.customers.order_by("pk")]
-    # A value that is not a number cannot take the frame's integer type.
-    bad = ("SELECT 'x' FROM customers_customer", [], [("customer_id", pl.Int64())])
-    assert loader._read_in_child([good, bad]) is None
-    assert "Arrow reader failed" in caplog.text
-    # A child that cannot start: the same rows come through the cursor.
-    monkeypatch.setattr(loader.sys, "executable", "/nonexistent/python")
-    read = loader.read_all([good], large=True)
-    assert read[0]["customer_id"].to_list() == ids
-    assert caplog.text.count("Arrow reader failed") == 2
-
-
-def test_no_child_reads_inside_a_transaction(db):
-    # pytest-django's `db` runs each test in a transaction the child could not see into.
-    assert not loader._child_reader_usable()

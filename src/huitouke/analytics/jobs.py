@@ -22,7 +22,7 @@ from django.db.models import Field, Model
 from django.utils import timezone
 
 from huitouke.accounts.models import Organisation, Store, User
-from huitouke.analytics import current, reports, results
+from huitouke.analytics import current, loader, reports, results
 from huitouke.analytics.loader import Frames, load_frames
 from huitouke.analytics.models import (
     CustomerAnalytics,
@@ -131,6 +131,12 @@ def _float(value: float | None) -> float | None:
     return value if value is None or math.isfinite(value) else None
 
 
+def _column(model: type[Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field) and field.column
+    return field.column
+
+
 def _upsert(
     model: type[Model], fields: list[str], rows: list[tuple[Any, ...]], unique: list[str]
 ) -> None:
@@ -142,14 +148,8 @@ def _upsert(
     its own transaction so order entry never waits long behind SQLite's write lock.
     """
     qn = connection.ops.quote_name
-
-    def column(name: str) -> str:
-        field = model._meta.get_field(name)
-        assert isinstance(field, Field) and field.column
-        return field.column
-
-    columns = [column(f) for f in fields]
-    conflict = [column(f) for f in unique]
+    columns = [_column(model, f) for f in fields]
+    conflict = [_column(model, f) for f in unique]
     updates = ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in columns if c not in conflict)
     sql = (
         f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)})"
@@ -208,9 +208,92 @@ def _analytics_rows(
     ]
 
 
+def _cents_text(name: str) -> pl.Expr:
+    """Whole cents as the text of `_money(cents=True)`: -5 -> "-0.05", 12000 -> "120.00"."""
+    cents = pl.col(name)
+    whole, part = cents.abs() // 100, (cents.abs() % 100).cast(pl.String).str.zfill(2)
+    sign = pl.when(cents < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    return sign + whole.cast(pl.String) + "." + part
+
+
+def _money_text(values: pl.Series) -> pl.Series:
+    """Floats as the text of `_money` (Python's own formatting, so the same to the cent)."""
+    return pl.Series(
+        [
+            None if v is None or not math.isfinite(v) else str(Decimal(f"{v:.2f}"))
+            for v in values.to_list()
+        ],
+        dtype=pl.String,
+    )
+
+
+def _analytics_frame(
+    table: pl.DataFrame, organisation: Organisation, as_of: dt.date
+) -> pl.DataFrame:
+    """`_analytics_rows` as columns named after the table's, for the child's bulk upsert.
+
+    The same values the cursor would bind: booleans as 0/1, money as Decimal text, dates and
+    times in Django's SQLite format, the due categories as JSON text.
+    """
+    ops = connection.ops
+    finite = {
+        c: pl.when(pl.col(c).is_finite()).then(pl.col(c))
+        for c in ("p_alive", "expected_orders_90d", "p_order_90d")
+    }
+    due = pl.col("due_categories")
+    values = table.select(
+        "customer_id",
+        pl.lit(organisation.pk, pl.Int64).alias("organisation"),
+        pl.lit(ops.adapt_datefield_value(as_of), pl.String).alias("as_of"),
+        pl.col("stage").alias("lifecycle"),
+        pl.col("reactivated").cast(pl.Int64),
+        "days_since_last",
+        "days_since_first",
+        "silent_after",
+        "churned_after",
+        "threshold_source",
+        "cycle_days",
+        pl.col("cycle_category_id").alias("cycle_category"),
+        "gap_before_last_days",
+        "recency_days",
+        "frequency",
+        _cents_text("monetary_cents").alias("monetary"),
+        "r_score",
+        "f_score",
+        "m_score",
+        pl.col("rfm_segment").fill_null(""),
+        "value_class",
+        pl.when(due.is_null() | (due.list.len() == 0))
+        .then(pl.lit("[]"))
+        .otherwise("[" + due.list.eval(pl.element().cast(pl.String)).list.join(", ") + "]")
+        .alias("due_categories"),
+        **finite,
+        expected_aov=_money_text(table["expected_aov"]),
+        predicted_clv=_money_text(table["predicted_clv"]),
+        clv_rank="clv_rank",
+        clv_if_alive=_money_text(table["clv_if_alive"]),
+        updated_at=pl.lit(ops.adapt_datetimefield_value(timezone.now()), pl.String),
+    )
+    fields = ["customer", *_CUSTOMER_FIELDS]
+    return values.rename(
+        {old: _column(CustomerAnalytics, f) for old, f in zip(values.columns, fields, strict=True)}
+    )
+
+
 def _write_customers(organisation: Organisation, as_of: dt.date, table: pl.DataFrame) -> None:
-    rows = _analytics_rows(table, organisation, as_of)
-    _upsert(CustomerAnalytics, ["customer", *_CUSTOMER_FIELDS], rows, ["customer"])
+    # A large shop's rows go through the child process's bulk upsert (about 3x faster).
+    written = (
+        loader.child_usable()
+        and loader.reads_are_large(organisation)
+        and loader.upsert_in_child(
+            CustomerAnalytics._meta.db_table,
+            _analytics_frame(table, organisation, as_of),
+            [_column(CustomerAnalytics, "customer")],
+        )
+    )
+    if not written:
+        rows = _analytics_rows(table, organisation, as_of)
+        _upsert(CustomerAnalytics, ["customer", *_CUSTOMER_FIELDS], rows, ["customer"])
     # Customers merged into another since the last refresh keep no results of their own.
     CustomerAnalytics.objects.filter(
         organisation=organisation, customer__merged_into__isnull=False

@@ -38,6 +38,7 @@ from huitouke.sales.models import Category, Order, OrderLine, OrderStatus
 __all__ = [
     "NO_PRODUCT",
     "Frames",
+    "child_usable",
     "load_category_cycles",
     "load_customers",
     "load_frames",
@@ -45,6 +46,7 @@ __all__ = [
     "load_orders",
     "read_all",
     "reads_are_large",
+    "upsert_in_child",
 ]
 
 logger = logging.getLogger(__name__)
@@ -99,7 +101,7 @@ def _read_cursor(query: Query) -> pl.DataFrame:
     return pl.concat(parts, how="vertical", rechunk=True)
 
 
-def _child_reader_usable() -> bool:
+def child_usable() -> bool:
     """Whether the child process can see what this connection sees: a SQLite file, no open
     transaction (the child sees only committed rows) and the driver installed."""
     name = str(connection.settings_dict["NAME"])
@@ -124,30 +126,62 @@ def _as_schema(frame: pl.DataFrame, schema: list[tuple[str, pl.DataType]]) -> pl
     )
 
 
+def _run_child(job: dict[str, Any]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-I", sqlite_arrow.__file__],
+        input=json.dumps({"path": str(connection.settings_dict["NAME"]), **job}),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1:] or done.returncode)
+
+
+_CHILD_ERRORS = (OSError, TypeError, ValueError, RuntimeError, pl.exceptions.PolarsError)
+
+
 def _read_in_child(queries: Sequence[Query]) -> list[pl.DataFrame] | None:
     """The queries' frames read by `sqlite_arrow` in a child process; None if it failed."""
     with tempfile.TemporaryDirectory(prefix="huitouke-read-") as out:
-        job = {
-            "path": str(connection.settings_dict["NAME"]),
-            "queries": [[sql, params] for sql, params, _ in queries],
-            "out": out,
-        }
         try:
-            done = subprocess.run(
-                [sys.executable, "-I", sqlite_arrow.__file__],
-                input=json.dumps(job),
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode:
-                raise RuntimeError(done.stderr.strip().splitlines()[-1:] or done.returncode)
+            _run_child({"queries": [[sql, params] for sql, params, _ in queries], "out": out})
             raw = [pl.read_ipc(Path(out) / f"{i}.arrow") for i in range(len(queries))]
             return [_as_schema(f, q[2]) for f, q in zip(raw, queries, strict=True)]
-        except (OSError, TypeError, ValueError, RuntimeError, pl.exceptions.PolarsError) as exc:
+        except _CHILD_ERRORS as exc:
             # The cursor reads the same rows, only slower.
             logger.warning("Arrow reader failed, reading through the cursor: %s", exc)
             return None
+
+
+UPSERT_SLICE = 50_000  # rows per transaction of the child's upsert: well under a second each
+
+
+def upsert_in_child(table: str, rows: pl.DataFrame, conflict: list[str]) -> bool:
+    """INSERT … ON CONFLICT (conflict) DO UPDATE the rows into a table, by the child process.
+
+    `rows` holds database-ready values (what the cursor would bind: integers, text, floats,
+    nulls) in columns named as the table's. Only where `child_usable()`. False when the child
+    failed: some slices may be written, and the caller writes every row again its own way
+    (an upsert, so nothing is written twice).
+    """
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(c) for c in rows.columns)
+    updates = ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in rows.columns if c not in conflict)
+    upsert = (
+        f"INSERT INTO {qn(table)} ({columns}) SELECT {columns} FROM temp.huitouke_rows"
+        f" WHERE rowid > ? AND rowid <= ?"
+        f" ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET {updates}"
+    )
+    with tempfile.TemporaryDirectory(prefix="huitouke-write-") as out:
+        ipc = Path(out) / "rows.arrow"
+        try:
+            rows.write_ipc(ipc, compression="uncompressed")
+            _run_child({"write": {"ipc": str(ipc), "upsert": upsert, "slice_rows": UPSERT_SLICE}})
+            return True
+        except _CHILD_ERRORS as exc:
+            logger.warning("Arrow writer failed, writing through the cursor: %s", exc)
+            return False
 
 
 def reads_are_large(organisation: Organisation) -> bool:
@@ -160,9 +194,9 @@ def read_all(queries: Sequence[Query], *, large: bool = False) -> list[pl.DataFr
     """Run independent queries and return their frames.
 
     large: many rows are expected, so on SQLite they are read by the Arrow reader in a child
-    process where it can see the same rows (`_child_reader_usable`).
+    process where it can see the same rows (`child_usable`).
     """
-    if large and _child_reader_usable():
+    if large and child_usable():
         frames = _read_in_child(queries)
         if frames is not None:
             return frames

@@ -1,4 +1,4 @@
-"""Arrow-native reads of the embedded SQLite database, done in a child process.
+"""Arrow-native reads and bulk writes of the embedded SQLite database, done in a child process.
 
 Reading millions of rows through Python's sqlite3 cursor makes a Python object of every value;
 ADBC's SQLite driver reads them straight into Arrow columns, several times faster. But ADBC
@@ -7,9 +7,10 @@ closing a file in one releases the POSIX locks the other holds (sqlite.org/howto
 §2.2.1). So the Arrow reads run in a process of their own, which is SQLite's ordinary model
 of concurrency: the child opens the database file, runs the queries two at a time on its own
 connections, writes each result as an Arrow IPC file and exits; the parent reads the files.
+The other way round, the child upserts the rows of an IPC file the parent wrote (`_write`).
 
-The child sees only committed rows, so the parent uses it only outside a transaction
-(`loader.read_all`). This file runs as a script in the child (`python -I sqlite_arrow.py`) and
+The child sees only committed rows, and commits its own, so the parent uses it only outside
+a transaction (`loader.read_all`, `loader.upsert_in_child`). This file runs as a script in the child (`python -I sqlite_arrow.py`) and
 imports nothing of the project, so the child starts in a fraction of a second.
 """
 
@@ -54,9 +55,57 @@ def _read(path: str, sql: str, params: list[Any], out: Path) -> None:
         pl.DataFrame(stream).write_ipc(out, compression="uncompressed")
 
 
+def _execute(con: Any, sql: str) -> None:
+    import adbc_driver_manager as adbc
+
+    with adbc.AdbcStatement(con) as statement:
+        statement.set_sql_query(sql)
+        statement.execute_update()
+
+
+def _write(path: str, ipc: str, upsert: str, slice_rows: int) -> None:
+    """Upsert the rows of an IPC file: into a temporary table, then in slices of slice_rows.
+
+    `upsert` is an INSERT … SELECT … FROM temp.huitouke_rows WHERE rowid > ? AND rowid <= ?
+    ON CONFLICT … statement. The temporary table is this connection's own and takes no lock on
+    the database; each slice is one short IMMEDIATE transaction, so order entry waits at most
+    one slice behind it.
+    """
+    import adbc_driver_manager as adbc
+    import adbc_driver_sqlite
+    import polars as pl
+
+    rows = pl.read_ipc(ipc)
+    with adbc_driver_sqlite.connect(path) as database, adbc.AdbcConnection(database) as con:
+        _execute(con, "PRAGMA busy_timeout = 20000")
+        with adbc.AdbcStatement(con) as statement:
+            statement.set_options(
+                **{
+                    "adbc.ingest.target_table": "huitouke_rows",
+                    "adbc.ingest.mode": "adbc.ingest.mode.create",
+                    "adbc.ingest.temporary": "true",
+                }
+            )
+            statement.bind_stream(rows)
+            statement.execute_update()
+        for lo in range(0, rows.height, slice_rows):
+            _execute(con, "BEGIN IMMEDIATE")
+            sql = upsert.replace("?", str(lo), 1).replace("?", str(lo + slice_rows), 1)
+            _execute(con, sql)
+            _execute(con, "COMMIT")
+
+
 def main() -> None:
-    """Child: read {"path", "queries": [[sql, params], ...], "out"} from stdin; write i.arrow."""
+    """Child: read a job from stdin and do it.
+
+    {"path", "queries": [[sql, params], ...], "out"}: write query i's rows to out/i.arrow.
+    {"path", "write": {"ipc", "upsert", "slice_rows"}}: upsert the rows of the IPC file.
+    """
     job = json.load(sys.stdin)
+    if "write" in job:
+        w = job["write"]
+        _write(job["path"], w["ipc"], w["upsert"], int(w["slice_rows"]))
+        return
     out = Path(job["out"])
     with ThreadPoolExecutor(THREADS) as pool:
         futures = [

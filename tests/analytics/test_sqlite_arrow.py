@@ -1,0 +1,157 @@
+"""The Arrow reader and writer in a child process read and write what the cursor does.
+
+Large reads and writes of the embedded SQLite database go through `analytics/sqlite_arrow.py`
+in a child process. The child sees only committed rows, so these tests commit
+(transaction=True). On PostgreSQL the child is never used, and the tests check that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from django.db import connection
+from django.test import override_settings
+from polars.testing import assert_frame_equal
+from tests.analytics.test_current import AS_OF, build
+
+from huitouke.analytics import current, jobs, loader, results
+from huitouke.analytics.models import CustomerAnalytics
+
+HAND_WORKED = [
+    (0, 400, 9, 0, ""),
+    (0, 10, 23, 0, ""),
+    (1, 250, 9, 2, ""),
+    (1, 300, 9, 0, ""),
+    (2, 5, 0, 0, "part"),
+    (2, 5, 15, 1, "line"),
+    (3, 20, 9, 0, "full"),
+    (4, 0, 23, 3, ""),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=0)
+def test_the_child_reader_reads_what_the_cursor_reads():
+    """Large reads of the embedded database go through the Arrow reader in a child process.
+
+    Committed rows (transaction=True): the child sees only what is committed. On PostgreSQL the
+    child reader is never used and the large read is the cursor's.
+    """
+    org = build(HAND_WORKED, 90, 180, 365)
+    cfg = results.Settings.of(org)
+    window = [
+        current._day_start(d, "Asia/Shanghai")
+        for d in (dt.date(2024, 3, 2), dt.date(2024, 9, 1), dt.date(2025, 3, 2))
+    ]
+    queries = [
+        *current._queries(org, (window[0], window[1], window[2])),
+        loader._orders_query(org, None),
+        loader._lines_query(org, None),
+        loader._customers_query(org, None),
+    ]
+    by_cursor = [loader._read_cursor(q) for q in queries]
+    assert loader.reads_are_large(org)
+    assert loader.child_usable() == (connection.vendor == "sqlite")
+    if connection.vendor == "sqlite":
+        by_child = loader._read_in_child(queries)
+        assert by_child is not None
+        for child, cursor in zip(by_child, by_cursor, strict=True):
+            assert child.height > 0
+            assert_frame_equal(child, cursor)
+    for large, cursor in zip(loader.read_all(queries, large=True), by_cursor, strict=True):
+        assert_frame_equal(large, cursor)
+    # The whole nightly computation through the large reads equals the every-order path.
+    fast = current.core_results_from_stats(org, AS_OF, cfg)
+    with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9):
+        assert not loader.reads_are_large(org)
+        assert_frame_equal(fast, results.core_results(loader.load_frames(org), AS_OF, cfg))
+        assert_frame_equal(fast, current.core_results_from_stats(org, AS_OF, cfg))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_child_read_falls_back_to_the_cursor(caplog, monkeypatch):
+    if connection.vendor != "sqlite":
+        assert not loader.child_usable()
+        return
+    org = build(HAND_WORKED[:2], 90, 180, 365)
+    good = loader._customers_query(org, None)
+    ids = [c.pk for c in org.customers.order_by("pk")]
+    # A value that is not a number cannot take the frame's integer type.
+    bad = ("SELECT 'x' FROM customers_customer", [], [("customer_id", pl.Int64())])
+    assert loader._read_in_child([good, bad]) is None
+    assert "Arrow reader failed" in caplog.text
+    # A child that cannot start: the same rows come through the cursor.
+    monkeypatch.setattr(loader.sys, "executable", "/nonexistent/python")
+    read = loader.read_all([good], large=True)
+    assert read[0]["customer_id"].to_list() == ids
+    assert caplog.text.count("Arrow reader failed") == 2
+
+
+def test_no_child_reads_inside_a_transaction(db):
+    # pytest-django's `db` runs each test in a transaction the child could not see into.
+    assert not loader.child_usable()
+
+
+def _stored_rows() -> list[tuple]:
+    """Every stored analytics value with its SQLite storage class, updated_at left out."""
+    fields = [
+        f for f in CustomerAnalytics._meta.concrete_fields if f.name not in ("id", "updated_at")
+    ]
+    columns = [f.column for f in fields]
+    select = ", ".join(f"{c}, typeof({c})" if connection.vendor == "sqlite" else c for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {select} FROM {CustomerAnalytics._meta.db_table} ORDER BY customer_id"
+        )
+        return cursor.fetchall()
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=0)
+def test_the_child_writer_stores_what_the_cursor_stores(monkeypatch):
+    if connection.vendor != "sqlite":
+        assert not loader.child_usable()
+        return
+    org = build(HAND_WORKED, 90, 180, 365)
+    cfg = results.Settings.of(org)
+    core = current.core_results_from_stats(org, AS_OF, cfg)
+    due = pl.DataFrame(
+        {
+            "customer_id": [core["customer_id"][0]] * 2,
+            "category_id": [9, 3],
+            "due_now": [True, True],
+        }
+    )
+    predictions = core.select(
+        "customer_id",
+        p_alive=pl.Series([0.5, float("nan"), None, 1.0, 0.25, 0.75][: core.height]),
+        expected_orders_90d=pl.lit(1.25),
+        p_order_90d=pl.lit(float("inf")),
+        expected_aov=pl.Series([12.345, 0.005, None, -1.0, 1e7, 2.5][: core.height]),
+        predicted_clv=pl.lit(99.999),
+        clv_rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
+        clv_if_alive=pl.lit(float("-inf")),
+    )
+    table = results.customer_results(core, due, predictions)
+    with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9):
+        jobs._write_customers(org, AS_OF, table)
+    by_cursor = _stored_rows()
+    assert len(by_cursor) == core.height
+    CustomerAnalytics.objects.all().delete()
+
+    def no_cursor(*args):
+        raise AssertionError("the rows should have gone through the child")
+
+    monkeypatch.setattr(jobs, "_analytics_rows", no_cursor)
+    jobs._write_customers(org, AS_OF, table)  # inserted
+    assert _stored_rows() == by_cursor
+    CustomerAnalytics.objects.update(lifecycle="x", monetary=None, due_categories=[1])
+    jobs._write_customers(org, AS_OF, table)  # updated on conflict
+    assert _stored_rows() == by_cursor
+    first = CustomerAnalytics.objects.order_by("customer_id").first()
+    assert first is not None
+    # Hand-known: her two due categories sorted, infinite forecasts stored as empty.
+    assert (first.due_categories, first.p_order_90d, first.clv_if_alive) == ([3, 9], None, None)
+    assert str(first.predicted_clv) == "100.00"
