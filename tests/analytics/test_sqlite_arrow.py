@@ -11,7 +11,7 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test import override_settings
 from polars.testing import assert_frame_equal
 from tests.analytics.test_current import AS_OF, build
@@ -155,3 +155,23 @@ def test_the_child_writer_stores_what_the_cursor_stores(monkeypatch):
     # Hand-known: her two due categories sorted, infinite forecasts stored as empty.
     assert (first.due_categories, first.p_order_90d, first.clv_if_alive) == ([3, 9], None, None)
     assert str(first.predicted_clv) == "100.00"
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=0)
+def test_the_child_writer_keeps_foreign_keys(caplog):
+    """A row for a customer who no longer exists is refused, as the cursor refuses it."""
+    if connection.vendor != "sqlite":
+        assert not loader.child_usable()
+        return
+    org = build(HAND_WORKED[:2], 90, 180, 365)
+    core = current.core_results_from_stats(org, AS_OF, results.Settings.of(org))
+    empty_due = pl.DataFrame(
+        schema={"customer_id": pl.Int64, "category_id": pl.Int64, "due_now": pl.Boolean}
+    )
+    table = results.customer_results(core, empty_due, None)
+    gone = table.head(1).with_columns(customer_id=pl.lit(10**9, pl.Int64))
+    with pytest.raises(IntegrityError):
+        jobs._write_customers(org, AS_OF, pl.concat([table, gone]))
+    assert "Arrow writer failed" in caplog.text
+    assert not CustomerAnalytics.objects.filter(customer_id=10**9).exists()

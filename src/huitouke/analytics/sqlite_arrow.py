@@ -78,6 +78,7 @@ def _write(path: str, ipc: str, upsert: str, slice_rows: int) -> None:
     rows = pl.read_ipc(ipc)
     with adbc_driver_sqlite.connect(path) as database, adbc.AdbcConnection(database) as con:
         _execute(con, "PRAGMA busy_timeout = 20000")
+        _execute(con, "PRAGMA foreign_keys = ON")  # as Django's own connections
         with adbc.AdbcStatement(con) as statement:
             statement.set_options(
                 **{
