@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router
+from ninja import Router, Status
 
 from huitouke.accounts.auth import api_user, require_manager
 from huitouke.accounts.models import User
@@ -60,7 +60,7 @@ def create_rule(request: HttpRequest, payload: RuleIn) -> Any:
     rule = new_rule(user.organisation, segment=_segment(user, payload.segment_id), **fields)
     if payload.holdout_share is not None:
         rule.holdout_share = payload.holdout_share
-    return 201, do_save_rule(rule, actor=user, request=request)
+    return Status(201, do_save_rule(rule, actor=user, request=request))
 
 
 @router.get("/automations/{rule_id}", response=RuleOut)
@@ -131,4 +131,4 @@ def enable(request: HttpRequest, code: str) -> Any:
     user = _editor(request)
     if code not in BY_CODE:
         raise Http404
-    return 201, enable_template(user.organisation, code, actor=user, request=request)
+    return Status(201, enable_template(user.organisation, code, actor=user, request=request))

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from huitouke.accounts import scoping
 from huitouke.accounts.auth import api_user, require_manager
@@ -51,11 +51,14 @@ def list_opt_outs(request: HttpRequest, customer_id: ObjectId) -> Any:
 def create_opt_out(request: HttpRequest, customer_id: ObjectId, payload: OptOutIn) -> Any:
     """Record that she wants no more messages on a channel ("all" for every channel)."""
     customer = _customer(request, customer_id)
-    return 201, do_opt_out(
-        customer,
-        channel=payload.channel,
-        source="api",
-        actor=api_user(request),
-        note=payload.note,
-        request=request,
+    return Status(
+        201,
+        do_opt_out(
+            customer,
+            channel=payload.channel,
+            source="api",
+            actor=api_user(request),
+            note=payload.note,
+            request=request,
+        ),
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from huitouke.accounts.auth import api_user, require_manager
 from huitouke.customers.models import Customer
@@ -69,7 +69,9 @@ def create_segment(request: HttpRequest, payload: SegmentIn) -> Any:
     """Save a segment (owner or manager); the definition is validated first."""
     user = api_user(request)
     require_manager(user, "Only the owner or a manager can save segments.")
-    return 201, do_save_segment(organisation=user.organisation, actor=user, **payload.model_dump())
+    return Status(
+        201, do_save_segment(organisation=user.organisation, actor=user, **payload.model_dump())
+    )
 
 
 @router.post("/segments/count", response=CountOut)
