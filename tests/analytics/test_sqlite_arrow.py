@@ -16,8 +16,9 @@ from django.test import override_settings
 from polars.testing import assert_frame_equal
 from tests.analytics.test_current import AS_OF, build
 
-from huitouke.analytics import current, jobs, loader, results
-from huitouke.analytics.models import CustomerAnalytics
+from huitouke.analytics import current, jobs, loader, reports, results
+from huitouke.analytics.models import CustomerAnalytics, CustomerDue
+from huitouke.sales.models import Category
 
 HAND_WORKED = [
     (0, 400, 9, 0, ""),
@@ -175,3 +176,46 @@ def test_the_child_writer_keeps_foreign_keys(caplog):
         jobs._write_customers(org, AS_OF, pl.concat([table, gone]))
     assert "Arrow writer failed" in caplog.text
     assert not CustomerAnalytics.objects.filter(customer_id=10**9).exists()
+
+
+def _stored_due() -> list[tuple]:
+    fields = [f for f in CustomerDue._meta.concrete_fields if f.name != "id"]
+    select = ", ".join(f"{f.column}, typeof({f.column})" for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {select} FROM {CustomerDue._meta.db_table} ORDER BY customer_id, category_id"
+        )
+        return cursor.fetchall()
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=0)
+def test_the_child_replaces_the_due_rows_as_the_cursor_does():
+    if connection.vendor != "sqlite":
+        assert not loader.child_usable()
+        return
+    org = build(HAND_WORKED, 90, 180, 365)
+    frames = loader.load_frames(org)
+    _, category_stats = reports.cycles_report(frames, AS_OF)
+    today = results.due_rows(frames, AS_OF, category_stats)
+    assert today.height > 0
+    # Yesterday: other values for today's rows, and a row that is not due any more.
+    other = Category.objects.filter(organisation=org).exclude(pk=today["category_id"][0]).first()
+    assert other is not None
+    yesterday = pl.concat(
+        [
+            today.with_columns(days_since_last=pl.col("days_since_last") - 1, due_now=False),
+            today.head(1).with_columns(category_id=pl.lit(other.pk, pl.Int64)),
+        ]
+    )
+    cursor_only = override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9)
+    with cursor_only:
+        jobs._write_due(org, AS_OF, today)
+    by_cursor = _stored_due()
+    with cursor_only:
+        jobs._write_due(org, AS_OF, yesterday)
+    assert _stored_due() != by_cursor
+    jobs._write_due(org, AS_OF, today)  # by the child: yesterday's rows replaced
+    assert _stored_due() == by_cursor
+    jobs._write_due(org, AS_OF, today.clear())  # nothing due any more
+    assert _stored_due() == []

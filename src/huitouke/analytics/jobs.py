@@ -314,7 +314,38 @@ _DUE_FIELDS = [
 ]
 
 
+def _due_frame(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) -> pl.DataFrame:
+    """The due rows as database-ready columns named after the table's (see `_analytics_frame`)."""
+    values = due.select(
+        "customer_id",
+        "category_id",
+        pl.lit(organisation.pk, pl.Int64).alias("organisation"),
+        pl.lit(connection.ops.adapt_datefield_value(as_of), pl.String).alias("as_of"),
+        "days_since_last",
+        pl.col("last_purchase_date").cast(pl.String),
+        "due_from_days",
+        "due_to_days",
+        "window_source",
+        pl.col("due_now").cast(pl.Int64),
+    )
+    return values.rename(
+        {old: _column(CustomerDue, f) for old, f in zip(values.columns, _DUE_FIELDS, strict=True)}
+    )
+
+
 def _write_due(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) -> None:
+    # Yesterday's due rows that are not due any more must go: replace them all at once.
+    if (
+        loader.child_usable()
+        and loader.reads_are_large(organisation)
+        and loader.upsert_in_child(
+            CustomerDue._meta.db_table,
+            _due_frame(organisation, as_of, due),
+            [_column(CustomerDue, "customer"), _column(CustomerDue, "category")],
+            replace=(_column(CustomerDue, "organisation"), organisation.pk),
+        )
+    ):
+        return
     day = connection.ops.adapt_datefield_value(as_of)
     adapt = connection.ops.adapt_datefield_value
     rows = [
@@ -332,7 +363,6 @@ def _write_due(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) ->
         )
         for r in due.iter_rows(named=True)
     ]
-    # Yesterday's due rows that are not due any more must go: replace them all at once.
     with transaction.atomic():
         CustomerDue.objects.filter(organisation=organisation).delete()
         _upsert(CustomerDue, _DUE_FIELDS, rows, ["customer", "category"])

@@ -157,11 +157,18 @@ def _read_in_child(queries: Sequence[Query]) -> list[pl.DataFrame] | None:
 UPSERT_SLICE = 50_000  # rows per transaction of the child's upsert: well under a second each
 
 
-def upsert_in_child(table: str, rows: pl.DataFrame, conflict: list[str]) -> bool:
+def upsert_in_child(
+    table: str,
+    rows: pl.DataFrame,
+    conflict: list[str],
+    replace: tuple[str, int] | None = None,
+) -> bool:
     """INSERT … ON CONFLICT (conflict) DO UPDATE the rows into a table, by the child process.
 
     `rows` holds database-ready values (what the cursor would bind: integers, text, floats,
-    nulls) in columns named as the table's. Only where `child_usable()`. False when the child
+    nulls) in columns named as the table's. Only where `child_usable()`. Each slice of rows is
+    its own transaction, except with `replace` = (column, value): then the rows with that value
+    are deleted first and every row written, all in one transaction. False when the child
     failed: some slices may be written, and the caller writes every row again its own way
     (an upsert, so nothing is written twice).
     """
@@ -177,7 +184,17 @@ def upsert_in_child(table: str, rows: pl.DataFrame, conflict: list[str]) -> bool
         ipc = Path(out) / "rows.arrow"
         try:
             rows.write_ipc(ipc, compression="uncompressed")
-            _run_child({"write": {"ipc": str(ipc), "upsert": upsert, "slice_rows": UPSERT_SLICE}})
+            delete = None
+            if replace is not None:
+                # The value is an integer id of ours, written as a literal.
+                delete = f"DELETE FROM {qn(table)} WHERE {qn(replace[0])} = {int(replace[1])}"
+            write = {
+                "ipc": str(ipc),
+                "upsert": upsert,
+                "slice_rows": UPSERT_SLICE,
+                "delete": delete,
+            }
+            _run_child({"write": write})
             return True
         except _CHILD_ERRORS as exc:
             logger.warning("Arrow writer failed, writing through the cursor: %s", exc)

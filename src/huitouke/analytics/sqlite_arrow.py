@@ -63,13 +63,14 @@ def _execute(con: Any, sql: str) -> None:
         statement.execute_update()
 
 
-def _write(path: str, ipc: str, upsert: str, slice_rows: int) -> None:
+def _write(path: str, ipc: str, upsert: str, slice_rows: int, delete: str | None) -> None:
     """Upsert the rows of an IPC file: into a temporary table, then in slices of slice_rows.
 
     `upsert` is an INSERT … SELECT … FROM temp.huitouke_rows WHERE rowid > ? AND rowid <= ?
     ON CONFLICT … statement. The temporary table is this connection's own and takes no lock on
     the database; each slice is one short IMMEDIATE transaction, so order entry waits at most
-    one slice behind it.
+    one slice behind it. With `delete`, that statement and every slice are one transaction
+    (the rows replace the ones deleted, or nothing changes).
     """
     import adbc_driver_manager as adbc
     import adbc_driver_sqlite
@@ -89,10 +90,17 @@ def _write(path: str, ipc: str, upsert: str, slice_rows: int) -> None:
             )
             statement.bind_stream(rows)
             statement.execute_update()
-        for lo in range(0, rows.height, slice_rows):
+        if delete is not None:
             _execute(con, "BEGIN IMMEDIATE")
+            _execute(con, delete)
+        for lo in range(0, rows.height, slice_rows):
+            if delete is None:
+                _execute(con, "BEGIN IMMEDIATE")
             sql = upsert.replace("?", str(lo), 1).replace("?", str(lo + slice_rows), 1)
             _execute(con, sql)
+            if delete is None:
+                _execute(con, "COMMIT")
+        if delete is not None:
             _execute(con, "COMMIT")
 
 
@@ -100,12 +108,13 @@ def main() -> None:
     """Child: read a job from stdin and do it.
 
     {"path", "queries": [[sql, params], ...], "out"}: write query i's rows to out/i.arrow.
-    {"path", "write": {"ipc", "upsert", "slice_rows"}}: upsert the rows of the IPC file.
+    {"path", "write": {"ipc", "upsert", "slice_rows", "delete"}}: upsert the rows of the IPC
+    file (after the delete statement, in the same transaction, when there is one).
     """
     job = json.load(sys.stdin)
     if "write" in job:
         w = job["write"]
-        _write(job["path"], w["ipc"], w["upsert"], int(w["slice_rows"]))
+        _write(job["path"], w["ipc"], w["upsert"], int(w["slice_rows"]), w.get("delete"))
         return
     out = Path(job["out"])
     with ThreadPoolExecutor(THREADS) as pool:
