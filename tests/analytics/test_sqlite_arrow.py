@@ -95,18 +95,17 @@ def test_no_child_reads_inside_a_transaction(db):
     assert not loader.child_usable()
 
 
-def _stored_rows() -> list[tuple]:
-    """Every stored analytics value with its SQLite storage class, updated_at left out."""
-    fields = [
-        f for f in CustomerAnalytics._meta.concrete_fields if f.name not in ("id", "updated_at")
-    ]
-    columns = [f.column for f in fields]
-    select = ", ".join(f"{c}, typeof({c})" if connection.vendor == "sqlite" else c for c in columns)
+def _stored(model, order_by: str, leave_out: tuple[str, ...] = ("id",)) -> list[tuple]:
+    """Every stored value of a table with its SQLite storage class, in a fixed order."""
+    columns = [f.column for f in model._meta.concrete_fields if f.name not in leave_out]
+    select = ", ".join(f"{c}, typeof({c})" for c in columns)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {select} FROM {CustomerAnalytics._meta.db_table} ORDER BY customer_id"
-        )
+        cursor.execute(f"SELECT {select} FROM {model._meta.db_table} ORDER BY {order_by}")
         return cursor.fetchall()
+
+
+def _stored_rows() -> list[tuple]:
+    return _stored(CustomerAnalytics, "customer_id", ("id", "updated_at"))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -179,13 +178,7 @@ def test_the_child_writer_keeps_foreign_keys(caplog):
 
 
 def _stored_due() -> list[tuple]:
-    fields = [f for f in CustomerDue._meta.concrete_fields if f.name != "id"]
-    select = ", ".join(f"{f.column}, typeof({f.column})" for f in fields)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {select} FROM {CustomerDue._meta.db_table} ORDER BY customer_id, category_id"
-        )
-        return cursor.fetchall()
+    return _stored(CustomerDue, "customer_id, category_id")
 
 
 @pytest.mark.django_db(transaction=True)
