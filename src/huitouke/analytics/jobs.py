@@ -282,14 +282,10 @@ def _analytics_frame(
 
 def _write_customers(organisation: Organisation, as_of: dt.date, table: pl.DataFrame) -> None:
     # A large shop's rows go through the child process's bulk upsert (about 3x faster).
-    written = (
-        loader.child_usable()
-        and loader.reads_are_large(organisation)
-        and loader.upsert_in_child(
-            CustomerAnalytics._meta.db_table,
-            _analytics_frame(table, organisation, as_of),
-            [_column(CustomerAnalytics, "customer")],
-        )
+    written = loader.child_io(organisation) and loader.upsert_in_child(
+        CustomerAnalytics._meta.db_table,
+        _analytics_frame(table, organisation, as_of),
+        [_column(CustomerAnalytics, "customer")],
     )
     if not written:
         rows = _analytics_rows(table, organisation, as_of)
@@ -335,15 +331,11 @@ def _due_frame(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) ->
 
 def _write_due(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) -> None:
     # Yesterday's due rows that are not due any more must go: replace them all at once.
-    if (
-        loader.child_usable()
-        and loader.reads_are_large(organisation)
-        and loader.upsert_in_child(
-            CustomerDue._meta.db_table,
-            _due_frame(organisation, as_of, due),
-            [_column(CustomerDue, "customer"), _column(CustomerDue, "category")],
-            replace=(_column(CustomerDue, "organisation"), organisation.pk),
-        )
+    if loader.child_io(organisation) and loader.upsert_in_child(
+        CustomerDue._meta.db_table,
+        _due_frame(organisation, as_of, due),
+        [_column(CustomerDue, "customer"), _column(CustomerDue, "category")],
+        replace=(_column(CustomerDue, "organisation"), organisation.pk),
     ):
         return
     day = connection.ops.adapt_datefield_value(as_of)

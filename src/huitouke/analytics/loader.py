@@ -38,6 +38,7 @@ from huitouke.sales.models import Category, Order, OrderLine, OrderStatus
 __all__ = [
     "NO_PRODUCT",
     "Frames",
+    "child_io",
     "child_usable",
     "load_category_cycles",
     "load_customers",
@@ -207,11 +208,21 @@ def reads_are_large(organisation: Organisation) -> bool:
     return Customer.objects.filter(organisation=organisation).count() >= threshold
 
 
+def child_io(organisation: Organisation) -> bool:
+    """Whether the organisation's large reads and writes go through the child process.
+
+    Where it can see what this connection sees, and the organisation is big enough to pay
+    for its start (the customer count is asked only then, so never on PostgreSQL).
+    """
+    return child_usable() and reads_are_large(organisation)
+
+
 def read_all(queries: Sequence[Query], *, large: bool = False) -> list[pl.DataFrame]:
     """Run independent queries and return their frames.
 
     large: many rows are expected, so on SQLite they are read by the Arrow reader in a child
-    process where it can see the same rows (`child_usable`).
+    process where it can see the same rows (callers pass `child_io(organisation)`; it is
+    checked again here, as a transaction may have opened since).
     """
     if large and child_usable():
         frames = _read_in_child(queries)
@@ -363,7 +374,7 @@ def load_frames(organisation: Organisation, ids: IdRange = None) -> Frames:
             _customers_query(organisation, ids),
             _cycles_query(organisation),
         ],
-        large=reads_are_large(organisation),
+        large=child_io(organisation),
     )
     dated = _dated_orders(organisation, orders)
     return Frames(

@@ -10,8 +10,9 @@ connections, writes each result as an Arrow IPC file and exits; the parent reads
 The other way round, the child upserts the rows of an IPC file the parent wrote (`_write`).
 
 The child sees only committed rows, and commits its own, so the parent uses it only outside
-a transaction (`loader.read_all`, `loader.upsert_in_child`). This file runs as a script in the child (`python -I sqlite_arrow.py`) and
-imports nothing of the project, so the child starts in a fraction of a second.
+a transaction (`loader.read_all`, `loader.upsert_in_child`). This file runs as a script in the
+child (`python -I sqlite_arrow.py`) and imports nothing of the project, so the child starts in
+a fraction of a second.
 """
 
 from __future__ import annotations
@@ -90,17 +91,15 @@ def _write(path: str, ipc: str, upsert: str, slice_rows: int, delete: str | None
             )
             statement.bind_stream(rows)
             statement.execute_update()
-        if delete is not None:
+        slices = [
+            upsert.replace("?", str(lo), 1).replace("?", str(lo + slice_rows), 1)
+            for lo in range(0, rows.height, slice_rows)
+        ]
+        transactions = [[s] for s in slices] if delete is None else [[delete, *slices]]
+        for statements in transactions:
             _execute(con, "BEGIN IMMEDIATE")
-            _execute(con, delete)
-        for lo in range(0, rows.height, slice_rows):
-            if delete is None:
-                _execute(con, "BEGIN IMMEDIATE")
-            sql = upsert.replace("?", str(lo), 1).replace("?", str(lo + slice_rows), 1)
-            _execute(con, sql)
-            if delete is None:
-                _execute(con, "COMMIT")
-        if delete is not None:
+            for sql in statements:
+                _execute(con, sql)
             _execute(con, "COMMIT")
 
 
