@@ -6,6 +6,7 @@ Cluster: DATABASE_URL=postgres://..., REDIS_URL=redis://... .
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -67,6 +68,22 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _field_keys() -> list[str]:
+    # Keys for secrets stored in the database (channel passwords, API secrets), newest first:
+    # HUITOUKE_FIELD_KEYS="new,old" rotates (see docs/security.md). Embedded installs get one
+    # generated into the data dir, like the secret key.
+    if keys := env_secret("HUITOUKE_FIELD_KEYS"):
+        return [k.strip() for k in keys.split(",") if k.strip()]
+    key_file = DATA_DIR / "field_key"
+    if not key_file.exists():
+        key_file.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        key_file.chmod(0o600)
+    return [key_file.read_text().strip()]
+
+
+FIELD_ENCRYPTION_KEYS = _field_keys()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = [h for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS").split(",") if o]
