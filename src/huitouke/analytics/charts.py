@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from huitouke.analytics import clv
 from huitouke.analytics.basket import QUADRANT_LABELS_ZH
 from huitouke.analytics.models import Report
 from huitouke.analytics.queries import uses_chinese
@@ -254,7 +255,10 @@ def calibration_chart(report: Report | None) -> dict[str, Any] | None:
 
 def _clv_message(item: dict[str, Any]) -> str:
     n = item.get("value")
-    messages = {
+    start = _("Predictions start once %(min)s customers have bought on two different days.") % {
+        "min": clv.MIN_REPEAT_CUSTOMERS
+    }
+    thin = {
         "no_customers": _("No customer has bought yet, so there is nothing to forecast."),
         "one_customer": _("Only one customer has bought so far; a forecast needs more customers."),
         "all_orders_one_day": _(
@@ -264,14 +268,21 @@ def _clv_message(item: dict[str, Any]) -> str:
             "No customer has come back on a second day yet, so the forecast cannot learn how "
             "often customers return."
         ),
-        "too_few_repeat_customers": _(
-            "Only %(n)s customers have bought on two different days; the forecast needs more "
-            "repeat customers before its numbers mean anything."
-        )
+        "too_few_repeat_customers": _("So far %(n)s customers have bought on two different days.")
         % {"n": n},
+    }
+    code = item.get("code", "")
+    if code in thin:
+        return f"{thin[code]} {start}"
+    messages = {
         "not_converged": _(
             "The forecast model could not settle on this data; it will try again after more orders."
         ),
+        "degenerate_fit": _(
+            "The forecast model found no stable pattern in this data yet, so no predictions are "
+            "shown; it will try again after more orders."
+        ),
+        "failed": _("The forecast could not be calculated in the last refresh."),
         "non_positive_spend": _(
             "Repeat orders have no spend recorded, so order values cannot be forecast."
         ),
@@ -290,7 +301,7 @@ def _clv_message(item: dict[str, Any]) -> str:
             "The model's parameters are extreme; take the forecasts with caution."
         ),
     }
-    return messages.get(item.get("code", ""), item.get("message", ""))
+    return messages.get(code, item.get("message", ""))
 
 
 def clv_messages(report: Report | None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.linalg import eigh_tridiagonal
 from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
@@ -465,18 +466,97 @@ def expected_purchases(
     return _expected_if_alive(params, tt, xa, Ta) * _p_alive(params, xa, ta, Ta)
 
 
-def _expected_if_alive(params: BgNbdParams, t: Float, x: Float, T: Float) -> Float:
-    """The numerator of eq. 10; its denominator is 1 / P(alive)."""
+def _expected_if_alive(params: BgNbdParams, t: ArrayLike, x: Float, T: Float) -> Float:
+    """E[purchases in (T, T+t] | alive at T, x, T]: the numerator of eq. 10 (1/P(alive) below).
+
+    Fast path: the closed form, Euler-transformed. Where it cancels or overflows (a near 1, a
+    removable singularity of c/(a-1); huge a + b, where hyp2f1 overflows; c <= 0 near its
+    poles) the same expectation is computed by Gauss-Jacobi quadrature (`_expected_by_quadrature`),
+    which holds over the whole parameter space. Never NaN or inf for finite positive parameters.
+    """
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    z = t / (alpha + T + t)
+    tb, xb, Tb = np.broadcast_arrays(np.asarray(t, dtype=np.float64), x, T)
+    z = tb / (alpha + Tb + tb)
     # Eq. 10 holds ((alpha+T)/(alpha+T+t))^(r+x) * 2F1(r+x, b+x; a+b+x-1; z). Euler's
     # transformation turns it into (1-z)^(a-1) * 2F1(a+b-1-r, a-1; a+b+x-1; z), whose
     # parameters do not grow with x, so hyp2f1 neither overflows nor loses accuracy for
     # heavy buyers; expm1 keeps 1 - (...) accurate when t is small.
-    c = a + b + x - 1.0
+    c = a + b + xb - 1.0
+    if abs(a - 1.0) < _NEAR_ONE or a + b > _LARGE_AB:
+        closed = np.full(z.shape, np.nan)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            log_h = (a - 1.0) * np.log1p(-z) + np.log(hyp2f1(a + b - 1.0 - r, a - 1.0, c, z))
+            closed = c / (a - 1.0) * -np.expm1(log_h)
+    # c near or below 0 (a + b < 1, no repeat purchase) sits next to hyp2f1's poles.
+    redo = ~(np.isfinite(closed) & (closed >= 0.0)) | (c < 0.5)
+    if redo.any():
+        closed = np.array(closed, dtype=np.float64)
+        closed[redo] = _expected_by_quadrature(params, tb[redo], xb[redo], Tb[redo])
+    return closed
+
+
+# The closed form's c/(a-1) loses about 16 + log10|a-1| digits; within this of 1 it is not used.
+_NEAR_ONE = 1e-3
+# Beyond this a + b, hyp2f1's first parameter is so large that it overflows or loses accuracy.
+_LARGE_AB = 1e3
+
+
+def _expected_by_quadrature(params: BgNbdParams, t: Float, x: Float, T: Float) -> Float:
+    """E over p ~ Beta(a, b+x) of (1 - (1 + p t/(alpha+T))^-(r+x)) / p, by Gauss-Jacobi.
+
+    Given alive at T with x repeat purchases, lambda ~ Gamma(r+x, alpha+T) and p ~ Beta(a, b+x)
+    independently; E[purchases in t | lambda, p] = (1 - exp(-lambda p t)) / p (paper eq. 7), and
+    averaging over lambda gives the integrand. It is bounded by (r+x) u and analytic on [0, 1];
+    its one singularity is at p = -1/u, so the node count grows with u = t/(alpha+T) until the
+    Bernstein-ellipse bound is below double precision.
+    """
+    out = np.empty(t.shape[0])
+    k_all = params.r + x
+    u_all = t / (params.alpha + T)
+    for bx in np.unique(x):
+        rows = np.flatnonzero(x == bx)
+        u_max = float(u_all[rows].max())
+        s0 = 1.0 + 2.0 / max(u_max, 1e-300)
+        rho = s0 + np.sqrt(s0 * s0 - 1.0)
+        n = int(np.clip(np.ceil(19.0 / np.log(rho)), 24, 1024)) if np.isfinite(rho) else 24
+        nodes, weights = _beta_nodes(params.a, params.b + bx, n)
+        for start in range(0, rows.shape[0], 4096):
+            chunk = rows[start : start + 4096]
+            pu = np.outer(u_all[chunk], nodes)
+            g = -np.expm1(-k_all[chunk, None] * np.log1p(pu)) / nodes
+            out[chunk] = g @ weights
+    return out
+
+
+def _beta_nodes(a: float, b: float, n: int) -> tuple[Float, Float]:
+    """Gauss nodes and weights (summing to 1) for the Beta(a, b) distribution on [0, 1].
+
+    Golub-Welsch on the Jacobi recurrence with (alpha, beta) = (b-1, a-1): the weights come from
+    the eigenvectors, so no gamma function of a huge a or b is ever formed.
+    """
+    al, be = b - 1.0, a - 1.0
+    k = np.arange(n, dtype=np.float64)
+    s = 2.0 * k + al + be
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_h = (a - 1.0) * np.log1p(-z) + np.log(hyp2f1(a + b - 1.0 - r, a - 1.0, c, z))
-        return c / (a - 1.0) * -np.expm1(log_h)
+        diag = (be * be - al * al) / (s * (s + 2.0))
+    diag[0] = (be - al) / (al + be + 2.0)
+    k1 = k[1:]
+    s1 = 2.0 * k1 + al + be
+    # Written as products of ratios so that huge a and b neither overflow nor cancel.
+    off2 = (
+        4.0
+        * (k1 / s1)
+        * ((k1 + al) / s1)
+        * ((k1 + be) / (s1 + 1.0))
+        * ((k1 + al + be) / (s1 - 1.0))
+    )
+    if n > 1:
+        # k = 1 has 0/0 when a + b = 1; its limit cancels (1 + al + be).
+        off2[0] = 4.0 * (1.0 + al) * (1.0 + be) / ((2.0 + al + be) ** 2 * (3.0 + al + be))
+    values, vectors = eigh_tridiagonal(diag, np.sqrt(off2))
+    weights = vectors[0] ** 2
+    return (values + 1.0) / 2.0, weights / weights.sum()
 
 
 def expected_purchases_new_customer(params: BgNbdParams, t: ArrayLike) -> Float:
@@ -756,6 +836,14 @@ def fit_clv(
         monthly_discount=monthly_discount,
         units_per_month=days_per_month / summary.freq_days,
     )
+    predictions = {
+        "p_alive": p_alive(bp, x, summary.t_x, summary.T),
+        "expected_orders_90d": expected_purchases(bp, t90, x, summary.t_x, summary.T),
+        "p_order_90d": prob_any_purchase(bp, t90, x, summary.t_x, summary.T),
+        "expected_aov": np.asarray(aov, dtype=np.float64),
+        "predicted_clv": clv,
+    }
+    _check_finite(bp, gp, predictions)
     return ClvResult(
         params={"r": bp.r, "alpha": bp.alpha, "a": bp.a, "b": bp.b, **vars(gp)},
         log_likelihood=bg.log_likelihood,
@@ -763,10 +851,20 @@ def fit_clv(
         n_customers=bg.n_customers,
         n_repeaters=bg.n_repeaters,
         customer_ids=summary.customer_ids,
-        p_alive=p_alive(bp, x, summary.t_x, summary.T),
-        expected_orders_90d=expected_purchases(bp, t90, x, summary.t_x, summary.T),
-        p_order_90d=prob_any_purchase(bp, t90, x, summary.t_x, summary.T),
-        expected_aov=aov,
-        predicted_clv=clv,
+        **predictions,
         warnings=warnings,
     )
+
+
+def _check_finite(bp: BgNbdParams, gp: GammaGammaParams, predictions: dict[str, Float]) -> None:
+    """A degenerate fit (parameters at 0 or infinity, any forecast not a number) predicts nothing."""
+    params = (bp.r, bp.alpha, bp.a, bp.b, gp.p, gp.q, gp.gamma)
+    if not all(np.isfinite(v) and v > 0 for v in params):
+        raise ClvDataError(
+            "degenerate_fit", "the fitted model is degenerate (a parameter is 0 or infinite)"
+        )
+    for name, values in predictions.items():
+        if not np.isfinite(values).all():
+            raise ClvDataError(
+                "degenerate_fit", f"the fitted model gives no finite {name} for some customers"
+            )

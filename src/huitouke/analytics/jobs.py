@@ -12,17 +12,18 @@ import datetime as dt
 import logging
 import math
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Field, Model
 from django.utils import timezone
 
 from huitouke.accounts.models import Organisation, Store, User
-from huitouke.analytics import current, loader, reports, results
+from huitouke.analytics import current, loader, reports, results, validity
 from huitouke.analytics.loader import Frames, load_frames
 from huitouke.analytics.models import (
     CustomerAnalytics,
@@ -360,24 +361,43 @@ def _write_due(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) ->
         _upsert(CustomerDue, _DUE_FIELDS, rows, ["customer", "category"])
 
 
-def _write_reports(
-    organisation: Organisation, as_of: dt.date, data: dict[tuple[str, str], dict[str, Any]]
-) -> None:
+def _write_reports(organisation: Organisation, as_of: dt.date, outcome: _Outcome) -> None:
+    """Every report at once; if that fails, each on its own so one bad row loses only itself."""
     now = timezone.now()
-    rows = [
-        Report(
-            organisation=organisation, kind=kind, scope=scope, as_of=as_of, data=d, computed_at=now
+
+    def row(kind: str, scope: str, data: dict[str, Any]) -> Report:
+        return Report(
+            organisation=organisation,
+            kind=kind,
+            scope=scope,
+            as_of=as_of,
+            data=data,
+            computed_at=now,
         )
-        for (kind, scope), d in data.items()
-    ]
-    with transaction.atomic():
-        Report.objects.bulk_create(
-            rows,
-            batch_size=500,
-            update_conflicts=True,
-            unique_fields=["organisation", "kind", "scope", "as_of"],
-            update_fields=["data", "computed_at"],
-        )
+
+    upsert = {
+        "update_conflicts": True,
+        "unique_fields": ["organisation", "kind", "scope", "as_of"],
+        "update_fields": ["data", "computed_at"],
+    }
+    rows = [row(kind, scope, d) for (kind, scope), d in outcome.reports.items()]
+    try:
+        with transaction.atomic():
+            Report.objects.bulk_create(rows, batch_size=500, **upsert)  # type: ignore[arg-type]
+        return
+    except DatabaseError as exc:
+        logger.warning("analytics refresh: writing the reports at once failed (%s)", exc)
+    for (kind, scope), data in outcome.reports.items():
+        try:
+            with transaction.atomic():
+                Report.objects.bulk_create([row(kind, scope, data)], **upsert)  # type: ignore[arg-type]
+        except DatabaseError as exc:
+            reason = outcome.failed(kind, exc, scope)
+            with transaction.atomic():
+                Report.objects.bulk_create(
+                    [row(kind, scope, validity.unavailable("failed", reason))],
+                    **upsert,  # type: ignore[arg-type]
+                )
 
 
 def _write_learned_cycles(organisation: Organisation, category_stats: pl.DataFrame) -> None:
@@ -410,36 +430,109 @@ def customer_core(
     return results.core_results(frames or load_frames(organisation), as_of, settings), "orders"
 
 
+class _Outcome:
+    """What one refresh computed, and which of its parts failed (and why)."""
+
+    def __init__(self) -> None:
+        self.reports: dict[tuple[str, str], dict[str, Any]] = {}
+        self.errors: list[dict[str, str]] = []
+
+    def failed(self, part: str, exc: BaseException, scope: str = "") -> str:
+        """Record a failed part (logged with its traceback); returns the reason to store."""
+        logger.warning(
+            "analytics refresh: %s%s failed", part, f" ({scope})" if scope else "", exc_info=exc
+        )
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        self.errors.append({"part": part, "scope": scope, "error": reason})
+        return reason
+
+    def report(self, kind: str, scope: str, build: Callable[[], dict[str, Any]]) -> None:
+        """Compute one report on its own: a failure or an invalid number stores it as unavailable."""
+        try:
+            data = validity.checked(build())
+        except Exception as exc:
+            data = validity.unavailable("failed", self.failed(kind, exc, scope))
+        self.reports[(kind, scope)] = data
+
+    def reports_of(
+        self, kind: str, build: Callable[[], dict[str, dict[str, Any]]], scopes: list[str]
+    ) -> None:
+        """A report built for every scope at once; its failure marks each scope unavailable."""
+        try:
+            built = build()
+        except Exception as exc:
+            reason = self.failed(kind, exc)
+            built = {scope: validity.unavailable("failed", reason) for scope in scopes}
+        for scope, data in built.items():
+            self.report(kind, scope, lambda data=data: data)  # type: ignore[misc]
+
+
+def _clv(frames: Frames, as_of: dt.date, outcome: _Outcome) -> results.ClvOutcome:
+    """The CLV fit, or none: an unexpected failure leaves predictions empty, the rest goes on."""
+    try:
+        model = results.clv_outcome(frames, as_of)
+        if model.predictions is not None:
+            bad = model.predictions.select(
+                pl.any_horizontal(
+                    pl.col(pl.Float64).is_nan() | pl.col(pl.Float64).is_infinite()
+                ).any()
+            ).item()
+            if bad:
+                raise ValueError("a prediction is not a finite number")
+        validity.checked(model.report)
+        return model
+    except Exception as exc:
+        reason = outcome.failed(ReportKind.CLV, exc)
+        report = validity.unavailable("failed", reason)
+        report.update(error={"code": "failed", "message": reason, "value": None}, warnings=[])
+        return results.ClvOutcome(None, report)
+
+
 def _compute(
     organisation: Organisation, as_of: dt.date, clock: _Clock
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[tuple[str, str], dict[str, Any]], str]:
+) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None, _Outcome, str]:
+    """Customer results (must succeed) and every report (each on its own)."""
+    outcome = _Outcome()
     frames = load_frames(organisation)  # the cycles, CLV and reports below need every order
     clock.lap("load")
     core, source = customer_core(organisation, as_of, frames)
     clock.lap("customers")
-    cycle_data, category_stats = reports.cycles_report(frames, as_of)
-    due = results.due_rows(frames, as_of, category_stats)
+    due: pl.DataFrame | None = None
+    category_stats: pl.DataFrame | None = None
+    try:
+        cycle_data, category_stats = reports.cycles_report(frames, as_of)
+        due = results.due_rows(frames, as_of, category_stats)
+        outcome.report(ReportKind.CYCLES, "", lambda: cycle_data)
+    except Exception as exc:
+        # Yesterday's due rows and learned cycles stay; the customer results go on without.
+        reason = outcome.failed(ReportKind.CYCLES, exc)
+        outcome.reports[(ReportKind.CYCLES, "")] = validity.unavailable("failed", reason)
     clock.lap("cycles")
-    model = results.clv_outcome(frames, as_of)
+    model = _clv(frames, as_of, outcome)
     clock.lap("clv")
-    table = results.customer_results(core, due, model.predictions)
+    table = results.customer_results(core, due if due is not None else _NO_DUE, model.predictions)
     stores = list(Store.objects.filter(organisation=organisation).values_list("pk", flat=True))
     staff = list(User.objects.filter(organisation=organisation).values_list("pk", flat=True))
-    data: dict[tuple[str, str], dict[str, Any]] = {
-        (ReportKind.CYCLES, ""): cycle_data,
-        (ReportKind.BASKET, ""): reports.basket_report(frames, as_of),
-        (ReportKind.TRAFFIC_PROFIT, ""): reports.traffic_profit_report(frames, as_of),
-        (ReportKind.CLV, ""): model.report,
-    }
+    outcome.report(ReportKind.BASKET, "", lambda: reports.basket_report(frames, as_of))
+    outcome.report(
+        ReportKind.TRAFFIC_PROFIT, "", lambda: reports.traffic_profit_report(frames, as_of)
+    )
+    outcome.report(ReportKind.CLV, "", lambda: model.report)
+    scopes = ["", *(f"store:{pk}" for pk in stores), *(f"owner:{pk}" for pk in staff)]
     for kind, build in (
         (ReportKind.KPIS, reports.kpi_reports),
         (ReportKind.COHORTS, reports.cohort_reports),
         (ReportKind.CATEGORIES, reports.category_performance),
     ):
-        for scope, d in build(frames, as_of, stores, staff).items():
-            data[(kind, scope)] = d
+        outcome.reports_of(kind, lambda build=build: build(frames, as_of, stores, staff), scopes)  # type: ignore[misc]
     clock.lap("reports")
-    return table, due, category_stats, data, source
+    return table, due, category_stats, outcome, source
+
+
+# The due rows' columns, for a refresh whose cycles could not be computed.
+_NO_DUE = pl.DataFrame(
+    schema={"customer_id": pl.Int64, "category_id": pl.Int64, "due_now": pl.Boolean}
+)
 
 
 def refresh_organisation(
@@ -448,7 +541,9 @@ def refresh_organisation(
     """Recompute and store every analytics result of an organisation as of a date (default today).
 
     Returns the finished RefreshRun, or None when another refresh of the organisation is
-    running (that one will write the same results).
+    running (that one will write the same results). The customer results must succeed (the
+    run fails otherwise); each report is computed and written on its own, and a report that
+    fails is stored as unavailable and listed in the run's `report_errors`.
     """
     as_of = as_of or local_today(organisation)
     run = _claim(organisation, as_of)
@@ -459,12 +554,13 @@ def refresh_organisation(
         return None
     clock = _Clock()
     try:
-        table, due, category_stats, data, source = _compute(organisation, as_of, clock)
+        table, due, category_stats, outcome, source = _compute(organisation, as_of, clock)
         _write_customers(organisation, as_of, table)
         clock.lap("write_customers")
-        _write_due(organisation, as_of, due)
-        _write_reports(organisation, as_of, data)
-        _write_learned_cycles(organisation, category_stats)
+        if due is not None and category_stats is not None:
+            _write_due(organisation, as_of, due)
+            _write_learned_cycles(organisation, category_stats)
+        _write_reports(organisation, as_of, outcome)
         clock.lap("write_reports")
     except Exception as exc:
         RefreshRun.objects.filter(pk=run.pk).update(
@@ -473,7 +569,7 @@ def refresh_organisation(
             detail={"error": f"{type(exc).__name__}: {exc}", "timings": clock.timings},
         )
         raise
-    clv_report = data[(ReportKind.CLV, "")]
+    clv_report = outcome.reports.get((ReportKind.CLV, ""), {})
     RefreshRun.objects.filter(pk=run.pk).update(
         status=RefreshRun.Status.DONE,
         finished_at=timezone.now(),
@@ -482,10 +578,11 @@ def refresh_organisation(
             "timings": clock.timings,
             "seconds": round(sum(clock.timings.values()), 3),
             "customers_from": source,
-            "due_rows": due.height,
+            "due_rows": due.height if due is not None else None,
             "clv_ok": clv_report.get("ok", False),
             "clv_error": clv_report.get("error"),
             "clv_warnings": clv_report.get("warnings", []),
+            "report_errors": outcome.errors,
         },
     )
     run.refresh_from_db()

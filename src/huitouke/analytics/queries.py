@@ -8,6 +8,7 @@ store's customers and a staff member her own.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +21,16 @@ from lunar_python import Solar
 
 from huitouke.accounts.models import Role
 from huitouke.accounts.scoping import customer_q
+from huitouke.analytics import validity
+from huitouke.analytics.clv import MIN_REPEAT_CUSTOMERS
 from huitouke.analytics.lifecycle import STAGE_LABELS_EN, STAGE_LABELS_ZH, STAGES
-from huitouke.analytics.models import CustomerAnalytics, CustomerDue, Lifecycle, Report
+from huitouke.analytics.models import (
+    CustomerAnalytics,
+    CustomerDue,
+    Lifecycle,
+    Report,
+    ReportKind,
+)
 from huitouke.analytics.reports import owner_scope, store_scope
 from huitouke.analytics.rfm import SEGMENT_LABELS_EN, SEGMENT_LABELS_ZH, SEGMENT_VALUE_CLASS
 from huitouke.automation.calendar import next_birthday
@@ -133,6 +142,8 @@ class CustomerPanel:
     stage: str
     segment: str
     due: list[CustomerDue]
+    # Forecasts start once the shop has this many repeat customers (docs/definitions.md).
+    min_repeat_customers: int = MIN_REPEAT_CUSTOMERS
 
 
 def customer_panel(customer: Customer) -> CustomerPanel | None:
@@ -170,12 +181,44 @@ def report_scope(user: Any) -> str:
 
 
 def latest_report(organisation_id: int, kind: str, scope: str = "") -> Report | None:
-    """The newest stored report of a kind and scope."""
-    return (
+    """The newest stored report of a kind and scope; None when it is missing or unavailable.
+
+    An unavailable report (the refresh could not compute it) hides older ones on purpose:
+    yesterday's numbers are not shown as today's; `unavailable_reports` says why.
+    """
+    report = (
         Report.objects.filter(organisation_id=organisation_id, kind=kind, scope=scope)
         .order_by("-as_of")
         .first()
     )
+    return None if report is None or validity.is_unavailable(report.data) else report
+
+
+def unavailable_reports(organisation_id: int, scopes: Sequence[str]) -> list[dict[str, str]]:
+    """The reports of the newest refresh that could not be computed, with their reasons."""
+    newest = (
+        Report.objects.filter(organisation_id=organisation_id)
+        .order_by("-as_of")
+        .values_list("as_of", flat=True)
+        .first()
+    )
+    if newest is None:
+        return []
+    labels = dict(ReportKind.choices)
+    found = []
+    for kind, scope, data in Report.objects.filter(
+        organisation_id=organisation_id, as_of=newest, scope__in=scopes
+    ).values_list("kind", "scope", "data"):
+        if validity.is_unavailable(data):
+            found.append(
+                {
+                    "kind": kind,
+                    "label": str(labels.get(kind, kind)),
+                    "scope": scope,
+                    "reason": validity.unavailable_reason(data) or "",
+                }
+            )
+    return sorted(found, key=lambda r: (r["label"], r["scope"]))
 
 
 def analytics_for(user: Any) -> QuerySet[CustomerAnalytics]:

@@ -44,6 +44,12 @@ def dashboard_context(user: Any) -> dict[str, Any]:
         "birthdays": queries.birthdays_this_week(user, local_today(user.organisation)),
         "valuable_fading": queries.valuable_fading(user, threshold),
         "fading_p_alive": queries.FADING_P_ALIVE,
+        "unavailable_reports": queries.unavailable_reports(
+            org_id,
+            ["", queries.report_scope(user)]
+            if user.role in (Role.OWNER, Role.MANAGER)
+            else [queries.report_scope(user)],
+        ),
     }
 
 
