@@ -484,12 +484,16 @@ def _expected_if_alive(params: BgNbdParams, t: ArrayLike, x: Float, T: Float) ->
     c = a + b + xb - 1.0
     if abs(a - 1.0) < _NEAR_ONE or a + b > _LARGE_AB:
         closed = np.full(z.shape, np.nan)
+        log_h = closed
     else:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             log_h = (a - 1.0) * np.log1p(-z) + np.log(hyp2f1(a + b - 1.0 - r, a - 1.0, c, z))
             closed = c / (a - 1.0) * -np.expm1(log_h)
-    # c near or below 0 (a + b < 1, no repeat purchase) sits next to hyp2f1's poles.
-    redo = ~(np.isfinite(closed) & (closed >= 0.0)) | (c < 0.5)
+    # c near or below 0 (a + b < 1, no repeat purchase) sits next to hyp2f1's poles; a small
+    # |log_h| (r -> 0, tiny t) means log(hyp2f1) of a number next to 1: about 16 + log10|log_h|
+    # digits are left, too few below 1e-3.
+    with np.errstate(invalid="ignore"):
+        redo = ~(np.isfinite(closed) & (closed >= 0.0)) | (c < 0.5) | (np.abs(log_h) < 1e-3)
     if redo.any():
         closed = np.array(closed, dtype=np.float64)
         closed[redo] = _expected_by_quadrature(params, tb[redo], xb[redo], Tb[redo])
