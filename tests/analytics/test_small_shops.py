@@ -31,8 +31,18 @@ from huitouke.sales.models import Category, Order, OrderLine, OrderStatus
 
 AS_OF = dt.date(2026, 6, 30)
 TZ = ZoneInfo("Asia/Shanghai")
-# "steady": regulars who never stop buying, so the fitted dropout runs off to a -> 0, b -> inf.
-KINDS = ["random", "steady", "few_repeaters", "nobody_twice", "all_one_day", "one_customer"]
+# "steady": regulars who never stop buying, so the fitted dropout runs off to a -> 0, b -> inf;
+# "same_dropout": everyone leaves with the same chance after each visit, so the Beta of the
+# dropout collapses (a, b -> inf: the fit that once stored NaN forecasts).
+KINDS = [
+    "random",
+    "steady",
+    "same_dropout",
+    "few_repeaters",
+    "nobody_twice",
+    "all_one_day",
+    "one_customer",
+]
 
 
 def build_shop(kind: str, customers: int, seed: int) -> Organisation:
@@ -69,6 +79,14 @@ def build_shop(kind: str, customers: int, seed: int) -> Organisation:
             days = []
             while back > 0:
                 days.append(AS_OF - dt.timedelta(days=int(back)))
+                back -= rng.expovariate(rate) + 1
+        if kind == "same_dropout":
+            rate, back = rng.gammavariate(2.0, 1 / 20), rng.uniform(0, 700)
+            days = []
+            while back > 0:
+                days.append(AS_OF - dt.timedelta(days=int(back)))
+                if rng.random() < 0.15:
+                    break
                 back -= rng.expovariate(rate) + 1
         for day in days:
             placed = dt.datetime.combine(day, dt.time(rng.randint(9, 21)), TZ)
@@ -127,6 +145,8 @@ def _assert_json_clean(data: Any) -> None:
 @example(kind="few_repeaters", customers=40, seed=4)
 @example(kind="random", customers=2000, seed=5)
 @example(kind="steady", customers=300, seed=6)
+@example(kind="same_dropout", customers=400, seed=0)
+@example(kind="same_dropout", customers=400, seed=4)
 def test_refresh_of_any_small_shop_completes(db: Any, kind: str, customers: int, seed: int) -> None:
     with transaction.atomic():
         org = build_shop(kind, customers, seed)

@@ -142,7 +142,9 @@ class CustomerPanel:
     stage: str
     segment: str
     due: list[CustomerDue]
-    # Forecasts start once the shop has this many repeat customers (docs/definitions.md).
+    # Whether the shop's CLV model predicts anything; if not, forecasts start once the shop
+    # has this many repeat customers (docs/definitions.md).
+    model_ready: bool = False
     min_repeat_customers: int = MIN_REPEAT_CUSTOMERS
 
 
@@ -165,6 +167,10 @@ def customer_panel(customer: Customer) -> CustomerPanel | None:
         stage=stage_label(ca.lifecycle),
         segment=segment_label(ca.rfm_segment) if ca.rfm_segment else "",
         due=due,
+        model_ready=bool(
+            (model := latest_report(customer.organisation_id, ReportKind.CLV))
+            and model.data.get("ok")
+        ),
     )
 
 
