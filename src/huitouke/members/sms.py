@@ -70,7 +70,7 @@ def _lock(keys: list[str]) -> None:
 
 
 def _check_limits(phone: str, ip: str | None, now: datetime) -> None:
-    recent = SmsCode.objects.filter(phone=phone)
+    recent = SmsCode.objects.filter(phone=phone, created_at__lte=now)
     per_minute = settings.MEMBER_CODES_PER_PHONE_MINUTE
     last = recent.filter(created_at__gt=now - timedelta(minutes=1)).order_by("-created_at")
     if last.count() >= per_minute:
@@ -95,7 +95,8 @@ def _check_limits(phone: str, ip: str | None, now: datetime) -> None:
             {"phone": _("Too many codes for this number today. Please try again tomorrow.")},
             code="phone_day",
         )
-    if ip and SmsCode.objects.filter(ip=ip, created_at__gt=now - timedelta(hours=1)).count() >= (
+    by_ip = SmsCode.objects.filter(ip=ip, created_at__lte=now, created_at__gt=now - timedelta(hours=1))
+    if ip and by_ip.count() >= (
         settings.MEMBER_CODES_PER_IP_HOUR
     ):
         raise ValidationError(
