@@ -48,14 +48,19 @@ def code_hash(phone: str, code: str) -> str:
     return hmac.new(key, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
+def _error(field: str, message: str, code: str) -> ValidationError:
+    # The code travels with the field's message (a dict ValidationError drops its own code).
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
 def clean_phone(raw: str) -> str:
     """The E.164 phone, or a ValidationError for the phone field."""
     try:
         phone = normalise_phone(raw or "")
     except ValidationError as exc:
-        raise ValidationError({"phone": exc.messages}) from exc
+        raise ValidationError({"phone": exc.error_list}) from exc
     if not phone:
-        raise ValidationError({"phone": _("Enter your mobile number.")})
+        raise _error("phone", _("Enter your mobile number."), "required")
     return phone
 
 
@@ -77,31 +82,26 @@ def _check_limits(phone: str, ip: str | None, now: datetime) -> None:
         newest = last.first()
         assert newest is not None
         wait = max(1, 60 - int((now - newest.created_at).total_seconds()))
-        raise ValidationError(
-            {
-                "phone": ngettext(
-                    "A code was just sent. You can ask for a new one in %(n)s second.",
-                    "A code was just sent. You can ask for a new one in %(n)s seconds.",
-                    wait,
-                )
-                % {"n": wait}
-            },
-            code="too_soon",
+        message = ngettext(
+            "A code was just sent. You can ask for a new one in %(n)s second.",
+            "A code was just sent. You can ask for a new one in %(n)s seconds.",
+            wait,
         )
+        raise _error("phone", message % {"n": wait}, "too_soon")
     if recent.filter(created_at__gt=now - timedelta(days=1)).count() >= (
         settings.MEMBER_CODES_PER_PHONE_DAY
     ):
-        raise ValidationError(
-            {"phone": _("Too many codes for this number today. Please try again tomorrow.")},
-            code="phone_day",
+        raise _error(
+            "phone",
+            _("Too many codes for this number today. Please try again tomorrow."),
+            "phone_day",
         )
-    by_ip = SmsCode.objects.filter(ip=ip, created_at__lte=now, created_at__gt=now - timedelta(hours=1))
-    if ip and by_ip.count() >= (
-        settings.MEMBER_CODES_PER_IP_HOUR
-    ):
-        raise ValidationError(
-            {"phone": _("Too many codes from this network. Please try again in an hour.")},
-            code="ip_hour",
+    by_ip = SmsCode.objects.filter(
+        ip=ip, created_at__lte=now, created_at__gt=now - timedelta(hours=1)
+    )
+    if ip and by_ip.count() >= (settings.MEMBER_CODES_PER_IP_HOUR):
+        raise _error(
+            "phone", _("Too many codes from this network. Please try again in an hour."), "ip_hour"
         )
 
 
@@ -115,12 +115,14 @@ def request_code(
     now: datetime | None = None,
 ) -> CodeRequest:
     """Make a new code for the phone (earlier ones stop working) and send it after commit."""
-    now = now or timezone.now()
     phone = clean_phone(raw_phone)
     code = f"{secrets.randbelow(1_000_000):06d}"
     config = active_config(organisation.pk, Channel.SMS)
     with transaction.atomic():
         _lock([f"phone:{phone}"] + ([f"ip:{ip}"] if ip else []))
+        # The time is read once the locks are held, so a code written by the request that held
+        # them before is never "after now" for this one.
+        now = now or timezone.now()
         _check_limits(phone, ip, now)
         SmsCode.objects.filter(
             organisation=organisation, phone=phone, consumed_at__isnull=True, superseded=False
@@ -195,20 +197,14 @@ def verify_code(
         .first()
     )
     if newest is None:
-        raise ValidationError({"code": _("Ask for a code first.")}, code="none")
+        raise _error("code", _("Ask for a code first."), "none")
     if newest.consumed_at is not None:
-        raise ValidationError(
-            {"code": _("This code has already been used. Ask for a new one.")}, code="used"
-        )
+        raise _error("code", _("This code has already been used. Ask for a new one."), "used")
     if newest.expires_at <= now:
-        raise ValidationError(
-            {"code": _("This code has expired. Ask for a new one.")}, code="expired"
-        )
+        raise _error("code", _("This code has expired. Ask for a new one."), "expired")
     limit = settings.MEMBER_CODE_MAX_ATTEMPTS
     if newest.attempts >= limit:
-        raise ValidationError(
-            {"code": _("Too many wrong tries. Ask for a new code.")}, code="attempts"
-        )
+        raise _error("code", _("Too many wrong tries. Ask for a new code."), "attempts")
     if not (len(code) == 6 and code.isdigit()) or not hmac.compare_digest(
         newest.code_hash, code_hash(phone, code)
     ):
@@ -218,29 +214,20 @@ def verify_code(
             )
         left = limit - newest.attempts - 1 if counted else 0
         if left <= 0:
-            raise ValidationError(
-                {"code": _("Too many wrong tries. Ask for a new code.")}, code="attempts"
-            )
-        raise ValidationError(
-            {
-                "code": ngettext(
-                    "The code is not right. %(n)s try left.",
-                    "The code is not right. %(n)s tries left.",
-                    left,
-                )
-                % {"n": left}
-            },
-            code="wrong",
+            raise _error("code", _("Too many wrong tries. Ask for a new code."), "attempts")
+        message = ngettext(
+            "The code is not right. %(n)s try left.",
+            "The code is not right. %(n)s tries left.",
+            left,
         )
+        raise _error("code", message % {"n": left}, "wrong")
     # Used once: the conditional update decides between two submissions of the same code.
     with transaction.atomic():
         used = SmsCode.objects.filter(
             pk=newest.pk, consumed_at__isnull=True, attempts__lt=limit
         ).update(consumed_at=now)
     if not used:
-        raise ValidationError(
-            {"code": _("This code has already been used. Ask for a new one.")}, code="used"
-        )
+        raise _error("code", _("This code has already been used. Ask for a new one."), "used")
     return phone
 
 
