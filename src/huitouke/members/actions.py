@@ -106,7 +106,7 @@ def ensure_welcome_rule(organisation: Organisation, *, actor: Any) -> Any:
             ),
             actor=actor,
         )
-    name = _("New member: 10% off welcome coupon")
+    name = _("New member: welcome coupon, 10 percent off")
     if AutomationRule.objects.filter(organisation=organisation, name=name).exists():
         name = f"{name} ({WELCOME_RULE})"
     rule = new_rule(

@@ -16,11 +16,17 @@ def join_url(request: HttpRequest, code: JoinCode) -> str:
     return request.build_absolute_uri(reverse("member:join", args=[code.token]))
 
 
-def svg(data: str, *, scale: int = 4, title: str = "") -> str:
-    """An inline SVG (no XML declaration) of a QR code."""
+def svg(data: str, *, scale: int = 4, title: str = "", inline: bool = False) -> str:
+    """An SVG of a QR code; `inline` drops the XML declaration and the fixed size (CSS sizes it)."""
     buffer = io.BytesIO()
     segno.make(data, error="m").save(
-        buffer, kind="svg", scale=scale, border=2, xmldecl=False, svgns=True, title=title or None
+        buffer,
+        kind="svg",
+        scale=scale,
+        border=2,
+        xmldecl=not inline,
+        omitsize=inline,
+        title=title or None,
     )
     return buffer.getvalue().decode()
 

@@ -108,7 +108,7 @@ def code_print(request: AuthedRequest, pk: int) -> HttpResponse:
         "members/print.html",
         {
             "code": code,
-            "qr_svg": qr.svg(qr.join_url(request, code), scale=8, title=code.label),
+            "qr_svg": qr.svg(qr.join_url(request, code), scale=8, title=code.label, inline=True),
             "url": qr.join_url(request, code),
         },
     )

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from huitouke.audit.actions import client_ip
 from huitouke.customers.models import Customer
+from huitouke.customers.phones import national
 from huitouke.loyalty.queries import customer_panel_context
 from huitouke.members import actions, passcode, qr, sms
 from huitouke.members.forms import JoinForm
@@ -147,7 +148,7 @@ def _pass_context(customer: Customer) -> dict[str, Any]:
     return {
         "pass_code": code,
         "pass_grouped": passcode.grouped(code),
-        "pass_svg": qr.svg(code, scale=5, title=_("Member code")),
+        "pass_svg": qr.svg(code, scale=5, title=_("Member code"), inline=True),
         "pass_refresh": passcode.REFRESH_SECONDS,
     }
 
@@ -163,6 +164,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "member": member,
         "shop": customer.organisation,
         "consents": _consents(customer),
+        "phone_display": national(customer.phone or ""),
         **customer_panel_context(customer, history=10),
         **_pass_context(customer),
     }
