@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.db.models import F
+from django.utils import translation
 
 from huitouke.automation.engine import process_due
 from huitouke.automation.models import Enrolment
@@ -59,7 +60,8 @@ def test_join_by_qr_welcome_coupon_redeemed_at_the_till(
     sms_channel: Any,
     aliyun: Any,
 ) -> None:
-    ensure_program(org)
+    with translation.override(lang):
+        ensure_program(org)  # tier names in the shop's language
     make_product(org, name="玫瑰面膜", price="200.00", cost="60.00")
     code = make_join_code(owner, store1, staff=staff_a, label="小美的二维码")
     errors: list[str] = []

@@ -51,7 +51,7 @@ def test_page_shows_points_tier_gap_and_member_code(member_client, member, store
     body = member_client.get(reverse("member:home")).content.decode()
     assert "林女士" in body
     assert 'data-testid="points"' in body and ">250<" in body  # 1 point per yuan by default
-    assert "Spend ¥50 more to reach" in body
+    assert "再消费 ¥50 升级" in body  # the page speaks Chinese by default
     assert 'data-testid="pass-number"' in body and "<svg" in body
     fragment = member_client.get(reverse("member:pass"))
     assert fragment.status_code == 200 and "every 60s" in fragment.content.decode()
@@ -103,4 +103,16 @@ def test_data_request_lands_in_the_owners_tasks_once(member_client, member, owne
 
 def test_sign_out_ends_the_session(member_client):
     member_client.post(reverse("member:sign_out"))
+    assert member_client.get(reverse("member:home")).status_code == 302
+
+
+def test_expired_sessions_and_old_codes_are_purged(member_client, member, org):
+    from huitouke.members.actions import do_purge_expired
+    from huitouke.members.models import MemberSession, SmsCode
+    from huitouke.members.sms import request_code
+
+    request_code(organisation=org, raw_phone="13800138000", ip="1.1.1.1")
+    assert do_purge_expired() == 0
+    assert do_purge_expired(now=timezone.now() + timedelta(days=31)) == 2
+    assert not MemberSession.objects.exists() and not SmsCode.objects.exists()
     assert member_client.get(reverse("member:home")).status_code == 302

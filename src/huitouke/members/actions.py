@@ -371,3 +371,13 @@ def do_request_data(customer: Customer, *, kind: str, request: Any = None) -> bo
             request=request,
         )
     return True
+
+
+def do_purge_expired(*, now: Any = None) -> int:
+    """Delete expired member sessions and SMS codes past the longest limit window (one day)."""
+    from huitouke.members.models import MemberSession, SmsCode
+
+    now = now or timezone.now()
+    sessions, _rows = MemberSession.objects.filter(expires_at__lte=now).delete()
+    codes, _rows = SmsCode.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
+    return sessions + codes

@@ -52,7 +52,7 @@ def member_list(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "members/staff_list.html",
-        {"page": page, "by_qr": by_qr, "active_nav": "customers"},
+        {"page": page, "by_qr": by_qr, "active_nav": "members"},
     )
 
 
@@ -81,7 +81,7 @@ def code_list(request: AuthedRequest) -> HttpResponse:
     for code in codes:
         code.url = qr.join_url(request, code)  # type: ignore[attr-defined]
     return render(
-        request, "members/codes.html", {"codes": codes, "form": form, "active_nav": "customers"}
+        request, "members/codes.html", {"codes": codes, "form": form, "active_nav": "members"}
     )
 
 
