@@ -145,3 +145,16 @@ def test_second_join_signs_her_in_without_changing_consent_or_firing_again(clien
     assert Enrolment.objects.filter(customer=customer, rule__trigger="customer_joined").count() == 1
     code.refresh_from_db()
     assert code.joins == 1
+
+
+def test_archive_fields_the_code_asks_for_are_saved(client, owner, store1):
+    from huitouke.customers.actions import apply_industry_template
+
+    apply_industry_template(store1.organisation, "beauty")
+    code = make_join_code(owner, store1, fields=["occupation", "no_such_field"])
+    assert code.fields == ["occupation"]
+    page = client.get(reverse("member:join", args=[code.token])).content.decode()
+    assert 'name="custom_occupation"' in page and 'name="custom_title"' not in page
+    _send_code(client, code)
+    assert _join(client, code, code_shown_to_staff(), custom_occupation="教师").status_code == 302
+    assert Customer.objects.get(phone=E164).custom == {"occupation": "教师"}

@@ -24,6 +24,7 @@ def test_owner_makes_a_code_and_gets_its_images(client, owner, staff_a, store1):
     assert code.staff_id == staff_a.pk
     page = client.get(reverse("members:codes")).content.decode()
     assert "小美的二维码" in page and code.token in page
+    assert 'data-testid="join-funnel"' in page
     svg = client.get(reverse("members:code_svg", args=[code.pk]))
     assert svg["Content-Type"] == "image/svg+xml" and b"<svg" in svg.content
     png = client.get(reverse("members:code_png", args=[code.pk]))

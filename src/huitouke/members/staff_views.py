@@ -80,8 +80,16 @@ def code_list(request: AuthedRequest) -> HttpResponse:
     codes = list(visible_codes(request.user).order_by("store_id", "staff_id", "id"))
     for code in codes:
         code.url = qr.join_url(request, code)  # type: ignore[attr-defined]
+    # The join funnel over the codes shown: scanned -> asked for a code -> joined.
+    funnel = {
+        "scans": sum(c.scans for c in codes),
+        "codes_sent": sum(c.codes_sent for c in codes),
+        "joins": sum(c.joins for c in codes),
+    }
     return render(
-        request, "members/codes.html", {"codes": codes, "form": form, "active_nav": "members"}
+        request,
+        "members/codes.html",
+        {"codes": codes, "form": form, "funnel": funnel, "active_nav": "members"},
     )
 
 
