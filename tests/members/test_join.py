@@ -158,3 +158,22 @@ def test_archive_fields_the_code_asks_for_are_saved(client, owner, store1):
     _send_code(client, code)
     assert _join(client, code, code_shown_to_staff(), custom_occupation="教师").status_code == 302
     assert Customer.objects.get(phone=E164).custom == {"occupation": "教师"}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"birth_year": "abc", "birth_month": "3", "birth_day": "8"},
+        {"birth_month": "13", "birth_day": "8"},
+        {"birthday_kind": "martian", "birth_month": "3", "birth_day": "8"},
+        {"birth_year": "2999", "birth_month": "3", "birth_day": "8"},
+        {"phone": "not a phone"},
+        {"phone": ""},
+    ],
+)
+def test_bad_input_is_explained_on_the_page_never_a_500(client, owner, store1, fields):
+    code = make_join_code(owner, store1)
+    response = _join(client, code, "123456", **fields)
+    assert response.status_code == 200
+    assert "weui-cells__tips_warn" in response.content.decode()
+    assert not Customer.objects.exists()

@@ -29,7 +29,7 @@ class JoinForm(forms.Form):
         ),
     )
     code = forms.CharField(
-        label=_("Code"),
+        label=_("SMS code"),
         max_length=6,
         widget=forms.TextInput(
             attrs={
