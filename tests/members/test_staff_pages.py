@@ -73,3 +73,12 @@ def test_outbox_shows_codes_of_a_shop_without_sms(client, owner, manager, store1
     )
     page = client.get(reverse("messaging:outbox")).content.decode()
     assert "138****8001" not in page  # another store's code
+
+
+def test_dashboard_shows_the_join_funnel_once_there_are_codes(client, owner, store1):
+    client.force_login(owner)
+    assert 'data-testid="dashboard-join-funnel"' not in client.get("/").content.decode()
+    code = make_join_code(owner, store1)
+    client.get(reverse("member:join", args=[code.token]))
+    page = client.get("/").content.decode()
+    assert 'data-testid="dashboard-join-funnel"' in page and "<strong>1</strong>" in page
