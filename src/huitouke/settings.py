@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "huitouke.automation",
     "huitouke.followups",
     "huitouke.imports",
+    "huitouke.members",
     "huitouke.web",
 ]
 
@@ -128,6 +129,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "huitouke.members.middleware.MemberIsolationMiddleware",
 ]
 
 ROOT_URLCONF = "huitouke.urls"
@@ -222,6 +224,16 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
+# --- member centre (members app): SMS sign-in codes and sessions -----------------------------------
+MEMBER_SESSION_DAYS = env_int("MEMBER_SESSION_DAYS", 30)
+MEMBER_CODE_TTL_SECONDS = env_int("MEMBER_CODE_TTL_SECONDS", 300)
+MEMBER_CODE_MAX_ATTEMPTS = env_int("MEMBER_CODE_MAX_ATTEMPTS", 5)
+MEMBER_CODES_PER_PHONE_MINUTE = env_int("MEMBER_CODES_PER_PHONE_MINUTE", 1)
+MEMBER_CODES_PER_PHONE_DAY = env_int("MEMBER_CODES_PER_PHONE_DAY", 10)
+MEMBER_CODES_PER_IP_HOUR = env_int("MEMBER_CODES_PER_IP_HOUR", 20)
+# The member code at the till (QR + number) is refused this many seconds after it was shown.
+MEMBER_PASS_MAX_AGE_SECONDS = env_int("MEMBER_PASS_MAX_AGE_SECONDS", 120)
+
 # --- i18n -------------------------------------------------------------------------------------------
 LANGUAGE_CODE = env("LANGUAGE_CODE", "zh-hans")
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -240,6 +252,7 @@ NODE_MODULES = Path(env("HUITOUKE_NODE_MODULES", str(BASE_DIR.parent.parent / "n
 STATICFILES_DIRS = [
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
+    ("vendor/weui", NODE_MODULES / "weui" / "dist" / "style"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -157,6 +157,16 @@ def on_customer_created(customer: Customer) -> None:
         _kick_after_commit()
 
 
+def on_customer_joined(customer: Customer) -> None:
+    """Enrol a customer who joined as a member (members app) in the "customer joined" rules."""
+    now = timezone.now()
+    offered = 0
+    for rule in _event_rules(customer.organisation_id, Trigger.CUSTOMER_JOINED):
+        offered += enrol(rule, [Occurrence(customer.pk, "joined", now)], now=now)
+    if offered:
+        _kick_after_commit()
+
+
 def on_order_paid(order: Any) -> None:
     """Enrol the buyer in "order paid" rules (not for imported history older than a day)."""
     now = timezone.now()

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 class Trigger(models.TextChoices):
     CUSTOMER_CREATED = "customer_created", _("Customer created")
+    CUSTOMER_JOINED = "customer_joined", _("Customer joined as a member (QR code)")
     ORDER_PAID = "order_paid", _("Order paid")
     ORDER_REFUNDED = "order_refunded", _("Order refunded")
     TIER_CHANGED = "tier_changed", _("Tier changed")
@@ -32,7 +33,13 @@ class Trigger(models.TextChoices):
 # Triggers fired by an event inside the event's own transaction; the others are evaluated by
 # the scheduler once per local day (MANUAL: once, at its send time).
 EVENT_TRIGGERS = frozenset(
-    {Trigger.CUSTOMER_CREATED, Trigger.ORDER_PAID, Trigger.ORDER_REFUNDED, Trigger.TIER_CHANGED}
+    {
+        Trigger.CUSTOMER_CREATED,
+        Trigger.CUSTOMER_JOINED,
+        Trigger.ORDER_PAID,
+        Trigger.ORDER_REFUNDED,
+        Trigger.TIER_CHANGED,
+    }
 )
 
 

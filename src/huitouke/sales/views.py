@@ -70,6 +70,14 @@ def quick_order(request: AuthedRequest) -> HttpResponse:
     preset = None
     if request.GET.get("customer", "").isdigit():
         preset = get_customer_for(request, int(request.GET["customer"]))
+    elif request.GET.get("member_code"):
+        # Her member code (members app), scanned or typed: found only within the user's scope.
+        from huitouke.members.passcode import customer_for_pass
+
+        try:
+            preset = customer_for_pass(user, request.GET["member_code"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
     header = OrderHeaderForm(
         request.POST or None, user=user, initial={"customer": preset.pk if preset else None}
     )

@@ -15,6 +15,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items = [
         ("dashboard", _("Dashboard"), "dashboard"),
         ("customers", _("Customers"), "customers:list"),
+        ("members", _("Members"), "members:list"),
         ("tasks", _("Tasks"), "followups:inbox"),
         ("order", _("Quick order"), "sales:quick_order"),
         ("orders", _("Orders"), "sales:orders"),
