@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "huitouke.automation",
     "huitouke.followups",
     "huitouke.imports",
+    "huitouke.ops",
     "huitouke.web",
 ]
 
@@ -198,6 +199,17 @@ else:
         "consumer": {"workers": env_int("HUEY_WORKERS", 2), "worker_type": "thread"},
     }
 
+# --- backups and health (huitouke.ops) ----------------------------------------------------------
+EMBEDDED = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+BACKUP_DIR = Path(env("HUITOUKE_BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
+BACKUP_DAILY = env_bool("HUITOUKE_BACKUP_DAILY", EMBEDDED)  # a chain backs up its PostgreSQL itself
+BACKUP_HOUR_UTC = env_int("HUITOUKE_BACKUP_HOUR_UTC", 19)  # 03:30 in China
+BACKUP_KEEP_DAILY = env_int("HUITOUKE_BACKUP_KEEP_DAILY", 7)
+BACKUP_KEEP_WEEKLY = env_int("HUITOUKE_BACKUP_KEEP_WEEKLY", 4)
+BACKUP_KEEP_MONTHLY = env_int("HUITOUKE_BACKUP_KEEP_MONTHLY", 12)
+BACKUP_WARN_AFTER_DAYS = env_int("HUITOUKE_BACKUP_WARN_AFTER_DAYS", 2)
+HEARTBEAT_MAX_AGE = env_int("HUITOUKE_HEARTBEAT_MAX_AGE", 180)  # seconds before /readyz fails
+
 # --- auth -----------------------------------------------------------------------------------------
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -256,6 +268,8 @@ PRODUCTION = env("HUITOUKE_ENV") == "production"
 SESSION_COOKIE_HTTPONLY = True
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Load balancers probe over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
