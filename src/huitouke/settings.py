@@ -7,6 +7,7 @@ Cluster: DATABASE_URL=postgres://..., REDIS_URL=redis://... .
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -209,6 +210,14 @@ BACKUP_KEEP_WEEKLY = env_int("HUITOUKE_BACKUP_KEEP_WEEKLY", 4)
 BACKUP_KEEP_MONTHLY = env_int("HUITOUKE_BACKUP_KEEP_MONTHLY", 12)
 BACKUP_WARN_AFTER_DAYS = env_int("HUITOUKE_BACKUP_WARN_AFTER_DAYS", 2)
 HEARTBEAT_MAX_AGE = env_int("HUITOUKE_HEARTBEAT_MAX_AGE", 180)  # seconds before /readyz fails
+# Who may read /readyz and /metrics (networks, comma-separated).
+_PROBE_DEFAULT = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+PROBE_IPS = [n.strip() for n in env("HUITOUKE_PROBE_IPS", _PROBE_DEFAULT).split(",") if n.strip()]
+for _net in PROBE_IPS:
+    try:
+        ipaddress.ip_network(_net)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"HUITOUKE_PROBE_IPS: {_net!r} is not a network") from _exc
 
 # --- auth -----------------------------------------------------------------------------------------
 PASSWORD_HASHERS = [
@@ -266,10 +275,10 @@ WHITENOISE_USE_FINDERS = True
 # --- security (production: HUITOUKE_ENV=production) ----------------------------------------------------
 PRODUCTION = env("HUITOUKE_ENV") == "production"
 SESSION_COOKIE_HTTPONLY = True
+# Load balancers and Prometheus probe over plain HTTP (the redirect applies only in production).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    # Load balancers probe over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
