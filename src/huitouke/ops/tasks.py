@@ -9,9 +9,11 @@ import logging
 
 from django.conf import settings
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, lock_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, lock_task
+from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR
 
 from huitouke.ops.actions import do_backup, do_beat
+from huitouke.ops.metrics import count_job
 
 log = logging.getLogger(__name__)
 
@@ -35,3 +37,9 @@ def daily_backup() -> None:
         log.exception("daily backup into %s failed", settings.BACKUP_DIR)
         raise
     log.info("daily backup written to %s", path)
+
+
+@HUEY.signal(SIGNAL_COMPLETE, SIGNAL_ERROR)
+def count_finished_job(signal: str, task: object, exc: BaseException | None = None) -> None:
+    # Seen at /metrics when web and worker share PROMETHEUS_MULTIPROC_DIR on one host.
+    count_job(getattr(task, "name", "?"), signal)

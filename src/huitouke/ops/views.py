@@ -1,6 +1,6 @@
 """/healthz (the process answers) and /readyz (it can serve: database, Redis, worker).
 
-/readyz tells more than a stranger should know (queue depth, backup age), so it answers only to
+/readyz and /metrics tell more than a stranger should know (queue depth, backup age), so they answer only to
 the addresses in HUITOUKE_PROBE_IPS (loopback and private networks by default).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from huitouke.ops.health import readiness
@@ -34,3 +34,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "forbidden"}, status=403)
     ready, details = readiness()
     return JsonResponse(details, status=200 if ready else 503)
+
+
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    from huitouke.ops.metrics import CONTENT_TYPE_LATEST, render_metrics
+
+    if not probe_allowed(request):
+        return JsonResponse({"error": "forbidden"}, status=403)
+    return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)
