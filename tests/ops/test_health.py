@@ -74,6 +74,7 @@ def test_healthz_needs_no_login_and_no_database(client):
 
 def test_readyz_follows_the_worker_heartbeat(client, db, settings):
     settings.REDIS_URL = ""
+    Heartbeat.objects.all().delete()
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["worker"]["error"] == "no heartbeat yet"

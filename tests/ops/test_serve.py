@@ -67,8 +67,12 @@ def cmdline(pid: int) -> str:
 
 
 @pytest.fixture
-def shop_env(db, tmp_path) -> dict[str, str]:
-    """Environment for a subprocess that sees a migrated copy of the test database."""
+def shop_env(transactional_db, tmp_path) -> dict[str, str]:
+    """Environment for a subprocess that sees a migrated copy of the test database.
+
+    On PostgreSQL the subprocess writes into the test database itself (the worker's heartbeat
+    and periodic jobs commit): the transactional fixture empties the tables afterwards.
+    """
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env["HUITOUKE_DATA_DIR"] = str(tmp_path / "data")
     env["HUITOUKE_BACKUP_DAILY"] = "false"
