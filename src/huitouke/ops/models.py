@@ -20,7 +20,7 @@ class BackupRecord(models.Model):
     """A finished backup file (written after the snapshot, so a restore does not contain itself)."""
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    file_name = models.CharField(max_length=255)
+    file_name = models.CharField(max_length=1024)
     size = models.BigIntegerField(default=0)
     vendor = models.CharField(max_length=20)
 

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('file_name', models.CharField(max_length=255)),
+                ('file_name', models.CharField(max_length=1024)),
                 ('size', models.BigIntegerField(default=0)),
                 ('vendor', models.CharField(max_length=20)),
             ],
