@@ -7,6 +7,7 @@ Cluster: DATABASE_URL=postgres://..., REDIS_URL=redis://... .
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -114,10 +115,13 @@ INSTALLED_APPS = [
     "huitouke.followups",
     "huitouke.imports",
     "huitouke.members",
+    "huitouke.ops",
     "huitouke.web",
 ]
 
 MIDDLEWARE = [
+    "huitouke.ops.logs.RequestIdMiddleware",
+    "huitouke.ops.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -188,6 +192,7 @@ if REDIS_URL:
         "name": "huitouke",
         "url": REDIS_URL,
         "immediate": False,
+        "results": False,  # nothing reads task results; stored, they would only pile up
         "consumer": {"workers": env_int("HUEY_WORKERS", 2), "worker_type": "thread"},
     }
 else:
@@ -197,8 +202,28 @@ else:
         "name": "huitouke",
         "filename": str(DATA_DIR / "huey.sqlite3"),
         "immediate": env_bool("HUEY_IMMEDIATE", False),
+        "results": False,
         "consumer": {"workers": env_int("HUEY_WORKERS", 2), "worker_type": "thread"},
     }
+
+# --- backups and health (huitouke.ops) ----------------------------------------------------------
+EMBEDDED = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+BACKUP_DIR = Path(env("HUITOUKE_BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
+BACKUP_DAILY = env_bool("HUITOUKE_BACKUP_DAILY", EMBEDDED)  # a chain backs up its PostgreSQL itself
+BACKUP_HOUR_UTC = env_int("HUITOUKE_BACKUP_HOUR_UTC", 19)  # 03:30 in China
+BACKUP_KEEP_DAILY = env_int("HUITOUKE_BACKUP_KEEP_DAILY", 7)
+BACKUP_KEEP_WEEKLY = env_int("HUITOUKE_BACKUP_KEEP_WEEKLY", 4)
+BACKUP_KEEP_MONTHLY = env_int("HUITOUKE_BACKUP_KEEP_MONTHLY", 12)
+BACKUP_WARN_AFTER_DAYS = env_int("HUITOUKE_BACKUP_WARN_AFTER_DAYS", 2)
+HEARTBEAT_MAX_AGE = env_int("HUITOUKE_HEARTBEAT_MAX_AGE", 180)  # seconds before /readyz fails
+# Who may read /readyz and /metrics (networks, comma-separated).
+_PROBE_DEFAULT = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+PROBE_IPS = [n.strip() for n in env("HUITOUKE_PROBE_IPS", _PROBE_DEFAULT).split(",") if n.strip()]
+for _net in PROBE_IPS:
+    try:
+        ipaddress.ip_network(_net)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"HUITOUKE_PROBE_IPS: {_net!r} is not a network") from _exc
 
 # --- auth -----------------------------------------------------------------------------------------
 PASSWORD_HASHERS = [
@@ -267,6 +292,8 @@ WHITENOISE_USE_FINDERS = True
 # --- security (production: HUITOUKE_ENV=production) ----------------------------------------------------
 PRODUCTION = env("HUITOUKE_ENV") == "production"
 SESSION_COOKIE_HTTPONLY = True
+# Load balancers and Prometheus probe over plain HTTP (the redirect applies only in production).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -284,10 +311,29 @@ if PRODUCTION:
 X_FRAME_OPTIONS = "DENY"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
+LOG_FORMAT = env("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "huitouke.ops.logs.RequestIdFilter"}},
+    "formatters": {
+        # One JSON object a line for a log collector, with the request id (python-json-logger).
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
 }
 

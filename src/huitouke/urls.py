@@ -5,6 +5,7 @@ from huitouke.api import api
 
 urlpatterns = [
     path("", include("huitouke.web.urls")),
+    path("", include("huitouke.ops.urls")),
     path("accounts/", include("huitouke.accounts.urls")),
     path("customers/", include("huitouke.customers.urls")),
     path("sales/", include("huitouke.sales.urls")),

@@ -1,13 +1,12 @@
-"""The dashboard (today's numbers for the signed-in user's scope) and a health check."""
+"""The dashboard: today's numbers for the signed-in user's scope."""
 
 from __future__ import annotations
 
 from datetime import datetime, time
 
 from django.contrib.auth.decorators import login_required
-from django.db import connection
 from django.db.models import Count, Sum
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -42,9 +41,3 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         **dashboard_context(user),
     }
     return render(request, "web/dashboard.html", ctx)
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"ok": True})

@@ -1,15 +1,20 @@
-"""`huitouke serve`: the production web server (gunicorn) plus, in embedded mode, a worker."""
+"""`huitouke serve`: the production web server (gunicorn) plus, in embedded mode, a worker.
+
+Embedded (SQLite) applies its migrations on start — one shop, one machine, nothing to race. On
+PostgreSQL migrations are a release step (`huitouke migrate`) and serve refuses to start while
+any is unapplied. Children are supervised: restarted when they die, stopped on SIGTERM/SIGINT.
+"""
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from huitouke.ops.launch import migration_problem, web_child, worker_child
+from huitouke.ops.supervisor import Supervisor
 
 
 class Command(BaseCommand):
@@ -27,35 +32,18 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         from django.core.management import call_command
 
-        call_command("migrate", interactive=False, verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        children: list[subprocess.Popen[bytes]] = []
+        if settings.EMBEDDED:
+            call_command("migrate", interactive=False, verbosity=0)
+        elif problem := migration_problem():
+            raise CommandError(problem, returncode=3)
+        if (
+            settings.PRODUCTION
+        ):  # the manifest storage needs collected files; finders serve otherwise
+            call_command("collectstatic", interactive=False, verbosity=0)
+        children = [web_child(opts["bind"], opts["workers"])]
         if not opts["no_worker"] and not settings.REDIS_URL:
             # Embedded mode: the worker shares the SQLite queue; in a cluster run `huitouke worker`.
-            children.append(subprocess.Popen([sys.executable, "-m", "huitouke", "run_huey"]))
-        web = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "huitouke.wsgi:application",
-                "--bind",
-                opts["bind"],
-                "--workers",
-                str(opts["workers"]),
-                "--access-logfile",
-                "-",
-            ]
-        )
-        children.append(web)
+            children.append(worker_child(1, periodic=True))
         self.stdout.write(f"Huitouke on http://{opts['bind']}/")
-        try:
-            web.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            for child in children:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGTERM)
-            for child in children:
-                child.wait(timeout=20)
+        self.stdout.flush()
+        Supervisor(children, out=self.stdout).run()
