@@ -25,21 +25,11 @@ from django.utils.translation import gettext as _
 from lunar_python import LunarYear, Solar
 
 from huitouke.accounts.models import Organisation
-from huitouke.automation.calendar import CustomDate, festivals
+from huitouke.automation.calendar import BUILT_IN_CODES, CustomDate, Festival, festivals
 from huitouke.automation.models import AutomationRule, SegmentState, Trigger
 from huitouke.customers.models import CalendarKind, Customer, FamilyMember, Relation
 
-BUILT_IN_FESTIVALS = (
-    "new_year",
-    "spring_festival",
-    "lantern_festival",
-    "womens_day",
-    "day_520",
-    "dragon_boat",
-    "qixi",
-    "mid_autumn",
-    "double_ninth",
-)
+BUILT_IN_FESTIVALS = BUILT_IN_CODES
 SEGMENT_FIELDS = ("lifecycle", "rfm_segment")
 DEFAULT_HOUR = 9
 
@@ -168,14 +158,30 @@ def _festival_params(raw: dict[str, Any]) -> dict[str, Any]:
             raise ValidationError({"params": _("Each custom date needs a name, month and day.")})
         name = str(item.get("name") or "").strip()[:30]
         month = _int(item, "month", 0, 1, 12)
-        day = _int(item, "day", 0, 1, 30 if item.get("lunar") else 31)
         if not name:
             raise ValidationError({"params": _("Each custom date needs a name, month and day.")})
-        lunar = bool(item.get("lunar", False))
-        if not lunar and day > [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]:
-            raise ValidationError({"params": _("%(name)s is not a date.") % {"name": name}})
+        weekday: int | None = None
+        if item.get("weekday") not in (None, ""):
+            # "The n-th weekday of the month": day is n (1–5, or -1 for the last).
+            weekday = _int(item, "weekday", 0, 0, 6)
+            day = _int(item, "day", 0, -1, 5)
+            if day == 0:
+                raise ValidationError({"params": _("%(name)s is not a date.") % {"name": name}})
+            lunar = False
+        else:
+            day = _int(item, "day", 0, 1, 30 if item.get("lunar") else 31)
+            lunar = bool(item.get("lunar", False))
+            if not lunar and day > [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]:
+                raise ValidationError({"params": _("%(name)s is not a date.") % {"name": name}})
         custom.append(
-            {"code": f"custom{index + 1}", "name": name, "month": month, "day": day, "lunar": lunar}
+            {
+                "code": f"custom{index + 1}",
+                "name": name,
+                "month": month,
+                "day": day,
+                "lunar": lunar,
+                "weekday": weekday,
+            }
         )
     if not chosen and not custom:
         raise ValidationError({"params": _("Choose at least one festival or add a date.")})
@@ -319,22 +325,42 @@ def daily_occurrences(
             yield Occurrence(pk, f"{field}:{to}:{day.isoformat()}", at)
 
 
-def festivals_on(when: date, params: dict[str, Any]) -> list[str]:
-    """Codes of the rule's festivals (built-in and custom) that fall on `when`."""
-    custom = tuple(
-        CustomDate(c["code"], c["name"], c["name"], c["month"], c["day"], c["lunar"])
+def _custom_dates(params: dict[str, Any]) -> tuple[CustomDate, ...]:
+    return tuple(
+        CustomDate(
+            c["code"], c["name"], c["name"], c["month"], c["day"], c["lunar"], c.get("weekday")
+        )
         for c in params.get("custom") or []
     )
+
+
+def festivals_on(when: date, params: dict[str, Any]) -> list[str]:
+    """Codes of the rule's festivals (built-in and custom) that fall on `when`."""
+    custom = _custom_dates(params)
     chosen = set(params.get("festivals") or []) | {c.code for c in custom}
     return [
-        code for code, day in _festival_dates(when.year, custom) if day == when and code in chosen
+        f.code for f in _festival_dates(when.year, custom) if f.date == when and f.code in chosen
     ]
 
 
+def upcoming_festivals(params: dict[str, Any], today: date, count: int = 3) -> list[Festival]:
+    """The next `count` dates (on or after `today`) of the rule's festivals, for its page."""
+    custom = _custom_dates(params)
+    chosen = set(params.get("festivals") or []) | {c.code for c in custom}
+    found: list[Festival] = []
+    for year in range(today.year, today.year + 3):
+        found.extend(
+            f for f in _festival_dates(year, custom) if f.code in chosen and f.date >= today
+        )
+        if len(found) >= count:
+            break
+    return found[:count]
+
+
 @lru_cache(maxsize=256)
-def _festival_dates(year: int, custom: tuple[CustomDate, ...]) -> tuple[tuple[str, date], ...]:
+def _festival_dates(year: int, custom: tuple[CustomDate, ...]) -> tuple[Festival, ...]:
     # The lunar conversions cost milliseconds; the daily pass asks for the same year every day.
-    return tuple((f.code, f.date) for f in festivals(year, custom))
+    return tuple(festivals(year, custom))
 
 
 def _repurchase_due(rule: AutomationRule, at: datetime, ids: QuerySet[Any]) -> Iterator[Occurrence]:
