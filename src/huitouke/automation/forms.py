@@ -15,6 +15,7 @@ from huitouke.analytics.models import Lifecycle, RfmSegment
 from huitouke.automation.models import AutomationRule, Trigger
 from huitouke.automation.triggers import BUILT_IN_FESTIVALS
 from huitouke.messaging.models import Channel, MessageTemplate
+from huitouke.sales.phases import Phase
 
 FESTIVAL_LABELS = {
     "new_year": _("New Year's Day (元旦)"),
@@ -117,6 +118,7 @@ class RuleForm(forms.Form):
     category = forms.ModelChoiceField(
         label=_("Category"), queryset=_NONE, required=False, empty_label=_("Any category")
     )
+    phase = forms.ChoiceField(label=_("Phase"), choices=[("", "—"), *Phase.choices], required=False)
     segment_field = forms.ChoiceField(
         label=_("Which"),
         choices=[("lifecycle", _("Lifecycle")), ("rfm_segment", _("RFM segment"))],
@@ -246,6 +248,7 @@ class RuleForm(forms.Form):
             "within": p.get("within"),
             "festivals": p.get("festivals", []),
             "category": p.get("category"),
+            "phase": p.get("phase"),
             "segment_field": p.get("field"),
             "segment_to": p.get("to"),
             "min_amount": p.get("min_amount"),
@@ -326,6 +329,7 @@ class RuleForm(forms.Form):
             "festivals": d.get("festivals") or [],
             "custom": d.get("custom_dates") or [],
             "category": d["category"].pk if d.get("category") else None,
+            "phase": d.get("phase") or None,
             "field": d.get("segment_field") or "lifecycle",
             "to": d.get("segment_to") or "",
             "min_amount": str(d["min_amount"]) if d.get("min_amount") is not None else None,
