@@ -183,3 +183,15 @@ def test_the_preview_says_rows_to_orders_and_the_mapping_can_keep_one_per_row(
     assert job.one_order_per_row
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "7 rows → 7 orders" in page
+
+
+def test_the_cli_takes_one_order_per_row(tmp_path, store1):
+    path = write_book(tmp_path / "订单.xlsx", BOOK)
+    out = io.StringIO()
+    call_command("import", "orders", str(path), "--one-order-per-row", stdout=out)
+    summary = json.loads(out.getvalue())
+    assert summary["created"] == 7
+    assert summary["details"]["order_rows"] == 7 and summary["details"]["orders_created"] == 7
+    from huitouke.imports.models import ImportJob
+
+    assert ImportJob.objects.get().one_order_per_row
