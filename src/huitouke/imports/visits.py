@@ -14,6 +14,7 @@ re-import of the file recognises (see order_rows: any row key of a visit names i
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -74,8 +75,8 @@ def mergeable_orders(organisation_id: int) -> Any:
     )
 
 
-def visit_groups(organisation_id: int) -> Iterator[list[int]]:
-    """Ids of the mergeable orders sharing customer, store and time, groups of two or more."""
+def visit_groups(organisation_id: int) -> Iterator[tuple[int, list[int]]]:
+    """(customer id, ids) of the mergeable orders sharing customer, store and time, two or more."""
     rows = (
         mergeable_orders(organisation_id)
         .order_by("customer_id", "store_id", "placed_at", "pk")
@@ -86,12 +87,12 @@ def visit_groups(organisation_id: int) -> Iterator[list[int]]:
     for customer_id, store_id, placed_at, pk in rows.iterator(chunk_size=5000):
         key = (customer_id, store_id, placed_at)
         if key != current:
-            if len(group) > 1:
-                yield group
+            if len(group) > 1 and current is not None:
+                yield current[0], group
             current, group = key, []
         group.append(pk)
-    if len(group) > 1:
-        yield group
+    if len(group) > 1 and current is not None:
+        yield current[0], group
 
 
 def do_merge_visit_orders(
@@ -99,17 +100,18 @@ def do_merge_visit_orders(
 ) -> MergeOutcome:
     """Merge imported one-row orders of one visit into one order each; audited, stats and tiers recomputed."""
     outcome = MergeOutcome(dry_run=dry_run)
-    groups = list(visit_groups(organisation.pk))
-    customers = dict(
-        Order.objects.filter(pk__in=[g[0] for g in groups]).values_list("pk", "customer_id")
-    )
-    outcome.groups = len(groups)
-    outcome.orders_before = sum(len(g) for g in groups)
-    outcome.orders_removed = outcome.orders_before - len(groups)
-    outcome.customers = {customers[g[0]] for g in groups}
-    if dry_run or not groups:
-        return outcome
-    with transaction.atomic():
+    # A dry run only reads (on SQLite a transaction would take the write lock).
+    with nullcontext() if dry_run else transaction.atomic():
+        # Found inside the transaction that merges them: an order refunded meanwhile is
+        # either seen as refunded or merged before the refund can start.
+        found = list(visit_groups(organisation.pk))
+        groups = [ids for _customer, ids in found]
+        outcome.groups = len(groups)
+        outcome.orders_before = sum(len(g) for g in groups)
+        outcome.orders_removed = outcome.orders_before - len(groups)
+        outcome.customers = {customer for customer, _ids in found}
+        if dry_run or not groups:
+            return outcome
         for start in range(0, len(groups), BATCH_GROUPS):
             _merge(groups[start : start + BATCH_GROUPS])
         refresh_stats_for(organisation.pk, outcome.customers)
