@@ -111,3 +111,40 @@ def test_the_trigger_needs_a_category_of_hers_and_a_phase(org: Any, other_org: A
     ):
         with pytest.raises(ValidationError):
             clean_params(Trigger.PHASE_ENTERED, raw, org)
+
+
+@pytest.mark.django_db
+def test_the_editor_saves_a_phase_rule_and_shows_it_again(
+    client: Any, org: Any, owner: Any
+) -> None:
+    from django.urls import reverse
+
+    from huitouke.automation.models import AutomationRule
+
+    masks = Category.objects.create(organisation=org, name="面膜")
+    client.force_login(owner)
+    form = {
+        "name": "面膜快用完",
+        "trigger": "phase_entered",
+        "category": str(masks.pk),
+        "phase": "ending",
+        "hour": "10",
+        "delay_minutes": "0",
+        "add_tag": "该回购了",
+        "holdout_percent": "0",
+        "quiet_start": "21:00",
+        "quiet_end": "09:00",
+        "is_active": "on",
+    }
+    response = client.post(reverse("automation:create"), form, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 302
+    rule = AutomationRule.objects.get(name="面膜快用完")
+    assert rule.params == {"category": masks.pk, "phase": "ending", "hour": 10}
+    html = client.get(reverse("automation:edit", args=[rule.pk])).content.decode()
+    assert '<option value="ending" selected>' in html
+    missing = client.post(
+        reverse("automation:create"),
+        {**form, "name": "缺阶段", "phase": ""},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert missing.status_code == 200 and "Choose the phase." in missing.content.decode()
