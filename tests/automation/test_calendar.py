@@ -79,15 +79,25 @@ def test_all_2025_festivals_in_date_order() -> None:
     got = [(f.code, f.name_zh, f.date) for f in festivals(2025)]
     assert got == [
         ("new_year", "元旦", date(2025, 1, 1)),
+        ("new_years_eve", "除夕", date(2025, 1, 28)),
         ("spring_festival", "春节", date(2025, 1, 29)),
         ("lantern_festival", "元宵节", date(2025, 2, 12)),
+        ("valentines_day", "情人节", date(2025, 2, 14)),
         ("womens_day", "妇女节", date(2025, 3, 8)),
+        ("mothers_day", "母亲节", date(2025, 5, 11)),
         ("day_520", "520", date(2025, 5, 20)),
         ("dragon_boat", "端午节", date(2025, 5, 31)),
+        ("fathers_day", "父亲节", date(2025, 6, 15)),
+        ("day_618", "618", date(2025, 6, 18)),
         # 七夕 is late in 2025 because lunar 2025 has a leap 6th month.
         ("qixi", "七夕", date(2025, 8, 29)),
+        ("teachers_day", "教师节", date(2025, 9, 10)),
+        ("national_day", "国庆节", date(2025, 10, 1)),
         ("mid_autumn", "中秋节", date(2025, 10, 6)),
         ("double_ninth", "重阳节", date(2025, 10, 29)),
+        ("double_11", "双十一", date(2025, 11, 11)),
+        ("double_12", "双十二", date(2025, 12, 12)),
+        ("christmas", "圣诞节", date(2025, 12, 25)),
     ]
 
 

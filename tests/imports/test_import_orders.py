@@ -73,6 +73,7 @@ def test_an_overlapping_file_creates_only_the_new_orders(tmp_path, store1):
 
 
 def test_rows_without_an_order_number_are_keyed_by_their_content(tmp_path, store1):
+    # One order per row (the option): each row keyed by its content.
     header = ["顾客姓名", "手机", "下单日期", "产品名称", "实付"]
     rows = [
         ["王丽", "13800000001", "2024-03-05 14:03", "面膜", "88"],
@@ -80,15 +81,41 @@ def test_rows_without_an_order_number_are_keyed_by_their_content(tmp_path, store
         ["陈静", "13800000002", "2024-03-06", "精华", "268"],
     ]
     path = write_csv(tmp_path / "no-ids.csv", header, rows)
-    assert run(path, store1).created == 3
-    assert run(path, store1).created == 0
+    assert run(path, store1, one_order_per_row=True).created == 3
+    assert run(path, store1, one_order_per_row=True).created == 0
     keys = list(Order.objects.values_list("external_id", flat=True))
     assert len(set(keys)) == 3 and all(k.startswith("row:") for k in keys)
     # The same rows in another file, one more appended: only that one is new.
     more = write_csv(
         tmp_path / "more.csv", header, [*rows, ["陈静", "13800000002", "2024-03-07", "精华", "268"]]
     )
+    assert run(more, store1, one_order_per_row=True).created == 1
+    # Imported per visit now, the rows already there are still recognised.
+    assert run(more, store1).created == 0
+
+
+def test_rows_of_one_visit_are_one_order_and_keyed_by_the_visit(tmp_path, store1):
+    header = ["顾客姓名", "手机", "下单日期", "产品名称", "实付"]
+    rows = [
+        ["王丽", "13800000001", "2024-03-05 14:03", "面膜", "88"],
+        ["王丽", "13800000001", "2024-03-05 14:03", "面膜", "88"],  # two of them, one visit
+        ["陈静", "13800000002", "2024-03-06", "精华", "268"],
+        ["王丽", "13800000001", "2024-03-05 16:30", "口红", "199"],  # later that day: a visit
+    ]
+    path = write_csv(tmp_path / "no-ids.csv", header, rows)
+    summary = run(path, store1)
+    assert summary.created == 3
+    assert summary.details["order_rows"] == 4 and summary.details["orders_created"] == 3
+    assert run(path, store1).created == 0
+    keys = list(Order.objects.values_list("external_id", flat=True))
+    assert len(set(keys)) == 3 and all(k.startswith("visit:") for k in keys)
+    first = Order.objects.get(net_paid=Decimal("176.00"))
+    assert first.lines.count() == 2
+    more = write_csv(
+        tmp_path / "more.csv", header, [*rows, ["陈静", "13800000002", "2024-03-07", "精华", "268"]]
+    )
     assert run(more, store1).created == 1
+    assert run(more, store1, one_order_per_row=True).created == 0
 
 
 def test_bad_rows_are_named_by_row_and_column_in_chinese_and_english(tmp_path, store1):

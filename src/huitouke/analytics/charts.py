@@ -81,6 +81,7 @@ def kpi_cards(report: Report | None) -> list[dict[str, Any]]:
             {
                 "key": key,
                 "label": label,
+                "hint": _kpi_hint(key, sp),
                 "kind": kind,
                 "current": shown["current"],
                 "previous": shown["previous"],
@@ -90,6 +91,26 @@ def kpi_cards(report: Report | None) -> list[dict[str, Any]]:
             }
         )
     return cards
+
+
+def _kpi_hint(key: str, second_purchase: dict[str, Any]) -> str:
+    """The one-line "what this is" of a KPI card (docs/definitions.md), where it needs one."""
+    if key == "repurchase_rate":
+        return _(
+            "Share of the period's buyers who ordered at least twice in it (visits, not items)."
+        )
+    if key == "second_purchase_rate":
+        cohort = second_purchase.get("current") or {}
+        days = second_purchase.get("within_days", 90)
+        if cohort.get("start") and cohort.get("end"):
+            return _(
+                "Of the customers whose first order fell in %(start)s – %(end)s, the share "
+                "who ordered again within %(days)s days."
+            ) % {"start": cohort["start"], "end": cohort["end"], "days": days}
+        return _(
+            "Of the customers with a first order, the share who ordered again within %(days)s days."
+        ) % {"days": days}
+    return ""
 
 
 def cohort_heatmap(report: Report | None) -> dict[str, Any] | None:
@@ -185,11 +206,24 @@ def category_chart(report: Report | None, organisation_id: int) -> dict[str, Any
     }
 
 
+# "Bought together" shows a pair only when it says something: bought together more often than
+# by chance (lift > 1), in enough orders for that not to be one coincidence.
+PAIR_MIN_LIFT = 1.0
+PAIR_MIN_ORDERS = 3
+PAIR_MIN_SUPPORT = 0.01
+
+
 def basket_rows(report: Report | None, organisation_id: int, kind: str) -> list[dict[str, Any]]:
-    """Top pairs ("category_pairs" or "product_pairs") with names."""
+    """Pairs ("category_pairs" or "product_pairs") with lift > 1 and enough support, with names."""
     if report is None:
         return []
-    pairs = report.data.get(kind, [])
+    pairs = [
+        p
+        for p in report.data.get(kind, [])
+        if (p.get("lift") or 0) > PAIR_MIN_LIFT
+        and (p.get("orders_together") or 0) >= PAIR_MIN_ORDERS
+        and (p.get("support") or 0) >= PAIR_MIN_SUPPORT
+    ]
     if kind == "category_pairs":
         names = {pk: c.name for pk, c in _category_names(organisation_id).items()}
     else:

@@ -57,8 +57,7 @@ __all__ = [
 ]
 
 FADING_P_ALIVE = 0.5  # "fading": the model gives her less than even odds of still buying
-SILENT_SOON_DAYS = 14  # "turning silent": silent within two weeks, or silent for under 30 days
-SILENT_RECENT_DAYS = 30
+SILENT_SOON_DAYS = 14  # "about to go silent": her silent date falls in the next two weeks
 LIST_SIZE = 10
 
 
@@ -294,20 +293,32 @@ def rfm_grid(user: Any) -> list[dict[str, Any]]:
     return grid
 
 
-def turning_silent(user: Any, limit: int = LIST_SIZE) -> QuerySet[CustomerAnalytics]:
-    """Class A/B customers silent within two weeks, or silent for under a month."""
-    return (
+def turning_silent(user: Any, limit: int = LIST_SIZE) -> list[CustomerAnalytics]:
+    """Customers not yet silent whose silent date falls in the next 14 days, most valuable first.
+
+    She turns silent the day her days since the last order pass her silent threshold S
+    (docs/definitions.md, lifecycle): with d days as of T, on T + (S + 1 − d). That day lies in
+    T + 1 … T + 14 when S − 13 ≤ d ≤ S. Value: predicted CLV, then spend in the RFM window.
+    """
+    rows = list(
         analytics_for(user)
         .filter(
-            value_class__in=["A", "B"],
-            days_since_last__gte=F("silent_after") - SILENT_SOON_DAYS,
-            days_since_last__lte=F("silent_after") + SILENT_RECENT_DAYS,
+            lifecycle__in=[Lifecycle.NEW, Lifecycle.ACTIVE],
+            days_since_last__gte=F("silent_after") - (SILENT_SOON_DAYS - 1),
+            days_since_last__lte=F("silent_after"),
         )
         .select_related("customer")
-        .order_by(F("predicted_clv").desc(nulls_last=True), F("monetary").desc(nulls_last=True))[
-            :limit
-        ]
+        .order_by(
+            F("predicted_clv").desc(nulls_last=True),
+            F("monetary").desc(nulls_last=True),
+            "customer_id",
+        )[:limit]
     )
+    for row in rows:
+        assert row.silent_after is not None and row.days_since_last is not None
+        row.silent_in = row.silent_after + 1 - row.days_since_last  # type: ignore[attr-defined]
+        row.silent_on = row.as_of + dt.timedelta(days=row.silent_in)  # type: ignore[attr-defined]
+    return rows
 
 
 def valuable_fading(

@@ -84,6 +84,7 @@ def overview(request: AuthedRequest) -> HttpResponse:
             basket=basket.data if basket else None,
             category_pairs=charts.basket_rows(basket, org_id, "category_pairs"),
             product_pairs=charts.basket_rows(basket, org_id, "product_pairs"),
+            pair_min_orders=charts.PAIR_MIN_ORDERS,
             traffic=charts.traffic_profit_chart(report(ReportKind.TRAFFIC_PROFIT)),
             calibration=charts.calibration_chart(clv),
             clv=charts.clv_messages(clv),

@@ -15,6 +15,7 @@ from huitouke.analytics.models import Lifecycle, RfmSegment
 from huitouke.automation.models import AutomationRule, Trigger
 from huitouke.automation.triggers import BUILT_IN_FESTIVALS
 from huitouke.messaging.models import Channel, MessageTemplate
+from huitouke.sales.phases import Phase
 
 FESTIVAL_LABELS = {
     "new_year": _("New Year's Day (元旦)"),
@@ -26,7 +27,34 @@ FESTIVAL_LABELS = {
     "qixi": _("Qixi (七夕)"),
     "mid_autumn": _("Mid-Autumn (中秋)"),
     "double_ninth": _("Double Ninth (重阳)"),
+    "valentines_day": _("Valentine's Day (情人节)"),
+    "new_years_eve": _("Chinese New Year's Eve (除夕)"),
+    "mothers_day": _("Mother's Day (母亲节)"),
+    "day_618": "618",
+    "fathers_day": _("Father's Day (父亲节)"),
+    "teachers_day": _("Teachers' Day (教师节)"),
+    "national_day": _("National Day (国庆)"),
+    "double_11": _("Singles' Day (双十一)"),
+    "double_12": _("12.12 (双十二)"),
+    "christmas": _("Christmas (圣诞)"),
 }
+# Weekday words an owner may write in an own date ("母亲节,5,2,周日": 2nd Sunday of May).
+WEEKDAY_WORDS = {
+    word: number
+    for number, words in enumerate(
+        (
+            ("周一", "星期一", "mon", "monday"),
+            ("周二", "星期二", "tue", "tuesday"),
+            ("周三", "星期三", "wed", "wednesday"),
+            ("周四", "星期四", "thu", "thursday"),
+            ("周五", "星期五", "fri", "friday"),
+            ("周六", "星期六", "sat", "saturday"),
+            ("周日", "周天", "星期日", "星期天", "sun", "sunday"),
+        )
+    )
+    for word in words
+}
+WEEKDAY_NAMES = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 _NONE: Any = MessageTemplate.objects.none()  # replaced per organisation in __init__
 
 
@@ -81,12 +109,16 @@ class RuleForm(forms.Form):
     custom_dates = forms.CharField(
         label=_("Own dates"),
         required=False,
-        help_text=_("One per line: name, month, day, and “lunar” for a lunar date, e.g. 店庆,6,18"),
+        help_text=_(
+            "One per line: name, month, day, and “农历” for a lunar date, e.g. 店庆,6,18 or "
+            "生日会,8,15,农历; for the n-th weekday of a month: 会员日,5,2,周日 (2nd Sunday of May)"
+        ),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     category = forms.ModelChoiceField(
         label=_("Category"), queryset=_NONE, required=False, empty_label=_("Any category")
     )
+    phase = forms.ChoiceField(label=_("Phase"), choices=[("", "—"), *Phase.choices], required=False)
     segment_field = forms.ChoiceField(
         label=_("Which"),
         choices=[("lifecycle", _("Lifecycle")), ("rfm_segment", _("RFM segment"))],
@@ -216,15 +248,13 @@ class RuleForm(forms.Form):
             "within": p.get("within"),
             "festivals": p.get("festivals", []),
             "category": p.get("category"),
+            "phase": p.get("phase"),
             "segment_field": p.get("field"),
             "segment_to": p.get("to"),
             "min_amount": p.get("min_amount"),
             "first_order_only": p.get("first_order_only"),
             "direction": p.get("direction"),
-            "custom_dates": "\n".join(
-                f"{c['name']},{c['month']},{c['day']}{',lunar' if c.get('lunar') else ''}"
-                for c in p.get("custom", [])
-            ),
+            "custom_dates": "\n".join(_custom_line(c) for c in p.get("custom", [])),
         }
         for action in rule.actions:
             kind = action["type"]
@@ -270,13 +300,16 @@ class RuleForm(forms.Form):
             parts = [p.strip() for p in line.replace("，", ",").split(",") if p.strip()]
             if not parts:
                 continue
+            words = [w.casefold() for w in parts[3:]]
+            weekdays = [WEEKDAY_WORDS[w] for w in words if w in WEEKDAY_WORDS]
             try:
                 dates.append(
                     {
                         "name": parts[0],
                         "month": int(parts[1]),
                         "day": int(parts[2]),
-                        "lunar": "lunar" in parts[3:] or "农历" in parts[3:],
+                        "lunar": "lunar" in words or "农历" in words,
+                        "weekday": weekdays[0] if weekdays else None,
                     }
                 )
             except (IndexError, ValueError) as exc:
@@ -296,6 +329,7 @@ class RuleForm(forms.Form):
             "festivals": d.get("festivals") or [],
             "custom": d.get("custom_dates") or [],
             "category": d["category"].pk if d.get("category") else None,
+            "phase": d.get("phase") or None,
             "field": d.get("segment_field") or "lifecycle",
             "to": d.get("segment_to") or "",
             "min_amount": str(d["min_amount"]) if d.get("min_amount") is not None else None,
@@ -423,3 +457,10 @@ class CampaignForm(forms.Form):
         )
         rule.is_active = True
         return rule
+
+
+def _custom_line(c: dict[str, Any]) -> str:
+    """An own date as the owner writes it (see clean_custom_dates)."""
+    if c.get("weekday") is not None:
+        return f"{c['name']},{c['month']},{c['day']},{WEEKDAY_NAMES[c['weekday']]}"
+    return f"{c['name']},{c['month']},{c['day']}{',农历' if c.get('lunar') else ''}"

@@ -27,6 +27,7 @@ class Trigger(models.TextChoices):
     REPURCHASE_DUE = "repurchase_due", _("Due to buy a category again")
     FIRST_ORDER_ANNIVERSARY = "first_order_anniversary", _("First-order anniversary")
     SEGMENT_CHANGED = "segment_changed", _("Lifecycle or RFM segment changed")
+    PHASE_ENTERED = "phase_entered", _("A purchase entered a phase of its category")
     MANUAL = "manual", _("Campaign (send once to a segment)")
 
 

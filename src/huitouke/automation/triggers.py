@@ -25,21 +25,11 @@ from django.utils.translation import gettext as _
 from lunar_python import LunarYear, Solar
 
 from huitouke.accounts.models import Organisation
-from huitouke.automation.calendar import CustomDate, festivals
+from huitouke.automation.calendar import BUILT_IN_CODES, CustomDate, Festival, festivals
 from huitouke.automation.models import AutomationRule, SegmentState, Trigger
 from huitouke.customers.models import CalendarKind, Customer, FamilyMember, Relation
 
-BUILT_IN_FESTIVALS = (
-    "new_year",
-    "spring_festival",
-    "lantern_festival",
-    "womens_day",
-    "day_520",
-    "dragon_boat",
-    "qixi",
-    "mid_autumn",
-    "double_ninth",
-)
+BUILT_IN_FESTIVALS = BUILT_IN_CODES
 SEGMENT_FIELDS = ("lifecycle", "rfm_segment")
 DEFAULT_HOUR = 9
 
@@ -127,6 +117,17 @@ def clean_params(trigger: str, raw: Any, organisation: Organisation) -> dict[str
             if not Category.objects.filter(pk=category, organisation=organisation).exists():
                 raise ValidationError({"params": _("Unknown category.")})
         return {"category": category or None, **hour}
+    if trigger == Trigger.PHASE_ENTERED:
+        from huitouke.sales.models import Category
+        from huitouke.sales.phases import Phase
+
+        category = _int(raw, "category", 0, 0, 2**63 - 1)
+        if not Category.objects.filter(pk=category, organisation=organisation).exists():
+            raise ValidationError({"params": _("Choose the category.")})
+        phase = raw.get("phase") or ""
+        if phase not in Phase.values:
+            raise ValidationError({"params": _("Choose the phase.")})
+        return {"category": category, "phase": phase, **hour}
     if trigger == Trigger.FIRST_ORDER_ANNIVERSARY:
         return hour
     if trigger == Trigger.SEGMENT_CHANGED:
@@ -168,14 +169,30 @@ def _festival_params(raw: dict[str, Any]) -> dict[str, Any]:
             raise ValidationError({"params": _("Each custom date needs a name, month and day.")})
         name = str(item.get("name") or "").strip()[:30]
         month = _int(item, "month", 0, 1, 12)
-        day = _int(item, "day", 0, 1, 30 if item.get("lunar") else 31)
         if not name:
             raise ValidationError({"params": _("Each custom date needs a name, month and day.")})
-        lunar = bool(item.get("lunar", False))
-        if not lunar and day > [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]:
-            raise ValidationError({"params": _("%(name)s is not a date.") % {"name": name}})
+        weekday: int | None = None
+        if item.get("weekday") not in (None, ""):
+            # "The n-th weekday of the month": day is n (1–5, or -1 for the last).
+            weekday = _int(item, "weekday", 0, 0, 6)
+            day = _int(item, "day", 0, -1, 5)
+            if day == 0:
+                raise ValidationError({"params": _("%(name)s is not a date.") % {"name": name}})
+            lunar = False
+        else:
+            day = _int(item, "day", 0, 1, 30 if item.get("lunar") else 31)
+            lunar = bool(item.get("lunar", False))
+            if not lunar and day > [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]:
+                raise ValidationError({"params": _("%(name)s is not a date.") % {"name": name}})
         custom.append(
-            {"code": f"custom{index + 1}", "name": name, "month": month, "day": day, "lunar": lunar}
+            {
+                "code": f"custom{index + 1}",
+                "name": name,
+                "month": month,
+                "day": day,
+                "lunar": lunar,
+                "weekday": weekday,
+            }
         )
     if not chosen and not custom:
         raise ValidationError({"params": _("Choose at least one festival or add a date.")})
@@ -285,6 +302,8 @@ def daily_occurrences(
             yield Occurrence(pk, f"days_since:{last.isoformat()}", at)
     elif rule.trigger == Trigger.REPURCHASE_DUE:
         yield from _repurchase_due(rule, at, ids)
+    elif rule.trigger == Trigger.PHASE_ENTERED:
+        yield from _phase_entered(rule, day, tz, at, ids)
     elif rule.trigger == Trigger.FIRST_ORDER_ANNIVERSARY:
         # One local-day range per earlier year instead of extracting month and day from every
         # first order: SQLite evaluates tz-aware ExtractMonth/ExtractDay in Python per row.
@@ -319,22 +338,106 @@ def daily_occurrences(
             yield Occurrence(pk, f"{field}:{to}:{day.isoformat()}", at)
 
 
-def festivals_on(when: date, params: dict[str, Any]) -> list[str]:
-    """Codes of the rule's festivals (built-in and custom) that fall on `when`."""
-    custom = tuple(
-        CustomDate(c["code"], c["name"], c["name"], c["month"], c["day"], c["lunar"])
+def _custom_dates(params: dict[str, Any]) -> tuple[CustomDate, ...]:
+    return tuple(
+        CustomDate(
+            c["code"], c["name"], c["name"], c["month"], c["day"], c["lunar"], c.get("weekday")
+        )
         for c in params.get("custom") or []
     )
+
+
+def festivals_on(when: date, params: dict[str, Any]) -> list[str]:
+    """Codes of the rule's festivals (built-in and custom) that fall on `when`."""
+    custom = _custom_dates(params)
     chosen = set(params.get("festivals") or []) | {c.code for c in custom}
     return [
-        code for code, day in _festival_dates(when.year, custom) if day == when and code in chosen
+        f.code for f in _festival_dates(when.year, custom) if f.date == when and f.code in chosen
     ]
 
 
+def upcoming_festivals(params: dict[str, Any], today: date, count: int = 3) -> list[Festival]:
+    """The next `count` dates (on or after `today`) of the rule's festivals, for its page."""
+    custom = _custom_dates(params)
+    chosen = set(params.get("festivals") or []) | {c.code for c in custom}
+    found: list[Festival] = []
+    for year in range(today.year, today.year + 3):
+        found.extend(
+            f for f in _festival_dates(year, custom) if f.code in chosen and f.date >= today
+        )
+        if len(found) >= count:
+            break
+    return found[:count]
+
+
 @lru_cache(maxsize=256)
-def _festival_dates(year: int, custom: tuple[CustomDate, ...]) -> tuple[tuple[str, date], ...]:
+def _festival_dates(year: int, custom: tuple[CustomDate, ...]) -> tuple[Festival, ...]:
     # The lunar conversions cost milliseconds; the daily pass asks for the same year every day.
-    return tuple((f.code, f.date) for f in festivals(year, custom))
+    return tuple(festivals(year, custom))
+
+
+def _phase_entered(
+    rule: AutomationRule, day: date, tz: ZoneInfo, at: datetime, ids: QuerySet[Any]
+) -> Iterator[Occurrence]:
+    """Customers whose latest purchase of the category enters the phase on `day`.
+
+    A purchase enters a phase on the phase's first day after it (sales.phases), in its product's
+    days where the product has its own, else the category's. Only her latest purchase of the
+    category counts: buying it again starts over. The key names the order, so each purchase
+    enters each phase once.
+    """
+    from django.db.models import Exists, OuterRef
+
+    from huitouke.sales.models import Category, OrderLine, OrderStatus, Product
+    from huitouke.sales.phases import windows_for
+
+    category = Category.objects.filter(
+        pk=rule.params["category"], organisation_id=rule.organisation_id
+    ).first()
+    if category is None:
+        return
+    industry = rule.organisation.industry
+    phase = rule.params["phase"]
+    own = {
+        p.pk: windows_for(category, p, industry).start_of(phase)
+        for p in Product.objects.filter(category=category, phase_use_from__isnull=False)
+    }
+    default = windows_for(category, None, industry).start_of(phase)
+    end_of_day = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+    bought_lines = OrderLine.objects.filter(
+        order__organisation_id=rule.organisation_id,
+        order__status=OrderStatus.PAID,
+        order__customer__in=ids,
+        category_id=category.pk,
+        quantity__gt=0,
+    )
+    latest: dict[int, int] = {}
+    for start_day in sorted({default, *own.values()}):
+        bought = day - timedelta(days=start_day)
+        start = datetime.combine(bought, time.min, tzinfo=tz)
+        which = Q(product_id__in=[pk for pk, d in own.items() if d == start_day])
+        if start_day == default:
+            which |= ~Q(product_id__in=list(own)) | Q(product_id__isnull=True)
+        later = bought_lines.filter(
+            order__customer_id=OuterRef("order__customer_id"),
+            order__placed_at__gte=start + timedelta(days=1),
+            order__placed_at__lt=end_of_day,
+        )
+        rows = (
+            bought_lines.filter(
+                which,
+                order__placed_at__gte=start,
+                order__placed_at__lt=start + timedelta(days=1),
+            )
+            .exclude(Exists(later))
+            .values_list("order__customer_id", "order_id")
+        )
+        for customer_id, order_id in rows:
+            latest[customer_id] = max(order_id, latest.get(customer_id, 0))
+    for customer_id, order_id in sorted(latest.items()):
+        yield Occurrence(
+            customer_id, f"phase:{category.pk}:{phase}:{order_id}", at, order_id=order_id
+        )
 
 
 def _repurchase_due(rule: AutomationRule, at: datetime, ids: QuerySet[Any]) -> Iterator[Occurrence]:

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from huitouke.accounts.models import Role
 from huitouke.automation import queries
 from huitouke.automation.actions import do_save_rule, do_set_rule_active, new_rule
-from huitouke.automation.forms import CampaignForm, RuleForm
+from huitouke.automation.forms import FESTIVAL_LABELS, CampaignForm, RuleForm
 from huitouke.automation.models import AutomationRule, Enrolment, Trigger
 from huitouke.automation.results import rule_results
 from huitouke.automation.templates import BY_CODE, enable_template, template_choices
+from huitouke.automation.triggers import upcoming_festivals
 from huitouke.messaging.models import MessageStatus
 from huitouke.web.http import AuthedRequest
 
@@ -169,9 +172,21 @@ def rule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "enrolments": enrolments,
             "failed_messages": rule.messages.filter(status=MessageStatus.FAILED).count(),
             "preview": queries.audience_preview(rule) if rule.is_campaign else None,
+            "upcoming": _upcoming(rule),
             "active_nav": "automation",
         },
     )
+
+
+def _upcoming(rule: AutomationRule) -> list[tuple[str, Any]]:
+    """A festival rule's next three dates (name, date), in the organisation's calendar."""
+    if rule.trigger != Trigger.FESTIVAL:
+        return []
+    today = timezone.now().astimezone(ZoneInfo(rule.organisation.time_zone)).date()
+    return [
+        (str(FESTIVAL_LABELS.get(f.code, f.name_zh)), f.date)
+        for f in upcoming_festivals(rule.params, today)
+    ]
 
 
 @login_required

@@ -28,6 +28,7 @@ from huitouke.customers.phones import national
 from huitouke.customers.queries import filter_customers, get_customer_for
 from huitouke.loyalty.queries import customer_panel_context
 from huitouke.messaging.queries import customer_panel_context as messaging_panel
+from huitouke.sales.queries import purchase_phases
 from huitouke.web.http import AuthedRequest
 
 PAGE_SIZE = 50
@@ -90,6 +91,7 @@ def customer_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "family_form": FamilyMemberForm(),
         "can_reveal": can_reveal_phone(request.user, customer),
         "analytics_panel": customer_panel(customer),
+        "purchase_phases": purchase_phases(customer),
         "active_nav": "customers",
     }
     ctx.update(customer_panel_context(customer))

@@ -65,6 +65,7 @@ def do_commit_import(
     chunk_size: int = DEFAULT_CHUNK,
     sheet: str | int | None = None,
     job: ImportJob | None = None,
+    one_order_per_row: bool = False,
 ) -> ImportSummary:
     """Import a file of orders or customers (or only check it, `dry_run`); audited as "import"."""
     if store.organisation_id != organisation.pk:
@@ -86,6 +87,7 @@ def do_commit_import(
         chunk_size=chunk_size,
         sheet=sheet,
         job=job,
+        one_order_per_row=one_order_per_row,
     ).run()
 
 
@@ -136,12 +138,19 @@ def do_create_import_job(
     )
 
 
-def do_update_mapping(job: ImportJob, *, actor: Any, mapping: Mapping[str, str]) -> bool:
+def do_update_mapping(
+    job: ImportJob,
+    *,
+    actor: Any,
+    mapping: Mapping[str, str],
+    one_order_per_row: bool | None = None,
+) -> bool:
     """Store the owner's column → field corrections and mark the job for a new analysis."""
     cleaned = {str(k): str(v) for k, v in mapping.items()}
-    updated = ImportJob.objects.filter(pk=job.pk, status__in=FINISHED).update(
-        mapping=cleaned, status=ImportStatus.ANALYSING
-    )
+    fields: dict[str, Any] = {"mapping": cleaned, "status": ImportStatus.ANALYSING}
+    if one_order_per_row is not None:
+        fields["one_order_per_row"] = one_order_per_row
+    updated = ImportJob.objects.filter(pk=job.pk, status__in=FINISHED).update(**fields)
     job.refresh_from_db()
     return bool(updated)
 
@@ -291,6 +300,7 @@ def run_import_job(job_id: int, *, analyse: bool = False) -> ImportSummary | Non
             progress=_progress_writer(job),
             should_cancel=None if analyse else cancel.exists,
             job=None if analyse else job,
+            one_order_per_row=job.one_order_per_row,
         )
     except Exception as exc:
         log.exception("import job %s failed", job.pk)
@@ -312,6 +322,7 @@ def do_create_cli_job(
     mode: str,
     create_customers: bool,
     create_products: bool,
+    one_order_per_row: bool = False,
 ) -> ImportJob:
     """A running job for a CLI import, so it shows in the same history (and audit) as web ones."""
     return ImportJob.objects.create(
@@ -326,6 +337,7 @@ def do_create_cli_job(
         started_at=timezone.now(),
         create_customers=create_customers,
         create_products=create_products,
+        one_order_per_row=one_order_per_row,
     )
 
 

@@ -46,6 +46,7 @@ from huitouke.imports.summary import (
     SimOrder,
     Tally,
     order_key,
+    visit_key,
 )
 from huitouke.sales.models import Order, OrderLine
 
@@ -86,6 +87,7 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
         chunk_size: int = DEFAULT_CHUNK,
         sheet: str | int | None = None,
         job: ImportJob | None = None,
+        one_order_per_row: bool = False,
     ) -> None:
         if mode not in (ALL_OR_NOTHING, GOOD_ROWS):
             raise ValueError(f"mode must be {ALL_OR_NOTHING!r} or {GOOD_ROWS!r}, not {mode!r}")
@@ -98,6 +100,9 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
         self.progress, self.should_cancel = progress, should_cancel
         self.chunk_size = max(1, chunk_size)
         self.write = not dry_run
+        # Rows without an order number: one order per visit (customer, store, time), or the
+        # old way, one per row, for files whose rows are separate purchases.
+        self.order_key = order_key if one_order_per_row else visit_key
         self.tz = ZoneInfo(organisation.time_zone or "Asia/Shanghai")
         self.db_time = local_datetime_adapter(self.tz)
         self.summary = ImportSummary(kind=kind, mode=mode, dry_run=dry_run)
@@ -222,7 +227,7 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
                 self.pending_refunds.append(item)
                 continue
             if not isinstance(item, RowError):
-                key = order_key(item) if isinstance(item, ParsedOrderRow) else None
+                key = self.order_key(item) if isinstance(item, ParsedOrderRow) else None
                 # Cut between orders only, so no order is ever split over two transactions.
                 if len(buffer) >= self.chunk_size and (key is None or key != last_key):
                     if not self._flush(buffer, stream.result):

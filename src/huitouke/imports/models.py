@@ -77,6 +77,9 @@ class ImportJob(models.Model):
     )
     create_customers = models.BooleanField(_("create unknown customers"), default=True)
     create_products = models.BooleanField(_("create unknown products"), default=True)
+    # Rows without an order number are one order per visit (customer, store, time) unless
+    # the owner says each row is an order of its own.
+    one_order_per_row = models.BooleanField(_("one order per row"), default=False)
     status = models.CharField(
         _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.ANALYSING
     )

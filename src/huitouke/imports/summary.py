@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,7 @@ GOOD_ROWS = "good_rows"
 MODES = (ALL_OR_NOTHING, GOOD_ROWS)
 PREVIEW_ROWS = 10
 ROW_PREFIX = "row:"
+VISIT_PREFIX = "visit:"
 
 # Problems only the database can reveal, in the readers' message table so that RowError.message()
 # renders them in both languages like every other row error.
@@ -173,6 +175,31 @@ class SimOrder:
 def order_key(row: ParsedOrderRow) -> str:
     """The Order.external_id an order row is saved under: its order number or its row hash."""
     return row.external_id or ROW_PREFIX + row.row_key
+
+
+def visit_key(row: ParsedOrderRow) -> str:
+    """The Order.external_id of a visit: rows without an order number sharing customer, store, time.
+
+    A shop's own order book has one row per product and often only the date: the rows of one
+    customer, store and time (the date when no time is given, which reads as midnight) are one
+    order with several lines. Rows with an order number keep it.
+    """
+    if row.external_id:
+        return row.external_id
+    placed_at = row.placed_at.replace(microsecond=0)
+    text = "\x1f".join(
+        (
+            row.customer_key.strip().casefold(),
+            (row.store or "").strip().casefold(),
+            placed_at.isoformat(),
+        )
+    )
+    return VISIT_PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def row_order_key(row: ParsedOrderRow) -> str | None:
+    """The key the row would have had as an order of its own (None for rows with a number)."""
+    return None if row.external_id else ROW_PREFIX + row.row_key
 
 
 def refund_key(row: ParsedRefundRow) -> str:

@@ -148,7 +148,12 @@ def job_mapping(request: AuthedRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
     columns = (job.summary or {}).get("columns", [])
     if actions.do_update_mapping(
-        job, actor=request.user, mapping=mapping_from_post(request.POST, columns)
+        job,
+        actor=request.user,
+        mapping=mapping_from_post(request.POST, columns),
+        one_order_per_row=(
+            request.POST.get("one_order_per_row") == "on" if job.kind == "orders" else None
+        ),
     ):
         _enqueue(job, analyse=True)
         messages.success(request, _("Mapping saved; checking the file again."))

@@ -10,12 +10,49 @@ from django.utils.translation import gettext_lazy as _
 from huitouke.accounts.models import Store, User
 from huitouke.loyalty.forms import CheckoutFields
 from huitouke.sales.models import Category, Product
+from huitouke.sales.phases import check_windows, windows_for
+
+PHASE_FIELDS = ["phase_use_from", "phase_end_from", "phase_dormant_from"]
 
 
-class ProductForm(forms.ModelForm):
+class PhaseDaysMixin:
+    """Checks the three phase days of a category or product: all or none, ascending."""
+
+    cleaned_data: dict[str, Any]
+
+    def _check_phases(self) -> None:
+        days = [self.cleaned_data.get(name) for name in PHASE_FIELDS]
+        try:
+            check_windows(*days)
+        except ValueError:
+            self.add_error(  # type: ignore[attr-defined]
+                "phase_end_from",
+                _(
+                    "Give all three days, or leave all three blank for the template: "
+                    "in use < running out < dormant."
+                ),
+            )
+
+
+class ProductForm(PhaseDaysMixin, forms.ModelForm):
     class Meta:
         model = Product
-        fields = ["name", "sku", "category", "price", "cost", "use_cycle_days", "is_active"]
+        fields = [
+            "name",
+            "sku",
+            "category",
+            "price",
+            "cost",
+            "use_cycle_days",
+            *PHASE_FIELDS,
+            "is_active",
+        ]
+        help_texts = {"phase_use_from": _("Blank: the category's phases.")}
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        self._check_phases()
+        return cleaned
 
     def __init__(self, *args: Any, organisation: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -37,15 +74,25 @@ class ProductForm(forms.ModelForm):
         return sku
 
 
-class CategoryForm(forms.ModelForm):
+class CategoryForm(PhaseDaysMixin, forms.ModelForm):
     class Meta:
         model = Category
-        fields = ["name", "cycle_days"]
+        fields = ["name", "cycle_days", *PHASE_FIELDS]
 
     def __init__(self, *args: Any, organisation: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.organisation = organisation
         self.instance.organisation = organisation
+        template = windows_for(Category(name=self.instance.name or ""), None, organisation.industry)
+        self.fields["phase_use_from"].help_text = _(
+            "Blank: the template for your trade, in use from day %(u)s, running out from day "
+            "%(e)s, dormant from day %(d)s."
+        ) % {"u": template.use_from, "e": template.end_from, "d": template.dormant_from}
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        self._check_phases()
+        return cleaned
 
     def clean_name(self) -> str:
         name = (self.cleaned_data.get("name") or "").strip()

@@ -30,6 +30,11 @@ class Category(models.Model):
     learned_cycle_days = models.PositiveIntegerField(
         _("learned cycle (days)"), null=True, blank=True, editable=False
     )
+    # Product phases (sales.phases): the first day after a purchase of each phase; all three
+    # blank = the template for the category's trade.
+    phase_use_from = models.PositiveIntegerField(_("in use from day"), null=True, blank=True)
+    phase_end_from = models.PositiveIntegerField(_("running out from day"), null=True, blank=True)
+    phase_dormant_from = models.PositiveIntegerField(_("dormant from day"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("category")
@@ -62,6 +67,10 @@ class Product(models.Model):
     price = models.DecimalField(_("price"), max_digits=12, decimal_places=2, default=ZERO)
     cost = models.DecimalField(_("cost"), max_digits=12, decimal_places=2, default=ZERO)
     use_cycle_days = models.PositiveIntegerField(_("use cycle (days)"), null=True, blank=True)
+    # The product's own phases (sales.phases); all three blank = its category's.
+    phase_use_from = models.PositiveIntegerField(_("in use from day"), null=True, blank=True)
+    phase_end_from = models.PositiveIntegerField(_("running out from day"), null=True, blank=True)
+    phase_dormant_from = models.PositiveIntegerField(_("dormant from day"), null=True, blank=True)
     is_active = models.BooleanField(_("on sale"), default=True)
 
     class Meta:

@@ -29,6 +29,7 @@ from huitouke.sales.forms import (
     RefundForm,
 )
 from huitouke.sales.models import Category, Order, Product
+from huitouke.sales.queries import category_phases
 from huitouke.web.http import AuthedRequest
 
 
@@ -224,11 +225,10 @@ def _require_manager(request: AuthedRequest) -> None:
 def product_list(request: AuthedRequest) -> HttpResponse:
     org = request.user.organisation
     products = Product.objects.filter(organisation=org).select_related("category")
-    categories = Category.objects.filter(organisation=org)
     return render(
         request,
         "sales/products.html",
-        {"products": products, "categories": categories, "active_nav": "products"},
+        {"products": products, "categories": category_phases(org), "active_nav": "products"},
     )
 
 

@@ -56,6 +56,14 @@ class Command(BaseCommand):
             action="store_true",
             help="Keep unknown products as plain item names instead of creating them.",
         )
+        parser.add_argument(
+            "--one-order-per-row",
+            action="store_true",
+            help=(
+                "Rows without an order number are each an order of their own (by default the rows"
+                " of one customer, store and time, or date when no time is given, are one order)."
+            ),
+        )
         parser.add_argument("--lang", choices=["zh", "en"], default="zh", help="Error messages.")
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, help=_HIDDEN)
 
@@ -75,6 +83,7 @@ class Command(BaseCommand):
                 mode=MODES[opts["mode"]],
                 create_customers=not opts["no_create_customers"],
                 create_products=not opts["no_create_products"],
+                one_order_per_row=opts["one_order_per_row"],
             )
         summary = do_commit_import(
             path,
@@ -92,6 +101,7 @@ class Command(BaseCommand):
             chunk_size=opts["chunk_size"],
             sheet=opts["sheet"],
             job=job,
+            one_order_per_row=opts["one_order_per_row"],
         )
         if job is not None:
             store_outcome(job, summary)

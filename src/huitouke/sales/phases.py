@@ -1,0 +1,126 @@
+"""Product phases: where a purchase stands in its use cycle (使用期 / 结束前 / 休眠).
+
+Seed 002 follows each purchase through its use: care and how-to while she uses it (使用期),
+a repurchase reminder before it runs out (结束前), win-back once it should have run out long
+ago (休眠). A phase starts on a day after the purchase (the day of purchase is day 0):
+
+    days <  use_from      just bought (no phase yet)
+    use_from ≤ days < end_from       使用期 in_use
+    end_from ≤ days < dormant_from   结束前 ending
+    dormant_from ≤ days              休眠 dormant
+
+The days come from the product, else its category, else the template for the category
+(seasonal goods such as 羽绒服), else the template for the organisation's trade.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from huitouke.sales.models import Category, Product
+
+
+class Phase(models.TextChoices):
+    IN_USE = "in_use", _("In use (使用期)")
+    ENDING = "ending", _("Running out (结束前)")
+    DORMANT = "dormant", _("Dormant (休眠)")
+
+
+@dataclass(frozen=True)
+class PhaseWindows:
+    """The first day of each phase after a purchase, and where the days come from."""
+
+    use_from: int
+    end_from: int
+    dormant_from: int
+    source: str = ""  # "product", "category" or "template:<name>"
+
+    def start_of(self, phase: str) -> int:
+        """The day after the purchase on which `phase` begins."""
+        return {
+            Phase.IN_USE: self.use_from,
+            Phase.ENDING: self.end_from,
+            Phase.DORMANT: self.dormant_from,
+        }[Phase(phase)]
+
+    def phase_on(self, days: int) -> Phase | None:
+        """The phase of a purchase `days` days ago (None: just bought, or in the future)."""
+        if days < self.use_from or days < 0:
+            return None
+        if days < self.end_from:
+            return Phase.IN_USE
+        if days < self.dormant_from:
+            return Phase.ENDING
+        return Phase.DORMANT
+
+
+# The seed's numbers. 美妆 (beauty and cosmetics): care and how-to from day 3 (repurchase focus
+# 3–10, trial 10–50), the reminder at 50–70, lost after 70. 服装: 当季 (this season, 3 months),
+# 换季 (the change of season) to half a year, dormant after half a year. Seasonal goods such as
+# 羽绒服 come back once a year: the reminder a month before the year is out, dormant after a
+# year and a month.
+TEMPLATES: dict[str, PhaseWindows] = {
+    "beauty": PhaseWindows(3, 50, 70, "template:beauty"),
+    "apparel": PhaseWindows(0, 90, 180, "template:apparel"),
+    "seasonal": PhaseWindows(0, 335, 395, "template:seasonal"),
+}
+TEMPLATE_LABELS = {
+    "beauty": _("Beauty and cosmetics"),
+    "apparel": _("Apparel"),
+    "seasonal": _("Seasonal goods (a year)"),
+}
+INDUSTRY_TEMPLATE = {
+    "beauty": "beauty",
+    "cosmetics": "beauty",
+    "apparel": "apparel",
+    "personal_shopper": "apparel",
+    "other": "beauty",
+}
+# Category names that say "bought once a season": they take the seasonal template.
+SEASONAL_WORDS = ("羽绒", "棉服", "棉衣", "大衣", "冬装", "泳衣", "泳装")
+
+
+def template_for(industry: str, category_name: str = "") -> str:
+    """The name of the template a category of an organisation of this trade defaults to."""
+    if any(word in category_name for word in SEASONAL_WORDS):
+        return "seasonal"
+    return INDUSTRY_TEMPLATE.get(industry, "beauty")
+
+
+def _own(obj: Any, source: str) -> PhaseWindows | None:
+    days = (obj.phase_use_from, obj.phase_end_from, obj.phase_dormant_from)
+    if any(d is None for d in days):
+        return None
+    return PhaseWindows(*days, source=source)
+
+
+def windows_for(category: Category | None, product: Product | None, industry: str) -> PhaseWindows:
+    """The phase days of a product (or of a category when product is None)."""
+    if product is not None and (own := _own(product, "product")) is not None:
+        return own
+    if category is not None and (own := _own(category, "category")) is not None:
+        return own
+    return TEMPLATES[template_for(industry, category.name if category is not None else "")]
+
+
+def check_windows(use_from: int | None, end_from: int | None, dormant_from: int | None) -> None:
+    """Raise ValueError unless the three days are all given, or none, and ascending."""
+    days = (use_from, end_from, dormant_from)
+    if all(d is None for d in days):
+        return
+    if any(d is None for d in days):
+        raise ValueError("give all three phase days, or none")
+    assert use_from is not None and end_from is not None and dormant_from is not None
+    if not 0 <= use_from < end_from < dormant_from:
+        raise ValueError("phase days must rise: in use < running out < dormant")
+
+
+def days_since(placed_at: dt.datetime, today: dt.date, tz: dt.tzinfo) -> int:
+    """Calendar days from a purchase's local date to `today` (a purchase today is 0)."""
+    return (today - placed_at.astimezone(tz).date()).days

@@ -1,0 +1,197 @@
+"""One visit, one order: a shop's own Excel order book (one row per product) and the merge command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from openpyxl import Workbook
+
+from huitouke.analytics.jobs import refresh_organisation
+from huitouke.analytics.kpis import kpis
+from huitouke.analytics.loader import load_orders
+from huitouke.analytics.models import CustomerAnalytics
+from huitouke.audit.models import AuditEntry
+from huitouke.customers.models import Customer, CustomerStats
+from huitouke.imports.actions import do_commit_import
+from huitouke.imports.visits import do_merge_visit_orders
+from huitouke.sales.models import Order, OrderLine
+
+pytestmark = pytest.mark.django_db
+
+# The columns of seed 000, the order book shops keep in Excel.
+HEADER = ["顾客姓名", "下单日期", "所购买的产品名称", "图片", "数量", "拿货价", "售价", "购买品类"]
+BOOK = [
+    # 李娜's first visit: two products on one day; she never came back.
+    ["李娜", dt.datetime(2026, 3, 2), "玻尿酸精华", "", 1, 80, 268, "护肤"],
+    ["李娜", dt.datetime(2026, 3, 2), "补水面膜", "", 2, 20, 68, "面膜"],
+    # 王芳: one product on each of two days, a real repeat buyer.
+    ["王芳", dt.datetime(2026, 3, 3), "补水面膜", "", 1, 20, 68, "面膜"],
+    ["王芳", dt.datetime(2026, 3, 20), "口红", "", 1, 60, 199, "彩妆"],
+    # 张敏: two rows of one product on one day (two lines), then a second visit.
+    ["张敏", dt.datetime(2026, 3, 5), "口红", "", 1, 60, 199, "彩妆"],
+    ["张敏", dt.datetime(2026, 3, 5), "口红", "", 1, 60, 199, "彩妆"],
+    ["张敏", dt.datetime(2026, 3, 25), "玻尿酸精华", "", 1, 80, 268, "护肤"],
+]
+AS_OF = dt.date(2026, 3, 31)
+
+
+def write_book(path: Path, rows: list[list[Any]]) -> Path:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def run(path: Path, store: Any, **options: Any) -> Any:
+    return do_commit_import(
+        path, organisation=store.organisation, store=store, kind="orders", actor=None, **options
+    )
+
+
+def numbers(org: Any) -> dict[str, Any]:
+    """What the owner reads: per customer orders, lines, F and lifecycle; the month's KPIs."""
+    refresh_organisation(org, AS_OF)
+    customers = {}
+    for customer in Customer.objects.filter(organisation=org):
+        stats = CustomerStats.objects.get(customer=customer)
+        analytics = CustomerAnalytics.objects.get(customer=customer)
+        customers[customer.name] = (
+            stats.orders_count,
+            OrderLine.objects.filter(order__customer=customer).count(),
+            str(stats.net_spend),
+            analytics.frequency,
+            analytics.lifecycle,
+        )
+    month = kpis(load_orders(org), None, dt.date(2026, 3, 1), AS_OF).row(0, named=True)
+    return {
+        "customers": customers,
+        "orders": month["orders"],
+        "buyers": month["buyers"],
+        "repeat_buyers": month["repeat_buyers"],
+        "repurchase_rate": month["repurchase_rate"],
+    }
+
+
+EXPECTED = {
+    "customers": {
+        "李娜": (1, 2, "404.00", 1, "new"),
+        "王芳": (2, 2, "267.00", 2, "new"),
+        "张敏": (2, 3, "666.00", 2, "new"),
+    },
+    "orders": 5,
+    "buyers": 3,
+    "repeat_buyers": 2,
+    "repurchase_rate": pytest.approx(2 / 3),
+}
+
+
+def test_two_products_on_one_day_are_one_order_of_a_new_customer(tmp_path, store1):
+    path = write_book(tmp_path / "订单.xlsx", BOOK)
+    preview = run(path, store1, dry_run=True)
+    assert (preview.details["order_rows"], preview.details["orders_created"]) == (7, 5)
+    summary = run(path, store1)
+    assert summary.errors == [] and summary.created == 5
+    li = Order.objects.get(customer__name="李娜")
+    assert li.lines.count() == 2
+    assert (li.gross_amount, li.net_paid, li.cost_amount) == (
+        Decimal("404.00"),
+        Decimal("404.00"),
+        Decimal("120.00"),
+    )
+    assert numbers(store1.organisation) == EXPECTED
+    # Her two lines count once in the month's repurchase rate: she is not a repeat buyer.
+    again = run(path, store1)
+    assert again.created == 0 and Order.objects.count() == 5
+
+
+def test_an_overlapping_book_adds_only_the_new_visits(tmp_path, store1):
+    run(write_book(tmp_path / "march.xlsx", BOOK[:4]), store1)
+    more = [*BOOK, ["李娜", dt.datetime(2026, 3, 28), "补水面膜", "", 1, 20, 68, "面膜"]]
+    summary = run(write_book(tmp_path / "march-all.xlsx", more), store1)
+    assert summary.created == 3  # 张敏's two visits and 李娜's second
+    assert Order.objects.count() == 6
+
+
+def test_one_order_per_row_keeps_the_old_way(tmp_path, store1):
+    summary = run(write_book(tmp_path / "订单.xlsx", BOOK), store1, one_order_per_row=True)
+    assert summary.created == 7
+    assert CustomerStats.objects.get(customer__name="李娜").orders_count == 2
+
+
+def test_merging_an_older_database_gives_the_numbers_of_a_fresh_import(tmp_path, store1):
+    path = write_book(tmp_path / "订单.xlsx", BOOK)
+    run(path, store1, one_order_per_row=True)  # as imports did before visits
+    org = store1.organisation
+    out = io.StringIO()
+    call_command("merge_visit_orders", stdout=out)
+    dry = json.loads(out.getvalue())
+    assert dry == {
+        "dry_run": True,
+        "visits": 2,
+        "orders_before": 4,
+        "orders_after": 2,
+        "orders_removed": 2,
+        "customers": 2,
+        "tiers_changed": 0,
+    }
+    assert Order.objects.count() == 7  # a dry run changes nothing
+    out = io.StringIO()
+    call_command("merge_visit_orders", "--apply", stdout=out)
+    assert json.loads(out.getvalue())["orders_removed"] == 2
+    assert Order.objects.count() == 5 and OrderLine.objects.count() == 7
+    assert AuditEntry.objects.filter(action="merge_visit_orders").count() == 1
+    assert numbers(org) == EXPECTED
+    # Nothing left to merge, and the book imported again (either way) creates nothing.
+    assert do_merge_visit_orders(org, actor=None, dry_run=False).groups == 0
+    assert run(path, store1).created == 0
+    assert run(path, store1, one_order_per_row=True).created == 0
+
+
+def test_the_preview_says_rows_to_orders_and_the_mapping_can_keep_one_per_row(
+    client, owner, huey_immediate, django_capture_on_commit_callbacks, tmp_path, store1
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from huitouke.imports.models import ImportJob
+
+    client.force_login(owner)
+    content = write_book(tmp_path / "订单.xlsx", BOOK).read_bytes()
+    upload = SimpleUploadedFile("订单.xlsx", content)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("imports:list"), {"kind": "orders", "format": "auto", "file": upload})
+    job = ImportJob.objects.get()
+    url = reverse("imports:job", args=[job.pk])
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "7 行 → 5 单" in page and 'name="one_order_per_row"' in page
+    columns = job.summary["columns"]
+    form = {f"col-{i}": job.summary["mapping"].get(c, "-") for i, c in enumerate(columns)}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("imports:mapping", args=[job.pk]), {**form, "one_order_per_row": "on"})
+    job.refresh_from_db()
+    assert job.one_order_per_row
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "7 rows → 7 orders" in page
+
+
+def test_the_cli_takes_one_order_per_row(tmp_path, store1):
+    path = write_book(tmp_path / "订单.xlsx", BOOK)
+    out = io.StringIO()
+    call_command("import", "orders", str(path), "--one-order-per-row", stdout=out)
+    summary = json.loads(out.getvalue())
+    assert summary["created"] == 7
+    assert summary["details"]["order_rows"] == 7 and summary["details"]["orders_created"] == 7
+    from huitouke.imports.models import ImportJob
+
+    assert ImportJob.objects.get().one_order_per_row
