@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "huitouke.automation",
     "huitouke.followups",
     "huitouke.imports",
+    "huitouke.integrations",
     "huitouke.web",
 ]
 
@@ -124,6 +125,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "huitouke.integrations.middleware.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -197,6 +199,9 @@ else:
         "immediate": env_bool("HUEY_IMMEDIATE", False),
         "consumer": {"workers": env_int("HUEY_WORKERS", 2), "worker_type": "thread"},
     }
+
+# How long a retry waits for the first request with the same Idempotency-Key before a 409.
+IDEMPOTENCY_WAIT_SECONDS = env_int("IDEMPOTENCY_WAIT_SECONDS", 10)
 
 # --- auth -----------------------------------------------------------------------------------------
 PASSWORD_HASHERS = [
