@@ -35,7 +35,7 @@ PROBLEMS: dict[str, tuple[int, Any]] = {
     "server_error": (500, _("Internal error")),
 }
 # The problems any operation may answer, by HTTP method (declared in the OpenAPI schema).
-COMMON_STATUSES = (401, 403, 404, 422)
+COMMON_STATUSES: tuple[int, ...] = (401, 403, 404, 422)
 WRITE_STATUSES = (400, 409)
 
 
