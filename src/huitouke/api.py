@@ -28,6 +28,7 @@ from huitouke.accounts.auth import api_auth
 from huitouke.automation.api import router as automation_router
 from huitouke.customers.api import router as customers_router
 from huitouke.followups.api import router as followups_router
+from huitouke.integrations.api import router as integrations_router
 from huitouke.integrations.openapi import document_problems
 from huitouke.integrations.problems import PROBLEMS, Problem, problem_response
 from huitouke.loyalty.api import router as loyalty_router
@@ -94,6 +95,7 @@ api.add_router("/", followups_router)
 api.add_router("/", segments_router)
 api.add_router("/", automation_router)
 api.add_router("/", messaging_router)
+api.add_router("/", integrations_router)
 
 
 def error_response(

@@ -202,6 +202,8 @@ else:
 
 # How long a retry waits for the first request with the same Idempotency-Key before a 409.
 IDEMPOTENCY_WAIT_SECONDS = env_int("IDEMPOTENCY_WAIT_SECONDS", 10)
+# Change feeds hold back rows changed this recently (a slow transaction may still commit them).
+FEED_SETTLE_SECONDS = env_int("FEED_SETTLE_SECONDS", 2)
 
 # --- auth -----------------------------------------------------------------------------------------
 PASSWORD_HASHERS = [

@@ -6,3 +6,10 @@ class IntegrationsConfig(AppConfig):
     name = "huitouke.integrations"
     label = "integrations"
     verbose_name = _("Integrations")
+
+    def ready(self) -> None:
+        from huitouke.customers.actions import MERGE_HOOKS
+        from huitouke.integrations import tombstones
+
+        if tombstones.on_customers_merged not in MERGE_HOOKS:
+            MERGE_HOOKS.append(tombstones.on_customers_merged)
