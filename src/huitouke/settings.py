@@ -204,6 +204,8 @@ else:
 IDEMPOTENCY_WAIT_SECONDS = env_int("IDEMPOTENCY_WAIT_SECONDS", 10)
 # Change feeds hold back rows changed this recently (a slow transaction may still commit them).
 FEED_SETTLE_SECONDS = env_int("FEED_SETTLE_SECONDS", 2)
+# A webhook endpoint failing this many deliveries in a row is switched off (owners are told).
+WEBHOOK_DISABLE_AFTER = env_int("WEBHOOK_DISABLE_AFTER", 20)
 
 # --- auth -----------------------------------------------------------------------------------------
 PASSWORD_HASHERS = [

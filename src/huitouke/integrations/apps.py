@@ -9,7 +9,8 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from huitouke.customers.actions import MERGE_HOOKS
-        from huitouke.integrations import tombstones
+        from huitouke.integrations import events, tombstones
 
         if tombstones.on_customers_merged not in MERGE_HOOKS:
             MERGE_HOOKS.append(tombstones.on_customers_merged)
+        events.connect()
