@@ -143,3 +143,20 @@ def test_a_wrong_secret_does_not_verify(
     receiver.secret = "whsec_" + "QUFB" * 11
     _sale(org, store1, None)
     assert [r["verified"] for r in receiver.received] == [False]
+
+
+def test_consent_changes_are_events_of_their_own(org: Any, owner: Any, receiver: Receiver) -> None:
+    from huitouke.customers.actions import do_update_customer
+
+    _endpoint(org, owner, receiver, ["consent.changed"])
+    customer = make_customer(org, actor=owner)
+    do_update_customer(customer, actor=owner, notes="喜欢玫瑰香")
+    assert receiver.received == []
+    do_update_customer(customer, actor=owner, consent_sms=False)
+    (got,) = receiver.received
+    assert got["verified"] and got["payload"]["data"] == {
+        "customer_id": customer.pk,
+        "sms": False,
+        "email": True,
+        "wechat": True,
+    }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 
 from huitouke.integrations.models import Tombstone, WebhookEvent
 from huitouke.integrations.tombstones import record_tombstone
@@ -74,6 +74,23 @@ def on_task_completed(task: Any) -> None:
     )
 
 
+CONSENT_FIELDS = ("consent_sms", "consent_email", "consent_wechat")
+
+
+def on_customer_saving(sender: Any, instance: Any, raw: bool, **kwargs: Any) -> None:
+    # Remember her consent as stored, to tell a consent change from any other edit.
+    update_fields = kwargs.get("update_fields")
+    if (
+        raw
+        or instance.pk is None
+        or (update_fields and not set(update_fields) & set(CONSENT_FIELDS))
+    ):
+        return
+    instance._consent_before = (
+        type(instance).objects.filter(pk=instance.pk).values_list(*CONSENT_FIELDS).first()
+    )
+
+
 def on_customer_saved(sender: Any, instance: Any, created: bool, raw: bool, **kwargs: Any) -> None:
     if raw or instance.merged_into_id is not None:
         return
@@ -83,6 +100,18 @@ def on_customer_saved(sender: Any, instance: Any, created: bool, raw: bool, **kw
         event,
         {"customer_id": instance.pk, "external_id": instance.external_id},
     )
+    before = getattr(instance, "_consent_before", None)
+    after = tuple(getattr(instance, f) for f in CONSENT_FIELDS)
+    if before is not None and tuple(before) != after:
+        emit(
+            instance.organisation_id,
+            WebhookEvent.CONSENT_CHANGED,
+            {
+                "customer_id": instance.pk,
+                **dict(zip(("sms", "email", "wechat"), after, strict=True)),
+            },
+        )
+    instance._consent_before = None
 
 
 def on_points_entry_saved(
@@ -150,6 +179,7 @@ def connect() -> None:
     ):
         if hook not in hooks:
             hooks.append(hook)  # type: ignore[arg-type]
+    pre_save.connect(on_customer_saving, sender=Customer, dispatch_uid="webhooks_consent")
     post_save.connect(on_customer_saved, sender=Customer, dispatch_uid="webhooks_customer")
     post_save.connect(on_points_entry_saved, sender=PointsEntry, dispatch_uid="webhooks_points")
     post_save.connect(on_audit_entry_saved, sender=AuditEntry, dispatch_uid="webhooks_audit")
