@@ -125,9 +125,12 @@ def test_an_endpoint_that_keeps_failing_is_switched_off_and_the_owner_told(
     endpoint.refresh_from_db()
     assert not endpoint.is_active and "3 failures" in endpoint.disabled_reason
     assert [m.to for m in mail.outbox] == [["boss@example.com"]]
-    # Switched off: new events are not queued for it.
+    # Switched off: new events are not queued for it, and its retries wait.
     _sale(org, store1, None)
     assert WebhookDelivery.objects.count() == 1
+    seen = len(receiver.received)
+    send_due(now=later + timedelta(hours=1))
+    assert len(receiver.received) == seen
     # Fixed and switched on again, the failed delivery is replayed from the log.
     receiver.statuses = []
     do_update_endpoint(endpoint, events=["order.paid"], is_active=True, actor=owner)

@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -164,7 +165,10 @@ def handle(request: HttpRequest, get_response: Callable[[HttpRequest], Any]) -> 
     caller = caller_of(request)
     if caller is None:
         return get_response(request)  # the API answers 401; there is no one to keep keys for
-    key, digest = match.group(1), request_hash(request)
+    try:
+        key, digest = match.group(1), request_hash(request)
+    except RequestDataTooBig:
+        return get_response(request)  # refused as it would be without a key
     mine, record = _claim(caller, key, digest)
     if record is None:  # the key kept changing hands under us: let the client retry
         return problem_response(

@@ -224,10 +224,16 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
 def send_due(now: datetime | None = None, limit: int = 200) -> dict[str, int]:
     """Send deliveries that are due; each is claimed first, so several workers may run this."""
     now = now or timezone.now()
-    due = WebhookDelivery.objects.filter(
-        Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-        | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM)
-    ).values_list("pk", "status", "claimed_at")[:limit]
+    # A switched-off endpoint's deliveries wait: switching it on again resumes them.
+    due = (
+        WebhookDelivery.objects.filter(endpoint__is_active=True)
+        .filter(
+            Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+            | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM)
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", "status", "claimed_at")[:limit]
+    )
     counts = {"delivered": 0, "retry": 0, "failed": 0}
     for pk, status, claimed_at in list(due):
         if not WebhookDelivery.objects.filter(pk=pk, status=status, claimed_at=claimed_at).update(
