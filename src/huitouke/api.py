@@ -1,8 +1,9 @@
 """The JSON API under /api/v1/: one NinjaAPI, each app contributing its router.
 
-Every error answers `{"detail": message, "errors": [{"field": ..., "message": ...}]}` in the
-caller's language: 400 unreadable JSON, 401 no valid token or session, 403 role not allowed,
-404 missing or out of scope, 422 invalid input. Nothing a client sends should reach the 500
+Every error answers a problem details object (RFC 9457, `application/problem+json`, see
+integrations/problems.py) in the caller's language: 400 unreadable JSON, 401 no valid token or
+session, 403 role not allowed, 404 missing or out of scope, 409 a conflict with stored data
+(duplicate external id, coupon already used), 422 invalid input. Nothing a client sends should reach the 500
 handler; it exists so that a bug still answers JSON and is logged.
 """
 
@@ -27,10 +28,13 @@ from huitouke.accounts.auth import api_auth
 from huitouke.automation.api import router as automation_router
 from huitouke.customers.api import router as customers_router
 from huitouke.followups.api import router as followups_router
+from huitouke.integrations.api import router as integrations_router
+from huitouke.integrations.openapi import document_problems
+from huitouke.integrations.problems import PROBLEMS, Problem, problem_response
 from huitouke.loyalty.api import router as loyalty_router
 from huitouke.messaging.api import router as messaging_router
 from huitouke.sales.api import router as sales_router
-from huitouke.schemas import ErrorOut, FieldError
+from huitouke.schemas import FieldError
 from huitouke.segments.api import router as segments_router
 
 logger = logging.getLogger(__name__)
@@ -69,7 +73,14 @@ class StrictJsonParser(Parser):
         return data
 
 
-api = NinjaAPI(
+class HuitoukeApi(NinjaAPI):
+    """The API, whose OpenAPI schema also declares the error answers and the Idempotency-Key."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        return document_problems(super().get_openapi_schema(**kwargs))
+
+
+api = HuitoukeApi(
     title="Huitouke API",
     version="1",
     urls_namespace="api",
@@ -84,14 +95,40 @@ api.add_router("/", followups_router)
 api.add_router("/", segments_router)
 api.add_router("/", automation_router)
 api.add_router("/", messaging_router)
+api.add_router("/", integrations_router)
 
 
 def error_response(
-    request: HttpRequest, status: int, detail: str, errors: list[FieldError] | None = None
+    request: HttpRequest,
+    status: int,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    code: str | None = None,
 ) -> HttpResponse:
-    """The one error body of the API."""
-    body = ErrorOut(detail=detail, errors=errors or [])
-    return api.create_response(request, body.model_dump(), status=status)
+    """The one error answer of the API: a problem details object (RFC 9457)."""
+    return problem_response(
+        code or STATUS_CODES.get(status, "validation_failed"),
+        detail,
+        [_field_error(e) for e in errors or []],
+        status=status,
+    )
+
+
+# The problem code of a status when nothing more specific is known.
+STATUS_CODES = {
+    400: "invalid_json",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    422: "validation_failed",
+    500: "server_error",
+}
+
+
+def _field_error(error: FieldError) -> dict[str, Any]:
+    # `field` is the path into the request body or query ("lines.0.quantity"), None for the whole.
+    return {"field": error.field, "message": error.message}
 
 
 def _pydantic_message(error: dict[str, Any]) -> str:
@@ -161,9 +198,26 @@ def _refused_by_action(request: HttpRequest, exc: DjangoValidationError) -> Http
             for field, messages in exc.message_dict.items()
             for message in messages
         ]
+        codes = [e.code for errs in exc.error_dict.values() for e in errs if e.code]
+        if "external_id" in exc.error_dict and _is_unique(exc):
+            codes.insert(0, "duplicate_external_id")
     else:
         errors = [FieldError(field=None, message=message) for message in exc.messages]
-    return error_response(request, 422, " ".join(e.message for e in errors), errors)
+        codes = [e.code for e in exc.error_list if e.code]
+    # An action names a conflict by the ValidationError's code (e.g. "duplicate_external_id").
+    code = next((c for c in codes if c in PROBLEMS), "validation_failed")
+    return error_response(
+        request, PROBLEMS[code][0], " ".join(e.message for e in errors), errors, code
+    )
+
+
+def _is_unique(exc: DjangoValidationError) -> bool:
+    return any(e.code in ("unique", "unique_together") for e in exc.error_dict["external_id"])
+
+
+@api.exception_handler(Problem)
+def _problem(request: HttpRequest, exc: Problem) -> HttpResponse:
+    return problem_response(exc.code, exc.detail, exc.errors)
 
 
 @api.exception_handler(HttpError)
@@ -191,13 +245,15 @@ def _database_refused(request: HttpRequest, exc: Exception) -> HttpResponse:
     # A safety net: inputs are validated before they reach the database, so this means a check
     # is missing somewhere. Log it, but the caller still sent something we cannot store.
     logger.warning("API input reached the database unchecked: %s", exc)
-    return error_response(request, 422, _("A value is out of range or too long."))
+    return error_response(
+        request, 422, _("A value is out of range or too long."), code="value_out_of_range"
+    )
 
 
 @api.exception_handler(IntegrityError)
 def _conflict(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.warning("API write hit a database constraint: %s", exc)
-    return error_response(request, 422, _("This conflicts with existing data (a duplicate?)."))
+    return error_response(request, 409, _("This conflicts with existing data (a duplicate?)."))
 
 
 @api.exception_handler(Exception)

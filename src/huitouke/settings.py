@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "huitouke.imports",
     "huitouke.members",
     "huitouke.ops",
+    "huitouke.integrations",
     "huitouke.web",
 ]
 
@@ -129,6 +130,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "huitouke.integrations.middleware.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -224,6 +226,12 @@ for _net in PROBE_IPS:
         ipaddress.ip_network(_net)
     except ValueError as _exc:
         raise ImproperlyConfigured(f"HUITOUKE_PROBE_IPS: {_net!r} is not a network") from _exc
+# How long a retry waits for the first request with the same Idempotency-Key before a 409.
+IDEMPOTENCY_WAIT_SECONDS = env_int("IDEMPOTENCY_WAIT_SECONDS", 10)
+# Change feeds hold back rows changed this recently (a slow transaction may still commit them).
+FEED_SETTLE_SECONDS = env_int("FEED_SETTLE_SECONDS", 2)
+# A webhook endpoint failing this many deliveries in a row is switched off (owners are told).
+WEBHOOK_DISABLE_AFTER = env_int("WEBHOOK_DISABLE_AFTER", 20)
 
 # --- auth -----------------------------------------------------------------------------------------
 PASSWORD_HASHERS = [

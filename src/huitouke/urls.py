@@ -19,6 +19,7 @@ urlpatterns = [
     path("tasks/", include("huitouke.followups.urls")),
     path("members/", include("huitouke.members.urls")),
     path("m/", include("huitouke.members.member_urls")),
+    path("integrations/", include("huitouke.integrations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

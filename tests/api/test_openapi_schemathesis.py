@@ -14,6 +14,11 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from tests.helpers import make_customer, make_order, make_product
 
 from huitouke.accounts.tokens import create_api_token
@@ -22,6 +27,7 @@ from huitouke.sales.models import Category
 # Examples per operation (valid and invalid mixed); 18 operations stay well under half a minute.
 # Unknown ids in paths are the scoping tests' business: here the ids are those of real objects.
 EXAMPLES = 10
+SCHEMA_CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture
@@ -85,6 +91,12 @@ def test_no_input_makes_any_endpoint_fail(
                 failures.append(
                     f"{case.as_curl_command()}\n  -> {response.status_code} {response.text[:300]}"
                 )
+                return
+            # Every answer, errors included, is declared: its status, content type and body.
+            try:
+                case.validate_response(response, checks=SCHEMA_CHECKS)
+            except Exception as exc:  # schemathesis raises a group of failures
+                failures.append(f"{case.as_curl_command()}\n  -> {str(exc)[:600]}")
 
         no_server_error()
     assert not failures, "\n".join(failures[:10])

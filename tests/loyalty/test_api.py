@@ -138,7 +138,7 @@ def test_issue_then_redeem_once(org, store1, owner, manager, staff_a, template):
     again = client_for(staff_a).post(
         "/api/v1/coupons/redeem", redeem, content_type="application/json"
     )
-    assert again.status_code == 422
+    assert again.status_code == 409 and again.json()["code"] == "coupon_already_redeemed"
     assert again.json()["errors"] == [
         {"field": "code", "message": "This coupon has already been used."}
     ]

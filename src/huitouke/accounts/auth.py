@@ -14,6 +14,7 @@ from ninja.security import HttpBearer, SessionAuth
 from ninja.utils import check_csrf
 
 from huitouke.accounts.models import ApiToken, Role, User, hash_token
+from huitouke.accounts.tokens import audit_daily_use, scope_allows
 
 # last_used_at is for "is this token still in use?", not an access log: one write a minute is plenty.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -28,9 +29,19 @@ class ApiTokenAuth(HttpBearer):
         api_token = (
             ApiToken.objects.select_related("user").filter(key_hash=hash_token(token)).first()
         )
-        if api_token is None or not api_token.user.is_active:
-            return None
         now = timezone.now()
+        if api_token is None or not api_token.user.is_active or not api_token.is_usable(now):
+            return None
+        match = getattr(request, "resolver_match", None)
+        if not scope_allows(api_token.scope, request.method or "", getattr(match, "route", "")):
+            from huitouke.integrations.problems import Problem
+
+            raise Problem(
+                "insufficient_scope",
+                _("This token is limited to “%(scope)s” and cannot do this.")
+                % {"scope": api_token.get_scope_display()},
+            )
+        audit_daily_use(api_token, request)
         stale = now - LAST_USED_RESOLUTION
         if api_token.last_used_at is None or api_token.last_used_at < stale:
             # Conditional, so concurrent requests of one token write at most once a minute.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -112,6 +113,14 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+class TokenScope(models.TextChoices):
+    """What a token may do, within its user's rights (the scope only ever narrows them)."""
+
+    READ = "read", _("Read only")
+    POS = "pos", _("Till (orders and points)")
+    FULL = "full", _("Full access")
+
+
 class ApiToken(models.Model):
     """A bearer token for integrations; only its SHA-256 is stored."""
 
@@ -121,6 +130,13 @@ class ApiToken(models.Model):
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    scope = models.CharField(
+        _("scope"), max_length=10, choices=TokenScope.choices, default=TokenScope.FULL
+    )
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    # The day of the last "token_used" audit entry: use is audited once a day, not per request.
+    last_audited_on = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("API token")
@@ -132,3 +148,8 @@ class ApiToken(models.Model):
     @classmethod
     def new_raw_key(cls) -> str:
         return "htk_" + secrets.token_urlsafe(32)
+
+    def is_usable(self, now: Any = None) -> bool:
+        """Neither revoked nor expired."""
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -10,13 +13,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from huitouke.accounts.forms import HandoverForm, OrganisationForm, StaffForm, StoreForm
-from huitouke.accounts.models import ApiToken, Role, Store, User
+from huitouke.accounts.models import ApiToken, Role, Store, TokenScope, User
 from huitouke.accounts.scoping import staff_q
-from huitouke.accounts.tokens import create_api_token
+from huitouke.accounts.tokens import create_api_token, revoke_api_token
 from huitouke.audit.actions import record_audit
 from huitouke.customers.actions import apply_industry_template, do_hand_over_customers
 from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
@@ -36,28 +40,46 @@ def settings_page(request: AuthedRequest) -> HttpResponse:
         update_session_auth_hash(request, user)
         messages.success(request, _("Your password was changed."))
         return redirect("accounts:settings")
-    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
-    return render(request, "accounts/settings.html", {"form": form, "tokens": tokens})
+    return render(request, "accounts/settings.html", {**_settings_context(request), "form": form})
+
+
+# The expiry choices of the token form, in days (0: never).
+TOKEN_LIFETIMES = (30, 90, 365, 0)
+
+
+def _settings_context(request: AuthedRequest, **extra: Any) -> dict[str, Any]:
+    return {
+        "form": PasswordChangeForm(request.user),
+        "tokens": ApiToken.objects.filter(user=request.user).order_by("-created_at"),
+        "scopes": TokenScope.choices,
+        "lifetimes": TOKEN_LIFETIMES,
+        **extra,
+    }
 
 
 @login_required
 @require_POST
 def token_create(request: AuthedRequest) -> HttpResponse:
+    scope = request.POST.get("scope", TokenScope.FULL)
+    days = request.POST.get("days", "90")
+    if scope not in TokenScope.values or not days.isdigit() or int(days) not in TOKEN_LIFETIMES:
+        messages.error(request, _("Choose what the token may do and when it expires."))
+        return redirect("accounts:settings")
     raw = create_api_token(
-        request.user, (request.POST.get("name") or "API")[:100], actor=request.user
+        request.user,
+        (request.POST.get("name") or "API")[:100],
+        actor=request.user,
+        scope=scope,
+        expires_at=timezone.now() + timedelta(days=int(days)) if int(days) else None,
     )
-    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
-    return render(
-        request,
-        "accounts/settings.html",
-        {"form": PasswordChangeForm(request.user), "tokens": tokens, "new_token": raw},
-    )
+    return render(request, "accounts/settings.html", _settings_context(request, new_token=raw))
 
 
 @login_required
 @require_POST
 def token_delete(request: AuthedRequest, pk: int) -> HttpResponse:
-    get_object_or_404(ApiToken, pk=pk, user=request.user).delete()
+    token = get_object_or_404(ApiToken.objects.select_related("user"), pk=pk, user=request.user)
+    revoke_api_token(token, actor=request.user, request=request)
     messages.success(request, _("Token revoked."))
     return redirect("accounts:settings")
 

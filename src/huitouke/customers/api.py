@@ -54,6 +54,23 @@ def _resolve_refs(user: User, fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _check_external_id(user: User, fields: dict[str, Any], pk: int | None = None) -> None:
+    """A customer number taken in the organisation is a conflict (409), said before the write."""
+    number = fields.get("external_id")
+    taken = Customer.objects.filter(
+        organisation_id=user.organisation_id, external_id=number, merged_into__isnull=True
+    ).exclude(pk=pk)
+    if number and taken.exists():
+        raise ValidationError(
+            {
+                "external_id": ValidationError(
+                    _("A customer with this customer number already exists."),
+                    code="duplicate_external_id",
+                )
+            }
+        )
+
+
 def _still_visible(user: User, customer: Customer) -> Customer:
     # Re-check the scope after the write (inside the caller's transaction, so a refusal rolls it
     # back): a customer handed to someone else's store or staff would vanish from the caller's view.
@@ -84,6 +101,7 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> Customer:
     """Create a customer; staff own the customers they create."""
     user = api_user(request)
     fields = _resolve_refs(user, payload.model_dump(exclude_unset=True))
+    _check_external_id(user, fields)
     with transaction.atomic():
         customer = do_create_customer(organisation=user.organisation, actor=user, **fields)
         return _still_visible(user, customer)
@@ -104,6 +122,7 @@ def update_customer(
     user = api_user(request)
     customer = get_customer_for(request, customer_id)
     fields = _resolve_refs(user, payload.model_dump(exclude_unset=True))
+    _check_external_id(user, fields, customer.pk)
     with transaction.atomic():
         do_update_customer(customer, actor=user, **fields)
         return _still_visible(user, customer)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.accounts import scoping
+from huitouke.integrations.touch import TouchingQuerySet
 
 
 class Gender(models.TextChoices):
@@ -37,7 +38,7 @@ class Source(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class CustomerQuerySet(models.QuerySet["Customer"]):
+class CustomerQuerySet(TouchingQuerySet["Customer"]):
     def visible_to(self, user: Any) -> CustomerQuerySet:
         """Customers `user` may see (see accounts.scoping)."""
         return self.filter(scoping.customer_q(user)).filter(merged_into__isnull=True)

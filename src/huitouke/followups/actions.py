@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -90,6 +90,10 @@ def do_create_task(
     )
 
 
+# Called inside the completing transaction with the done task (integrations sends a webhook).
+TASK_COMPLETED_HOOKS: list[Callable[[FollowUpTask], None]] = []
+
+
 def do_complete_task(
     task: FollowUpTask, *, actor: Any, outcome: str = "", now: datetime | None = None
 ) -> FollowUpTask:
@@ -115,7 +119,9 @@ def do_complete_task(
             task.customer, actor=actor, kind=kind, note=note, occurred_at=now
         )
         FollowUpTask.objects.filter(pk=task.pk).update(interaction=interaction)
-    task.refresh_from_db()
+        task.refresh_from_db()
+        for hook in TASK_COMPLETED_HOOKS:
+            hook(task)
     return task
 
 

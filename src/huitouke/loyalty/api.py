@@ -12,9 +12,16 @@ from ninja import Query, Router
 from huitouke.accounts.auth import api_user, require_manager
 from huitouke.accounts.models import User
 from huitouke.customers.models import Customer
+from huitouke.integrations.problems import Problem
 from huitouke.loyalty import coupons
 from huitouke.loyalty.actions import do_adjust_points, do_redeem_points
-from huitouke.loyalty.models import Coupon, CouponTemplate, LoyaltyAccount, PointsEntry
+from huitouke.loyalty.models import (
+    Coupon,
+    CouponStatus,
+    CouponTemplate,
+    LoyaltyAccount,
+    PointsEntry,
+)
 from huitouke.loyalty.program import ensure_program
 from huitouke.loyalty.queries import tier_progress, usable_coupons
 from huitouke.loyalty.schemas import (
@@ -171,6 +178,17 @@ def redeem_coupon(request: HttpRequest, payload: RedeemCouponIn) -> Coupon:
             request=request,
         )
     except ValidationError as exc:
+        used = Coupon.objects.filter(
+            organisation_id=user.organisation_id,
+            code=coupons.normalise_code(payload.code),
+            customer=customer,
+            status=CouponStatus.REDEEMED,
+        ).exists()
+        if used and exc.message_dict.keys() == {"coupon"}:
+            # Already used is a conflict with stored state, not bad input: 409 with its own code.
+            raise Problem(
+                "coupon_already_redeemed", " ".join(exc.message_dict["coupon"]), field="code"
+            ) from exc
         raise _renamed(exc, {"coupon": "code"}) from exc
 
 

@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from huitouke.integrations.touch import TouchingQuerySet
+
 ZERO = Decimal("0.00")
 
 
@@ -446,7 +448,11 @@ class Coupon(models.Model):
         "sales.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="coupons"
     )
     voided_at = models.DateTimeField(null=True, blank=True)
+    # For the change feed (integrations): set on save and by every queryset update().
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
     void_reason = models.CharField(max_length=200, blank=True)
+
+    objects = TouchingQuerySet["Coupon"].as_manager()
 
     class Meta:
         verbose_name = _("coupon")

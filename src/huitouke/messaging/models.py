@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from huitouke.integrations.touch import TouchingQuerySet
+
 ZERO = Decimal("0")
 
 
@@ -177,7 +179,7 @@ class MessageTemplate(models.Model):
         return self.name
 
 
-class MessageQuerySet(models.QuerySet["Message"]):
+class MessageQuerySet(TouchingQuerySet["Message"]):
     def counting_toward_cap(self) -> MessageQuerySet:
         """Marketing messages under the frequency cap that were (or will be) sent."""
         return self.filter(
@@ -247,6 +249,8 @@ class Message(models.Model):
     cost = models.DecimalField(_("cost"), max_digits=8, decimal_places=4, default=ZERO)
     task_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # For the change feed (integrations): set on save and by every queryset update().
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
 

@@ -266,7 +266,7 @@ def do_refund_order(
         if fresh.refunded_amount == fresh.net_paid:
             fresh.status = OrderStatus.REFUNDED
             fresh.refunded_cost = fresh.cost_amount
-        fresh.save(update_fields=["refunded_amount", "refunded_cost", "status"])
+        fresh.save(update_fields=["refunded_amount", "refunded_cost", "status", "updated_at"])
         if fresh.customer_id is not None:
             refresh_customer_stats(fresh.customer_id)
         for hook in ORDER_REFUNDED_HOOKS:

@@ -241,7 +241,12 @@ def _order_arguments(user: User, payload: OrderIn) -> dict[str, Any]:
         and Order.objects.filter(organisation_id=org_id, external_id=payload.external_id).exists()
     ):
         raise ValidationError(
-            {"external_id": _("An order with this external number already exists.")}
+            {
+                "external_id": ValidationError(
+                    _("An order with this external number already exists."),
+                    code="duplicate_external_id",
+                )
+            }
         )
     return {
         **args,

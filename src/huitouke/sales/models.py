@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.accounts import scoping
+from huitouke.integrations.touch import TouchingQuerySet
 
 ZERO = Decimal("0.00")
 
@@ -106,7 +107,7 @@ class OrderSource(models.TextChoices):
     API = "api", _("API")
 
 
-class OrderQuerySet(models.QuerySet["Order"]):
+class OrderQuerySet(TouchingQuerySet["Order"]):
     def visible_to(self, user: Any) -> OrderQuerySet:
         """Orders `user` may see (see accounts.scoping)."""
         return self.filter(scoping.order_q(user))
@@ -166,6 +167,8 @@ class Order(models.Model):
     external_id = models.CharField(_("external order number"), max_length=100, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # For the change feed (integrations): set on save and by every queryset update().
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -1,12 +1,14 @@
-"""`huitouke createtoken USERNAME [--name N]`: print a new API token for that user."""
+"""`huitouke createtoken USERNAME [--name N] [--scope read|pos|full] [--days D]`: print a new token."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
-from huitouke.accounts.models import User
+from huitouke.accounts.models import TokenScope, User
 from huitouke.accounts.tokens import create_api_token
 
 
@@ -16,8 +18,23 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--name", default="API", help="A label to recognise the token by.")
+        parser.add_argument(
+            "--scope",
+            default=TokenScope.FULL,
+            choices=TokenScope.values,
+            help="read: GET only; pos: also orders, refunds, points, coupons; full (default).",
+        )
+        parser.add_argument("--days", type=int, default=None, help="Expire after D days.")
 
-    def handle(self, *args: Any, username: str, name: str, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        username: str,
+        name: str,
+        scope: str = TokenScope.FULL,
+        days: int | None = None,
+        **options: Any,
+    ) -> None:
         try:
             user = User.objects.get(username=username)
         except User.DoesNotExist as exc:
@@ -25,4 +42,7 @@ class Command(BaseCommand):
         if not user.is_active:
             raise CommandError(f"User {username!r} is deactivated.")
         # Run from a shell, so there is no acting user; the audit entry names the token's owner.
-        self.stdout.write(create_api_token(user, name, actor=None))
+        if days is not None and days < 1:
+            raise CommandError("--days must be at least 1.")
+        expires = timezone.now() + timedelta(days=days) if days else None
+        self.stdout.write(create_api_token(user, name, actor=None, scope=scope, expires_at=expires))

@@ -1,0 +1,185 @@
+"""Where webhook events come from: the apps' hooks and saves, inside the writes' transactions.
+
+Each receiver builds a minimal payload (ids, amounts, kinds; no names, phones or notes) and
+calls webhooks.emit, which only queues: nothing leaves before the write commits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_save, pre_save
+
+from huitouke.integrations.models import Tombstone, WebhookEvent
+from huitouke.integrations.tombstones import record_tombstone
+from huitouke.integrations.webhooks import emit
+
+# Audit entries that stand for an event (written in the same transaction as the change).
+AUDITED_EVENTS = {
+    "coupon_redeem": WebhookEvent.COUPON_REDEEMED,
+    "opt_out": WebhookEvent.CONSENT_CHANGED,
+    "opt_in": WebhookEvent.CONSENT_CHANGED,
+}
+# Audit entries of actions that take a customer out of the feeds (erasure, deletion).
+AUDITED_TOMBSTONES = {
+    "customer_deleted": Tombstone.Reason.DELETED,
+    "customer_anonymised": Tombstone.Reason.ANONYMISED,
+    "anonymise": Tombstone.Reason.ANONYMISED,
+    "erase": Tombstone.Reason.ANONYMISED,
+}
+
+
+def on_order_paid(order: Any) -> None:
+    emit(
+        order.organisation_id,
+        WebhookEvent.ORDER_PAID,
+        {
+            "order_id": order.pk,
+            "customer_id": order.customer_id,
+            "store_id": order.store_id,
+            "external_id": order.external_id,
+            "net_paid": str(order.net_paid),
+            "placed_at": order.placed_at.isoformat(),
+        },
+    )
+
+
+def on_order_refunded(order: Any, refund: Any) -> None:
+    emit(
+        order.organisation_id,
+        WebhookEvent.ORDER_REFUNDED,
+        {
+            "order_id": order.pk,
+            "refund_id": refund.pk,
+            "customer_id": order.customer_id,
+            "amount": str(refund.amount),
+            "status": order.status,
+        },
+    )
+
+
+def on_customers_merged(keep: Any, duplicate: Any) -> None:
+    emit(
+        keep.organisation_id,
+        WebhookEvent.CUSTOMER_MERGED,
+        {"customer_id": keep.pk, "merged_customer_id": duplicate.pk},
+    )
+
+
+def on_task_completed(task: Any) -> None:
+    emit(
+        task.organisation_id,
+        WebhookEvent.TASK_COMPLETED,
+        {"task_id": task.pk, "customer_id": task.customer_id, "kind": task.kind},
+    )
+
+
+CONSENT_FIELDS = ("consent_sms", "consent_email", "consent_wechat")
+
+
+def on_customer_saving(sender: Any, instance: Any, raw: bool, **kwargs: Any) -> None:
+    # Remember her consent as stored, to tell a consent change from any other edit.
+    update_fields = kwargs.get("update_fields")
+    if (
+        raw
+        or instance.pk is None
+        or (update_fields and not set(update_fields) & set(CONSENT_FIELDS))
+    ):
+        return
+    instance._consent_before = (
+        type(instance).objects.filter(pk=instance.pk).values_list(*CONSENT_FIELDS).first()
+    )
+
+
+def on_customer_saved(sender: Any, instance: Any, created: bool, raw: bool, **kwargs: Any) -> None:
+    if raw or instance.merged_into_id is not None:
+        return
+    event = WebhookEvent.CUSTOMER_CREATED if created else WebhookEvent.CUSTOMER_UPDATED
+    emit(
+        instance.organisation_id,
+        event,
+        {"customer_id": instance.pk, "external_id": instance.external_id},
+    )
+    before = getattr(instance, "_consent_before", None)
+    after = tuple(getattr(instance, f) for f in CONSENT_FIELDS)
+    if before is not None and tuple(before) != after:
+        emit(
+            instance.organisation_id,
+            WebhookEvent.CONSENT_CHANGED,
+            {
+                "customer_id": instance.pk,
+                **dict(zip(("sms", "email", "wechat"), after, strict=True)),
+            },
+        )
+    instance._consent_before = None
+
+
+def on_points_entry_saved(
+    sender: Any, instance: Any, created: bool, raw: bool, **kwargs: Any
+) -> None:
+    if raw or not created:
+        return
+    emit(
+        instance.organisation_id,
+        WebhookEvent.POINTS_CHANGED,
+        {
+            "customer_id": instance.customer_id,
+            "entry_id": instance.pk,
+            "kind": instance.kind,
+            "points": instance.points,
+            "balance_after": instance.balance_after,
+            "order_id": instance.order_id,
+        },
+    )
+
+
+def on_audit_entry_saved(
+    sender: Any, instance: Any, created: bool, raw: bool, **kwargs: Any
+) -> None:
+    if raw or not created or instance.organisation_id is None:
+        return
+    if instance.action in AUDITED_EVENTS:
+        data = (
+            {"customer_id": _int(instance.object_id)} if instance.object_type == "customer" else {}
+        )
+        detail = instance.detail or {}
+        for key in ("coupon", "order", "channel"):
+            if key in detail:
+                data[f"{key}_id" if key != "channel" else key] = detail[key]
+        if instance.action in ("opt_out", "opt_in"):
+            data["consent"] = instance.action == "opt_in"
+        emit(instance.organisation_id, AUDITED_EVENTS[instance.action], data)
+    if instance.action in AUDITED_TOMBSTONES and instance.object_type == "customer":
+        record_tombstone(
+            organisation_id=instance.organisation_id,
+            kind=Tombstone.Kind.CUSTOMER,
+            object_id=_int(instance.object_id) or 0,
+            reason=AUDITED_TOMBSTONES[instance.action],
+        )
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+def connect() -> None:
+    """Wire the receivers (from IntegrationsConfig.ready; each hook list gets it once)."""
+    from huitouke.audit.models import AuditEntry
+    from huitouke.customers.actions import MERGE_HOOKS
+    from huitouke.customers.models import Customer
+    from huitouke.followups.actions import TASK_COMPLETED_HOOKS
+    from huitouke.loyalty.models import PointsEntry
+    from huitouke.sales.actions import ORDER_PAID_HOOKS, ORDER_REFUNDED_HOOKS
+
+    for hooks, hook in (
+        (ORDER_PAID_HOOKS, on_order_paid),
+        (ORDER_REFUNDED_HOOKS, on_order_refunded),
+        (MERGE_HOOKS, on_customers_merged),
+        (TASK_COMPLETED_HOOKS, on_task_completed),
+    ):
+        if hook not in hooks:
+            hooks.append(hook)  # type: ignore[arg-type]
+    pre_save.connect(on_customer_saving, sender=Customer, dispatch_uid="webhooks_consent")
+    post_save.connect(on_customer_saved, sender=Customer, dispatch_uid="webhooks_customer")
+    post_save.connect(on_points_entry_saved, sender=PointsEntry, dispatch_uid="webhooks_points")
+    post_save.connect(on_audit_entry_saved, sender=AuditEntry, dispatch_uid="webhooks_audit")

@@ -1,0 +1,31 @@
+"""Tombstones: what the change feeds say about rows that left them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from huitouke.integrations.models import Tombstone
+
+
+def record_tombstone(
+    *, organisation_id: int, kind: str, object_id: int, reason: str, replaced_by_id: Any = None
+) -> Tombstone:
+    """Note in the feed that a row was deleted, merged or anonymised (call inside its transaction)."""
+    return Tombstone.objects.create(
+        organisation_id=organisation_id,
+        kind=kind,
+        object_id=object_id,
+        reason=reason,
+        replaced_by_id=replaced_by_id,
+    )
+
+
+def on_customers_merged(keep: Any, duplicate: Any) -> None:
+    """Merge hook (customers.actions.MERGE_HOOKS): the duplicate leaves the customer feed."""
+    record_tombstone(
+        organisation_id=keep.organisation_id,
+        kind=Tombstone.Kind.CUSTOMER,
+        object_id=duplicate.pk,
+        reason=Tombstone.Reason.MERGED,
+        replaced_by_id=keep.pk,
+    )
