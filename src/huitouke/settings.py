@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "huitouke.automation",
     "huitouke.followups",
     "huitouke.imports",
+    "huitouke.wecom",
     "huitouke.web",
 ]
 
