@@ -56,7 +56,12 @@ class WeComStandIn:
         self.transfers: dict[tuple[str, str, str], str] = {}  # (kind, handover, ext) → takeover
         self.marked: list[dict[str, Any]] = []
         self.msg_templates: dict[str, dict[str, Any]] = {}
-        self.send_status: dict[str, int] = {}  # external_userid → get_groupmsg_send_result status
+        self.send_status: dict[str, int] = {}
+        self.version = 0  # bumped on every change to contacts (invalidates the page cache)
+        self._rows_cache: tuple[Any, list[dict[str, Any]]] = (
+            None,
+            [],
+        )  # external_userid → get_groupmsg_send_result status
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -116,6 +121,7 @@ class WeComStandIn:
                 "oper_userid": userid,
             }
         self.contacts[external_userid] = contact
+        self.version += 1
         return contact
 
     def expire_tokens(self) -> None:
@@ -202,12 +208,7 @@ class WeComStandIn:
         limit = int(body.get("limit") or 50)
         if not userids or len(userids) > 100 or not 1 <= limit <= 100:
             return {"errcode": 40058, "errmsg": "invalid userid_list or limit"}
-        rows = [
-            {"external_contact": self._external(c), "follow_info": c.follows[u]}
-            for u in userids
-            for c in self.contacts.values()
-            if u in c.follows
-        ]
+        rows = self._rows(tuple(userids))
         start = _offset(str(body.get("cursor") or ""))
         page = rows[start : start + limit]
         more = start + limit < len(rows)
@@ -217,6 +218,20 @@ class WeComStandIn:
             "external_contact_list": page,
             "next_cursor": _cursor(start + limit) if more else "",
         }
+
+    def _rows(self, userids: tuple[str, ...]) -> list[dict[str, Any]]:
+        # Built once per userid_list and version, so paging 100,000 contacts stays linear.
+        key = (userids, self.version)
+        if self._rows_cache[0] != key:
+            wanted = set(userids)
+            by_user: dict[str, list[dict[str, Any]]] = {u: [] for u in userids}
+            for c in self.contacts.values():
+                for u in wanted.intersection(c.follows):
+                    by_user[u].append(
+                        {"external_contact": self._external(c), "follow_info": c.follows[u]}
+                    )
+            self._rows_cache = (key, [row for u in userids for row in by_user[u]])
+        return self._rows_cache[1]
 
     def _externalcontact_get(self, query: dict[str, str], body: Any) -> dict[str, Any]:
         contact = self.contacts.get(query.get("external_userid", ""))
@@ -248,6 +263,7 @@ class WeComStandIn:
         info = contact.follows[body["userid"]]
         tags = [t for t in info["tag_id"] if t not in (body.get("remove_tag") or [])]
         info["tag_id"] = tags + [t for t in body.get("add_tag") or [] if t not in tags]
+        self.version += 1
         self.marked.append(body)
         return {"errcode": 0, "errmsg": "ok"}
 
@@ -285,6 +301,7 @@ class WeComStandIn:
                 if handover in contact.follows:
                     info = contact.follows.pop(handover)
                     contact.follows[takeover] = {**info, "userid": takeover}
+                    self.version += 1
             customers.append(
                 {"external_userid": ext, "status": status, "takeover_time": 1700000500}
             )

@@ -149,6 +149,7 @@ def do_sync_members(connection: WeComConnection, *, actor: Any, client: Any = No
             member, _created = WeComMember.objects.get_or_create(
                 organisation_id=org_id, userid=str(info["userid"])
             )
+            before = (member.name, member.mobile, member.staff_id)
             member.name = str(info.get("name", ""))[:64]
             member.mobile = str(info.get("mobile", ""))[:20]
             if member.staff_id is None:
@@ -157,5 +158,6 @@ def do_sync_members(connection: WeComConnection, *, actor: Any, client: Any = No
                     member.staff = staff
                     member.matched_by = MatchedBy.MOBILE
                     taken.add(staff.pk)
-            member.save()
+            if (member.name, member.mobile, member.staff_id) != before:
+                member.save()
     return len(details)
