@@ -190,10 +190,10 @@ class _Applier:
                 organisation_id=org, unionid__in={r.unionid for r in fresh if r.unionid}
             ).values_list("unionid", "customer_id")
         )
-        phones = {p for r in fresh for p in r.phones()}
+        all_phones = {p for r in fresh for p in r.phones()}
         by_phone = dict(
             Customer.objects.active()
-            .filter(organisation_id=org, phone__in=phones)
+            .filter(organisation_id=org, phone__in=all_phones)
             .values_list("phone", "pk")
         )
         # New customers as plain rows for the imports' fast INSERT path; a contact whose phone
@@ -266,16 +266,20 @@ class _Applier:
             "customer_id",
             "first_userid",
         )
-        ids = FastTable(WeComContact, now).insert_tuples_returning(names, rows)
-        for pk, row in zip(ids, rows, strict=True):
+        contact_ids = FastTable(WeComContact, now).insert_tuples_returning(names, rows)
+        for pk, row in zip(contact_ids, rows, strict=True):
             contacts[row[1]] = WeComContact(pk=pk, **dict(zip(names, row, strict=True)))
         # Name and unionid change in WeCom now and then: keep them current, nothing else.
         changed = []
         for remote in remotes:
             c = contacts[remote.external_userid]
-            first = remote.earliest()[0]
-            if (c.name, c.unionid, c.first_userid) != (remote.name[:100], remote.unionid, first):
-                c.name, c.unionid, c.first_userid = remote.name[:100], remote.unionid, first
+            earliest = remote.earliest()[0]
+            if (c.name, c.unionid, c.first_userid) != (
+                remote.name[:100],
+                remote.unionid,
+                earliest,
+            ):
+                c.name, c.unionid, c.first_userid = remote.name[:100], remote.unionid, earliest
                 changed.append(c)
         WeComContact.objects.bulk_update(changed, ["name", "unionid", "first_userid"])
         return contacts
