@@ -16,6 +16,7 @@ urlpatterns = [
     path("automation/", include("huitouke.automation.urls")),
     path("messages/", include("huitouke.messaging.urls")),
     path("tasks/", include("huitouke.followups.urls")),
+    path("wecom/", include("huitouke.wecom.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -1,0 +1,28 @@
+"""Huey jobs: send handover transfers after commit, poll their results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from huitouke.wecom import transfers
+from huitouke.wecom.models import TransferStatus, WeComConnection, WeComTransfer
+
+
+@db_task()
+def send_transfers(transfer_ids: Sequence[int]) -> int:
+    return transfers.send_transfers(transfer_ids)
+
+
+@db_periodic_task(crontab(minute="*/15"))
+def poll_transfers() -> None:
+    """Customers have 24 h to accept a new owner: ask WeCom every quarter hour."""
+    org_ids = (
+        WeComTransfer.objects.filter(status=TransferStatus.WAITING)
+        .values_list("organisation_id", flat=True)
+        .distinct()
+    )
+    for connection in WeComConnection.objects.filter(organisation_id__in=list(org_ids)):
+        transfers.poll_transfers(connection)
