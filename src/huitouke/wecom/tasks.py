@@ -8,6 +8,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from huitouke.wecom import transfers
+from huitouke.wecom.client import WeComError
 from huitouke.wecom.models import TransferStatus, WeComConnection, WeComTransfer
 
 
@@ -26,3 +27,18 @@ def poll_transfers() -> None:
     )
     for connection in WeComConnection.objects.filter(organisation_id__in=list(org_ids)):
         transfers.poll_transfers(connection)
+
+
+@db_task()
+def sync_contacts(connection_id: int, actor_id: int | None) -> None:
+    from huitouke.accounts.models import User
+    from huitouke.wecom.sync import do_sync_contacts
+
+    connection = WeComConnection.objects.get(pk=connection_id)
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    try:
+        do_sync_contacts(connection, actor=actor)
+    except WeComError as error:
+        WeComConnection.objects.filter(pk=connection_id).update(
+            last_error=f"{error.errcode}: {error.errmsg}"[:200]
+        )
