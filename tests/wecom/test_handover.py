@@ -60,7 +60,7 @@ def test_on_job_handover_accepting_refusing_waiting(
     owners = {ext: Customer.objects.get(pk=c.pk).owner for ext, c in three_customers.items()}
     assert owners == {"wmYes": staff_b, "wmNo": staff_a, "wmWait": staff_b}
     refused = WeComTransfer.objects.get(external_userid="wmNo")
-    assert refused.reason == "The customer refused the new owner."
+    assert refused.reason_display == "The customer refused the new owner."
     assert OwnershipChange.objects.filter(reason="wecom_refused").count() == 1
     # WeCom moved her follow to ub in the stand-in, and in Huitouke.
     assert "ub" in standin.contacts["wmYes"].follows
@@ -89,7 +89,7 @@ def test_transfer_fail_callback_refuses_the_waiting_one(
     )
     waiting = WeComTransfer.objects.get(external_userid="wmWait")
     assert waiting.status == TransferStatus.REFUSED
-    assert "limit" in waiting.reason
+    assert "limit" in waiting.reason_display
     assert Customer.objects.get(pk=three_customers["wmWait"].pk).owner == staff_a
     # A second delivery of the same failure changes nothing.
     assert not transfer_failed(

@@ -239,3 +239,18 @@ class WeComTransfer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.external_userid}: {self.handover_userid} -> {self.takeover_userid}"
+
+    @property
+    def reason_display(self) -> str:
+        """The reason in the reader's language (stored as a code by the worker)."""
+        reasons = {
+            "customer_refused": _("The customer refused the new owner."),
+            "customer_limit_exceed": _("The new owner has reached WeCom's customer limit."),
+            "no_account": _("The new owner has no WeCom account."),
+        }
+        if not self.reason:
+            return ""
+        if self.reason in reasons:
+            return str(reasons[self.reason])
+        code = self.reason.removeprefix("errcode:")
+        return _("WeCom did not move the customer (%(code)s).") % {"code": code}

@@ -173,8 +173,14 @@ class _Applier:
 
     def apply(self, remotes: list[Remote]) -> None:
         with transaction.atomic():
+            known = set(
+                WeComContact.objects.filter(
+                    organisation_id=self.org_id,
+                    external_userid__in=[r.external_userid for r in remotes],
+                ).values_list("external_userid", flat=True)
+            )
             contacts = self._link(remotes)
-            self._follows(remotes, contacts)
+            self._follows(remotes, contacts, known)
             self._tags(remotes, contacts)
 
     def _link(self, remotes: list[Remote]) -> dict[str, WeComContact]:
@@ -284,7 +290,10 @@ class _Applier:
         WeComContact.objects.bulk_update(changed, ["name", "unionid", "first_userid"])
         return contacts
 
-    def _follows(self, remotes: list[Remote], contacts: dict[str, WeComContact]) -> None:
+    def _follows(
+        self, remotes: list[Remote], contacts: dict[str, WeComContact], known: set[str]
+    ) -> None:
+        """Follow rows compared and written; counted as changed or unchanged for known contacts."""
         stored = {
             (f.contact_id, f.userid): f
             for f in WeComFollow.objects.filter(contact_id__in=[c.pk for c in contacts.values()])
@@ -306,6 +315,8 @@ class _Applier:
                         setattr(row, k, v)
                     update.append(row)
                     touched = True
+            if remote.external_userid not in known:
+                continue
             if touched:
                 self.counts.follows_changed += 1
             else:

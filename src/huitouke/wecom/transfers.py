@@ -17,7 +17,6 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import User
 from huitouke.customers.models import Customer, OwnershipChange
@@ -40,13 +39,12 @@ RESULT_STATUS = {1: TransferStatus.MOVED, 2: TransferStatus.WAITING, 3: Transfer
 
 
 def refusal_reason(code: str | int) -> str:
-    reasons = {
-        3: _("The customer refused the new owner."),
-        "customer_refused": _("The customer refused the new owner."),
-        4: _("The new owner has reached WeCom's customer limit."),
-        "customer_limit_exceed": _("The new owner has reached WeCom's customer limit."),
-    }
-    return reasons.get(code, _("WeCom did not move the customer (%(code)s).") % {"code": code})
+    """The stored reason: a code, put into words when shown (WeComTransfer.reason_display)."""
+    if code in (3, "customer_refused"):
+        return "customer_refused"
+    if code in (4, "customer_limit_exceed"):
+        return "customer_limit_exceed"
+    return f"errcode:{code}"
 
 
 def on_customers_handed_over(
@@ -86,7 +84,7 @@ def on_customers_handed_over(
                     handover_userid=handover,
                     takeover_userid=takeover,
                     status=TransferStatus.PENDING if takeover else TransferStatus.FAILED,
-                    reason="" if takeover else _("The new owner has no WeCom account."),
+                    reason="" if takeover else "no_account",
                 )
             )
     created = WeComTransfer.objects.bulk_create(rows)

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -33,8 +33,8 @@ SYNC_COUNT_LABELS = (
     ("contacts", gettext_lazy("contacts in WeCom")),
     ("created", gettext_lazy("new customers")),
     ("linked", gettext_lazy("linked to existing customers")),
-    ("follows_changed", gettext_lazy("updated")),
-    ("unchanged", gettext_lazy("unchanged")),
+    ("follows_changed", pgettext_lazy("wecom sync", "updated")),
+    ("unchanged", pgettext_lazy("wecom sync", "unchanged")),
 )
 
 
