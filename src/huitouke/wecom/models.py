@@ -254,3 +254,64 @@ class WeComTransfer(models.Model):
             return str(reasons[self.reason])
         code = self.reason.removeprefix("errcode:")
         return _("WeCom did not move the customer (%(code)s).") % {"code": code}
+
+
+class GroupMessageStatus(models.TextChoices):
+    PENDING = "pending", _("Being sent to WeCom")
+    WAITING = "waiting", _("Waiting for the staff member to confirm")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Not sent")
+
+
+class WeComGroupMessage(models.Model):
+    """A WeCom 群发 task (add_msg_template, chat_type single) that one sender confirms in WeCom."""
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE)
+    sender = models.CharField(max_length=64)
+    text = models.TextField()
+    msgid = models.CharField(max_length=64, blank=True)
+    status = models.CharField(
+        max_length=10, choices=GroupMessageStatus.choices, default=GroupMessageStatus.PENDING
+    )
+    error = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.sender}: {self.msgid or 'pending'}"
+
+
+class RecipientStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting to be sent")
+    SENT = "sent", _("Sent")
+    NOT_FRIEND = "not_friend", _("Not a WeChat friend any more")
+    LIMIT = "limit", _("Already received a WeCom group message")
+    FAILED = "failed", _("Not sent")
+
+
+class WeComGroupRecipient(models.Model):
+    message = models.ForeignKey(
+        WeComGroupMessage, on_delete=models.CASCADE, related_name="recipients"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="wecom_group_messages"
+    )
+    external_userid = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=12, choices=RecipientStatus.choices, default=RecipientStatus.QUEUED
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "external_userid"], name="wecom_recipient_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="wecom_recipient_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} → {self.external_userid}"
