@@ -15,3 +15,12 @@ class WecomConfig(AppConfig):
 
         if transfers.on_customers_handed_over not in HANDOVER_HOOKS:
             HANDOVER_HOOKS.append(transfers.on_customers_handed_over)
+        # Corp tags set in Huitouke are marked in WeCom (after commit).
+        from django.db.models.signals import m2m_changed
+
+        from huitouke.customers.models import Customer
+        from huitouke.wecom.tagsync import on_tags_changed
+
+        m2m_changed.connect(
+            on_tags_changed, sender=Customer.tags.through, dispatch_uid="wecom_mark_tag"
+        )

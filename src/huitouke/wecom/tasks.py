@@ -42,3 +42,10 @@ def sync_contacts(connection_id: int, actor_id: int | None) -> None:
         WeComConnection.objects.filter(pk=connection_id).update(
             last_error=f"{error.errcode}: {error.errmsg}"[:200]
         )
+
+
+@db_task()
+def mark_tags(customer_id: int, add: list[str], remove: list[str]) -> int:
+    from huitouke.wecom.tagsync import mark_tags as mark
+
+    return mark(customer_id, add, remove)
