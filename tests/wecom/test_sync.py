@@ -175,3 +175,19 @@ def test_token_expiry_and_rate_limit_mid_sync_are_recovered(
     assert counts.created == 350
     assert standin.token_fetches == 2
     assert Customer.objects.filter(owner=staff_a).count() == 350
+
+
+def test_merge_moves_the_wechat_link_and_resync_keeps_it(
+    connection: WeComConnection, standin: WeComStandIn, owner: User, staff_a: User
+) -> None:
+    from huitouke.customers.actions import do_merge_customers
+
+    staff_members(standin, staff_a)
+    standin.add_contact("wmM", "黄蓉", {"u0": {}})
+    do_sync_contacts(connection, actor=owner)
+    duplicate = Customer.objects.get()
+    keep = make_customer(connection.organisation, name="黄蓉")
+    do_merge_customers(keep=keep, duplicate=duplicate, actor=owner)
+    assert WeComContact.objects.get().customer == keep
+    counts = do_sync_contacts(connection, actor=owner)
+    assert counts.created == 0 and WeComContact.objects.get().customer == keep

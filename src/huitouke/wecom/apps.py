@@ -10,8 +10,12 @@ class WecomConfig(AppConfig):
     def ready(self) -> None:
         # A handover moves the customers' WeChat too (a transfer recorded inside the handover,
         # WeCom called after commit).
-        from huitouke.customers.actions import HANDOVER_HOOKS
+        from huitouke.customers.actions import HANDOVER_HOOKS, MERGE_HOOKS
         from huitouke.wecom import transfers
+        from huitouke.wecom.sync import on_customers_merged
+
+        if on_customers_merged not in MERGE_HOOKS:
+            MERGE_HOOKS.append(on_customers_merged)
 
         if transfers.on_customers_handed_over not in HANDOVER_HOOKS:
             HANDOVER_HOOKS.append(transfers.on_customers_handed_over)

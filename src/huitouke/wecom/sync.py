@@ -13,7 +13,7 @@ applied in batches with bulk inserts and updates.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,12 +58,19 @@ class Remote:
     name: str
     unionid: str
     follows: dict[str, dict[str, Any]]
+    _phones: list[str] | None = field(default=None, repr=False, compare=False)
 
     def earliest(self) -> list[str]:
         """Follow userids, earliest add first (userid breaks ties so the order is stable)."""
         return sorted(self.follows, key=lambda u: (int(self.follows[u].get("createtime") or 0), u))
 
     def phones(self) -> list[str]:
+        """Valid remark mobiles, earliest follow user's first (parsed once: phonenumbers is slow)."""
+        if self._phones is None:
+            self._phones = self._parse_phones()
+        return self._phones
+
+    def _parse_phones(self) -> list[str]:
         seen: list[str] = []
         for userid in self.earliest():
             for raw in self.follows[userid].get("remark_mobiles") or []:
@@ -173,23 +180,19 @@ class _Applier:
 
     def apply(self, remotes: list[Remote]) -> None:
         with transaction.atomic():
-            known = set(
-                WeComContact.objects.filter(
-                    organisation_id=self.org_id,
-                    external_userid__in=[r.external_userid for r in remotes],
-                ).values_list("external_userid", flat=True)
-            )
-            contacts = self._link(remotes)
+            contacts, known = self._link(remotes)
             self._follows(remotes, contacts, known)
             self._tags(remotes, contacts)
 
-    def _link(self, remotes: list[Remote]) -> dict[str, WeComContact]:
+    def _link(self, remotes: list[Remote]) -> tuple[dict[str, WeComContact], set[str]]:
+        """Contacts by external_userid (new ones created), and those that existed before."""
         org = self.org_id
         ids = [r.external_userid for r in remotes]
         contacts = {
             c.external_userid: c
             for c in WeComContact.objects.filter(organisation_id=org, external_userid__in=ids)
         }
+        known = set(contacts)
         fresh = [r for r in remotes if r.external_userid not in contacts]
         by_union = dict(
             WeComContact.objects.filter(
@@ -288,32 +291,37 @@ class _Applier:
                 c.name, c.unionid, c.first_userid = remote.name[:100], remote.unionid, earliest
                 changed.append(c)
         WeComContact.objects.bulk_update(changed, ["name", "unionid", "first_userid"])
-        return contacts
+        return contacts, known
 
     def _follows(
         self, remotes: list[Remote], contacts: dict[str, WeComContact], known: set[str]
     ) -> None:
         """Follow rows compared and written; counted as changed or unchanged for known contacts."""
+        fields = ["remark", "description", "remark_mobiles", "tag_ids", "added_at", "state"]
+        # Plain values, not model instances: at 100,000 contacts building the instances was
+        # most of a sync that changes nothing.
         stored = {
-            (f.contact_id, f.userid): f
-            for f in WeComFollow.objects.filter(contact_id__in=[c.pk for c in contacts.values()])
+            (row[1], row[2]): row
+            for row in WeComFollow.objects.filter(
+                contact_id__in=[c.pk for c in contacts.values()]
+            ).values_list("pk", "contact_id", "userid", *fields)
         }
         create: list[tuple[Any, ...]] = []
         update: list[WeComFollow] = []
-        fields = ["remark", "description", "remark_mobiles", "tag_ids", "added_at", "state"]
         for remote in remotes:
             contact = contacts[remote.external_userid]
             touched = False
             for userid, info in remote.follows.items():
                 values = {**follow_values(info), "state": FollowState.ACTIVE}
+                new = tuple(values[k] for k in fields)
                 row = stored.get((contact.pk, userid))
                 if row is None:
-                    create.append((contact.pk, userid, *(values[k] for k in fields)))
+                    create.append((contact.pk, userid, *new))
                     touched = True
-                elif any(getattr(row, k) != v for k, v in values.items()):
-                    for k, v in values.items():
-                        setattr(row, k, v)
-                    update.append(row)
+                elif row[3:] != new:
+                    update.append(
+                        WeComFollow(pk=row[0], contact_id=contact.pk, userid=userid, **values)
+                    )
                     touched = True
             if remote.external_userid not in known:
                 continue
@@ -353,6 +361,15 @@ class _Applier:
                 if (c, t) not in have
             ]
         )
+
+
+def on_customers_merged(keep: Customer, duplicate: Customer) -> None:
+    """Inside a merge: the duplicate's WeChat links and WeCom history move to the kept customer."""
+    from huitouke.wecom.models import WeComGroupRecipient, WeComTransfer
+
+    WeComContact.objects.filter(customer=duplicate).update(customer=keep)
+    WeComTransfer.objects.filter(customer=duplicate).update(customer=keep)
+    WeComGroupRecipient.objects.filter(customer=duplicate).update(customer=keep)
 
 
 def _batches(items: Iterable[Remote], size: int) -> Iterable[list[Remote]]:
