@@ -165,3 +165,17 @@ def test_staff_deleting_her_is_marked(sender: Sender, standin: WeComStandIn, mem
     sender.post(sender.event("add_external_contact", member_a, "wmS", now))
     sender.post(sender.event("del_external_contact", member_a, "wmS", now + 6))
     assert WeComFollow.objects.get().state == FollowState.STAFF_DELETED
+
+
+def test_wecom_unreachable_is_retried_by_wecom(
+    sender: Sender, standin: WeComStandIn, member_a: str
+) -> None:
+    standin.add_contact("wmU", "冯", {member_a: {}})
+    plain = sender.event("add_external_contact", member_a, "wmU", int(time.time()))
+    timestamp = str(int(time.time()))
+    standin.fail_next(40001)  # WeCom answers an error while we read the contact
+    assert sender.post(plain, nonce="900", timestamp=timestamp).status_code == 503
+    assert not Customer.objects.exists()
+    # WeCom's retry of the same delivery goes through.
+    assert sender.post(plain, nonce="900", timestamp=timestamp).content == b"success"
+    assert Customer.objects.count() == 1

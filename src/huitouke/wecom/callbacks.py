@@ -123,6 +123,8 @@ def receive(
             remote = _fetch(client or client_for(connection), event.external_userid)
         except WeComError as error:
             if error.errcode != 84061:
+                # Not applied: forget the nonce so WeCom's retry of this delivery is accepted.
+                WeComCallback.objects.filter(pk=record.pk).delete()
                 raise
             return _finish(record, "not_found", event.change_type)
     try:

@@ -12,7 +12,9 @@ applied in batches with bulk inserts and updates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import gc
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -383,6 +385,23 @@ def _batches(items: Iterable[Remote], size: int) -> Iterable[list[Remote]]:
         yield batch
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a sync holds 100,000s of small objects.
+
+    Every full collection walks all live objects, so with the whole contact list in memory
+    the collector's cost grew with the square of the contacts (measured: 30,000 contacts
+    synced in 21 s with it, 9 s without; bench/wecom.py). Nothing here makes cycles.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def do_sync_contacts(
     connection: WeComConnection, *, actor: Any, client: Any = None, request: Any = None
 ) -> SyncCounts:
@@ -393,10 +412,11 @@ def do_sync_contacts(
     member_rows = WeComMember.objects.filter(organisation_id=connection.organisation_id)
     userids = sorted(member_rows.values_list("userid", flat=True))
     staff_of = dict(member_rows.filter(staff__isnull=False).values_list("userid", "staff_id"))
-    remotes = read_contacts(client, userids)
     applier = _Applier(connection, staff_of, tag_names)
-    for batch in _batches(remotes.values(), BATCH):
-        applier.apply(batch)
+    with _gc_paused():
+        remotes = read_contacts(client, userids)
+        for batch in _batches(remotes.values(), BATCH):
+            applier.apply(batch)
     counts = applier.counts
     counts.members = members
     counts.contacts = len(remotes)
