@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "huitouke.members",
     "huitouke.ops",
     "huitouke.integrations",
+    "huitouke.wecom",
     "huitouke.web",
 ]
 

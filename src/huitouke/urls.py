@@ -20,6 +20,7 @@ urlpatterns = [
     path("members/", include("huitouke.members.urls")),
     path("m/", include("huitouke.members.member_urls")),
     path("integrations/", include("huitouke.integrations.urls")),
+    path("wecom/", include("huitouke.wecom.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

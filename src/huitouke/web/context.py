@@ -31,4 +31,5 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if getattr(user, "role", "") == "owner":
         items.append(("imports", _("Import & export"), "imports:list"))
         items.append(("audit", _("Audit log"), "audit:list"))
+        items.append(("wecom", _("WeCom"), "wecom:settings"))
     return {"nav_items": items}

@@ -1,0 +1,96 @@
+"""Tags both ways: a corp tag set or removed in Huitouke is marked in WeCom (mark_tag).
+
+Customers' tags change through customers.actions.set_tags (m2m_changed); the sync's own bulk
+inserts send no signal, so a sync never echoes back. Only tags named like a WeCom corp tag
+travel, on the follow relation of the customer's owner (else the member who added her first).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+
+from huitouke.customers.models import Customer
+from huitouke.wecom.actions import client_for
+from huitouke.wecom.client import WeComError
+from huitouke.wecom.models import (
+    FollowState,
+    WeComConnection,
+    WeComContact,
+    WeComCorpTag,
+    WeComFollow,
+    WeComMember,
+)
+
+logger = logging.getLogger("huitouke.wecom")
+
+
+def on_tags_changed(
+    sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
+) -> None:
+    if reverse or action not in ("post_add", "post_remove") or not pk_set:
+        return
+    if not isinstance(instance, Customer):
+        return
+    if not WeComContact.objects.filter(customer=instance).exists():
+        return
+    from huitouke.customers.models import Tag
+
+    names = list(Tag.objects.filter(pk__in=pk_set).values_list("name", flat=True))
+    tag_ids = list(
+        WeComCorpTag.objects.filter(
+            organisation_id=instance.organisation_id, name__in=names
+        ).values_list("tag_id", flat=True)
+    )
+    if not tag_ids:
+        return
+    from huitouke.wecom import tasks
+
+    add = tag_ids if action == "post_add" else []
+    remove = tag_ids if action == "post_remove" else []
+    customer_id = instance.pk
+    transaction.on_commit(lambda: tasks.mark_tags(customer_id, add, remove))
+
+
+def mark_tags(customer_id: int, add: list[str], remove: list[str], *, client: Any = None) -> int:
+    """Mark the tags in WeCom on each of the customer's contacts; returns the calls made."""
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        return 0
+    connection = WeComConnection.objects.filter(organisation_id=customer.organisation_id).first()
+    if connection is None or not connection.is_complete:
+        return 0
+    owner_userid = (
+        WeComMember.objects.filter(
+            organisation_id=customer.organisation_id, staff=customer.owner_id
+        )
+        .values_list("userid", flat=True)
+        .first()
+        if customer.owner_id
+        else None
+    )
+    calls = 0
+    wecom = client or client_for(connection)
+    for contact in WeComContact.objects.filter(customer=customer):
+        active = set(
+            WeComFollow.objects.filter(contact=contact, state=FollowState.ACTIVE).values_list(
+                "userid", flat=True
+            )
+        )
+        userid = owner_userid if owner_userid in active else contact.first_userid
+        if userid not in active:
+            continue
+        try:
+            wecom.mark_tag(userid, contact.external_userid, add=add, remove=remove)
+            calls += 1
+        except WeComError as error:
+            logger.warning("wecom mark_tag failed: %s", error.errcode)
+            continue
+        # Keep our copy in step so the next sync finds nothing changed.
+        follow = WeComFollow.objects.get(contact=contact, userid=userid)
+        tags = [t for t in follow.tag_ids if t not in remove]
+        follow.tag_ids = sorted(set(tags) | set(add))
+        follow.save(update_fields=["tag_ids"])
+    return calls

@@ -1,0 +1,51 @@
+"""Tags both ways: a corp tag set in Huitouke is marked in WeCom; the next sync changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from huitouke.accounts.models import User
+from huitouke.customers.actions import set_tags
+from huitouke.customers.models import Customer
+from huitouke.wecom.models import WeComConnection, WeComFollow
+from huitouke.wecom.sync import do_sync_contacts
+from tests.wecom.standin import WeComStandIn
+
+pytestmark = pytest.mark.django_db
+
+
+def test_corp_tag_set_in_huitouke_is_marked_in_wecom(
+    connection: WeComConnection,
+    standin: WeComStandIn,
+    owner: User,
+    staff_a: User,
+    huey_immediate: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    staff_a.phone = "13700000001"
+    staff_a.save(update_fields=["phone"])
+    standin.add_member("ua", "小美", mobile="13700000001")
+    standin.tag_groups = [
+        {
+            "group_id": "g",
+            "group_name": "等级",
+            "tag": [{"id": "t1", "name": "VIP"}, {"id": "t2", "name": "敏感肌"}],
+        }
+    ]
+    standin.add_contact("wmT", "韩梅", {"ua": {"tag_id": ["t1"]}})
+    do_sync_contacts(connection, actor=owner)
+    customer = Customer.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        set_tags(customer, ["VIP", "敏感肌", "本店自己的标签"])
+    assert standin.marked == [
+        {"userid": "ua", "external_userid": "wmT", "add_tag": ["t2"], "remove_tag": []}
+    ]
+    assert standin.contacts["wmT"].follows["ua"]["tag_id"] == ["t1", "t2"]
+    with django_capture_on_commit_callbacks(execute=True):
+        set_tags(customer, ["敏感肌"])
+    assert standin.marked[-1]["remove_tag"] == ["t1"]
+    assert WeComFollow.objects.get().tag_ids == ["t2"]
+    counts = do_sync_contacts(connection, actor=owner)
+    assert counts.follows_changed == 0 and counts.unchanged == 1
