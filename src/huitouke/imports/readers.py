@@ -336,6 +336,7 @@ class _RowBuilder:
                         continue
                     if (
                         text[0] not in INVISIBLE
+                        and text[0] != "'"  # our quoted formulas: clean_text unquotes them
                         and text[-1] not in INVISIBLE
                         and len(text) <= limit
                         and not (is_id and "+" in text)  # 1.23E+15: see _text
