@@ -213,6 +213,11 @@ AUTH_PASSWORD_VALIDATORS = [
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 8},
     },
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("username", "display_name", "email", "phone")},
+    },
+    {"NAME": "huitouke.accounts.passwords.NotContainingUsernameValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -222,7 +227,13 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25  # hours: a locked-out login opens again after 15 minutes
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Per (username, IP) and per IP across usernames: spraying one password over many accounts
+# from one address locks that address too.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+# Behind the documented TLS proxy: its addresses (prefixes, comma-separated). Only requests from
+# them have their X-Forwarded-For believed (audit.actions.client_ip, used by axes as well).
+TRUSTED_PROXIES = [p.strip() for p in env("TRUSTED_PROXIES").split(",") if p.strip()]
+AXES_CLIENT_IP_CALLABLE = "huitouke.audit.actions.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -272,6 +283,22 @@ if PRODUCTION:
         raise ImproperlyConfigured("DEBUG must be off when HUITOUKE_ENV=production")
     if not env_secret("SECRET_KEY"):
         raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set in production")
+
+# Mail the application itself sends (password reset links); shops' own mail goes through their
+# channel settings. No EMAIL_HOST: mail is printed to the log (embedded installs).
+EMAIL_HOST = env("EMAIL_HOST")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "huitouke@localhost")
 
 X_FRAME_OPTIONS = "DENY"
 # Scripts only from our static files (see web/middleware.py); charts draw on canvas, images are
