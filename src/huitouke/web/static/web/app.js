@@ -21,6 +21,9 @@ document.addEventListener("input", (e) => {
 });
 
 document.addEventListener("change", (e) => {
+  // A filter that applies as soon as it changes (instead of an inline onchange).
+  const auto = e.target.closest("[data-submit-on-change]");
+  if (auto && auto.form) auto.form.requestSubmit();
   // Choosing a product fills in its price.
   const sel = e.target.closest("select[data-product]");
   if (sel) {
@@ -52,6 +55,7 @@ document.addEventListener("click", (e) => {
       field.dispatchEvent(new Event("change", { bubbles: true }));
     }
   }
+  if (e.target.closest("[data-print]")) window.print();
   const copy = e.target.closest("[data-copy]");
   if (copy) {
     e.preventDefault();
