@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import re
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -10,7 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
 
 # Primary keys are 64-bit on both databases; a larger number in a path or body would overflow
 # the database driver instead of simply matching nothing.
@@ -38,10 +39,39 @@ def _sane_datetime(value: datetime) -> datetime:
     return value
 
 
+def _not_a_number(value: Any) -> Any:
+    # pydantic reads a bare number as seconds since 1970: 1714000000 or 0 would be stored as a
+    # time nobody meant. Times come as ISO 8601 text.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(_("Give the time as text, for example 2024-03-05T15:30:00+08:00."))
+    return value
+
+
+_CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
+
+
+def _clock_time(value: Any) -> time:
+    # A shop's hour is wall-clock time in its own zone: "21:00", never "21:00Z" or an offset.
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    match = _CLOCK.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(_("Give the time of day as HH:MM, for example 21:00."))
+    return time(int(match[1]), int(match[2]), int(match[3] or 0))
+
+
 Text = Annotated[str, AfterValidator(_clean_text)]
+# A local time of day: "HH:MM" (or "HH:MM:SS") in and "HH:MM" out, described as such (JSON
+# Schema's format "time" demands an offset, which a shop's quiet hours do not have).
+ClockTime = Annotated[
+    time,
+    BeforeValidator(_clock_time),
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"}),
+]
 ObjectId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
-PastDateTime = Annotated[datetime, AfterValidator(_sane_datetime)]
+PastDateTime = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_sane_datetime)]
 QueryDate = Annotated[date, Field(ge=date(1970, 1, 1), le=date(2999, 12, 31))]
 
 

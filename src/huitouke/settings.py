@@ -86,7 +86,11 @@ def _field_keys() -> list[str]:
 
 FIELD_ENCRYPTION_KEYS = _field_keys()
 DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = [h for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+# Django's test client's "testserver" only outside production.
+_DEFAULT_HOSTS = "127.0.0.1,localhost" + (
+    "" if env("HUITOUKE_ENV") == "production" else ",testserver"
+)
+ALLOWED_HOSTS = [h for h in env("ALLOWED_HOSTS", _DEFAULT_HOSTS).split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS").split(",") if o]
 
 INSTALLED_APPS = [
@@ -125,6 +129,7 @@ MIDDLEWARE = [
     "huitouke.ops.logs.RequestIdMiddleware",
     "huitouke.ops.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "huitouke.web.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -244,6 +249,11 @@ AUTH_PASSWORD_VALIDATORS = [
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 8},
     },
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("username", "display_name", "email", "phone")},
+    },
+    {"NAME": "huitouke.accounts.passwords.NotContainingUsernameValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -253,7 +263,13 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25  # hours: a locked-out login opens again after 15 minutes
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Per (username, IP) and per IP across usernames: spraying one password over many accounts
+# from one address locks that address too.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+# Behind the documented TLS proxy: its addresses (prefixes, comma-separated). Only requests from
+# them have their X-Forwarded-For believed (audit.actions.client_ip, used by axes as well).
+TRUSTED_PROXIES = [p.strip() for p in env("TRUSTED_PROXIES").split(",") if p.strip()]
+AXES_CLIENT_IP_CALLABLE = "huitouke.audit.actions.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -317,7 +333,35 @@ if PRODUCTION:
     if not env_secret("SECRET_KEY"):
         raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set in production")
 
+# Mail the application itself sends (password reset links); shops' own mail goes through their
+# channel settings. No EMAIL_HOST: mail is printed to the log (embedded installs).
+EMAIL_HOST = env("EMAIL_HOST")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "huitouke@localhost")
+
 X_FRAME_OPTIONS = "DENY"
+# Scripts only from our static files (see web/middleware.py); charts draw on canvas, images are
+# ours or data: URLs (ECharts' saved images).
+CONTENT_SECURITY_POLICY = env(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
+PERMISSIONS_POLICY = env(
+    "PERMISSIONS_POLICY",
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+)
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 LOG_FORMAT = env("LOG_FORMAT", "text")

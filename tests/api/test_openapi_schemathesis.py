@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -11,14 +12,10 @@ import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tests.helpers import make_customer, make_order, make_product
 
 from huitouke.accounts.tokens import create_api_token
@@ -26,8 +23,13 @@ from huitouke.sales.models import Category
 
 # Examples per operation (valid and invalid mixed); 18 operations stay well under half a minute.
 # Unknown ids in paths are the scoping tests' business: here the ids are those of real objects.
-EXAMPLES = 10
-SCHEMA_CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "10"))  # releases: 200 (docs/security.md)
+SEED = (
+    1415  # fixed: `make test` runs the same cases every time; releases run more (docs/security.md)
+)
+# Every check schemathesis has (`--checks all`) but one: "schema-valid request rejected" flags
+# refusals the schema cannot express (an owner id that is not a colleague, a used coupon).
+NOT_YET = [positive_data_acceptance]
 
 
 @pytest.fixture
@@ -78,6 +80,7 @@ def test_no_input_makes_any_endpoint_fail(
             operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=fixed),
         )
 
+        @seed(SEED)
         @settings(
             max_examples=EXAMPLES,
             deadline=None,
@@ -86,17 +89,19 @@ def test_no_input_makes_any_endpoint_fail(
         )
         @given(case=strategy)
         def no_server_error(case: Any) -> None:
-            response = case.call(headers={"Authorization": f"Bearer {token}"})
+            auth = {"Authorization": f"Bearer {token}"}
+            response = case.call(headers=auth)
             if response.status_code >= 500:
                 failures.append(
                     f"{case.as_curl_command()}\n  -> {response.status_code} {response.text[:300]}"
                 )
                 return
-            # Every answer, errors included, is declared: its status, content type and body.
             try:
-                case.validate_response(response, checks=SCHEMA_CHECKS)
-            except Exception as exc:  # schemathesis raises a group of failures
-                failures.append(f"{case.as_curl_command()}\n  -> {str(exc)[:600]}")
+                # Every check schemathesis has (`--checks all`): status codes, content types,
+                # headers and bodies as the schema describes them, errors included.
+                case.validate_response(response, headers=auth, excluded_checks=NOT_YET)
+            except (Exception, BaseExceptionGroup) as exc:  # schemathesis: a group of failures
+                failures.append(f"{case.as_curl_command()}\n  -> {str(exc)[:400]}")
 
         no_server_error()
     assert not failures, "\n".join(failures[:10])

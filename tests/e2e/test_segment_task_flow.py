@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 from tests.e2e.conftest import log_in
 from tests.helpers import PASSWORD, make_customer, make_order
 
@@ -52,10 +53,8 @@ def test_owner_segments_staff_follows_up_and_others_do_not_see_it(
     page.click("details summary")
     page.fill("#id_definition", json.dumps(DEFINITION))
     page.dispatch_event("#id_definition", "change")
-    page.wait_for_function(
-        "document.querySelector('[data-testid=segment-count]')"
-        " && document.querySelector('[data-testid=segment-count]').textContent.trim() === '1'"
-    )
+    # expect(), not wait_for_function: the CSP forbids the string eval that one uses.
+    expect(page.locator("[data-testid=segment-count]")).to_have_text("1")
     page.click("#segment-form button[type=submit]")
     segment = Segment.objects.get(organisation=org, name="高消费客户")
     page.wait_for_url(page.base_url + f"/segments/{segment.pk}/")

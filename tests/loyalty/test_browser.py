@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from tests.e2e.conftest import ARGS, CHROMIUM, log_in
 from tests.helpers import PASSWORD, make_customer, make_order, make_product
 
@@ -81,9 +82,8 @@ def test_sale_with_a_coupon_and_points(live_server, org, store1, staff_a):
         page.select_option("[data-testid=coupon-select]", value=coupon.code)
         page.fill("#id_points", "500")
         # 200 → Silver 9.5折 190 → coupon −30 → 160 → 500 points −¥5 → 155.
-        page.wait_for_function(
-            "document.querySelector('[data-testid=net-total]')?.textContent.trim() === '¥155.00'"
-        )
+        # expect(), not wait_for_function: the CSP forbids the string eval that one uses.
+        expect(page.locator("[data-testid=net-total]")).to_have_text("¥155.00")
         page.click("[data-testid=save-order]")
         page.wait_for_url(page.base_url + f"/customers/{customer.pk}/")
         return before

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.accounts.models import Organisation, Role, Store, User
@@ -31,11 +32,21 @@ class StaffForm(forms.ModelForm):
         if not self.instance.pk:
             self.fields["password"].required = True
 
-    def clean_password(self) -> str:
-        password = self.cleaned_data.get("password") or ""
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        password = data.get("password") or ""
         if password:
-            validate_password(password, self.instance)
-        return password
+            # Checked against the username and name as typed, not the unsaved instance's.
+            probe = User(
+                username=data.get("username") or self.instance.username,
+                display_name=data.get("display_name") or self.instance.display_name,
+                phone=data.get("phone") or self.instance.phone,
+            )
+            try:
+                validate_password(password, probe)
+            except ValidationError as exc:
+                self.add_error("password", exc)
+        return data
 
 
 class StoreForm(forms.ModelForm):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
 
@@ -11,9 +12,30 @@ from huitouke.audit.models import AuditEntry
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
+    """The client's address: REMOTE_ADDR, or behind a trusted proxy (TRUSTED_PROXIES) the address
+    it forwarded (django-ipware). The one answer for audit entries and the login lock-out."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    remote = request.META.get("REMOTE_ADDR") or None
+    trusted = settings.TRUSTED_PROXIES
+    # X-Forwarded-For is believed only from a proxy we run: anyone else could write it.
+    if not trusted or remote is None or not remote.startswith(tuple(trusted)):
+        return remote
+    from ipware import get_client_ip
+
+    try:
+        # The right-most forwarded address is the one our proxy added; anything left of it the
+        # client may have written. (ipware's "modern" engine prefers a public address anywhere
+        # in the chain, which a client can forge, hence the legacy rule.)
+        ip, _routable = get_client_ip(
+            request,
+            proxy_order="right-most",
+            request_header_order=("HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP", "REMOTE_ADDR"),
+            algorithm="legacy",
+        )
+    except ValueError:
+        return remote
+    return ip or remote
 
 
 def record_audit(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, time
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
 
 from huitouke.automation.models import Trigger
-from huitouke.schemas import ObjectId, QueryDate, Text
+from huitouke.schemas import ClockTime, ObjectId, QueryDate, Text
 
 
 class RuleIn(Schema):
@@ -20,8 +20,8 @@ class RuleIn(Schema):
     conditions: dict[str, Any] = {}
     delay_minutes: int = Field(0, ge=0, le=525600)
     actions: list[dict[str, Any]] = Field(..., max_length=10)
-    quiet_start: time | None = time(21)
-    quiet_end: time | None = time(9)
+    quiet_start: ClockTime | None = time(21)
+    quiet_end: ClockTime | None = time(9)
     cap_exempt: bool = False
     holdout_share: Decimal | None = Field(
         None, ge=0, le=Decimal("0.5"), max_digits=3, decimal_places=2
@@ -41,8 +41,8 @@ class RulePatch(Schema):
     conditions: dict[str, Any] | None = None
     delay_minutes: int | None = Field(None, ge=0, le=525600)
     actions: list[dict[str, Any]] | None = Field(None, max_length=10)
-    quiet_start: time | None = None
-    quiet_end: time | None = None
+    quiet_start: ClockTime | None = None
+    quiet_end: ClockTime | None = None
     cap_exempt: bool | None = None
     holdout_share: Decimal | None = Field(
         None, ge=0, le=Decimal("0.5"), max_digits=3, decimal_places=2
@@ -63,8 +63,8 @@ class RuleOut(Schema):
     conditions: dict[str, Any]
     delay_minutes: int
     actions: list[dict[str, Any]]
-    quiet_start: time | None
-    quiet_end: time | None
+    quiet_start: ClockTime | None
+    quiet_end: ClockTime | None
     cap_exempt: bool
     holdout_share: Decimal
     active_from: date | None
@@ -97,7 +97,8 @@ class ResultsOut(Schema):
     conversion_rate: float | None
     holdout_conversion_rate: float | None
     uplift: float | None
-    uplift_ci: tuple[float, float] | None
+    # Low and high end of the interval (a tuple's "prefixItems" is not OpenAPI 3.0).
+    uplift_ci: Annotated[list[float], Field(min_length=2, max_length=2)] | None
     revenue_per_customer: Decimal | None
     holdout_revenue_per_customer: Decimal | None
     revenue_uplift: Decimal | None

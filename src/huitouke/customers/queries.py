@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from huitouke.customers.models import Customer, CustomerQuerySet
 from huitouke.customers.phones import normalise_phone
@@ -26,6 +27,34 @@ def get_customer_for(request: HttpRequest, pk: int) -> Customer:
         )
     except Customer.DoesNotExist as exc:
         raise Http404 from exc
+
+
+def customer_by_phone(user: Any, phone: str) -> Customer | None:
+    """The customer with `phone` whom `user` may see, None when the organisation has none.
+
+    The one phone lookup of the checkout: a customer of the organisation outside the user's
+    scope is never used silently (her coupons, points and name stay hers). The error says she
+    is someone else's and whom to ask, without her name.
+    """
+    found = (
+        Customer.objects.active()
+        .filter(organisation_id=user.organisation_id, phone=phone)
+        .select_related("owner", "home_store")
+        .first()
+    )
+    if found is None or Customer.objects.visible_to(user).filter(pk=found.pk).exists():
+        return found
+    keeper = found.owner or found.home_store
+    raise ValidationError(
+        {
+            "phone": _(
+                "This phone belongs to a customer who is not yours. Ask %(keeper)s to record "
+                "the order, or to hand the customer over to you."
+            )
+            % {"keeper": keeper or _("the owner")}
+        },
+        code="not_yours",
+    )
 
 
 def search_q(text: str) -> Q:

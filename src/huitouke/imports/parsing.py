@@ -28,6 +28,9 @@ class ParseError(ValueError):
 
 
 INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"  # BOMs and zero-width marks pasted with text
+# Our own exports quote text that would start a formula ('=…, see reports.neutralise): a file
+# exported here re-imports with the original text.
+QUOTED_FORMULA = ("'=", "'+", "'-", "'@", "'\t", "'\r")
 
 
 def clean_text(value: CellValue) -> str:
@@ -38,6 +41,8 @@ def clean_text(value: CellValue) -> str:
         text = value.strip()
         if text and (text[0] in INVISIBLE or text[-1] in INVISIBLE):
             text = text.strip(INVISIBLE).strip()
+        if text[:1] == "'" and text.startswith(QUOTED_FORMULA):
+            text = text[1:].strip()
         return text
     if isinstance(value, str):
         text = value

@@ -69,6 +69,19 @@ SAMPLE_ROWS = 5
 CHUNK = 1 << 20
 ENCODINGS = ("utf-8", "gbk", "gb18030")  # tried in order; GB18030 is GBK's superset
 
+# Limits checked before any work, so that no file can take the worker's memory or time (a
+# 511 KB xlsx can hold a 500 MB string; a one-line CSV a million columns). Excel's own limits
+# where it has them: 1,048,576 rows, 32,767 characters per cell.
+MAX_ROWS = 1_048_576
+MAX_COLUMNS = 500
+MAX_CELL_CHARS = 32_767
+SAMPLE_CHARS = 100  # a preview cell, as stored on the job and shown on its page
+MB = 1 << 20
+MAX_XLSX_PART = 256 * MB  # one worksheet's XML, read as a stream
+MAX_XLSX_SHARED = 64 * MB  # the shared strings, which openpyxl holds in memory whole
+MAX_XLSX_TOTAL = 512 * MB
+MAX_XLSX_RATIO = 100  # real sheets compress 5-30 times; a bomb thousands of times
+
 # Longest text each field may hold (the model's column sizes), checked here so the error
 # names the row and column instead of failing at save time.
 ORDER_TEXT_LIMITS = {
@@ -150,12 +163,65 @@ def _csv_rows(text: IO[str], delimiter: str) -> RawRows:
     reader = csv.reader(text, delimiter=delimiter)
     # Numbered by record, not by physical line: a cell with a line break is still one row in
     # Excel, and that is the number the owner will look for.
-    yield from enumerate(reader, start=1)  # the reader gives a new list per record
+    for number, cells in enumerate(reader, start=1):  # the reader gives a new list per record
+        yield number, _within_limits(number, cells)  # type: ignore[arg-type]
 
 
 def _xlsx_rows(sheet: object) -> RawRows:
     for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):  # type: ignore[attr-defined]
-        yield number, list(cells)
+        yield number, _within_limits(number, list(cells))
+
+
+def _within_limits(number: int, cells: list[CellValue]) -> list[CellValue]:
+    """The row's cells, or a file problem when the row is past the rows, columns or cell limits."""
+    if number > MAX_ROWS:
+        raise _problem("too_many_rows", limit=MAX_ROWS)
+    if len(cells) > MAX_COLUMNS:
+        while cells and cells[-1] in (None, ""):  # formatting-only cells at the end
+            cells.pop()
+        if len(cells) > MAX_COLUMNS:
+            raise _problem("too_many_columns", line=number, count=len(cells), limit=MAX_COLUMNS)
+    for index, cell in enumerate(cells):
+        if type(cell) is str and len(cell) > MAX_CELL_CHARS:
+            raise _problem("cell_too_long", cell, line=number, col=index + 1, limit=MAX_CELL_CHARS)
+    return cells
+
+
+def _check_xlsx_parts(binary: IO[bytes]) -> None:
+    """Refuse a workbook whose parts would unpack past the size limits (a zip bomb)."""
+    start = binary.tell()
+    try:
+        with zipfile.ZipFile(binary) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise _problem("file_unreadable", detail=str(exc) or type(exc).__name__) from None
+    finally:
+        binary.seek(start)
+    total = 0
+    for info in infos:
+        size = info.file_size
+        total += size
+        limit = (
+            MAX_XLSX_SHARED
+            if info.filename.lower().endswith("sharedstrings.xml")
+            else MAX_XLSX_PART
+        )
+        if (
+            size > limit
+            or total > MAX_XLSX_TOTAL
+            or (size > MB and size > MAX_XLSX_RATIO * max(info.compress_size, 1))
+        ):
+            raise _problem("xlsx_too_large", limit=MAX_XLSX_TOTAL // MB)
+
+
+def _sample(cells: Sequence[CellValue]) -> list[str]:
+    """A preview row as stored on the job: clipped cells, so the job page stays small."""
+    return [clip(clean_text(c), SAMPLE_CHARS) for c in cells]
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, with an ellipsis when it was longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass
@@ -221,6 +287,7 @@ def _open_csv(binary: IO[bytes], stack: ExitStack) -> _Table:
 def _open_xlsx(binary: IO[bytes], sheet: str | int | None, stack: ExitStack) -> _Table:
     from openpyxl import load_workbook
 
+    _check_xlsx_parts(binary)
     try:
         # data_only: formula cells give their last computed value, not "=B2*C2".
         workbook = load_workbook(binary, read_only=True, data_only=True, keep_links=False)
@@ -336,6 +403,7 @@ class _RowBuilder:
                         continue
                     if (
                         text[0] not in INVISIBLE
+                        and text[0] != "'"  # our quoted formulas: clean_text unquotes them
                         and text[-1] not in INVISIBLE
                         and len(text) <= limit
                         and not (is_id and "+" in text)  # 1.23E+15: see _text
@@ -586,9 +654,7 @@ class FileStream:
         if errors:
             result.errors.extend(errors)
             # Keep a preview so the owner can see the columns while fixing the mapping.
-            result.sample = [
-                [clean_text(c) for c in cells] for _, cells in islice(data, SAMPLE_ROWS)
-            ]
+            result.sample = [_sample(cells) for _, cells in islice(data, SAMPLE_ROWS)]
             self._items = None
             return
         builder = _RowBuilder(kind, mapping, table.epoch_1904, _Keys())
@@ -601,7 +667,7 @@ class FileStream:
             for number, cells in data:
                 result.rows_read += 1
                 if len(result.sample) < SAMPLE_ROWS and not _blank(cells):
-                    result.sample.append([clean_text(c) for c in cells])
+                    result.sample.append(_sample(cells))
                 yield number, cells
 
         yield from bills.parse_bill(layout, counted(), result.skipped, _Keys())
@@ -619,7 +685,7 @@ class FileStream:
                 skipped["blank"] = skipped.get("blank", 0) + 1
                 continue
             if len(result.sample) < SAMPLE_ROWS:
-                result.sample.append([clean_text(c) for c in cells])
+                result.sample.append(_sample(cells))
             if builder.is_summary(cells):
                 skipped["summary"] = skipped.get("summary", 0) + 1
                 continue
@@ -643,6 +709,8 @@ class FileStream:
             return
         try:
             yield from self._items
+        except _FileProblem as problem:  # a limit met past the first rows
+            yield problem.error
         except (csv.Error, UnicodeDecodeError) as exc:
             row = self.result.header_row or 0
             yield make_error(

@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from huitouke.imports.mapping import build_mapping
 from huitouke.imports.parsing import CellValue, clean_text
@@ -66,27 +68,63 @@ class RawRows:
         self.close()
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, Decimal):
+# OWASP "CSV injection": a spreadsheet reads a cell starting with one of these as a formula
+# (=HYPERLINK(...) leaks data, DDE runs commands), so such text is written with a leading "'".
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+REPLACEMENT = "\ufffd"
+
+
+def neutralise(text: str) -> str:
+    """`text` as a spreadsheet shows it literally: a leading ' where it would start a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _xlsx_cell(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | Decimal | date | time):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.replace(tzinfo=None)  # openpyxl cannot store aware datetimes
         return value
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.replace(tzinfo=None)  # openpyxl cannot store aware datetimes
-    return value
+    text = value if isinstance(value, str) else str(value)
+    # XML 1.0 cannot carry most control characters: openpyxl refuses the whole cell.
+    return neutralise(ILLEGAL_CHARACTERS_RE.sub(REPLACEMENT, text))
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return neutralise(value)
+    return _text(value)  # numbers and dates: never a formula
+
+
+def _safe(convert: Callable[[Any], Any], row: Sequence[Any]) -> list[Any]:
+    # One value that cannot be written becomes a replacement character, never a failed export.
+    cells = []
+    for value in row:
+        try:
+            cells.append(convert(value))
+        except Exception:  # any value's own failure, whatever its type
+            cells.append(REPLACEMENT)
+    return cells
 
 
 def write_table(
     sink: Sink, fmt: str, header: Sequence[str], rows: Iterable[Sequence[Any]], title: str = ""
 ) -> int:
-    """Write a header and rows as CSV (UTF-8 with BOM) or XLSX; returns the number of rows."""
+    """Write a header and rows as CSV (UTF-8 with BOM) or XLSX; returns the number of rows.
+
+    The one writer of every file handed out (exports, error reports, bad rows): text that a
+    spreadsheet would run as a formula is neutralised and illegal XML characters replaced.
+    """
     count = 0
     if fmt == "xlsx":
         from openpyxl import Workbook
 
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(title[:31] or "Sheet1")
-        sheet.append(list(header))
+        sheet.append(_safe(_xlsx_cell, header))
         for row in rows:
-            sheet.append([_cell(v) for v in row])
+            sheet.append(_safe(_xlsx_cell, row))
             count += 1
         workbook.save(sink)  # type: ignore[arg-type]
         return count
@@ -97,9 +135,9 @@ def write_table(
     try:
         text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
         writer = csv.writer(text)
-        writer.writerow(header)
+        writer.writerow(_safe(_csv_cell, header))
         for row in rows:
-            writer.writerow(["" if v is None else _text(v) for v in row])
+            writer.writerow(_safe(_csv_cell, row))
             count += 1
         text.flush()
         text.detach()  # the caller may own the stream

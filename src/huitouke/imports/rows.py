@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Literal
 
 Kind = Literal["orders", "customers"]
+ERROR_VALUE_CHARS = 200  # the part of a rejected cell an error keeps (stored on the job, shown)
 
 # Message templates per error code. Placeholders: {value}, {column}, {field}, {fields},
 # {names}, {detail}, {limit}. The lead moves these into gettext catalogues later; until then
@@ -121,6 +122,25 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "文件开头几行中没有找到表头。",
     },
     "file_empty": {"en": "The file is empty.", "zh": "文件是空的。"},
+    "xlsx_too_large": {
+        "en": "The workbook unpacks to more than {limit} MB (or is packed suspiciously tightly): "
+        "split it into smaller files, or save it as CSV.",
+        "zh": "该工作簿解压后超过 {limit} MB（或压缩比异常）：请拆分成较小的文件，或另存为 CSV。",
+    },
+    "too_many_rows": {
+        "en": "The file has more than {limit} rows: split it into smaller files.",
+        "zh": "文件超过 {limit} 行：请拆分成较小的文件。",
+    },
+    "too_many_columns": {
+        "en": "Row {line} has {count} columns, more than the {limit} an import can take: "
+        "delete the columns that are not needed.",
+        "zh": "第 {line} 行有 {count} 列，超过导入允许的 {limit} 列：请删除不需要的列。",
+    },
+    "cell_too_long": {
+        "en": "Row {line}, column {col} holds more than {limit} characters (Excel's own "
+        "limit): this is not a table of customers or orders.",
+        "zh": "第 {line} 行第 {col} 列超过 {limit} 个字符（Excel 本身的上限）：这不是客户或订单表。",
+    },
     "file_unreadable": {
         "en": "The file could not be read: {detail}.",
         "zh": "无法读取该文件：{detail}。",
@@ -240,7 +260,10 @@ def make_error(
     row: int | None, column: str | None, value: object, code: str, **params: object
 ) -> RowError:
     """Build a RowError whose English message is filled in from MESSAGES."""
+    # Clipped: an error keeps enough of the cell to find it, never a whole oversized cell.
     text = None if value is None else str(value)
+    if text is not None and len(text) > ERROR_VALUE_CHARS:
+        text = text[: ERROR_VALUE_CHARS - 1] + "…"
     return RowError(row, column, text, code, _format(code, "en", row, column, text, params), params)
 
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from huitouke.accounts.models import Role
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
-from huitouke.customers.queries import get_customer_for
+from huitouke.customers.queries import customer_by_phone, get_customer_for
 from huitouke.loyalty import coupons as coupon_actions
 from huitouke.loyalty.actions import do_adjust_points
 from huitouke.loyalty.checkout import quote_checkout
@@ -248,12 +248,11 @@ def _checkout_customer(request: AuthedRequest, data: dict[str, Any]) -> Customer
         return None
     if not phone:
         return None
-    # As the quick order does: the organisation's customer with this phone gets her benefits.
-    return (
-        Customer.objects.active()
-        .filter(organisation_id=request.user.organisation_id, phone=phone)
-        .first()
-    )
+    # As the quick order does: only a customer in the user's scope; the order refuses the others.
+    try:
+        return customer_by_phone(request.user, phone)
+    except ValidationError:
+        return None
 
 
 @login_required

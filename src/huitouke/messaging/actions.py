@@ -33,6 +33,7 @@ from huitouke.messaging.models import (
     OptOutSource,
     Provider,
     SuppressReason,
+    seal_settings,
 )
 from huitouke.messaging.quiet import postpone
 from huitouke.messaging.rendering import VARIABLES, check_text, customer_variables, render
@@ -516,6 +517,7 @@ def do_save_channel(config: ChannelConfig, *, actor: Any, request: Any = None) -
         raise ValidationError({"provider": _("This provider cannot send on this channel.")})
     if not isinstance(config.settings, dict):
         raise ValidationError({"settings": _("Send the settings as a JSON object.")})
+    config.settings = seal_settings(config.settings)  # credentials encrypted at rest
     with transaction.atomic():
         config.save()
         record_audit(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from decimal import Decimal
+from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -11,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from huitouke.accounts import secret_box
 from huitouke.integrations.touch import TouchingQuerySet
 
 ZERO = Decimal("0")
@@ -100,6 +102,20 @@ class MessagingSettings(models.Model):
         return f"messaging settings of {self.organisation_id}"
 
 
+# Provider settings that are credentials: stored encrypted (accounts.secret_box), never shown.
+SECRET_SETTINGS = ("access_key_secret", "secret_key", "password")
+
+
+def seal_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with every credential encrypted (already encrypted ones kept as they are)."""
+    return {
+        k: secret_box.encrypt(v)
+        if k in SECRET_SETTINGS and isinstance(v, str) and not secret_box.is_encrypted(v)
+        else v
+        for k, v in values.items()
+    }
+
+
 class ChannelConfig(models.Model):
     """How an organisation sends on one channel: the provider, its credentials and the unit cost."""
 
@@ -132,6 +148,13 @@ class ChannelConfig(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} ({self.get_provider_display()})"
+
+    def plain_settings(self) -> dict[str, Any]:
+        """The settings with credentials decrypted, for the transport only."""
+        return {
+            k: secret_box.decrypt(v) if k in SECRET_SETTINGS and isinstance(v, str) else v
+            for k, v in (self.settings or {}).items()
+        }
 
 
 class MessageTemplate(models.Model):

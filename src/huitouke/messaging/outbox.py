@@ -74,7 +74,7 @@ def _required(settings: dict[str, Any], *names: str) -> list[str]:
 
 def transport_for(config: ChannelConfig, message: Message) -> Transport:
     """The transport that sends `message` with the organisation's provider settings."""
-    s = config.settings or {}
+    s = config.plain_settings()
     if config.provider == Provider.SMTP:
         host, from_address = _required(s, "host", "from_address")
         security: Literal["none", "starttls", "ssl"] = "none"

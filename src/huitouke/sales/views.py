@@ -17,7 +17,7 @@ from huitouke.accounts.models import Role
 from huitouke.customers.actions import do_create_customer
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
-from huitouke.customers.queries import get_customer_for
+from huitouke.customers.queries import customer_by_phone, get_customer_for
 from huitouke.loyalty.checkout import do_checkout
 from huitouke.loyalty.queries import checkout_context, order_points_message
 from huitouke.sales.actions import LineInput, do_refund_order
@@ -44,11 +44,7 @@ def _resolve_customer(request: AuthedRequest, header: OrderHeaderForm) -> Custom
         return None
     phone = normalise_phone(raw_phone) if raw_phone else ""
     if phone:
-        existing = (
-            Customer.objects.active()
-            .filter(organisation=request.user.organisation, phone=phone)
-            .first()
-        )
+        existing = customer_by_phone(request.user, phone)  # "not yours" outside her scope
         if existing is not None:
             return existing
     if not name:

@@ -3,6 +3,9 @@
 "use strict";
 
 (function () {
+  // Tooltip formatters return HTML: every piece of data in them goes through esc().
+  const esc = (v) => String(v).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
   function data(id) {
     const el = document.getElementById(id);
     return el ? JSON.parse(el.textContent) : null;
@@ -26,7 +29,7 @@
 
   function cohorts(d) {
     draw("cohort-chart", {
-      tooltip: { formatter: (p) => d.cohorts[p.value[1]] + " · +" + p.value[0] + ": " + p.value[2] + "%" },
+      tooltip: { formatter: (p) => esc(d.cohorts[p.value[1]]) + " · +" + esc(p.value[0]) + ": " + esc(p.value[2]) + "%" },
       grid: { left: 110, right: 20, top: 10, bottom: 70 },
       xAxis: { type: "category", data: d.months, name: d.x_name, nameLocation: "middle", nameGap: 28 },
       yAxis: { type: "category", data: d.cohorts, inverse: true },
@@ -67,7 +70,7 @@
 
   function traffic(d) {
     draw("traffic-chart", {
-      tooltip: { formatter: (p) => p.value[2] + ": " + p.value[0] + " / " + p.value[1] + "%" },
+      tooltip: { formatter: (p) => esc(p.value[2]) + ": " + esc(p.value[0]) + " / " + esc(p.value[1]) + "%" },
       legend: {},
       xAxis: { type: "value", name: d.x_name },
       yAxis: { type: "value", name: d.y_name },
