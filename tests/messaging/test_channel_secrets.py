@@ -70,7 +70,7 @@ def test_the_migration_encrypts_plain_values_left_by_older_versions(org):
         settings={"host": "mail", "from_address": "a@b.c", "password": "old-plain"},
     )
     migration = importlib.import_module(
-        "huitouke.messaging.migrations.0002_encrypt_channel_secrets"
+        "huitouke.messaging.migrations.0003_encrypt_channel_secrets"
     )
     migration.encrypt_secrets(apps, None)
     migration.encrypt_secrets(apps, None)  # twice: still encrypted once
