@@ -51,7 +51,10 @@ def test_openapi_and_docs_are_served(client: Any, db: Any) -> None:
     assert client.get("/api/v1/docs").status_code == 200
 
 
-@pytest.mark.django_db
+# transaction=True: each request commits or fails on its own, as in production (autocommit).
+# Inside one test transaction a refused write on PostgreSQL (a DataError answered 422) would
+# abort every later request of the run.
+@pytest.mark.django_db(transaction=True)
 def test_no_input_makes_any_endpoint_fail(
     keep_test_connection: None, caplog: Any, org: Any, store1: Any, manager: Any, staff_a: Any
 ) -> None:
