@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -58,9 +58,13 @@ def feed_page(
         **{f"{time_field}__lte": timezone.now() - timedelta(seconds=settings.FEED_SETTLE_SECONDS)}
     )
     if updated_since is not None:
-        rows = rows.filter(**{f"{time_field}__gte": updated_since})
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 (and Python) allow.
+        if timezone.is_naive(updated_since):
+            updated_since = timezone.make_aware(updated_since, UTC)
+        rows = rows.filter(**{f"{time_field}__gte": updated_since.astimezone(UTC)})
     if cursor:
         at, pk = decode_cursor(cursor)
+        at = at.astimezone(UTC)
         rows = rows.filter(Q(**{f"{time_field}__gt": at}) | Q(**{time_field: at, "pk__gt": pk}))
     items = list(rows.order_by(time_field, "pk")[: limit + 1])
     has_more = len(items) > limit
