@@ -449,10 +449,19 @@ class _Outcome:
     def report(self, kind: str, scope: str, build: Callable[[], dict[str, Any]]) -> None:
         """Compute one report on its own: a failure or an invalid number stores it as unavailable."""
         try:
-            data = validity.checked(build())
+            data = build()
         except Exception as exc:
             data = validity.unavailable("failed", self.failed(kind, exc, scope))
-        self.reports[(kind, scope)] = data
+        self.store(kind, scope, data)
+
+    def store(self, kind: str, scope: str, data: dict[str, Any]) -> None:
+        """Keep a computed report if it is valid JSON, otherwise its "unavailable" form."""
+        try:
+            self.reports[(kind, scope)] = validity.checked(data)
+        except (TypeError, ValueError) as exc:
+            self.reports[(kind, scope)] = validity.unavailable(
+                "failed", self.failed(kind, exc, scope)
+            )
 
     def reports_of(
         self, kind: str, build: Callable[[], dict[str, dict[str, Any]]], scopes: list[str]
@@ -464,7 +473,7 @@ class _Outcome:
             reason = self.failed(kind, exc)
             built = {scope: validity.unavailable("failed", reason) for scope in scopes}
         for scope, data in built.items():
-            self.report(kind, scope, lambda data=data: data)  # type: ignore[misc]
+            self.store(kind, scope, data)
 
 
 def _clv(frames: Frames, as_of: dt.date, outcome: _Outcome) -> results.ClvOutcome:
