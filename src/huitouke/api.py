@@ -26,11 +26,11 @@ from ninja.parser import Parser
 from huitouke.accounts.api import router as accounts_router
 from huitouke.accounts.auth import api_auth
 from huitouke.automation.api import router as automation_router
+from huitouke.core.problems import PROBLEMS, Problem, problem_response
 from huitouke.customers.api import router as customers_router
 from huitouke.followups.api import router as followups_router
 from huitouke.integrations.api import router as integrations_router
 from huitouke.integrations.openapi import document_problems
-from huitouke.integrations.problems import PROBLEMS, Problem, problem_response
 from huitouke.loyalty.api import router as loyalty_router
 from huitouke.messaging.api import router as messaging_router
 from huitouke.sales.api import router as sales_router

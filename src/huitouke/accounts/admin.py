@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from huitouke.accounts.models import ApiToken, Organisation, Store, User
+from huitouke.audit.models import AuditEntry
 
 
 class OrgScopedAdmin(admin.ModelAdmin):
@@ -49,3 +50,16 @@ class StaffAdmin(UserAdmin, OrgScopedAdmin):  # type: ignore[misc]
 class ApiTokenAdmin(OrgScopedAdmin):
     org_path = "user__organisation"
     list_display = ["name", "user", "prefix", "created_at", "last_used_at"]
+
+
+# The audit app sits below accounts (every app writes entries), so its admin lives here.
+@admin.register(AuditEntry)
+class AuditEntryAdmin(OrgScopedAdmin):
+    list_display = ["at", "actor", "action", "object_repr", "ip"]
+    list_filter = ["action"]
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

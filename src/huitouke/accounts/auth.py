@@ -34,7 +34,7 @@ class ApiTokenAuth(HttpBearer):
             return None
         match = getattr(request, "resolver_match", None)
         if not scope_allows(api_token.scope, request.method or "", getattr(match, "route", "")):
-            from huitouke.integrations.problems import Problem
+            from huitouke.core.problems import Problem
 
             raise Problem(
                 "insufficient_scope",

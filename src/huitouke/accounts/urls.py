@@ -2,6 +2,7 @@ from django.urls import path
 
 from huitouke.accounts import views
 
+# handover/ and organisation/ are added by huitouke/urls.py (customers.account_views).
 app_name = "accounts"
 urlpatterns = [
     path("settings/", views.settings_page, name="settings"),
@@ -12,6 +13,4 @@ urlpatterns = [
     path("staff/<int:pk>/", views.staff_edit, name="staff_edit"),
     path("stores/new/", views.store_edit, name="store_create"),
     path("stores/<int:pk>/", views.store_edit, name="store_edit"),
-    path("handover/", views.handover, name="handover"),
-    path("organisation/", views.organisation_settings, name="organisation"),
 ]

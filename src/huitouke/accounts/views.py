@@ -1,4 +1,8 @@
-"""Account screens: my settings (password, API tokens), staff, stores and customer handover."""
+"""Account screens: my settings (password, API tokens), staff and stores.
+
+The handover and shop-settings screens of the same section live in customers.account_views:
+they write customers' data.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,14 +21,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from huitouke.accounts.forms import HandoverForm, OrganisationForm, StaffForm, StoreForm
+from huitouke.accounts.forms import StaffForm, StoreForm
 from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import ApiToken, Role, Store, TokenScope, User
 from huitouke.accounts.scoping import staff_q
 from huitouke.accounts.tokens import create_api_token, revoke_api_token
-from huitouke.audit.actions import record_audit
-from huitouke.customers.actions import apply_industry_template, do_hand_over_customers
-from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
 
 
 def _require(request: AuthedRequest, *roles: str) -> None:
@@ -135,71 +136,3 @@ def store_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     return render(
         request, "accounts/edit.html", {"form": form, "title": _("Store"), "active_nav": "staff"}
     )
-
-
-@login_required
-def handover(request: AuthedRequest) -> HttpResponse:
-    _require(request, Role.OWNER, Role.MANAGER)
-    form = HandoverForm(
-        request.POST or None, user=request.user, initial={"from_staff": request.GET.get("from")}
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            moved = do_hand_over_customers(
-                from_staff=form.cleaned_data["from_staff"],
-                to_staff=list(form.cleaned_data["to_staff"]),
-                actor=request.user,
-                request=request,
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc.messages)
-        else:
-            messages.success(request, _("%(n)s customers handed over.") % {"n": moved})
-            return redirect("accounts:staff")
-    return render(request, "accounts/handover.html", {"form": form, "active_nav": "staff"})
-
-
-@login_required
-def organisation_settings(request: AuthedRequest) -> HttpResponse:
-    """The owner's shop settings: name, industry, time zone, lifecycle and RFM thresholds, archive templates."""
-    _require(request, Role.OWNER)
-    org = request.user.organisation
-    form = OrganisationForm(request.POST or None, instance=org)
-    if request.method == "POST" and "template" in request.POST:
-        template = request.POST["template"]
-        try:
-            created = apply_industry_template(org, template)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            record_audit(
-                actor=request.user,
-                organisation=org,
-                action="settings",
-                target=org,
-                request=request,
-                detail={"template": template},
-            )
-            messages.success(request, _("%(n)s archive fields added.") % {"n": created})
-        return redirect("accounts:organisation")
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        record_audit(
-            actor=request.user,
-            organisation=org,
-            action="settings",
-            target=org,
-            request=request,
-            detail={"fields": form.changed_data},
-        )
-        messages.success(request, _("Saved."))
-        return redirect("accounts:organisation")
-    from huitouke.customers.models import CustomField
-
-    ctx = {
-        "form": form,
-        "templates": [(key, len(fields)) for key, fields in INDUSTRY_TEMPLATES.items()],
-        "fields": CustomField.objects.filter(organisation=org),
-        "active_nav": "staff",
-    }
-    return render(request, "accounts/organisation.html", ctx)

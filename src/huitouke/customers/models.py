@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.accounts import scoping
-from huitouke.integrations.touch import TouchingQuerySet
+from huitouke.core.touch import TouchingQuerySet
 
 
 class Gender(models.TextChoices):

@@ -27,8 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import ApiToken, hash_token
+from huitouke.core.problems import problem_response
 from huitouke.integrations.models import IdempotencyRecord
-from huitouke.integrations.problems import problem_response
 
 HEADER = "Idempotency-Key"
 KEEP_FOR = timedelta(hours=24)

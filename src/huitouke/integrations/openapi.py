@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from huitouke.integrations.problems import COMMON_STATUSES, PROBLEMS, WRITE_STATUSES
+from huitouke.core.problems import COMMON_STATUSES, PROBLEMS, WRITE_STATUSES
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",

@@ -11,8 +11,8 @@ from ninja import Query, Router
 
 from huitouke.accounts.auth import api_user, require_manager
 from huitouke.accounts.models import User
+from huitouke.core.problems import Problem
 from huitouke.customers.models import Customer
-from huitouke.integrations.problems import Problem
 from huitouke.loyalty import coupons
 from huitouke.loyalty.actions import do_adjust_points, do_redeem_points
 from huitouke.loyalty.models import (

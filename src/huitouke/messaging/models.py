@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.accounts import secret_box
-from huitouke.integrations.touch import TouchingQuerySet
+from huitouke.core.touch import TouchingQuerySet
 
 ZERO = Decimal("0")
 

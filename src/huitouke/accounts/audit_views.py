@@ -1,4 +1,4 @@
-"""The audit log, visible to owners."""
+"""The audit log screen, visible to owners (the audit app below accounts only records)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,92 @@
+"""Screens of the accounts section that write customers' data: handover, shop settings.
+
+They sit in customers (above accounts) and are routed under /accounts/ by huitouke/urls.py.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from huitouke.accounts.forms import HandoverForm, OrganisationForm
+from huitouke.accounts.http import AuthedRequest
+from huitouke.accounts.models import Role
+from huitouke.audit.actions import record_audit
+from huitouke.customers.actions import apply_industry_template, do_hand_over_customers
+from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
+from huitouke.customers.models import CustomField
+
+
+def _require(request: AuthedRequest, *roles: str) -> None:
+    if request.user.role not in roles:
+        raise PermissionDenied
+
+
+@login_required
+def handover(request: AuthedRequest) -> HttpResponse:
+    _require(request, Role.OWNER, Role.MANAGER)
+    form = HandoverForm(
+        request.POST or None, user=request.user, initial={"from_staff": request.GET.get("from")}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = do_hand_over_customers(
+                from_staff=form.cleaned_data["from_staff"],
+                to_staff=list(form.cleaned_data["to_staff"]),
+                actor=request.user,
+                request=request,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, _("%(n)s customers handed over.") % {"n": moved})
+            return redirect("accounts:staff")
+    return render(request, "accounts/handover.html", {"form": form, "active_nav": "staff"})
+
+
+@login_required
+def organisation_settings(request: AuthedRequest) -> HttpResponse:
+    """The owner's shop settings: name, industry, time zone, lifecycle and RFM thresholds, archive templates."""
+    _require(request, Role.OWNER)
+    org = request.user.organisation
+    form = OrganisationForm(request.POST or None, instance=org)
+    if request.method == "POST" and "template" in request.POST:
+        template = request.POST["template"]
+        try:
+            created = apply_industry_template(org, template)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            record_audit(
+                actor=request.user,
+                organisation=org,
+                action="settings",
+                target=org,
+                request=request,
+                detail={"template": template},
+            )
+            messages.success(request, _("%(n)s archive fields added.") % {"n": created})
+        return redirect("accounts:organisation")
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        record_audit(
+            actor=request.user,
+            organisation=org,
+            action="settings",
+            target=org,
+            request=request,
+            detail={"fields": form.changed_data},
+        )
+        messages.success(request, _("Saved."))
+        return redirect("accounts:organisation")
+    ctx = {
+        "form": form,
+        "templates": [(key, len(fields)) for key, fields in INDUSTRY_TEMPLATES.items()],
+        "fields": CustomField.objects.filter(organisation=org),
+        "active_nav": "staff",
+    }
+    return render(request, "accounts/organisation.html", ctx)
