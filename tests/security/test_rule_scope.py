@@ -107,8 +107,9 @@ def test_an_owners_rule_reaches_the_organisation_and_its_page_lists_what_the_vie
     client: Any, org: Any, store2: Any, owner: Any, manager: Any, people: dict
 ) -> None:
     rule = do_save_rule(
-        new_rule(org, name="全店", trigger=Trigger.MANUAL,
-            params=SEND, actions=TAG, is_active=True),
+        new_rule(
+            org, name="全店", trigger=Trigger.MANUAL, params=SEND, actions=TAG, is_active=True
+        ),
         actor=owner,
     )
     assert rule.scope == Scope(org.pk, "owner", None, owner.pk)
@@ -136,8 +137,8 @@ def test_the_owner_may_change_a_managers_rule_and_it_keeps_its_reach(
     org: Any, store1: Any, owner: Any, manager: Any
 ) -> None:
     rule = do_save_rule(
-        new_rule(org, name="店长的", trigger=Trigger.MANUAL,
-            params=SEND, actions=TAG), actor=manager
+        new_rule(org, name="店长的", trigger=Trigger.MANUAL, params=SEND, actions=TAG),
+        actor=manager,
     )
     rule.name = "老板改的"
     do_save_rule(rule, actor=owner)
@@ -146,8 +147,7 @@ def test_the_owner_may_change_a_managers_rule_and_it_keeps_its_reach(
 
 
 def test_a_rule_made_by_the_system_reaches_the_organisation(org: Any, people: dict) -> None:
-    rule = make_rule(org, trigger=Trigger.MANUAL,
-            params=SEND, actions=TAG)
+    rule = make_rule(org, trigger=Trigger.MANUAL, params=SEND, actions=TAG)
     assert rule.scope_role == "owner"
     engine.evaluate_rule_day(rule, date.today())
     assert AutomationRule.objects.get(pk=rule.pk).enrolments.count() == 3

@@ -279,7 +279,9 @@ def test_each_field_and_operator(org, population):
     }
     check(org, definition, rows)
     assert (
-        segment_customers({"version": 1, "match": "all", "conditions": []}, org, AS_OF, scope=ALL).count()
+        segment_customers(
+            {"version": 1, "match": "all", "conditions": []}, org, AS_OF, scope=ALL
+        ).count()
         == 30
     )
 
@@ -440,4 +442,3 @@ def test_text_the_database_cannot_store_and_unknown_keys_are_refused(org, defini
     with pytest.raises(SegmentError) as err:
         segment_customers(definition, org, AS_OF, scope=ALL)
     assert any(fragment in m for _p, m in err.value.errors), err.value.errors
-

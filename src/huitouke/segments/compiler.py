@@ -382,7 +382,7 @@ def _build(spec: FieldSpec, op: str, value: Any, ctx: Context) -> Q:
 
 
 def _negate(q: Q, path: str, ctx: Context) -> Q:
-    """"Not q", true for a customer without the value (no analytics row, no such custom field).
+    """ "Not q", true for a customer without the value (no analytics row, no such custom field).
 
     A plain `~q` across a relation is at the mercy of join promotion: inside some and/or
     mixtures the LEFT JOIN became an INNER one and customers without an analytics row dropped out
