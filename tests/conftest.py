@@ -20,7 +20,6 @@ from huitouke.accounts.models import Organisation, Role, Store, User
 from tests.e2e.conftest import ARGS, CHROMIUM
 from tests.helpers import make_user
 
-
 # CI runs Hypothesis derandomised (the same examples every run, so it cannot pass by chance);
 # pinned regressions use @example.
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)
