@@ -316,6 +316,7 @@ def run(data_dir: Path, org_id: int, repeat: int) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from huitouke.accounts.models import Organisation
+    from huitouke.accounts.scoping import ALL
     from huitouke.segments.compiler import segment_customers
 
     org = Organisation.objects.get(pk=org_id)
@@ -326,7 +327,7 @@ def run(data_dir: Path, org_id: int, repeat: int) -> None:
     for name, definition, sql, params in segments(org_id):
 
         def orm(definition: dict[str, Any] = definition) -> int:
-            return int(segment_customers(definition, org, AS_OF).count())
+            return int(segment_customers(definition, org, AS_OF, scope=ALL).count())
 
         def raw(sql: str = sql, params: list[Any] = params) -> int:
             with connection.cursor() as cursor:
@@ -356,7 +357,7 @@ def run(data_dir: Path, org_id: int, repeat: int) -> None:
     # The query plans, so a ratio over the limit can be traced to an index or a query shape.
     for name, definition, sql, params in plans:
         with CaptureQueriesContext(connection) as captured:
-            segment_customers(definition, org, AS_OF).count()
+            segment_customers(definition, org, AS_OF, scope=ALL).count()
         orm_sql = captured.captured_queries[-1]["sql"]
         mark = "  (OVER THE LIMIT)" if name in over else ""
         print(f"\n== {name}{mark}\nORM SQL: {orm_sql}")

@@ -14,10 +14,17 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from huitouke.accounts.models import Organisation, Role, Store, User
 from tests.e2e.conftest import ARGS, CHROMIUM
 from tests.helpers import make_user
+
+# CI runs Hypothesis derandomised (the same examples every run, so it cannot pass by chance);
+# pinned regressions use @example.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def pytest_report_header(config: Any) -> str:

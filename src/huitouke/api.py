@@ -14,6 +14,7 @@ import logging
 import math
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -233,6 +234,11 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
         return error_response(request, 400, _("The request body is not a valid JSON object."))
     return error_response(request, exc.status_code, str(exc))
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error_response(request, 403, str(exc) or _("You may not do this."))
 
 
 @api.exception_handler(Http404)

@@ -8,10 +8,11 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tests.helpers import make_customer, make_order, make_product
 
+from huitouke.accounts.scoping import ALL
 from huitouke.analytics.models import CustomerAnalytics
 from huitouke.customers.models import Customer, CustomField
 from huitouke.sales.models import Category, OrderStatus
@@ -201,7 +202,7 @@ def ref_group(row, group):
 
 
 def check(org, definition, rows):
-    got = set(segment_customers(definition, org, AS_OF).values_list("pk", flat=True))
+    got = set(segment_customers(definition, org, AS_OF, scope=ALL).values_list("pk", flat=True))
     want = {pk for pk, row in rows.items() if ref_group(row, definition)}
     assert got == want, definition
 
@@ -278,7 +279,9 @@ def test_each_field_and_operator(org, population):
     }
     check(org, definition, rows)
     assert (
-        segment_customers({"version": 1, "match": "all", "conditions": []}, org, AS_OF).count()
+        segment_customers(
+            {"version": 1, "match": "all", "conditions": []}, org, AS_OF, scope=ALL
+        ).count()
         == 30
     )
 
@@ -349,6 +352,30 @@ def test_random_segments_match_the_reference(org, population):
         max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
     )
     @given(definition=definitions)
+    # Issue 13: negation on a value a customer may lack (no analytics row) must keep her.
+    @example(
+        definition={
+            "version": 1,
+            "match": "all",
+            "conditions": [
+                {"field": "rfm_segment", "op": "not_in", "value": ["champions"]},
+                {
+                    "match": "any",
+                    "conditions": [
+                        {"field": "lifecycle", "op": "in", "value": ["silent"]},
+                        {"field": "tags", "op": "none", "value": ["VIP"]},
+                    ],
+                },
+            ],
+        }
+    )
+    @example(
+        definition={
+            "version": 1,
+            "match": "all",
+            "conditions": [{"field": "rfm_segment", "op": "not_in", "value": ["champions"]}],
+        }
+    )
     def run(definition):
         check(org, definition, rows)
 
@@ -395,7 +422,7 @@ def test_random_segments_match_the_reference(org, population):
 )
 def test_invalid_definitions_name_the_problem(org, definition, path, fragment):
     with pytest.raises(SegmentError) as err:
-        segment_customers(definition, org, AS_OF)
+        segment_customers(definition, org, AS_OF, scope=ALL)
     assert any(p == path and fragment in m for p, m in err.value.errors), err.value.errors
 
 
@@ -413,5 +440,5 @@ def test_invalid_definitions_name_the_problem(org, definition, path, fragment):
 )
 def test_text_the_database_cannot_store_and_unknown_keys_are_refused(org, definition, fragment):
     with pytest.raises(SegmentError) as err:
-        segment_customers(definition, org, AS_OF)
+        segment_customers(definition, org, AS_OF, scope=ALL)
     assert any(fragment in m for _p, m in err.value.errors), err.value.errors

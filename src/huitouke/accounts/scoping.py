@@ -13,7 +13,8 @@ filters through these, usually via `Customer.objects.visible_to(user)`,
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Final
 
 from django.db.models import Q
 
@@ -22,18 +23,50 @@ from huitouke.accounts.models import Role
 NOTHING = Q(pk__in=[])
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Whose customers something may reach, kept apart from the person (stored on a rule).
+
+    It quacks like a user for `customer_q`: an organisation, a role, a store and the person's id
+    (None once the author's account is gone: then a manager's scope is her store alone).
+    """
+
+    organisation_id: int | None
+    role: str
+    store_id: int | None = None
+    pk: int | None = None
+    is_authenticated: bool = True
+
+    @classmethod
+    def of(cls, user: Any) -> Scope:
+        if not getattr(user, "is_authenticated", False):
+            return cls(None, Role.STAFF)
+        return cls(user.organisation_id, user.role, user.store_id, user.pk)
+
+
+class _All:
+    """No person's limits: the command line and organisation-wide jobs say so explicitly."""
+
+    def __repr__(self) -> str:
+        return "ALL"
+
+
+ALL: Final = _All()
+
+
 def customer_q(user: Any, path: str = "") -> Q:
-    """Filter for the customers `user` may see; `path` prefixes the lookups (e.g. "customer__")."""
+    """Filter for the customers `user` (or a `Scope`) may see; `path` prefixes the lookups."""
     if not getattr(user, "is_authenticated", False) or user.organisation_id is None:
         return NOTHING
     in_org = Q(**{f"{path}organisation_id": user.organisation_id})
     if user.role == Role.OWNER:
         return in_org
+    own = Q(**{f"{path}owner_id": user.pk}) if user.pk is not None else NOTHING
     if user.role == Role.MANAGER:
-        return in_org & (
-            Q(**{f"{path}home_store_id": user.store_id}) | Q(**{f"{path}owner_id": user.pk})
-        )
-    return in_org & Q(**{f"{path}owner_id": user.pk})
+        if user.store_id is None:
+            return in_org & own
+        return in_org & (Q(**{f"{path}home_store_id": user.store_id}) | own)
+    return in_org & own
 
 
 def order_q(user: Any) -> Q:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,7 +29,8 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from huitouke.accounts.models import Organisation
+from huitouke.accounts.models import Organisation, Role
+from huitouke.accounts.scoping import customer_q
 from huitouke.automation.holdout import in_holdout
 from huitouke.automation.models import (
     EVENT_TRIGGERS,
@@ -86,23 +87,31 @@ def in_dates(rule: AutomationRule, day: date) -> bool:
 
 
 def rule_customers(rule: AutomationRule, as_of: date) -> QuerySet[Customer]:
-    """The organisation's customers meeting the rule's conditions (its segment and inline filter)."""
-    customers = Customer.objects.active().filter(organisation_id=rule.organisation_id)
+    """The customers within the rule's reach meeting its conditions (segment and inline filter)."""
+    customers = Customer.objects.active().filter(customer_q(rule.scope))
     saved = rule.segment.definition if rule.segment is not None else None
     for definition in (saved, rule.conditions):
         if definition and definition.get("conditions"):
-            customers = customers.filter(compile_segment(definition, rule.organisation, as_of))
+            customers = customers.filter(
+                compile_segment(definition, rule.organisation, as_of, scope=rule.scope)
+            )
     return customers
 
 
 def enrol(
     rule: AutomationRule, occurrences: Iterable[Occurrence], *, now: datetime | None = None
 ) -> int:
-    """Insert an enrolment per occurrence, ignoring those already there; returns how many were offered."""
+    """Insert an enrolment per occurrence, ignoring those already there; returns how many were offered.
+
+    Customers beyond the rule's reach (a manager's rule and another store's customer) are left
+    out here, so they are neither enrolled nor listed on the rule's page.
+    """
     now = now or timezone.now()
     delay = timedelta(minutes=rule.delay_minutes)
     batch: list[Enrolment] = []
     offered = 0
+    if rule.scope_role != Role.OWNER:
+        occurrences = _within_reach(rule, occurrences)
     for occurrence in occurrences:
         batch.append(
             Enrolment(
@@ -123,6 +132,23 @@ def enrol(
         Enrolment.objects.bulk_create(batch, ignore_conflicts=True)
         offered += len(batch)
     return offered
+
+
+def _within_reach(rule: AutomationRule, occurrences: Iterable[Occurrence]) -> Iterator[Occurrence]:
+    reach = Customer.objects.filter(customer_q(rule.scope))
+    chunk: list[Occurrence] = []
+
+    def allowed(items: list[Occurrence]) -> Iterator[Occurrence]:
+        ids = set(reach.filter(pk__in={o.customer_id for o in items}).values_list("pk", flat=True))
+        return (o for o in items if o.customer_id in ids)
+
+    for occurrence in occurrences:
+        chunk.append(occurrence)
+        if len(chunk) >= BATCH:
+            yield from allowed(chunk)
+            chunk = []
+    if chunk:
+        yield from allowed(chunk)
 
 
 # --- event triggers (called inside the event's transaction) ---------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -11,6 +12,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from huitouke.accounts.scoping import Scope
+
+SCOPE_ROLES = [
+    ("owner", _("the whole organisation")),
+    ("manager", _("the author's store")),
+    ("staff", _("the author's own customers")),
+]
 
 
 class Trigger(models.TextChoices):
@@ -99,6 +108,27 @@ class AutomationRule(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Whose customers the rule reaches: its author's scope when it was made (an owner's rule the
+    # organisation, a manager's her store and the customers she owns), kept when she leaves.
+    scope_role = models.CharField(
+        _("reaches"), max_length=10, choices=SCOPE_ROLES, default="owner", editable=False
+    )
+    scope_store = models.ForeignKey(
+        "accounts.Store",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    scope_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -133,6 +163,28 @@ class AutomationRule(models.Model):
     @property
     def is_campaign(self) -> bool:
         return self.trigger == Trigger.MANUAL
+
+    @property
+    def scope(self) -> Scope:
+        """The stored reach, in the form `compile_segment` and `customer_q` take."""
+        return Scope(self.organisation_id, self.scope_role, self.scope_store_id, self.scope_user_id)
+
+    def set_scope(self, author: Any) -> None:
+        """Give the rule its author's reach (staff cannot make rules; treated as their own)."""
+        scope = Scope.of(author)
+        self.scope_role = scope.role
+        self.scope_store_id = scope.store_id if scope.role != "owner" else None
+        self.scope_user_id = scope.pk
+
+    @property
+    def scope_label(self) -> str:
+        if self.scope_role == "owner":
+            return str(_("the whole organisation"))
+        if self.scope_role == "manager" and self.scope_store_id:
+            return str(_("store %(store)s and its manager's own customers")) % {
+                "store": self.scope_store.name if self.scope_store else self.scope_store_id
+            }
+        return str(_("the author's own customers"))
 
 
 class EnrolmentStatus(models.TextChoices):

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation
+from huitouke.accounts.scoping import ALL
 from huitouke.automation.models import AutomationRule
 from huitouke.automation.triggers import clean_params
 from huitouke.messaging.models import Channel, MessageTemplate
@@ -149,7 +150,7 @@ def clean_rule(rule: AutomationRule) -> None:
         errors.setdefault("segment", []).append(_("Unknown segment."))
     if rule.conditions:
         try:
-            compile_segment(rule.conditions, organisation)
+            compile_segment(rule.conditions, organisation, scope=ALL)  # checked only
         except SegmentError as exc:
             errors.setdefault("conditions", []).extend(
                 f"{path}: {message}" if path else message for path, message in exc.errors

@@ -71,6 +71,11 @@ class RuleOut(Schema):
     active_until: date | None
     is_marketing: bool
     is_active: bool
+    scope_role: str = Field(
+        description="Whose customers the rule reaches: its author's role when it was made "
+        "(owner: the organisation; manager: her store and the customers she owns)."
+    )
+    scope_store_id: int | None
 
 
 class ResultsOut(Schema):

@@ -17,8 +17,9 @@ from django.views.decorators.http import require_POST
 
 from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
+from huitouke.accounts.scoping import customer_q
 from huitouke.automation import queries
-from huitouke.automation.actions import do_save_rule, do_set_rule_active, new_rule
+from huitouke.automation.actions import do_save_rule, do_set_rule_active, may_change_rule, new_rule
 from huitouke.automation.forms import FESTIVAL_LABELS, CampaignForm, RuleForm
 from huitouke.automation.models import AutomationRule, Enrolment, Trigger
 from huitouke.automation.presets import BY_CODE, enable_template, template_choices
@@ -120,6 +121,7 @@ def campaign_edit(request: AuthedRequest) -> HttpResponse:
     preview = None
     if request.method == "POST" and form.is_valid():
         rule = form.apply(new_rule(organisation, name="", trigger=Trigger.MANUAL))
+        rule.set_scope(request.user)  # the preview counts whom she may reach, as the send will
         if request.POST.get("preview") or request.htmx:
             preview = queries.audience_preview(rule)
         else:
@@ -159,6 +161,7 @@ def rule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     }
     enrolments = (
         Enrolment.objects.filter(rule=rule)
+        .filter(customer_q(request.user, "customer__"))
         .select_related("customer")
         .order_by("-due_at", "-id")[:50]
     )
@@ -167,6 +170,7 @@ def rule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "automation/detail.html",
         {
             "rule": rule,
+            "may_change": may_change_rule(request.user, rule),
             "results": results,
             "chart_json": json.dumps(chart, ensure_ascii=False),
             "enrolments": enrolments,

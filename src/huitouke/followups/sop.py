@@ -221,10 +221,17 @@ def _members(rule: SopRule, clock: Clock) -> QuerySet[Customer] | None:
         return base.filter(analytics__rfm_segment=rule.rfm_segment)
     if rule.segment is None:
         return None
+    from huitouke.accounts.scoping import ALL
     from huitouke.segments.compiler import SegmentError, segment_customers
 
     try:
-        return segment_customers(rule.segment.definition, rule.organisation, as_of=clock.today)
+        return segment_customers(
+            # Only the owner makes SOP rules (followups.views): they reach the organisation.
+            rule.segment.definition,
+            rule.organisation,
+            as_of=clock.today,
+            scope=ALL,
+        )
     except SegmentError as exc:
         logger.warning(
             "SOP rule %s: segment %s cannot be compiled: %s", rule.pk, rule.segment_id, exc

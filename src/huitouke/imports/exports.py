@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation
+from huitouke.accounts.scoping import ALL
 from huitouke.analytics.models import CustomerAnalytics
 from huitouke.audit.actions import record_audit
 from huitouke.customers.models import Customer
@@ -212,8 +213,10 @@ def _shares(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
     return shares
 
 
-def segment_customers(organisation: Organisation, segment_id: int) -> QuerySet[Customer]:
-    """The members of segment `segment_id` of the organisation; ExportError when there is none."""
+def segment_customers(
+    organisation: Organisation, segment_id: int, *, scope: Any
+) -> QuerySet[Customer]:
+    """The members of segment `segment_id` within `scope`; ExportError when there is none."""
     if not apps.is_installed("huitouke.segments"):
         raise ExportError(_("Segments are not available yet."))
     from huitouke.segments.compiler import SegmentError
@@ -224,7 +227,7 @@ def segment_customers(organisation: Organisation, segment_id: int) -> QuerySet[C
     if segment is None:
         raise ExportError(_("There is no segment %(id)s.") % {"id": segment_id})
     try:
-        return members(segment.definition, organisation)  # type: ignore[no-any-return]
+        return members(segment.definition, organisation, scope=scope)  # type: ignore[no-any-return]
     except SegmentError as exc:
         raise ExportError(str(exc)) from None
 
@@ -247,7 +250,9 @@ def do_export(
     user = actor if getattr(actor, "pk", None) else None
     if kind == "customers":
         if segment is not None:
-            customers = segment_customers(organisation, segment)
+            customers = segment_customers(
+                organisation, segment, scope=user if user is not None else ALL
+            )
         elif user is not None:
             customers = Customer.objects.visible_to(user)
         else:

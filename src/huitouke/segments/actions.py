@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation
+from huitouke.accounts.scoping import ALL
 from huitouke.segments.compiler import SegmentError, compile_segment, segment_customers
 from huitouke.segments.models import Segment, SegmentSnapshot
 
@@ -28,7 +29,7 @@ def do_save_segment(
     if not name:
         raise ValidationError({"name": _("Give the segment a name.")})
     try:
-        compile_segment(definition, organisation)
+        compile_segment(definition, organisation, scope=ALL)  # checked only
     except SegmentError as exc:
         raise ValidationError(
             {
@@ -74,7 +75,7 @@ def snapshot_segments(organisation: Organisation, day: date) -> int:
     written = 0
     for segment in Segment.objects.filter(organisation=organisation):
         try:
-            count = segment_customers(segment.definition, organisation, day).count()
+            count = segment_customers(segment.definition, organisation, day, scope=ALL).count()
         except SegmentError:
             continue  # a segment broken by a deleted custom field is shown as such, not counted
         SegmentSnapshot.objects.update_or_create(

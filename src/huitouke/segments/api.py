@@ -49,7 +49,7 @@ def _segment(user: Any, segment_id: int) -> Segment:
 
 def _members(user: Any, definition: Any) -> Any:
     try:
-        q = compile_segment(definition, user.organisation)
+        q = compile_segment(definition, user.organisation, scope=user)
     except SegmentError as exc:
         raise ValidationError(
             {"definition": [f"{p}: {m}" if p else m for p, m in exc.errors]}

@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation
+from huitouke.accounts.scoping import ALL, customer_q
 from huitouke.customers.models import Customer, CustomField, FieldType
 from huitouke.sales.models import OrderLine, OrderStatus
 from huitouke.segments.fields import (
@@ -63,8 +64,17 @@ def empty_definition() -> dict[str, Any]:
     return {"version": VERSION, "match": "all", "conditions": []}
 
 
-def compile_segment(definition: Any, organisation: Organisation, as_of: date | None = None) -> Q:
-    """Validate `definition` and return the Q selecting its customers (raises SegmentError)."""
+def compile_segment(
+    definition: Any, organisation: Organisation, as_of: date | None = None, *, scope: Any
+) -> Q:
+    """Validate `definition` and return the Q selecting its customers (raises SegmentError).
+
+    `scope` is whose customers the result may reach: a user or a stored `Scope` (a rule's
+    author), or `scoping.ALL` for the command line and organisation-wide jobs. It is required,
+    so no caller can forget it.
+    """
+    if scope is not ALL and getattr(scope, "organisation_id", None) != organisation.pk:
+        raise ValueError("compile_segment: the scope belongs to another organisation")
     tz = zoneinfo.ZoneInfo(organisation.time_zone)
     ctx = Context(
         organisation=organisation,
@@ -88,7 +98,7 @@ def compile_segment(definition: Any, organisation: Organisation, as_of: date | N
     q = _group(definition, ctx, "", 0, errors, count)
     if errors:
         raise SegmentError(errors)
-    return q
+    return q if scope is ALL else q & customer_q(scope)
 
 
 def _check_text(definition: dict[str, Any]) -> None:
@@ -106,10 +116,10 @@ def _check_text(definition: dict[str, Any]) -> None:
 
 
 def segment_customers(
-    definition: Any, organisation: Organisation, as_of: date | None = None
+    definition: Any, organisation: Organisation, as_of: date | None = None, *, scope: Any
 ) -> Any:
-    """The organisation's (unmerged) customers matching the definition."""
-    q = compile_segment(definition, organisation, as_of)
+    """The organisation's (unmerged) customers matching the definition, within `scope`."""
+    q = compile_segment(definition, organisation, as_of, scope=scope)
     return Customer.objects.active().filter(organisation=organisation).filter(q)
 
 
@@ -319,12 +329,14 @@ def _build(spec: FieldSpec, op: str, value: Any, ctx: Context) -> Q:
             return _days_since(op, value, spec, ctx)
         if spec.name == "age":
             return _age(op, value, spec, ctx)
-        if spec.name.startswith(CUSTOM_PREFIX):
-            return _compare(path, op, value, spec, _json_number)
-        return _compare(path, op, value, spec, _number)
+        parse = _json_number if spec.name.startswith(CUSTOM_PREFIX) else _number
+        if op == "ne":
+            return _negate(_compare(path, "eq", value, spec, parse), path, ctx)
+        return _compare(path, op, value, spec, parse)
     if spec.type == "choice":
         items = _list(value, spec)
-        return Q(**{f"{path}__in": items}) if op == "in" else ~Q(**{f"{path}__in": items})
+        q = Q(**{f"{path}__in": items})
+        return q if op == "in" else _negate(q, path, ctx)
     if spec.type == "bool":
         if not isinstance(value, bool):
             raise ValueError(_("“%(f)s” needs true or false.") % {"f": spec.name})
@@ -334,7 +346,7 @@ def _build(spec: FieldSpec, op: str, value: Any, ctx: Context) -> Q:
             raise ValueError(_("“%(f)s” needs text.") % {"f": spec.name})
         lookup = {"eq": "", "ne": "", "contains": "__icontains", "startswith": "__istartswith"}[op]
         q = Q(**{f"{path}{lookup}": value})
-        return ~q if op == "ne" else q
+        return _negate(q, path, ctx) if op == "ne" else q
     if spec.type == "date":
         return _dates(path, op, value, spec, ctx)
     if spec.type == "custom_date":
@@ -363,10 +375,23 @@ def _build(spec: FieldSpec, op: str, value: Any, ctx: Context) -> Q:
         for item in items:
             # Multi-choice values are JSON lists; match the quoted item inside the list's text.
             q |= Q(**{f"{path}__icontains": f'"{item}"'})
-        return q if op == "any" else ~q
+        return q if op == "any" else _negate(q, path, ctx)
     if spec.type == "bought":
         return _bought(spec, op, value, ctx)
     raise ValueError(_("Unsupported field type."))
+
+
+def _negate(q: Q, path: str, ctx: Context) -> Q:
+    """ "Not q", true for a customer without the value (no analytics row, no such custom field).
+
+    A plain `~q` across a relation is at the mercy of join promotion: inside some and/or
+    mixtures the LEFT JOIN became an INNER one and customers without an analytics row dropped out
+    of `rfm_segment not_in [...]`. "Not among the customers matching q" has no such corner.
+    """
+    if "__" not in path:
+        return ~q  # a column of the customer's own row: Django adds the IS NULL case itself
+    matching = Customer.objects.filter(organisation=ctx.organisation).filter(q)
+    return ~Q(pk__in=matching.values("pk"))
 
 
 def _empty(spec: FieldSpec) -> Q:

@@ -36,7 +36,7 @@ def _require_editor(request: AuthedRequest) -> None:
 
 
 def _members(request: AuthedRequest, definition: Any) -> Any:
-    q = compile_segment(definition, request.user.organisation)
+    q = compile_segment(definition, request.user.organisation, scope=request.user)
     return Customer.objects.visible_to(request.user).filter(q)
 
 
