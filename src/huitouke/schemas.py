@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -36,7 +36,8 @@ def _sane_datetime(value: datetime) -> datetime:
         value = timezone.make_aware(value)
     if value.year < 1970 or value > timezone.now() + timedelta(days=1):
         raise ValueError(_("The time must lie between 1970 and today."))
-    return value
+    # Stored in UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 (and Python) allow.
+    return value.astimezone(UTC)
 
 
 def _not_a_number(value: Any) -> Any:

@@ -26,8 +26,8 @@ from huitouke.analytics.jobs import refresh_organisation
 from huitouke.analytics.models import CustomerAnalytics, RefreshRun, Report, ReportKind
 from huitouke.analytics.validity import find_invalid
 from huitouke.customers.models import Customer
-from huitouke.imports.stats import refresh_stats_for
 from huitouke.sales.models import Category, Order, OrderLine, OrderStatus
+from huitouke.sales.stats import refresh_stats_for
 
 AS_OF = dt.date(2026, 6, 30)
 TZ = ZoneInfo("Asia/Shanghai")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -65,6 +65,27 @@ def test_a_walk_in_sale_needs_no_customer_and_stays_visible_to_the_seller(
     ).json()
     assert created["customer_id"] is None
     assert api.get(f"/orders/{created['id']}").status_code == 200
+
+
+@pytest.mark.parametrize("offset", ["-21:07", "+23:59", "+08:00"])
+def test_a_time_with_any_iso_offset_is_the_same_instant(
+    api_as: Any, org: Any, staff_a: Any, offset: str
+) -> None:
+    # ISO 8601 allows offsets up to ±23:59; PostgreSQL stores only ±15:59. The instant counts.
+    customer = make_customer(org, owner=staff_a)
+    body = {
+        "customer_id": customer.pk,
+        "placed_at": f"2024-03-05T10:00:00{offset}",
+        "lines": [{"name": "洗剪吹", "quantity": 1, "unit_price": "58"}],
+    }
+    response = api_as(staff_a).post("/orders", body)
+    assert response.status_code == 201, response.content
+    sign = 1 if offset[0] == "+" else -1
+    hours, minutes = int(offset[1:3]), int(offset[4:6])
+    expected = datetime(2024, 3, 5, 10, 0, tzinfo=UTC) - sign * timedelta(
+        hours=hours, minutes=minutes
+    )
+    assert Order.objects.get(pk=response.json()["id"]).placed_at == expected
 
 
 def test_list_by_customer_and_by_whole_days(api_as: Any, org: Any, owner: Any, store1: Any) -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from huitouke.automation.calendar import (
+from huitouke.core.occasions import (
     CustomDate,
     LunarDate,
     festivals,

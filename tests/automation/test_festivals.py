@@ -9,14 +9,14 @@ import pytest
 from lunar_python import Solar
 from lunardate import LunarDate
 
-from huitouke.automation.calendar import (
+from huitouke.automation.triggers import festivals_on, upcoming_festivals
+from huitouke.core.occasions import (
     BUILT_IN,
     CustomDate,
     festivals,
     lunar_year_end,
     nth_weekday,
 )
-from huitouke.automation.triggers import festivals_on, upcoming_festivals
 
 YEARS = range(2026, 2031)
 LUNAR = {

@@ -91,7 +91,7 @@ def test_enable_a_template_in_one_click_then_switch_it_off(
 
 @pytest.mark.django_db
 def test_every_ready_made_template_makes_a_valid_rule(org: Any, owner: Any) -> None:
-    from huitouke.automation.templates import TEMPLATES, enable_template
+    from huitouke.automation.presets import TEMPLATES, enable_template
 
     for template in TEMPLATES:
         rule = enable_template(org, template.code, actor=owner)

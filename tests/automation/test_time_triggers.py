@@ -12,9 +12,9 @@ from tests.helpers import make_customer, make_order
 
 from huitouke.analytics.models import CustomerAnalytics, CustomerDue
 from huitouke.automation import engine
-from huitouke.automation.calendar import lunar_birthday_in_year
 from huitouke.automation.models import Enrolment, Trigger
 from huitouke.automation.triggers import lunar_birthdays_on
+from huitouke.core.occasions import lunar_birthday_in_year
 from huitouke.customers.models import FamilyMember
 from huitouke.sales.models import Category
 

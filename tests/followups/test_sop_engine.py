@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from huitouke.analytics.models import CustomerAnalytics
-from huitouke.automation.calendar import solar_to_lunar
+from huitouke.core.occasions import solar_to_lunar
 from huitouke.customers.models import Customer
 from huitouke.followups import defaults
 from huitouke.followups.models import FollowUpTask, SopRule, TaskKind, Trigger

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from huitouke.imports.bulk import FastTable, local_datetime_adapter
+from huitouke.core.bulk import FastTable, local_datetime_adapter
 from huitouke.sales.models import Order
 
 pytestmark = pytest.mark.django_db

@@ -11,10 +11,9 @@ from tests.helpers import make_customer
 from tests.imports.importfiles import stored_stats
 
 from huitouke.customers.models import CustomerStats
-from huitouke.imports import stats
-from huitouke.imports.stats import refresh_stats_for
-from huitouke.sales.actions import refresh_customer_stats
+from huitouke.sales import stats
 from huitouke.sales.models import Category, Order, OrderLine, OrderSource, OrderStatus
+from huitouke.sales.stats import refresh_customer_stats, refresh_stats_for
 
 pytestmark = pytest.mark.django_db
 

@@ -10,14 +10,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from tests.helpers import make_customer, make_order, make_product
 
-from huitouke.sales.actions import (
-    LineInput,
-    do_record_order,
-    do_refund_order,
-    rebuild_stats,
-    refresh_customer_stats,
-)
+from huitouke.sales.actions import LineInput, do_record_order, do_refund_order
 from huitouke.sales.models import Category, Order, OrderLine, OrderStatus
+from huitouke.sales.stats import rebuild_stats, refresh_customer_stats
 
 D = Decimal
 

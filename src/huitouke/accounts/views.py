@@ -18,13 +18,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from huitouke.accounts.forms import HandoverForm, OrganisationForm, StaffForm, StoreForm
+from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import ApiToken, Role, Store, TokenScope, User
 from huitouke.accounts.scoping import staff_q
 from huitouke.accounts.tokens import create_api_token, revoke_api_token
 from huitouke.audit.actions import record_audit
 from huitouke.customers.actions import apply_industry_template, do_hand_over_customers
 from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
-from huitouke.web.http import AuthedRequest
 
 
 def _require(request: AuthedRequest, *roles: str) -> None:

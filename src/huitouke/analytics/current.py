@@ -11,7 +11,7 @@ What lifecycle, RFM and value class need, and where it comes from here:
   her "reactivated"): her look-back orders, or, when the look-back holds only her last visit, a
   seek of her previous order through the (customer, status, time) index;
 - the categories of her last order date (her last visit): the stats row again, which keeps
-  them (`sales.actions.last_visit_categories`); only the categories whose cycle can lengthen
+  them (`sales.stats.last_visit_categories`); only the categories whose cycle can lengthen
   her thresholds are looked for in it.
 
 The stats describe exactly the orders up to T when no counted order is later than T, which

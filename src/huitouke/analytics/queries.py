@@ -33,7 +33,7 @@ from huitouke.analytics.models import (
 )
 from huitouke.analytics.reports import owner_scope, store_scope
 from huitouke.analytics.rfm import SEGMENT_LABELS_EN, SEGMENT_LABELS_ZH, SEGMENT_VALUE_CLASS
-from huitouke.automation.calendar import next_birthday
+from huitouke.core.occasions import next_birthday
 from huitouke.customers.models import Customer
 
 __all__ = [

@@ -12,13 +12,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
 from huitouke.analytics import charts, queries
 from huitouke.analytics.actions import do_adopt_learned_cycle
 from huitouke.analytics.jobs import local_today
 from huitouke.analytics.models import RefreshRun, ReportKind
 from huitouke.sales.models import Category
-from huitouke.web.http import AuthedRequest
 
 
 def _owner_or_manager(request: AuthedRequest) -> None:

@@ -8,9 +8,9 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
 from huitouke.audit.models import AuditEntry
-from huitouke.web.http import AuthedRequest
 
 
 @login_required

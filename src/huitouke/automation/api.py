@@ -14,9 +14,9 @@ from huitouke.accounts.auth import api_user, require_manager
 from huitouke.accounts.models import User
 from huitouke.automation.actions import do_save_rule, do_set_rule_active, new_rule
 from huitouke.automation.models import AutomationRule
+from huitouke.automation.presets import BY_CODE, enable_template, template_choices
 from huitouke.automation.results import rule_results
 from huitouke.automation.schemas import ResultsOut, RuleIn, RuleOut, RulePatch, TemplateOut
-from huitouke.automation.templates import BY_CODE, enable_template, template_choices
 from huitouke.schemas import ObjectId
 from huitouke.segments.models import Segment
 

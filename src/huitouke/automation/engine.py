@@ -43,11 +43,11 @@ from huitouke.automation.models import (
     Trigger,
 )
 from huitouke.automation.triggers import Occurrence, campaign_send_at, daily_occurrences
+from huitouke.core.locks import lock_customer
 from huitouke.customers.models import Customer, CustomerStats
 from huitouke.messaging.actions import (
     FALLBACK_REASONS,
     enqueue_message,
-    lock_customer,
     suppression_reason,
 )
 from huitouke.messaging.models import MessageTemplate

@@ -55,7 +55,7 @@ class AutomationRule(models.Model):
 
     `params` holds the trigger's settings (days before a birthday, festivals, N days, category,
     tier gap, which segment field changed to what, a campaign's send time). `actions` is a list
-    of {"type": ...} objects, see automation.actions.ACTION_TYPES.
+    of {"type": ...} objects, see automation.rule_actions.ACTION_TYPES.
     """
 
     organisation = models.ForeignKey(

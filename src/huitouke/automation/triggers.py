@@ -25,8 +25,8 @@ from django.utils.translation import gettext as _
 from lunar_python import LunarYear, Solar
 
 from huitouke.accounts.models import Organisation
-from huitouke.automation.calendar import BUILT_IN_CODES, CustomDate, Festival, festivals
 from huitouke.automation.models import AutomationRule, SegmentState, Trigger
+from huitouke.core.occasions import BUILT_IN_CODES, CustomDate, Festival, festivals
 from huitouke.customers.models import CalendarKind, Customer, FamilyMember, Relation
 
 BUILT_IN_FESTIVALS = BUILT_IN_CODES

@@ -15,16 +15,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
 from huitouke.automation import queries
 from huitouke.automation.actions import do_save_rule, do_set_rule_active, new_rule
 from huitouke.automation.forms import FESTIVAL_LABELS, CampaignForm, RuleForm
 from huitouke.automation.models import AutomationRule, Enrolment, Trigger
+from huitouke.automation.presets import BY_CODE, enable_template, template_choices
 from huitouke.automation.results import rule_results
-from huitouke.automation.templates import BY_CODE, enable_template, template_choices
 from huitouke.automation.triggers import upcoming_festivals
 from huitouke.messaging.models import MessageStatus
-from huitouke.web.http import AuthedRequest
 
 
 def _require_editor(request: AuthedRequest) -> None:

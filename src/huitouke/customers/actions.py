@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation, Role, User
 from huitouke.audit.actions import record_audit
+from huitouke.core.locks import lock_customer_stats
 from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
 from huitouke.customers.models import (
     Customer,
@@ -267,8 +268,8 @@ def do_merge_customers(
     *, keep: Customer, duplicate: Customer, actor: Any, request: Any = None
 ) -> Customer:
     """Merge `duplicate` into `keep`: orders, interactions, tags, family and history move; audited."""
-    from huitouke.sales.actions import lock_customer, refresh_customer_stats
     from huitouke.sales.models import Order
+    from huitouke.sales.stats import refresh_customer_stats
 
     if keep.pk == duplicate.pk:
         raise ValidationError(_("A customer cannot be merged with herself."))
@@ -277,7 +278,7 @@ def do_merge_customers(
     with transaction.atomic():
         # Lock in primary-key order so two merges touching the same pair cannot deadlock.
         for c in sorted((keep, duplicate), key=lambda c: c.pk):
-            lock_customer(c)
+            lock_customer_stats(c.pk, c.organisation_id)
         moved_orders = Order.objects.filter(customer=duplicate).update(customer=keep)
         duplicate.interactions.update(customer=keep)
         duplicate.family.update(customer=keep)

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
 from huitouke.accounts.scoping import can_reveal_phone
 from huitouke.analytics.queries import customer_panel
@@ -29,7 +30,6 @@ from huitouke.customers.queries import filter_customers, get_customer_for
 from huitouke.loyalty.queries import customer_panel_context
 from huitouke.messaging.queries import customer_panel_context as messaging_panel
 from huitouke.sales.queries import purchase_phases
-from huitouke.web.http import AuthedRequest
 
 PAGE_SIZE = 50
 

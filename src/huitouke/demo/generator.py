@@ -26,8 +26,8 @@ from huitouke.customers.models import Tag
 from huitouke.demo import names
 from huitouke.demo.rows import Writer
 from huitouke.demo.simulation import POTENTIAL_SHARE, TIME_ZONE, World, join_days
-from huitouke.sales.actions import rebuild_stats
 from huitouke.sales.models import Category, Product
+from huitouke.sales.stats import rebuild_stats
 
 DEMO_PASSWORD = "huitouke-demo"
 ORGANISATION_NAME = "玫瑰美颜 Rose Beauty"

@@ -23,7 +23,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from huitouke.accounts.models import Organisation, Role, User
-from huitouke.automation.calendar import next_birthday, solar_to_lunar
+from huitouke.core.occasions import next_birthday, solar_to_lunar
 from huitouke.customers.models import CalendarKind, Customer, CustomerStats, Source
 from huitouke.followups.defaults import ensure_default_rules
 from huitouke.followups.models import (

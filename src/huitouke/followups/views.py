@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
 from huitouke.customers.queries import get_customer_for
 from huitouke.followups import actions, queries
@@ -27,7 +28,6 @@ from huitouke.followups.forms import (
     TaskForm,
 )
 from huitouke.followups.models import FollowUpTask, SopRule
-from huitouke.web.http import AuthedRequest
 
 MANAGERS = (Role.OWNER, Role.MANAGER)
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from huitouke.core.bulk import FastTable
 from huitouke.customers.models import Customer, Tag
-from huitouke.imports.bulk import FastTable
 from huitouke.imports.matching import (
     Cust,
     CustomerIndex,

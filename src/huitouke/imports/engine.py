@@ -27,8 +27,8 @@ from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation, Store
 from huitouke.audit.actions import record_audit
+from huitouke.core.bulk import FastTable, local_datetime_adapter
 from huitouke.customers.models import Customer
-from huitouke.imports.bulk import FastTable, local_datetime_adapter
 from huitouke.imports.customer_rows import CustomerRowsMixin
 from huitouke.imports.matching import Cust, CustomerIndex, ProductIndex, load_aliases
 from huitouke.imports.models import ImportJob
@@ -37,7 +37,6 @@ from huitouke.imports.readers import Format, Item, iter_file
 from huitouke.imports.refund_rows import RefundRowsMixin
 from huitouke.imports.reports import RawRows
 from huitouke.imports.rows import Kind, ParsedOrderRow, ParsedRefundRow, ReadResult, RowError
-from huitouke.imports.stats import refresh_stats_for
 from huitouke.imports.summary import (
     ALL_OR_NOTHING,
     GOOD_ROWS,
@@ -49,6 +48,7 @@ from huitouke.imports.summary import (
     visit_key,
 )
 from huitouke.sales.models import Order, OrderLine
+from huitouke.sales.stats import refresh_stats_for
 
 log = logging.getLogger(__name__)
 

@@ -19,12 +19,12 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from huitouke.accounts.models import Store, User
+from huitouke.core.bulk import BATCH as BATCH
+from huitouke.core.bulk import batches as batches
 from huitouke.customers.models import Customer, Source
 from huitouke.customers.phones import normalise_phone
 from huitouke.imports.models import PayerAlias
 from huitouke.sales.models import Category, Order, Product, Refund
-
-BATCH = 500  # values per IN (...) list: well inside SQLite's and PostgreSQL's limits
 
 _fake_ids = itertools.count(-1, -1)
 
@@ -32,13 +32,6 @@ _fake_ids = itertools.count(-1, -1)
 def fake_id() -> int:
     """A negative id for a record a dry run would create."""
     return next(_fake_ids)
-
-
-def batches(values: Iterable[Any], size: int = BATCH) -> Iterable[list[Any]]:
-    """`values` in lists of at most `size`."""
-    iterator = iter(values)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
 
 
 def e164(phone: str) -> str:

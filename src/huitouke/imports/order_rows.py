@@ -17,8 +17,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huitouke.core.bulk import FastTable
 from huitouke.customers.models import Customer
-from huitouke.imports.bulk import FastTable
 from huitouke.imports.matching import (
     Cust,
     CustomerIndex,

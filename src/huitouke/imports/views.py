@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
@@ -28,7 +29,6 @@ from huitouke.imports.forms import (
 )
 from huitouke.imports.models import ImportJob, ImportMode, ImportStatus
 from huitouke.imports.reports import errors_from_dicts, write_bad_rows, write_error_report
-from huitouke.web.http import AuthedRequest
 
 SHOWN_ERRORS = 50
 CONTENT_TYPES = {

@@ -25,9 +25,9 @@ from django.utils import timezone
 
 from huitouke.accounts.models import Organisation
 from huitouke.audit.actions import record_audit
-from huitouke.imports.stats import refresh_stats_for
 from huitouke.imports.summary import ROW_PREFIX
 from huitouke.sales.models import Order, OrderLine, OrderSource, OrderStatus
+from huitouke.sales.stats import refresh_stats_for
 
 BATCH_GROUPS = 500
 AMOUNTS = ("gross_amount", "discount_amount", "net_paid", "cost_amount")

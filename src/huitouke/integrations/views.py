@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
 from huitouke.integrations.forms import EndpointForm
 from huitouke.integrations.models import WebhookDelivery, WebhookEndpoint
@@ -19,7 +20,6 @@ from huitouke.integrations.webhooks import (
     do_replay_delivery,
     do_update_endpoint,
 )
-from huitouke.web.http import AuthedRequest
 
 
 def _owner(request: AuthedRequest) -> None:

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation
 from huitouke.audit.actions import record_audit
+from huitouke.core.locks import lock_loyalty_account
 from huitouke.customers.models import Customer
 from huitouke.loyalty.models import (
     ZERO,
@@ -104,16 +105,6 @@ def account_for(customer: Customer) -> LoyaltyAccount:
     return account
 
 
-def _locked_account(customer_id: int, organisation_id: int) -> LoyaltyAccount:
-    # Callers that read the account and then write it (credits paying off a debt, reversals,
-    # expiry) hold its row lock on PostgreSQL; SQLite's IMMEDIATE transactions already serialise.
-    # Lock order everywhere: the customer's stats row (taken by sales) first, then this row.
-    LoyaltyAccount.objects.get_or_create(
-        customer_id=customer_id, defaults={"organisation_id": organisation_id}
-    )
-    return LoyaltyAccount.objects.select_for_update().get(customer_id=customer_id)
-
-
 def _append(
     account: LoyaltyAccount, kind: str, points: int, debt: int, **fields: Any
 ) -> PointsEntry:
@@ -137,7 +128,7 @@ def _credit(
     customer_id: int, organisation_id: int, kind: str, points: int, **fields: Any
 ) -> PointsEntry:
     """Add points; any points owed are paid off first."""
-    account = _locked_account(customer_id, organisation_id)
+    account = lock_loyalty_account(customer_id, organisation_id)
     paid_off = min(points, account.debt)
     updated = LoyaltyAccount.objects.filter(pk=account.pk, debt__gte=paid_off).update(
         balance=F("balance") + (points - paid_off), debt=F("debt") - paid_off
@@ -167,7 +158,7 @@ def _debit(customer: Customer, kind: str, points: int, **fields: Any) -> PointsE
 
 def _take_back(customer_id: int, organisation_id: int, due: int, **fields: Any) -> PointsEntry:
     """Take back `due` points after a refund: what the balance holds, the rest recorded as owed."""
-    account = _locked_account(customer_id, organisation_id)
+    account = lock_loyalty_account(customer_id, organisation_id)
     taken = min(due, account.balance)
     updated = LoyaltyAccount.objects.filter(pk=account.pk, balance__gte=taken).update(
         balance=F("balance") - taken, debt=F("debt") + (due - taken)
@@ -232,7 +223,7 @@ def do_redeem_points(
 
 def birthday_multiplier_applies(customer: Customer, when: datetime, time_zone: str) -> bool:
     """Whether `when` falls in the customer's birthday month (a lunar birthday: its solar month that year)."""
-    from huitouke.automation.calendar import birthday_in_year
+    from huitouke.core.occasions import birthday_in_year
 
     if not customer.has_birthday:
         return False
@@ -261,7 +252,7 @@ def earn_for_order(order: Order) -> PointsEntry | None:
     if order.customer_id is None or order.status != OrderStatus.PAID:
         return None
     rules = ensure_program(order.organisation_id)
-    account = _locked_account(order.customer_id, order.organisation_id)
+    account = lock_loyalty_account(order.customer_id, order.organisation_id)
     # The tier she held when she ordered; a new member starts in the base tier.
     tier = account.tier or tier_for(
         list(Tier.objects.filter(organisation_id=order.organisation_id)), ZERO
@@ -352,7 +343,7 @@ def expire_points_of(
 ) -> PointsEntry | None:
     """Expire one customer's lapsed points (idempotent: a second run finds nothing)."""
     with transaction.atomic():
-        account = _locked_account(customer_id, organisation_id)
+        account = lock_loyalty_account(customer_id, organisation_id)
         lapsed = min(points_to_expire(customer_id, now), account.balance)
         if lapsed <= 0:
             return None
@@ -391,7 +382,7 @@ def merge_accounts(keep: Customer, duplicate: Customer) -> None:
     """Move the duplicate's ledger, balance and owed points to the kept customer (inside the merge)."""
     org_id = keep.organisation_id
     for customer_id in sorted((keep.pk, duplicate.pk)):
-        _locked_account(customer_id, org_id)
+        lock_loyalty_account(customer_id, org_id)
     dup = LoyaltyAccount.objects.get(pk=duplicate.pk)
     # The rows move with their history intact, so each customer's balance stays her ledger's sum.
     PointsEntry.objects.filter(customer_id=duplicate.pk).update(customer_id=keep.pk)

@@ -20,12 +20,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation, Store
+from huitouke.core.locks import lock_customer_stats, lock_loyalty_account
 from huitouke.customers.models import Customer
 from huitouke.loyalty import coupons
-from huitouke.loyalty.actions import _locked_account, do_redeem_points
+from huitouke.loyalty.actions import do_redeem_points
 from huitouke.loyalty.models import ZERO, Coupon, CouponKind, LoyaltyAccount, LoyaltySettings, Tier
 from huitouke.loyalty.program import ensure_program, tier_for, trailing_spend
-from huitouke.sales.actions import LineInput, do_record_order, lock_customer
+from huitouke.sales.actions import LineInput, do_record_order
 from huitouke.sales.models import Order, OrderSource
 
 CENT = Decimal("0.01")
@@ -247,8 +248,8 @@ def do_checkout(
         if customer is not None:
             # Stats row, then loyalty account: the lock order every order and refund uses, so the
             # balance checked below cannot change before the points are taken.
-            lock_customer(customer)
-            _locked_account(customer.pk, customer.organisation_id)
+            lock_customer_stats(customer.pk, customer.organisation_id)
+            lock_loyalty_account(customer.pk, customer.organisation_id)
         quote = quote_checkout(
             organisation=organisation,
             customer=customer,

@@ -22,8 +22,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from huitouke.audit.actions import record_audit
+from huitouke.core.locks import lock_loyalty_account
 from huitouke.customers.models import Customer
-from huitouke.loyalty.actions import _locked_account
 from huitouke.loyalty.models import (
     ZERO,
     Coupon,
@@ -160,7 +160,7 @@ def _issue_one(
     with transaction.atomic():
         # The account row is the per-customer lock: two issues to one customer queue here, so the
         # per-customer count below cannot be passed twice (PostgreSQL); SQLite serialises anyway.
-        _locked_account(customer.pk, customer.organisation_id)
+        lock_loyalty_account(customer.pk, customer.organisation_id)
         if template.per_customer_limit is not None:
             held = Coupon.objects.filter(template=template, customer=customer).count()
             if held >= template.per_customer_limit:

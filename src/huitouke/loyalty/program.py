@@ -21,11 +21,11 @@ from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation
 from huitouke.audit.actions import record_audit
+from huitouke.core.bulk import FastTable
 from huitouke.customers.models import Customer
-from huitouke.imports.bulk import FastTable
 from huitouke.loyalty.models import ZERO, LoyaltyAccount, LoyaltySettings, Tier, TierChange
-from huitouke.sales.actions import stats_aggregates
 from huitouke.sales.models import Order
+from huitouke.sales.stats import stats_aggregates
 
 # Automations register here to act on up- and downgrades; called inside the transaction that
 # changed the tier (messages must wait for transaction.on_commit).

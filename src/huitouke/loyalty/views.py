@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
@@ -33,7 +34,6 @@ from huitouke.loyalty.program import do_update_program, ensure_program
 from huitouke.loyalty.queries import template_results, usable_coupons
 from huitouke.sales.actions import LineInput
 from huitouke.sales.forms import OrderHeaderForm, OrderLineFormSet
-from huitouke.web.http import AuthedRequest
 
 
 def _require(request: AuthedRequest, *roles: str) -> None:

@@ -11,12 +11,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role, User
 from huitouke.customers.models import Customer
 from huitouke.members import actions, qr
 from huitouke.members.forms import JoinCodeForm
 from huitouke.members.models import JoinCode
-from huitouke.web.http import AuthedRequest
 
 
 def visible_codes(user: User) -> QuerySet[JoinCode]:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation
 from huitouke.audit.actions import record_audit
+from huitouke.core.locks import lock_customer
 from huitouke.customers.models import Customer
 from huitouke.messaging.models import (
     Channel,
@@ -94,13 +95,6 @@ def recipient_for(customer: Customer, channel: str) -> str:
     if channel == Channel.EMAIL:
         return customer.email or ""
     return "staff"
-
-
-def lock_customer(customer_id: int) -> None:
-    """Serialise message decisions for one customer (the frequency cap) until the transaction ends."""
-    # On PostgreSQL the row lock makes a second worker wait and then see the first's message;
-    # SQLite's IMMEDIATE transactions serialise writers already.
-    list(Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk", flat=True))
 
 
 def is_opted_out(customer_id: int, channel: str) -> bool:

@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from huitouke.accounts import scoping
+from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
 from huitouke.customers.models import Customer
 from huitouke.customers.queries import get_customer_for
@@ -43,7 +44,6 @@ from huitouke.messaging.models import (
 )
 from huitouke.messaging.rendering import VARIABLES, customer_variables
 from huitouke.messaging.rendering import render as render_text
-from huitouke.web.http import AuthedRequest
 
 
 def _require(request: AuthedRequest, *roles: str) -> None:

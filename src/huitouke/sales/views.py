@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
 from huitouke.customers.actions import do_create_customer
 from huitouke.customers.models import Customer
@@ -30,7 +31,6 @@ from huitouke.sales.forms import (
 )
 from huitouke.sales.models import Category, Order, Product
 from huitouke.sales.queries import category_phases
-from huitouke.web.http import AuthedRequest
 
 
 def _resolve_customer(request: AuthedRequest, header: OrderHeaderForm) -> Customer | None:

@@ -14,13 +14,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
 from huitouke.customers.models import Customer
 from huitouke.segments import actions
 from huitouke.segments.compiler import SegmentError, compile_segment, empty_definition
 from huitouke.segments.fields import FIELDS
 from huitouke.segments.models import Segment
-from huitouke.web.http import AuthedRequest
 
 
 def _get_segment(request: AuthedRequest, pk: int) -> Segment:

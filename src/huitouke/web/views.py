@@ -10,10 +10,10 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from huitouke.accounts.http import AuthedRequest
 from huitouke.analytics.views import dashboard_context
 from huitouke.customers.models import Customer
 from huitouke.sales.models import Order
-from huitouke.web.http import AuthedRequest
 
 
 @login_required

@@ -25,9 +25,9 @@ from django.utils import timezone
 
 from huitouke.accounts.models import User
 from huitouke.audit.actions import record_audit
+from huitouke.core.bulk import FastTable
 from huitouke.customers.models import Customer, CustomerStats, Source, Tag
 from huitouke.customers.phones import normalise_phone
-from huitouke.imports.bulk import FastTable
 from huitouke.wecom.actions import client_for, do_sync_members
 from huitouke.wecom.models import (
     FollowState,

@@ -15,10 +15,10 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role, User
 from huitouke.accounts.scoping import staff_q
 from huitouke.customers.models import Customer
-from huitouke.web.http import AuthedRequest
 from huitouke.wecom import callbacks, tasks
 from huitouke.wecom.actions import do_map_member, do_save_connection, do_test_connection
 from huitouke.wecom.client import WeComError

@@ -9,7 +9,7 @@ from django.db import migrations
 
 
 def recompute(apps, schema_editor):
-    from huitouke.sales.actions import last_visit_categories
+    from huitouke.sales.stats import last_visit_categories
 
     Organisation = apps.get_model("accounts", "Organisation")
     CustomerStats = apps.get_model("customers", "CustomerStats")

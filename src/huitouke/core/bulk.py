@@ -9,12 +9,22 @@ new ids come back from the database (see FastTable._returning).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from django.db import connection, models
+
+BATCH = 500  # values per IN (...) list: well inside SQLite's and PostgreSQL's limits
+
+
+def batches(values: Iterable[Any], size: int = BATCH) -> Iterator[list[Any]]:
+    """`values` in lists of at most `size`."""
+    iterator = iter(values)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
 
 
 class FastTable:

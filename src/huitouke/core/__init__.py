@@ -1,0 +1,1 @@
+"""Plain helpers every app may use: no models, no imports of Huitouke apps (the bottom layer)."""
