@@ -42,7 +42,7 @@ from huitouke.imports.summary import ALL_OR_NOTHING, ImportSummary
 log = logging.getLogger(__name__)
 
 FINISHED = (ImportStatus.READY, ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELLED)
-UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".xls", ".tsv")
+UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 STALE_AFTER = 120  # seconds without progress before a running job counts as stopped
 NEW_CUSTOMER = "new"
 

@@ -11,12 +11,13 @@ import codecs
 import csv
 import io
 import os
+import re
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from itertools import chain, islice
@@ -78,7 +79,8 @@ MAX_CELL_CHARS = 32_767
 SAMPLE_CHARS = 100  # a preview cell, as stored on the job and shown on its page
 MB = 1 << 20
 MAX_XLSX_PART = 256 * MB  # one worksheet's XML, read as a stream
-MAX_XLSX_SHARED = 64 * MB  # the shared strings, which openpyxl holds in memory whole
+MAX_XLSX_SHARED = 64 * MB  # the shared strings, which the reader holds in memory whole
+MAX_XLS_FILE = 256 * MB  # an old .xls is not compressed: its size is what gets parsed
 MAX_XLSX_TOTAL = 512 * MB
 MAX_XLSX_RATIO = 100  # real sheets compress 5-30 times; a bomb thousands of times
 
@@ -167,9 +169,36 @@ def _csv_rows(text: IO[str], delimiter: str) -> RawRows:
         yield number, _within_limits(number, cells)  # type: ignore[arg-type]
 
 
-def _xlsx_rows(sheet: object) -> RawRows:
-    for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):  # type: ignore[attr-defined]
-        yield number, _within_limits(number, list(cells))
+def _workbook_rows(sheet: object) -> RawRows:
+    """A calamine sheet's rows as openpyxl gave them, numbered as Excel shows them.
+
+    calamine yields every row from the first (so numbers match Excel's) but drops the empty
+    columns left of the first used one, and gives "" for an empty cell, a float for every
+    number and a date for a date-only cell. The rows are put back to what the parsers were
+    built on (openpyxl's values): the left columns padded, None for empty, a whole number as
+    int (Excel stores 13800138000 as 13800138000.0; "13800138000.0" is not a phone), a date as
+    midnight.
+    """
+    start = sheet.start  # type: ignore[attr-defined]
+    pad = [None] * (start[1] if start else 0)
+    for number, raw in enumerate(sheet.iter_rows(), start=1):  # type: ignore[attr-defined]
+        cells: list[CellValue] = [*pad]
+        add = cells.append
+        for cell in raw:
+            kind = type(cell)
+            if kind is str:
+                add(cell or None)
+            elif kind is float:
+                # Below 1e15 (Excel's 15 digits) a whole number was stored as one; above it,
+                # openpyxl saw the exponent Excel writes, and the parsers refuse a shortened id.
+                add(int(cell) if cell.is_integer() and -1e15 < cell < 1e15 else cell)
+            elif kind is date:
+                add(datetime(cell.year, cell.month, cell.day))
+            else:
+                add(cell)
+        while cells and cells[-1] is None:
+            cells.pop()
+        yield number, _within_limits(number, cells)
 
 
 def _within_limits(number: int, cells: list[CellValue]) -> list[CellValue]:
@@ -187,31 +216,44 @@ def _within_limits(number: int, cells: list[CellValue]) -> list[CellValue]:
     return cells
 
 
-def _check_xlsx_parts(binary: IO[bytes]) -> None:
-    """Refuse a workbook whose parts would unpack past the size limits (a zip bomb)."""
+def _check_xlsx_parts(binary: IO[bytes]) -> bool:
+    """Refuse a workbook whose parts would unpack past the size limits (a zip bomb).
+
+    Returns whether an .xlsx counts its dates from 1904 (old Mac Excel), read from the head of
+    its workbook part once the sizes passed: calamine dates formatted cells itself, but a plain
+    number in a date column is a serial the parser converts.
+    """
     start = binary.tell()
     try:
         with zipfile.ZipFile(binary) as archive:
             infos = archive.infolist()
+            total = 0
+            for info in infos:
+                size = info.file_size
+                total += size
+                limit = (
+                    MAX_XLSX_SHARED
+                    if info.filename.lower().endswith(("sharedstrings.xml", "sharedstrings.bin"))
+                    else MAX_XLSX_PART
+                )
+                if (
+                    size > limit
+                    or total > MAX_XLSX_TOTAL
+                    or (size > MB and size > MAX_XLSX_RATIO * max(info.compress_size, 1))
+                ):
+                    raise _problem("xlsx_too_large", limit=MAX_XLSX_TOTAL // MB)
+            if "xl/workbook.xml" not in archive.NameToInfo:
+                return False
+            with archive.open("xl/workbook.xml") as part:
+                head = part.read(64 * 1024)
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise _problem("file_unreadable", detail=str(exc) or type(exc).__name__) from None
     finally:
         binary.seek(start)
-    total = 0
-    for info in infos:
-        size = info.file_size
-        total += size
-        limit = (
-            MAX_XLSX_SHARED
-            if info.filename.lower().endswith("sharedstrings.xml")
-            else MAX_XLSX_PART
-        )
-        if (
-            size > limit
-            or total > MAX_XLSX_TOTAL
-            or (size > MB and size > MAX_XLSX_RATIO * max(info.compress_size, 1))
-        ):
-            raise _problem("xlsx_too_large", limit=MAX_XLSX_TOTAL // MB)
+    return _DATE_1904.search(head) is not None
+
+
+_DATE_1904 = re.compile(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=\"(?:1|true)\"")
 
 
 def _sample(cells: Sequence[CellValue]) -> list[str]:
@@ -256,14 +298,23 @@ def _open_table(source: Source, fmt: str, sheet: str | int | None, stack: ExitSt
     binary.seek(start)
     if not magic:
         raise _problem("file_empty")
-    if magic.startswith(b"\xd0\xcf\x11\xe0"):
-        raise _problem("xls_unsupported")
-    if magic.startswith(b"PK\x03\x04"):
+    if magic.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: an old .xls (Excel 97-2003)
         if fmt == "csv":
             raise _problem("file_unreadable", detail="this is an Excel workbook, not a CSV file")
-        return _open_xlsx(binary, sheet, stack)
+        binary.seek(0, os.SEEK_END)
+        size = binary.tell() - start
+        binary.seek(start)
+        if size > MAX_XLS_FILE:
+            raise _problem("xlsx_too_large", limit=MAX_XLS_FILE // MB)
+        return _open_workbook(binary, sheet, stack, epoch_1904=False)
+    if magic.startswith(b"PK\x03\x04"):  # a zip: .xlsx, .xlsb or .ods
+        if fmt == "csv":
+            raise _problem("file_unreadable", detail="this is an Excel workbook, not a CSV file")
+        # Every part's unpacked size is checked before anything is unpacked.
+        epoch_1904 = _check_xlsx_parts(binary)
+        return _open_workbook(binary, sheet, stack, epoch_1904=epoch_1904)
     if fmt == "xlsx":
-        raise _problem("file_unreadable", detail="this is not an .xlsx workbook")
+        raise _problem("file_unreadable", detail="this is not an Excel workbook")
     return _open_csv(binary, stack)
 
 
@@ -284,31 +335,39 @@ def _open_csv(binary: IO[bytes], stack: ExitStack) -> _Table:
     return _Table("csv", _csv_rows(text, delimiter), encoding=encoding, delimiter=delimiter)
 
 
-def _open_xlsx(binary: IO[bytes], sheet: str | int | None, stack: ExitStack) -> _Table:
-    from openpyxl import load_workbook
+def _open_workbook(
+    binary: IO[bytes], sheet: str | int | None, stack: ExitStack, *, epoch_1904: bool
+) -> _Table:
+    """A workbook (.xlsx, .xlsm, .xlsb, .xls, .ods) read by calamine (Rust), once its size passed.
 
-    _check_xlsx_parts(binary)
+    Formula cells give their last computed value, as Excel shows them. The container is
+    "xlsx" for every kind: the error report of a workbook is written as .xlsx.
+    """
+    from python_calamine import CalamineError, CalamineWorkbook
+
     try:
-        # data_only: formula cells give their last computed value, not "=B2*C2".
-        workbook = load_workbook(binary, read_only=True, data_only=True, keep_links=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        workbook = CalamineWorkbook.from_filelike(binary)  # type: ignore[arg-type]
+    except (CalamineError, ValueError, OSError) as exc:
         raise _problem("file_unreadable", detail=str(exc) or type(exc).__name__) from None
     stack.callback(workbook.close)
-    names = workbook.sheetnames
+    names = [
+        meta.name
+        for meta in workbook.sheets_metadata
+        if str(meta.typ).endswith("WorkSheet")  # not chart sheets, as openpyxl's worksheets
+    ] or list(workbook.sheet_names)
     if sheet is None:
-        worksheet = workbook.worksheets[0]
+        name = names[0] if names else None
     elif isinstance(sheet, int):
-        if not 0 <= sheet < len(names):
-            raise _problem("sheet_not_found", sheet, names="、".join(names))
-        worksheet = workbook.worksheets[sheet]
-    elif sheet in names:
-        worksheet = workbook[sheet]
+        name = names[sheet] if 0 <= sheet < len(names) else None
     else:
+        name = sheet if sheet in names else None
+    if name is None:
         raise _problem("sheet_not_found", sheet, names="、".join(names))
-    # The stored dimensions can be wrong (some tools write A1:A1); read what is really there.
-    worksheet.reset_dimensions()  # type: ignore[union-attr]
-    epoch_1904 = workbook.epoch.year == 1904
-    return _Table("xlsx", _xlsx_rows(worksheet), sheet=worksheet.title, epoch_1904=epoch_1904)
+    try:
+        worksheet = workbook.get_sheet_by_name(name)
+    except (CalamineError, ValueError) as exc:
+        raise _problem("file_unreadable", detail=str(exc) or type(exc).__name__) from None
+    return _Table("xlsx", _workbook_rows(worksheet), sheet=name, epoch_1904=epoch_1904)
 
 
 # --- rows to records -----------------------------------------------------------------------

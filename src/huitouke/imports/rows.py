@@ -149,10 +149,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The text encoding of the file is not UTF-8 or GBK; save it as UTF-8 and try again.",
         "zh": "文件编码不是 UTF-8 或 GBK，请另存为 UTF-8 后重试。",
     },
-    "xls_unsupported": {
-        "en": "Old Excel .xls files are not supported; save the file as .xlsx or .csv.",
-        "zh": "不支持旧版 Excel .xls 文件，请另存为 .xlsx 或 .csv。",
-    },
     "sheet_not_found": {
         "en": "The workbook has no sheet “{value}” (sheets: {names}).",
         "zh": "工作簿中没有“{value}”工作表（现有：{names}）。",
