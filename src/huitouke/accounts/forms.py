@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from huitouke.accounts.models import Organisation, Role, Store, User
 from huitouke.accounts.scoping import staff_q
@@ -60,7 +61,7 @@ class HandoverForm(forms.Form):
         label=_("Hand over the customers of"), queryset=User.objects.none()
     )
     to_staff = forms.ModelMultipleChoiceField(
-        label=_("To"),
+        label=pgettext_lazy("handover", "To"),
         queryset=User.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Choose one colleague, or several to spread the customers evenly."),

@@ -9,12 +9,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Lifecycle(models.TextChoices):
     POTENTIAL = "potential", _("Potential")
     NEW = "new", _("New")
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("lifecycle", "Active")
     SILENT = "silent", _("Silent")
     CHURNED = "churned", _("Churned")
 

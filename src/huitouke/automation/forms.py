@@ -9,6 +9,7 @@ from typing import Any, cast
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from huitouke.accounts.models import Organisation
 from huitouke.analytics.models import Lifecycle, RfmSegment
@@ -83,7 +84,8 @@ class RuleForm(forms.Form):
 
     name = forms.CharField(label=_("Name"), max_length=100)
     trigger = forms.ChoiceField(
-        label=_("When"), choices=[c for c in Trigger.choices if c[0] != Trigger.MANUAL]
+        label=pgettext_lazy("trigger", "When"),
+        choices=[c for c in Trigger.choices if c[0] != Trigger.MANUAL],
     )
     # Trigger settings (only those of the chosen trigger are used).
     days_before = forms.IntegerField(

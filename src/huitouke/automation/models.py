@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from huitouke.accounts.scoping import Scope
 
@@ -229,7 +230,7 @@ class Enrolment(models.Model):
         _("reason"), max_length=20, choices=EnrolmentReason.choices, blank=True
     )
     detail = models.JSONField(default=dict, blank=True)
-    due_at = models.DateTimeField(_("due"))
+    due_at = models.DateTimeField(pgettext_lazy("scheduled", "due"))
     created_at = models.DateTimeField(default=timezone.now)
     acted_at = models.DateTimeField(_("acted"), null=True, blank=True)
     event_order = models.ForeignKey(

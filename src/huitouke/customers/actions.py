@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from huitouke.accounts.models import Organisation, Role, User
 from huitouke.audit.actions import record_audit
@@ -88,7 +89,7 @@ def _clean(
     if "name" in fields:
         fields["name"] = (fields["name"] or "").strip()
         if not fields["name"]:
-            raise ValidationError({"name": _("The name is required.")})
+            raise ValidationError({"name": pgettext("person", "The name is required.")})
     for key in ("owner", "home_store", "referrer"):
         obj = fields.get(key)
         if obj is not None and obj.organisation_id != organisation.pk:

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from huitouke.accounts import scoping
 from huitouke.core.touch import TouchingQuerySet
@@ -33,7 +34,7 @@ class Source(models.TextChoices):
     XIAOHONGSHU = "xiaohongshu", _("Xiaohongshu")
     MEITUAN = "meituan", _("Meituan / Dianping")
     ONLINE_SHOP = "online_shop", _("Online shop")
-    EVENT = "event", _("Event")
+    EVENT = "event", pgettext_lazy("source", "Event")
     IMPORT = "import", _("Import")
     OTHER = "other", _("Other")
 
@@ -247,7 +248,7 @@ class Tag(models.Model):
 
 
 class FieldType(models.TextChoices):
-    TEXT = "text", _("Text")
+    TEXT = "text", pgettext_lazy("field type", "Text")
     NUMBER = "number", _("Number")
     DATE = "date", _("Date")
     CHOICE = "choice", _("Choice")
@@ -319,7 +320,7 @@ class FamilyMember(Birthday):
 
 
 class InteractionKind(models.TextChoices):
-    VISIT = "visit", _("Visit")
+    VISIT = "visit", pgettext_lazy("interaction", "Visit")
     CALL = "call", _("Call")
     WECHAT = "wechat", _("WeChat chat")
     CONSULTATION = "consultation", _("Consultation")

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from huitouke.accounts import scoping
 
@@ -30,7 +31,7 @@ class TaskStatus(models.TextChoices):
 
 class Trigger(models.TextChoices):
     ORDER_PAID_OVER = "order_paid_over", _("Order paid at or above an amount")
-    CUSTOMER_CREATED = "customer_created", _("New customer")
+    CUSTOMER_CREATED = "customer_created", pgettext_lazy("trigger", "New customer")
     DAYS_AFTER_FIRST_ORDER = "days_after_first_order", _("Window of days after the first order")
     VIP_BIRTHDAY = "vip_birthday", _("VIP birthday")
     RFM_SEGMENT_ENTERED = "rfm_segment_entered", _("Entered an RFM segment")
@@ -69,7 +70,7 @@ class SopRule(models.Model):
     threshold = models.DecimalField(
         _("amount (yuan)"), max_digits=12, decimal_places=2, null=True, blank=True
     )
-    days = models.PositiveIntegerField(_("days"), null=True, blank=True)
+    days = models.PositiveIntegerField(pgettext_lazy("field", "days"), null=True, blank=True)
     window_start_days = models.PositiveIntegerField(_("from day"), null=True, blank=True)
     window_end_days = models.PositiveIntegerField(_("until day"), null=True, blank=True)
     event = models.CharField(_("event"), max_length=20, choices=Event.choices, blank=True)

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from huitouke.accounts.http import AuthedRequest
@@ -282,10 +283,10 @@ def staff_results(request: AuthedRequest) -> HttpResponse:
         "chart": chart,
         "columns": [
             ("name", _("Staff")),
-            ("customers", _("Customers")),
+            ("customers", pgettext("count", "Customers")),
             ("revenue", _("Revenue")),
             ("repurchase", _("Repurchase rate")),
-            ("active", _("Active")),
+            ("active", pgettext("lifecycle", "Active")),
             ("silent", _("Silent")),
             ("churned", _("Churned")),
             ("on_time", _("Done on time")),

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from huitouke.accounts import scoping
 from huitouke.accounts.models import Role, Store, User
@@ -41,7 +42,7 @@ class JoinForm(forms.Form):
         ),
     )
     name = forms.CharField(
-        label=_("Name"),
+        label=pgettext_lazy("person", "Name"),
         max_length=100,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "name", "placeholder": _("Your name")}),

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from huitouke.messaging.models import (
     ChannelConfig,
@@ -72,7 +73,9 @@ class SmsChannelForm(forms.Form):
     unit_cost = forms.DecimalField(
         label=_("Cost per SMS (yuan)"), min_value=0, max_digits=8, decimal_places=4, initial="0.045"
     )
-    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    is_active = forms.BooleanField(
+        label=pgettext_lazy("switch", "Active"), required=False, initial=True
+    )
 
     @staticmethod
     def initial_for(config: ChannelConfig | None) -> dict[str, Any]:
@@ -124,7 +127,9 @@ class EmailChannelForm(forms.Form):
     unit_cost = forms.DecimalField(
         label=_("Cost per email (yuan)"), min_value=0, max_digits=8, decimal_places=4, initial="0"
     )
-    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    is_active = forms.BooleanField(
+        label=pgettext_lazy("switch", "Active"), required=False, initial=True
+    )
 
     @staticmethod
     def initial_for(config: ChannelConfig | None) -> dict[str, Any]:

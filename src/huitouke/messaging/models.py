@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from huitouke.accounts import secret_box
 from huitouke.core.touch import TouchingQuerySet
@@ -224,7 +225,7 @@ class Message(models.Model):
     template = models.ForeignKey(
         MessageTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    recipient = models.CharField(_("to"), max_length=254, blank=True)
+    recipient = models.CharField(pgettext_lazy("recipient", "to"), max_length=254, blank=True)
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("text"))
     provider_template_code = models.CharField(max_length=50, blank=True)

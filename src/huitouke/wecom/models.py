@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from huitouke.accounts import secret_box
 
@@ -201,7 +202,7 @@ class TransferStatus(models.TextChoices):
     WAITING = "waiting", _("Waiting for the customer (24 h)")
     MOVED = "moved", _("Moved")
     REFUSED = "refused", _("Refused")
-    FAILED = "failed", _("Not sent")
+    FAILED = "failed", pgettext_lazy("transfer", "Not sent")
 
 
 class WeComTransfer(models.Model):
@@ -260,7 +261,7 @@ class GroupMessageStatus(models.TextChoices):
     PENDING = "pending", _("Being sent to WeCom")
     WAITING = "waiting", _("Waiting for the staff member to confirm")
     SENT = "sent", _("Sent")
-    FAILED = "failed", _("Not sent")
+    FAILED = "failed", pgettext_lazy("transfer", "Not sent")
 
 
 class WeComGroupMessage(models.Model):
@@ -289,7 +290,7 @@ class RecipientStatus(models.TextChoices):
     SENT = "sent", _("Sent")
     NOT_FRIEND = "not_friend", _("Not a WeChat friend any more")
     LIMIT = "limit", _("Already received a WeCom group message")
-    FAILED = "failed", _("Not sent")
+    FAILED = "failed", pgettext_lazy("transfer", "Not sent")
 
 
 class WeComGroupRecipient(models.Model):
