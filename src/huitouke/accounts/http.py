@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
 
@@ -13,3 +14,9 @@ class AuthedRequest(HttpRequest):
 
     user: User  # type: ignore[assignment]
     htmx: HtmxDetails
+
+
+def require_role(request: AuthedRequest, *roles: str) -> None:
+    """Refuse (403) a signed-in user whose role is not one of `roles`."""
+    if getattr(request.user, "role", None) not in roles:
+        raise PermissionDenied

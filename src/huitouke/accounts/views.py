@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,15 +21,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from huitouke.accounts.forms import StaffForm, StoreForm
-from huitouke.accounts.http import AuthedRequest
+from huitouke.accounts.http import AuthedRequest, require_role
 from huitouke.accounts.models import ApiToken, Role, Store, TokenScope, User
 from huitouke.accounts.scoping import staff_q
 from huitouke.accounts.tokens import create_api_token, revoke_api_token
-
-
-def _require(request: AuthedRequest, *roles: str) -> None:
-    if request.user.role not in roles:
-        raise PermissionDenied
 
 
 @login_required
@@ -87,7 +81,7 @@ def token_delete(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @login_required
 def staff_list(request: AuthedRequest) -> HttpResponse:
-    _require(request, Role.OWNER, Role.MANAGER)
+    require_role(request, Role.OWNER, Role.MANAGER)
     staff = (
         User.objects.filter(staff_q(request.user))
         .select_related("store")
@@ -104,7 +98,7 @@ def staff_list(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def staff_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
-    _require(request, Role.OWNER)
+    require_role(request, Role.OWNER)
     org = request.user.organisation
     instance = get_object_or_404(User, pk=pk, organisation=org) if pk else User(organisation=org)
     form = StaffForm(request.POST or None, instance=instance, organisation=org)
@@ -125,7 +119,7 @@ def staff_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
 
 @login_required
 def store_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
-    _require(request, Role.OWNER)
+    require_role(request, Role.OWNER)
     org = request.user.organisation
     instance = get_object_or_404(Store, pk=pk, organisation=org) if pk else Store(organisation=org)
     form = StoreForm(request.POST or None, instance=instance)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -103,15 +103,13 @@ def enrol(
 ) -> int:
     """Insert an enrolment per occurrence, ignoring those already there; returns how many were offered.
 
-    Customers beyond the rule's reach (a manager's rule and another store's customer) are left
-    out here, so they are neither enrolled nor listed on the rule's page.
+    The occurrences lie within the rule's reach: the daily pass takes them from `rule_customers`,
+    the events from `_enrol_event`.
     """
     now = now or timezone.now()
     delay = timedelta(minutes=rule.delay_minutes)
     batch: list[Enrolment] = []
     offered = 0
-    if rule.scope_role != Role.OWNER:
-        occurrences = _within_reach(rule, occurrences)
     for occurrence in occurrences:
         batch.append(
             Enrolment(
@@ -134,21 +132,17 @@ def enrol(
     return offered
 
 
-def _within_reach(rule: AutomationRule, occurrences: Iterable[Occurrence]) -> Iterator[Occurrence]:
-    reach = Customer.objects.filter(customer_q(rule.scope))
-    chunk: list[Occurrence] = []
+def _enrol_event(rule: AutomationRule, occurrence: Occurrence, now: datetime) -> int:
+    """Enrol one customer after an event, unless she is beyond the rule's reach.
 
-    def allowed(items: list[Occurrence]) -> Iterator[Occurrence]:
-        ids = set(reach.filter(pk__in={o.customer_id for o in items}).values_list("pk", flat=True))
-        return (o for o in items if o.customer_id in ids)
-
-    for occurrence in occurrences:
-        chunk.append(occurrence)
-        if len(chunk) >= BATCH:
-            yield from allowed(chunk)
-            chunk = []
-    if chunk:
-        yield from allowed(chunk)
+    A manager's rule never enrols another store's customer, so she is neither acted on nor
+    listed on the rule's page.
+    """
+    if rule.scope_role != Role.OWNER and not (
+        Customer.objects.filter(customer_q(rule.scope), pk=occurrence.customer_id).exists()
+    ):
+        return 0
+    return enrol(rule, [occurrence], now=now)
 
 
 # --- event triggers (called inside the event's transaction) ---------------------------------------
@@ -178,7 +172,7 @@ def on_customer_created(customer: Customer) -> None:
     now = timezone.now()
     offered = 0
     for rule in _event_rules(customer.organisation_id, Trigger.CUSTOMER_CREATED):
-        offered += enrol(rule, [Occurrence(customer.pk, "created", now)], now=now)
+        offered += _enrol_event(rule, Occurrence(customer.pk, "created", now), now)
     if offered:
         _kick_after_commit()
 
@@ -188,7 +182,7 @@ def on_customer_joined(customer: Customer) -> None:
     now = timezone.now()
     offered = 0
     for rule in _event_rules(customer.organisation_id, Trigger.CUSTOMER_JOINED):
-        offered += enrol(rule, [Occurrence(customer.pk, "joined", now)], now=now)
+        offered += _enrol_event(rule, Occurrence(customer.pk, "joined", now), now)
     if offered:
         _kick_after_commit()
 
@@ -212,8 +206,8 @@ def on_order_paid(order: Any) -> None:
             )
             if (count or 0) > 1:
                 continue
-        offered += enrol(
-            rule, [Occurrence(order.customer_id, f"order:{order.pk}", now, order.pk)], now=now
+        offered += _enrol_event(
+            rule, Occurrence(order.customer_id, f"order:{order.pk}", now, order.pk), now
         )
     if offered:
         _kick_after_commit()
@@ -226,8 +220,8 @@ def on_order_refunded(order: Any, refund: Any) -> None:
     now = timezone.now()
     offered = 0
     for rule in _event_rules(order.organisation_id, Trigger.ORDER_REFUNDED):
-        offered += enrol(
-            rule, [Occurrence(order.customer_id, f"refund:{refund.pk}", now, order.pk)], now=now
+        offered += _enrol_event(
+            rule, Occurrence(order.customer_id, f"refund:{refund.pk}", now, order.pk), now
         )
     if offered:
         _kick_after_commit()
@@ -246,7 +240,7 @@ def on_tier_changed(change: Any) -> None:
         direction = rule.params.get("direction", "up")
         if (direction == "up" and after <= before) or (direction == "down" and after >= before):
             continue
-        offered += enrol(rule, [Occurrence(change.customer_id, f"tier:{change.pk}", now)], now=now)
+        offered += _enrol_event(rule, Occurrence(change.customer_id, f"tier:{change.pk}", now), now)
     if offered:
         _kick_after_commit()
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from huitouke.accounts.forms import HandoverForm, OrganisationForm
-from huitouke.accounts.http import AuthedRequest
+from huitouke.accounts.http import AuthedRequest, require_role
 from huitouke.accounts.models import Role
 from huitouke.audit.actions import record_audit
 from huitouke.customers.actions import apply_industry_template, do_hand_over_customers
@@ -21,14 +21,9 @@ from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
 from huitouke.customers.models import CustomField
 
 
-def _require(request: AuthedRequest, *roles: str) -> None:
-    if request.user.role not in roles:
-        raise PermissionDenied
-
-
 @login_required
 def handover(request: AuthedRequest) -> HttpResponse:
-    _require(request, Role.OWNER, Role.MANAGER)
+    require_role(request, Role.OWNER, Role.MANAGER)
     form = HandoverForm(
         request.POST or None, user=request.user, initial={"from_staff": request.GET.get("from")}
     )
@@ -48,10 +43,22 @@ def handover(request: AuthedRequest) -> HttpResponse:
     return render(request, "accounts/handover.html", {"form": form, "active_nav": "staff"})
 
 
+def _audit_settings(request: AuthedRequest, detail: dict[str, object]) -> None:
+    org = request.user.organisation
+    record_audit(
+        actor=request.user,
+        organisation=org,
+        action="settings",
+        target=org,
+        request=request,
+        detail=detail,
+    )
+
+
 @login_required
 def organisation_settings(request: AuthedRequest) -> HttpResponse:
     """The owner's shop settings: name, industry, time zone, lifecycle and RFM thresholds, archive templates."""
-    _require(request, Role.OWNER)
+    require_role(request, Role.OWNER)
     org = request.user.organisation
     form = OrganisationForm(request.POST or None, instance=org)
     if request.method == "POST" and "template" in request.POST:
@@ -61,26 +68,12 @@ def organisation_settings(request: AuthedRequest) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            record_audit(
-                actor=request.user,
-                organisation=org,
-                action="settings",
-                target=org,
-                request=request,
-                detail={"template": template},
-            )
+            _audit_settings(request, {"template": template})
             messages.success(request, _("%(n)s archive fields added.") % {"n": created})
         return redirect("accounts:organisation")
     if request.method == "POST" and form.is_valid():
         form.save()
-        record_audit(
-            actor=request.user,
-            organisation=org,
-            action="settings",
-            target=org,
-            request=request,
-            detail={"fields": form.changed_data},
-        )
+        _audit_settings(request, {"fields": form.changed_data})
         messages.success(request, _("Saved."))
         return redirect("accounts:organisation")
     ctx = {

@@ -23,6 +23,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from huitouke.accounts.models import Organisation, Role, User
+from huitouke.accounts.scoping import ALL
 from huitouke.core.occasions import next_birthday, solar_to_lunar
 from huitouke.customers.models import CalendarKind, Customer, CustomerStats, Source
 from huitouke.followups.defaults import ensure_default_rules
@@ -221,7 +222,6 @@ def _members(rule: SopRule, clock: Clock) -> QuerySet[Customer] | None:
         return base.filter(analytics__rfm_segment=rule.rfm_segment)
     if rule.segment is None:
         return None
-    from huitouke.accounts.scoping import ALL
     from huitouke.segments.compiler import SegmentError, segment_customers
 
     try:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
-from huitouke.accounts.http import AuthedRequest
+from huitouke.accounts.http import AuthedRequest, require_role
 from huitouke.accounts.models import Role
 from huitouke.customers.queries import get_customer_for
 from huitouke.followups import actions, queries
@@ -31,11 +31,6 @@ from huitouke.followups.forms import (
 from huitouke.followups.models import FollowUpTask, SopRule
 
 MANAGERS = (Role.OWNER, Role.MANAGER)
-
-
-def _require(request: AuthedRequest, *roles: str) -> None:
-    if request.user.role not in roles:
-        raise PermissionDenied
 
 
 def _add_errors(form: Any, exc: ValidationError) -> None:
@@ -169,7 +164,7 @@ def task_create(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def team(request: AuthedRequest) -> HttpResponse:
-    _require(request, *MANAGERS)
+    require_role(request, *MANAGERS)
     ctx = {**queries.team(request.user), "now": timezone.now(), "active_nav": "tasks"}
     return render(request, "followups/team.html", ctx)
 
@@ -179,7 +174,7 @@ def team(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def rule_list(request: AuthedRequest) -> HttpResponse:
-    _require(request, *MANAGERS)
+    require_role(request, *MANAGERS)
     ensure_default_rules(request.user.organisation)
     rules = SopRule.objects.filter(organisation_id=request.user.organisation_id).select_related(
         "segment"
@@ -189,14 +184,14 @@ def rule_list(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def rule_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
-    _require(request, *MANAGERS)
+    require_role(request, *MANAGERS)
     organisation = request.user.organisation
     rule = None
     if pk is not None:
         rule = get_object_or_404(SopRule, pk=pk, organisation_id=request.user.organisation_id)
     else:
         # New SOPs are the owner's decision; managers tune the existing ones.
-        _require(request, Role.OWNER)
+        require_role(request, Role.OWNER)
     form = SopRuleForm(request.POST or None, instance=rule, organisation_id=organisation.pk)
     if request.method == "POST" and form.is_valid():
         fields = form.action_fields()
@@ -224,7 +219,7 @@ def rule_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
 @login_required
 @require_POST
 def rule_delete(request: AuthedRequest, pk: int) -> HttpResponse:
-    _require(request, Role.OWNER)
+    require_role(request, Role.OWNER)
     rule = get_object_or_404(SopRule, pk=pk, organisation_id=request.user.organisation_id)
     try:
         actions.do_delete_sop_rule(rule, actor=request.user, request=request)
@@ -240,7 +235,7 @@ def rule_delete(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @login_required
 def staff_results(request: AuthedRequest) -> HttpResponse:
-    _require(request, *MANAGERS)
+    require_role(request, *MANAGERS)
     today = queries.local_today(request.user)
     start, end = PeriodForm.default(today)
     form = PeriodForm(request.GET if "start" in request.GET else None)

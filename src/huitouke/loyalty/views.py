@@ -6,14 +6,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from huitouke.accounts.http import AuthedRequest
+from huitouke.accounts.http import AuthedRequest, require_role
 from huitouke.accounts.models import Role
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
@@ -36,11 +36,6 @@ from huitouke.sales.actions import LineInput
 from huitouke.sales.forms import OrderHeaderForm, OrderLineFormSet
 
 
-def _require(request: AuthedRequest, *roles: str) -> None:
-    if getattr(request.user, "role", None) not in roles:
-        raise PermissionDenied
-
-
 def _messages_of(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
@@ -48,7 +43,7 @@ def _messages_of(exc: ValidationError) -> str:
 @login_required
 def settings_page(request: AuthedRequest) -> HttpResponse:
     """The organisation's points rules and tiers (owner only)."""
-    _require(request, Role.OWNER)
+    require_role(request, Role.OWNER)
     org = request.user.organisation
     rules = ensure_program(org)
     form = LoyaltySettingsForm(request.POST or None, instance=rules, prefix="rules")
@@ -80,7 +75,7 @@ def settings_page(request: AuthedRequest) -> HttpResponse:
 @login_required
 def template_list(request: AuthedRequest) -> HttpResponse:
     """Coupon templates with issued / used / expired counts and the revenue of the orders that used them."""
-    _require(request, Role.OWNER, Role.MANAGER)
+    require_role(request, Role.OWNER, Role.MANAGER)
     templates = template_results(request.user.organisation_id)
     return render(
         request, "loyalty/coupons.html", {"templates": templates, "active_nav": "loyalty"}
@@ -90,7 +85,7 @@ def template_list(request: AuthedRequest) -> HttpResponse:
 @login_required
 def template_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     """Create or change a coupon template (owner only)."""
-    _require(request, Role.OWNER)
+    require_role(request, Role.OWNER)
     org = request.user.organisation
     ensure_program(org)
     instance = get_object_or_404(CouponTemplate, pk=pk, organisation=org) if pk else None
@@ -140,7 +135,7 @@ def _find_customers(request: AuthedRequest, entries: list[str]) -> tuple[list[Cu
 @login_required
 def issue(request: AuthedRequest) -> HttpResponse:
     """Issue a coupon to one customer (from her page) or to a typed list of customers."""
-    _require(request, Role.OWNER, Role.MANAGER)
+    require_role(request, Role.OWNER, Role.MANAGER)
     org = request.user.organisation
     initial: dict[str, Any] = {"template": request.GET.get("template")}
     if request.GET.get("customer", "").isdigit():
@@ -191,7 +186,7 @@ def _coupon_for(request: AuthedRequest, pk: int) -> Coupon:
 @login_required
 @require_POST
 def void_coupon(request: AuthedRequest, pk: int) -> HttpResponse:
-    _require(request, Role.OWNER, Role.MANAGER)
+    require_role(request, Role.OWNER, Role.MANAGER)
     coupon = _coupon_for(request, pk)
     form = VoidCouponForm(request.POST)
     try:
@@ -224,7 +219,7 @@ def points_history(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 def adjust_points(request: AuthedRequest, pk: int) -> HttpResponse:
     """Add or remove points by hand with a reason (owner and managers)."""
-    _require(request, Role.OWNER, Role.MANAGER)
+    require_role(request, Role.OWNER, Role.MANAGER)
     customer = get_customer_for(request, pk)
     form = AdjustPointsForm(request.POST)
     if form.is_valid():

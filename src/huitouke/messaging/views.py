@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from huitouke.accounts import scoping
-from huitouke.accounts.http import AuthedRequest
+from huitouke.accounts.http import AuthedRequest, require_role
 from huitouke.accounts.models import Role
 from huitouke.customers.models import Customer
 from huitouke.customers.queries import get_customer_for
@@ -46,11 +46,6 @@ from huitouke.messaging.rendering import VARIABLES, customer_variables
 from huitouke.messaging.rendering import render as render_text
 
 
-def _require(request: AuthedRequest, *roles: str) -> None:
-    if request.user.role not in roles:
-        raise PermissionDenied
-
-
 def _visible_messages(request: AuthedRequest) -> Any:
     return Message.objects.filter(scoping.customer_q(request.user, "customer__")).filter(
         organisation_id=request.user.organisation_id
@@ -60,7 +55,7 @@ def _visible_messages(request: AuthedRequest) -> Any:
 @login_required
 def outbox(request: AuthedRequest) -> HttpResponse:
     """Every message of the customers the user may see, newest first; filter failures here."""
-    _require(request, Role.OWNER, Role.MANAGER)
+    require_role(request, Role.OWNER, Role.MANAGER)
     rows = _visible_messages(request).select_related("customer", "rule", "template")
     status = request.GET.get("status", "")
     if status in MessageStatus.values:
@@ -97,7 +92,7 @@ def outbox(request: AuthedRequest) -> HttpResponse:
 @require_POST
 def message_retry(request: AuthedRequest, pk: int) -> HttpResponse:
     """Queue a failed message again."""
-    _require(request, Role.OWNER, Role.MANAGER)
+    require_role(request, Role.OWNER, Role.MANAGER)
     message = _visible_messages(request).filter(pk=pk).first()
     if message is None:
         raise Http404
@@ -112,7 +107,7 @@ def message_retry(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @login_required
 def template_list(request: AuthedRequest) -> HttpResponse:
-    _require(request, Role.OWNER, Role.MANAGER)
+    require_role(request, Role.OWNER, Role.MANAGER)
     templates = MessageTemplate.objects.filter(organisation_id=request.user.organisation_id)
     return render(
         request, "messaging/templates.html", {"templates": templates, "active_nav": "automation"}
@@ -143,7 +138,7 @@ def _preview(
 @login_required
 def template_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     """Create or change a message template, with a live preview for one customer."""
-    _require(request, Role.OWNER, Role.MANAGER)
+    require_role(request, Role.OWNER, Role.MANAGER)
     organisation = request.user.organisation
     instance = None
     if pk is not None:
@@ -183,7 +178,7 @@ def template_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse
 @require_POST
 def template_preview(request: AuthedRequest) -> HttpResponse:
     """The HTMX preview: the text being typed, rendered for the chosen customer."""
-    _require(request, Role.OWNER, Role.MANAGER)
+    require_role(request, Role.OWNER, Role.MANAGER)
     customer = _preview_customer(request, request.POST.get("customer"))
     preview = _preview(
         customer,
@@ -198,7 +193,7 @@ def template_preview(request: AuthedRequest) -> HttpResponse:
 @login_required
 def channels(request: AuthedRequest) -> HttpResponse:
     """How messages go out (owner only): SMS provider, SMTP server, frequency cap, retries."""
-    _require(request, Role.OWNER)
+    require_role(request, Role.OWNER)
     organisation = request.user.organisation
     sms = ChannelConfig.objects.filter(organisation=organisation, channel=Channel.SMS).first()
     email = ChannelConfig.objects.filter(organisation=organisation, channel=Channel.EMAIL).first()
