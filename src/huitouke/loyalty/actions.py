@@ -13,7 +13,8 @@ counts against the lot it takes back and every other debit (redeem, expire, nega
 counts as use.
 
 The program's rules and tiers live in loyalty.program; the names other apps import from here
-(TIER_CHANGED_HOOKS, ensure_program, evaluate_tier) are re-exported.
+(ensure_program, evaluate_tier) are re-exported; a tier change is announced by
+loyalty.events.tier_changed.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ from huitouke.loyalty.models import (
     PointsKind,
     Tier,
 )
-from huitouke.loyalty.program import TIER_CHANGED_HOOKS as TIER_CHANGED_HOOKS
 from huitouke.loyalty.program import ensure_program as ensure_program
 from huitouke.loyalty.program import evaluate_tier as evaluate_tier
 from huitouke.loyalty.program import tier_for

@@ -8,7 +8,7 @@ every change is kept in TierChange.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -23,13 +23,10 @@ from huitouke.accounts.models import Organisation
 from huitouke.audit.actions import record_audit
 from huitouke.core.bulk import FastTable
 from huitouke.customers.models import Customer
+from huitouke.loyalty import events
 from huitouke.loyalty.models import ZERO, LoyaltyAccount, LoyaltySettings, Tier, TierChange
 from huitouke.sales.models import Order
 from huitouke.sales.stats import stats_aggregates
-
-# Automations register here to act on up- and downgrades; called inside the transaction that
-# changed the tier (messages must wait for transaction.on_commit).
-TIER_CHANGED_HOOKS: list[Callable[[TierChange], None]] = []
 
 
 def default_tiers() -> list[tuple[str, Decimal, Decimal, Decimal, tuple[bool, bool, bool]]]:
@@ -172,8 +169,7 @@ def evaluate_tier(
                 reason=reason,
                 at=now,
             )
-            for hook in TIER_CHANGED_HOOKS:
-                hook(change)
+            events.tier_changed.send(sender=TierChange, change=change)
             return change
     return None
 
