@@ -10,16 +10,12 @@ from typing import Any
 
 from django.db.models.signals import post_save, pre_save
 
+from huitouke.customers.changes import CONSENT_FIELDS, CustomerChanges
+from huitouke.customers.models import Customer
 from huitouke.integrations.models import Tombstone, WebhookEvent
 from huitouke.integrations.tombstones import record_tombstone
-from huitouke.integrations.webhooks import emit
+from huitouke.integrations.webhooks import emit, emit_many
 
-# Audit entries that stand for an event (written in the same transaction as the change).
-AUDITED_EVENTS = {
-    "coupon_redeem": WebhookEvent.COUPON_REDEEMED,
-    "opt_out": WebhookEvent.CONSENT_CHANGED,
-    "opt_in": WebhookEvent.CONSENT_CHANGED,
-}
 # Audit entries of actions that take a customer out of the feeds (erasure, deletion).
 AUDITED_TOMBSTONES = {
     "customer_deleted": Tombstone.Reason.DELETED,
@@ -74,7 +70,40 @@ def on_task_completed(task: Any) -> None:
     )
 
 
-CONSENT_FIELDS = ("consent_sms", "consent_email", "consent_wechat")
+def on_coupon_redeemed(coupon: Any, order: Any) -> None:
+    """loyalty.coupons.COUPON_REDEEMED_HOOKS: the quick order's coupon and do_redeem_coupon's."""
+    emit(
+        coupon.organisation_id,
+        WebhookEvent.COUPON_REDEEMED,
+        {
+            "customer_id": coupon.customer_id,
+            "coupon_id": coupon.pk,
+            "order_id": order.pk if order is not None else None,
+        },
+    )
+
+
+def on_customers_changed(changes: CustomerChanges) -> None:
+    """The one way customer events are queued: from a save (below) and from bulk writes."""
+    org = changes.organisation_id
+    for event, ids in (
+        (WebhookEvent.CUSTOMER_CREATED, changes.created),
+        (WebhookEvent.CUSTOMER_UPDATED, changes.updated),
+    ):
+        if ids:
+            external = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "external_id"))
+            emit_many(
+                org, event, [{"customer_id": pk, "external_id": external.get(pk, "")} for pk in ids]
+            )
+    if changes.consent:
+        emit_many(
+            org,
+            WebhookEvent.CONSENT_CHANGED,
+            [
+                {"customer_id": pk, **dict(zip(("sms", "email", "wechat"), values, strict=True))}
+                for pk, values in changes.consent.items()
+            ],
+        )
 
 
 def on_customer_saving(sender: Any, instance: Any, raw: bool, **kwargs: Any) -> None:
@@ -94,24 +123,17 @@ def on_customer_saving(sender: Any, instance: Any, raw: bool, **kwargs: Any) -> 
 def on_customer_saved(sender: Any, instance: Any, created: bool, raw: bool, **kwargs: Any) -> None:
     if raw or instance.merged_into_id is not None:
         return
-    event = WebhookEvent.CUSTOMER_CREATED if created else WebhookEvent.CUSTOMER_UPDATED
-    emit(
-        instance.organisation_id,
-        event,
-        {"customer_id": instance.pk, "external_id": instance.external_id},
-    )
     before = getattr(instance, "_consent_before", None)
     after = tuple(getattr(instance, f) for f in CONSENT_FIELDS)
-    if before is not None and tuple(before) != after:
-        emit(
-            instance.organisation_id,
-            WebhookEvent.CONSENT_CHANGED,
-            {
-                "customer_id": instance.pk,
-                **dict(zip(("sms", "email", "wechat"), after, strict=True)),
-            },
-        )
     instance._consent_before = None
+    on_customers_changed(
+        CustomerChanges(
+            organisation_id=instance.organisation_id,
+            created=(instance.pk,) if created else (),
+            updated=() if created else (instance.pk,),
+            consent={instance.pk: after} if before is not None and tuple(before) != after else {},
+        )
+    )
 
 
 def on_points_entry_saved(
@@ -138,23 +160,12 @@ def on_audit_entry_saved(
 ) -> None:
     if raw or not created or instance.organisation_id is None:
         return
-    if instance.action in AUDITED_EVENTS:
-        data = (
-            {"customer_id": _int(instance.object_id)} if instance.object_type == "customer" else {}
-        )
-        detail = instance.detail or {}
-        for key in ("coupon", "order", "channel"):
-            if key in detail:
-                data[f"{key}_id" if key != "channel" else key] = detail[key]
-        if instance.action in ("opt_out", "opt_in"):
-            data["consent"] = instance.action == "opt_in"
-        emit(instance.organisation_id, AUDITED_EVENTS[instance.action], data)
     if instance.action in AUDITED_TOMBSTONES and instance.object_type == "customer":
         record_tombstone(
-            organisation_id=instance.organisation_id,
-            kind=Tombstone.Kind.CUSTOMER,
-            object_id=_int(instance.object_id) or 0,
-            reason=AUDITED_TOMBSTONES[instance.action],
+            instance.organisation_id,
+            Tombstone.Kind.CUSTOMER,
+            _int(instance.object_id) or 0,
+            AUDITED_TOMBSTONES[instance.action],
         )
 
 
@@ -166,8 +177,9 @@ def connect() -> None:
     """Wire the receivers (from IntegrationsConfig.ready; each hook list gets it once)."""
     from huitouke.audit.models import AuditEntry
     from huitouke.customers.actions import MERGE_HOOKS
-    from huitouke.customers.models import Customer
+    from huitouke.customers.changes import CUSTOMER_CHANGE_HOOKS
     from huitouke.followups.actions import TASK_COMPLETED_HOOKS
+    from huitouke.loyalty.coupons import COUPON_REDEEMED_HOOKS
     from huitouke.loyalty.models import PointsEntry
     from huitouke.sales.actions import ORDER_PAID_HOOKS, ORDER_REFUNDED_HOOKS
 
@@ -176,6 +188,8 @@ def connect() -> None:
         (ORDER_REFUNDED_HOOKS, on_order_refunded),
         (MERGE_HOOKS, on_customers_merged),
         (TASK_COMPLETED_HOOKS, on_task_completed),
+        (COUPON_REDEEMED_HOOKS, on_coupon_redeemed),
+        (CUSTOMER_CHANGE_HOOKS, on_customers_changed),
     ):
         if hook not in hooks:
             hooks.append(hook)  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from huitouke.accounts.models import Organisation
 from huitouke.audit.actions import record_audit
 from huitouke.core.locks import lock_customer
+from huitouke.customers.changes import consent_of, customers_changed
 from huitouke.customers.models import Customer
 from huitouke.messaging.models import (
     Channel,
@@ -374,11 +375,15 @@ def do_opt_out(
             OptOutChannel.WECHAT: ["consent_wechat"],
             OptOutChannel.ALL: ["consent_sms", "consent_email", "consent_wechat"],
         }[OptOutChannel(channel)]
+        before = consent_of([customer.pk]).get(customer.pk)
         Customer.objects.filter(pk=customer.pk).update(
-            consent_updated_at=now, **dict.fromkeys(consent, False)
+            consent_updated_at=now, updated_at=now, **dict.fromkeys(consent, False)
         )
         for field in consent:
             setattr(customer, field, False)
+        after = consent_of([customer.pk])
+        if after.get(customer.pk) != before:
+            customers_changed(customer.organisation_id, updated=[customer.pk], consent=after)
         if created:
             record_audit(
                 actor=actor,
@@ -396,6 +401,8 @@ def do_remove_opt_out(customer: Customer, *, channel: str, actor: Any, request: 
     with transaction.atomic():
         deleted, _rows = OptOut.objects.filter(customer=customer, channel=channel).delete()
         if deleted:
+            # Her consent flags stay as they are, but she may hear from the store again.
+            customers_changed(customer.organisation_id, consent=consent_of([customer.pk]))
             record_audit(
                 actor=actor,
                 organisation=customer.organisation,
