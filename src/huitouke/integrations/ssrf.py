@@ -78,9 +78,7 @@ class _HTTPConnection(http.client.HTTPConnection):
 class _HTTPSConnection(http.client.HTTPSConnection):
     def connect(self) -> None:
         # The plain TCP connection is checked before any TLS byte is sent.
-        self.sock = socket.create_connection(
-            (self.host, self.port), self.timeout
-        )
+        self.sock = socket.create_connection((self.host, self.port), self.timeout)
         _check_peer(self.sock)
         # No proxy (the opener has none), so no tunnel: TLS straight to the host.
         self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]
