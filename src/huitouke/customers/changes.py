@@ -2,13 +2,14 @@
 
 A single `Customer.save()` is seen by the integrations app's post_save receiver; the writes that
 go around `save()` (an import's bulk insert and update, a handover's UPDATE, the member page's
-one-tap consent, an opt-out) call `customers_changed` here, inside their own transaction, so the
-listeners (webhooks) hear every change once and nothing of a write that is rolled back.
+one-tap consent, an opt-out) call `customers_changed` here, inside their own transaction; it sends
+customers.events.customers_changed, so the receivers (webhooks) hear every change once and
+nothing of a write that is rolled back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 CONSENT_FIELDS = ("consent_sms", "consent_email", "consent_wechat")
@@ -23,9 +24,6 @@ class CustomerChanges:
     updated: tuple[int, ...] = ()
     # customer id → her consent after the write, as (sms, email, wechat)
     consent: Mapping[int, tuple[bool, bool, bool]] = field(default_factory=dict)
-
-
-CUSTOMER_CHANGE_HOOKS: list[Callable[[CustomerChanges], None]] = []
 
 
 def customers_changed(
@@ -46,8 +44,10 @@ def customers_changed(
     )
     if not (changes.created or changes.updated or changes.consent):
         return
-    for hook in CUSTOMER_CHANGE_HOOKS:
-        hook(changes)
+    from huitouke.customers import events
+    from huitouke.customers.models import Customer
+
+    events.customers_changed.send(sender=Customer, changes=changes)
 
 
 def consent_of(customer_ids: Iterable[int]) -> dict[int, tuple[bool, bool, bool]]:

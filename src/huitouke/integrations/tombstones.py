@@ -1,7 +1,7 @@
 """Tombstones: what the change feeds say about rows that left them.
 
 `record_tombstone` is the hook for every write that takes a row out of a feed: a merge (below,
-through customers.actions.MERGE_HOOKS), a deletion, an erasure or anonymisation. Call it inside
+through customers.events.customers_merged), a deletion, an erasure or anonymisation. Call it inside
 the write's transaction, so a rolled-back erasure leaves no tombstone:
 
     from huitouke.integrations.tombstones import record_tombstone
@@ -40,15 +40,4 @@ def record_tombstone(
         object_id=object_id,
         reason=reason,
         replaced_by_id=replaced_by_id,
-    )
-
-
-def on_customers_merged(keep: Any, duplicate: Any) -> None:
-    """Merge hook (customers.actions.MERGE_HOOKS): the duplicate leaves the customer feed."""
-    record_tombstone(
-        keep.organisation_id,
-        Tombstone.Kind.CUSTOMER,
-        duplicate.pk,
-        Tombstone.Reason.MERGED,
-        replaced_by_id=keep.pk,
     )

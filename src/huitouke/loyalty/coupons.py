@@ -9,7 +9,7 @@ issued_count < quota`.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -304,15 +304,12 @@ def find_coupon(organisation_id: int, code: str) -> Coupon:
     return coupon
 
 
-# Called once per coupon used, inside the write, with the coupon and the order it paid (or None):
-# the quick order (checkout.do_checkout) and do_redeem_coupon both come through `redeemed`.
-COUPON_REDEEMED_HOOKS: list[Callable[[Coupon, Order | None], None]] = []
-
-
 def redeemed(coupon: Coupon, order: Order | None) -> None:
-    """Announce a coupon just claimed (call in the claim's transaction, once the order is known)."""
-    for hook in COUPON_REDEEMED_HOOKS:
-        hook(coupon, order)
+    """Announce a coupon just claimed (call in the claim's transaction, once the order is known):
+    the quick order (checkout.do_checkout) and do_redeem_coupon both come through here."""
+    from huitouke.loyalty import events
+
+    events.coupon_redeemed.send(sender=Coupon, coupon=coupon, order=order)
 
 
 def claim(coupon: Coupon, *, customer: Customer, now: datetime, order: Order | None = None) -> None:

@@ -1,4 +1,6 @@
-"""Where webhook events come from: the apps' hooks and saves, inside the writes' transactions.
+"""Where webhook events come from: the apps' events and saves, inside the writes' transactions.
+
+Connected in IntegrationsConfig.ready().
 
 Each receiver builds a minimal payload (ids, amounts, kinds; no names, phones or notes) and
 calls webhooks.emit, which only queues: nothing leaves before the write commits.
@@ -7,8 +9,6 @@ calls webhooks.emit, which only queues: nothing leaves before the write commits.
 from __future__ import annotations
 
 from typing import Any
-
-from django.db.models.signals import post_save, pre_save
 
 from huitouke.customers.changes import CONSENT_FIELDS, CustomerChanges
 from huitouke.customers.models import Customer
@@ -25,7 +25,8 @@ AUDITED_TOMBSTONES = {
 }
 
 
-def on_order_paid(order: Any) -> None:
+def on_order_paid(sender: Any, *, order: Any, **kwargs: Any) -> None:
+    """sales.events.order_paid: order.paid."""
     emit(
         order.organisation_id,
         WebhookEvent.ORDER_PAID,
@@ -40,7 +41,8 @@ def on_order_paid(order: Any) -> None:
     )
 
 
-def on_order_refunded(order: Any, refund: Any) -> None:
+def on_order_refunded(sender: Any, *, order: Any, refund: Any, **kwargs: Any) -> None:
+    """sales.events.order_refunded: order.refunded."""
     emit(
         order.organisation_id,
         WebhookEvent.ORDER_REFUNDED,
@@ -54,7 +56,15 @@ def on_order_refunded(order: Any, refund: Any) -> None:
     )
 
 
-def on_customers_merged(keep: Any, duplicate: Any) -> None:
+def on_customers_merged(sender: Any, *, keep: Any, duplicate: Any, **kwargs: Any) -> None:
+    """customers.events.customers_merged: customer.merged, and the duplicate leaves the feed."""
+    record_tombstone(
+        keep.organisation_id,
+        Tombstone.Kind.CUSTOMER,
+        duplicate.pk,
+        Tombstone.Reason.MERGED,
+        replaced_by_id=keep.pk,
+    )
     emit(
         keep.organisation_id,
         WebhookEvent.CUSTOMER_MERGED,
@@ -62,7 +72,8 @@ def on_customers_merged(keep: Any, duplicate: Any) -> None:
     )
 
 
-def on_task_completed(task: Any) -> None:
+def on_task_completed(sender: Any, *, task: Any, **kwargs: Any) -> None:
+    """followups.events.task_completed: task.completed."""
     emit(
         task.organisation_id,
         WebhookEvent.TASK_COMPLETED,
@@ -70,8 +81,8 @@ def on_task_completed(task: Any) -> None:
     )
 
 
-def on_coupon_redeemed(coupon: Any, order: Any) -> None:
-    """loyalty.coupons.COUPON_REDEEMED_HOOKS: the quick order's coupon and do_redeem_coupon's."""
+def on_coupon_redeemed(sender: Any, *, coupon: Any, order: Any, **kwargs: Any) -> None:
+    """loyalty.events.coupon_redeemed (the quick order's coupon and do_redeem_coupon's)."""
     emit(
         coupon.organisation_id,
         WebhookEvent.COUPON_REDEEMED,
@@ -83,8 +94,9 @@ def on_coupon_redeemed(coupon: Any, order: Any) -> None:
     )
 
 
-def on_customers_changed(changes: CustomerChanges) -> None:
-    """The one way customer events are queued: from a save (below) and from bulk writes."""
+def on_customers_changed(sender: Any, *, changes: CustomerChanges, **kwargs: Any) -> None:
+    """customers.events.customers_changed, and a single save (below): the one way customer
+    events are queued."""
     org = changes.organisation_id
     for event, ids in (
         (WebhookEvent.CUSTOMER_CREATED, changes.created),
@@ -127,12 +139,13 @@ def on_customer_saved(sender: Any, instance: Any, created: bool, raw: bool, **kw
     after = tuple(getattr(instance, f) for f in CONSENT_FIELDS)
     instance._consent_before = None
     on_customers_changed(
-        CustomerChanges(
+        Customer,
+        changes=CustomerChanges(
             organisation_id=instance.organisation_id,
             created=(instance.pk,) if created else (),
             updated=() if created else (instance.pk,),
             consent={instance.pk: after} if before is not None and tuple(before) != after else {},
-        )
+        ),
     )
 
 
@@ -171,29 +184,3 @@ def on_audit_entry_saved(
 
 def _int(text: str) -> int | None:
     return int(text) if text.isdigit() else None
-
-
-def connect() -> None:
-    """Wire the receivers (from IntegrationsConfig.ready; each hook list gets it once)."""
-    from huitouke.audit.models import AuditEntry
-    from huitouke.customers.actions import MERGE_HOOKS
-    from huitouke.customers.changes import CUSTOMER_CHANGE_HOOKS
-    from huitouke.followups.actions import TASK_COMPLETED_HOOKS
-    from huitouke.loyalty.coupons import COUPON_REDEEMED_HOOKS
-    from huitouke.loyalty.models import PointsEntry
-    from huitouke.sales.actions import ORDER_PAID_HOOKS, ORDER_REFUNDED_HOOKS
-
-    for hooks, hook in (
-        (ORDER_PAID_HOOKS, on_order_paid),
-        (ORDER_REFUNDED_HOOKS, on_order_refunded),
-        (MERGE_HOOKS, on_customers_merged),
-        (TASK_COMPLETED_HOOKS, on_task_completed),
-        (COUPON_REDEEMED_HOOKS, on_coupon_redeemed),
-        (CUSTOMER_CHANGE_HOOKS, on_customers_changed),
-    ):
-        if hook not in hooks:
-            hooks.append(hook)  # type: ignore[arg-type]
-    pre_save.connect(on_customer_saving, sender=Customer, dispatch_uid="webhooks_consent")
-    post_save.connect(on_customer_saved, sender=Customer, dispatch_uid="webhooks_customer")
-    post_save.connect(on_points_entry_saved, sender=PointsEntry, dispatch_uid="webhooks_points")
-    post_save.connect(on_audit_entry_saved, sender=AuditEntry, dispatch_uid="webhooks_audit")
