@@ -18,6 +18,7 @@ from huitouke.audit.actions import record_audit
 from huitouke.core.locks import lock_customer_stats
 from huitouke.customers import events
 from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
+from huitouke.customers.changes import customers_changed
 from huitouke.customers.models import (
     Customer,
     CustomerStats,
@@ -243,7 +244,9 @@ def do_hand_over_customers(
         changed_by = actor if getattr(actor, "pk", None) else None
         for staff_id, cids in assignments.items():
             # The owner filter makes a concurrent handover of the same customer count once.
-            Customer.objects.filter(pk__in=cids, owner=from_staff).update(owner_id=staff_id)
+            Customer.objects.filter(pk__in=cids, owner=from_staff).update(
+                owner_id=staff_id, updated_at=timezone.now()
+            )
             OwnershipChange.objects.bulk_create(
                 OwnershipChange(
                     customer_id=c,
@@ -258,6 +261,7 @@ def do_hand_over_customers(
         events.customers_handed_over.send(
             sender=Customer, customer_ids=ids, from_staff=from_staff, assignments=assignments
         )
+        customers_changed(from_staff.organisation_id, updated=ids)
         record_audit(
             actor=actor,
             organisation=from_staff.organisation,

@@ -23,3 +23,9 @@ customers_handed_over = Signal()
 # transaction, after orders, interactions, family and tags have moved and before the duplicate
 # is marked merged: receivers move what their app keeps for the duplicate.
 customers_merged = Signal()
+
+# sender=Customer, changes=<customers.changes.CustomerChanges>. Sent by
+# customers.changes.customers_changed inside the write's transaction, for customers written
+# around Model.save (an import's bulk insert and update, a handover, the member page's consent,
+# an opt-out); a single save is seen by post_save instead. Receivers: integrations (webhooks).
+customers_changed = Signal()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 
 from huitouke.core.bulk import FastTable
+from huitouke.customers.changes import customers_changed
 from huitouke.customers.models import Customer, Tag
 from huitouke.imports.matching import (
     Cust,
@@ -320,6 +321,12 @@ class CustomerRowsMixin:
             Customer.objects.bulk_update(
                 list(changed.values()), sorted(fields | {"updated_at"}), batch_size=500
             )
+        # In the chunk's transaction: a rolled-back chunk announces nothing.
+        customers_changed(
+            self.org.pk,
+            created=[i.pk for _, i in self.new_customers if i.pk],
+            updated=[i.pk for i in changed.values() if i.pk],
+        )
         for instance, referrer in referrals:
             if referrer.pk > 0 and instance.pk:
                 Customer.objects.filter(pk=instance.pk).update(referrer_id=referrer.pk)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from huitouke.accounts.models import Organisation, Role, Store, User
 from huitouke.audit.actions import client_ip, record_audit
 from huitouke.customers.actions import do_create_customer, set_tags
+from huitouke.customers.changes import consent_of, customers_changed
 from huitouke.customers.models import CalendarKind, Customer, CustomField, FieldType, Source
 from huitouke.members.models import ConsentChannel, ConsentEvent, JoinCode, Member
 
@@ -308,10 +309,17 @@ def do_set_consent(
     field = CONSENT_FIELDS[ConsentChannel(channel)]
     now = timezone.now()
     with transaction.atomic():
+        before = consent_of([customer.pk]).get(customer.pk)
         Customer.objects.filter(pk=customer.pk).update(
-            **{field: granted, "consent_updated_at": now}
+            **{field: granted, "consent_updated_at": now, "updated_at": now}
         )
         setattr(customer, field, granted)
+        after = consent_of([customer.pk])
+        customers_changed(
+            customer.organisation_id,
+            updated=[customer.pk],
+            consent=after if after.get(customer.pk) != before else None,
+        )
         ConsentEvent.objects.create(
             organisation_id=customer.organisation_id,
             customer=customer,

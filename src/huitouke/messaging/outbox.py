@@ -179,28 +179,13 @@ def send_one(pk: int, *, now: datetime | None = None) -> str:
     customer = Customer.objects.select_related("organisation", "home_store").get(
         pk=message.customer_id
     )
-    # She may have opted out (or been merged) since the message was queued.
-    reason = suppression_reason(
-        customer,
-        message.channel,
-        is_marketing=message.is_marketing,
-        cap_exempt=True,
-        now=now,
-        check_cap=False,
-    )
-    if reason and reason != SuppressReason.NO_CHANNEL:
-        _finish(pk, status=MessageStatus.SUPPRESSED, reason=reason)
-        if reason in FALLBACK_REASONS:
-            enqueue_fallback(message, now=now)
-        return "suppressed"
-    later = postpone(
-        now, message.quiet_start, message.quiet_end, ZoneInfo(customer.organisation.time_zone)
-    )
-    if later > now:
-        _finish(pk, status=MessageStatus.QUEUED, next_attempt_at=later, attempts=F("attempts") - 1)
-        return "postponed"
+    held = _hold(message, customer, now)
+    if held is not None:
+        return held
     if message.channel == Channel.TASK:
         return _send_task(message, customer, now)
+    if message.channel == Channel.WECOM:
+        return _send_wecom(message, customer, now)
     config = active_config(message.organisation_id, message.channel)
     try:
         if config is None:
@@ -234,6 +219,47 @@ def send_one(pk: int, *, now: datetime | None = None) -> str:
         delivered_at=now if message.channel == Channel.EMAIL else None,
     )
     return "sent"
+
+
+def _hold(message: Message, customer: Customer, now: datetime) -> str | None:
+    """What stops a claimed message now ("suppressed", "postponed"), or None: send it."""
+    # She may have opted out (or been merged) since the message was queued.
+    reason = suppression_reason(
+        customer,
+        message.channel,
+        is_marketing=message.is_marketing,
+        cap_exempt=True,
+        now=now,
+        check_cap=False,
+    )
+    if reason and reason != SuppressReason.NO_CHANNEL:
+        _finish(message.pk, status=MessageStatus.SUPPRESSED, reason=reason)
+        if reason in FALLBACK_REASONS:
+            enqueue_fallback(message, now=now)
+        return "suppressed"
+    later = postpone(
+        now, message.quiet_start, message.quiet_end, ZoneInfo(customer.organisation.time_zone)
+    )
+    if later > now:
+        _finish(
+            message.pk,
+            status=MessageStatus.QUEUED,
+            next_attempt_at=later,
+            attempts=F("attempts") - 1,
+        )
+        return "postponed"
+    return None
+
+
+def _send_wecom(message: Message, customer: Customer, now: datetime) -> str:
+    """A 群发 task of this message and the due ones sharing its text and sender (wecom.channel)."""
+    from huitouke.wecom.channel import send
+
+    def failed(m: Message, error: Exception, at: datetime, transient: bool) -> str:
+        kind = TransientSendError if transient else PermanentSendError
+        return _failed_attempt(m, kind(str(error)[:200], provider="wecom"), at, transient=transient)
+
+    return send(message, customer, now, claim=claim, finish=_finish, admit=_hold, failed=failed)
 
 
 def _send_task(message: Message, customer: Customer, now: datetime) -> str:

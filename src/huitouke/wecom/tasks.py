@@ -49,3 +49,11 @@ def mark_tags(customer_id: int, add: list[str], remove: list[str]) -> int:
     from huitouke.wecom.tagsync import mark_tags as mark
 
     return mark(customer_id, add, remove)
+
+
+@db_periodic_task(crontab(minute="*/30"))
+def refresh_group_messages() -> int:
+    """Read the outbox's 群发 tasks' results back (confirmed by staff, received, refused)."""
+    from huitouke.wecom.channel import refresh_waiting
+
+    return refresh_waiting()
