@@ -27,6 +27,7 @@ from huitouke.customers.models import (
     OwnershipChange,
     Tag,
 )
+from huitouke.customers.phones import mask_phone
 from huitouke.customers.validation import validate_customer, validate_phone
 
 PROFILE_FIELDS = (
@@ -145,11 +146,16 @@ def do_create_customer(*, organisation: Organisation, actor: Any, **fields: Any)
     return customer
 
 
-def do_update_customer(customer: Customer, *, actor: Any, **fields: Any) -> Customer:
-    """Edit a customer's profile; an owner change is recorded in the ownership history."""
+def do_update_customer(
+    customer: Customer, *, actor: Any, request: Any = None, **fields: Any
+) -> Customer:
+    """Edit a customer's profile; an owner change is recorded in the ownership history, and the
+    fields changed (old → new) in the audit log as customer_edit."""
     tags = fields.pop("tags", None)
     fields = _clean(customer.organisation, fields, exclude_pk=customer.pk)
     old_owner_id = customer.owner_id
+    before = _profile_values(customer)
+    old_tags = sorted(t.name for t in customer.tags.all()) if tags is not None else None
     for key, value in fields.items():
         setattr(customer, key, value)
     _validate_profile(customer)
@@ -171,11 +177,51 @@ def do_update_customer(customer: Customer, *, actor: Any, **fields: Any) -> Cust
                     changed_by=actor if getattr(actor, "pk", None) else None,
                     reason="manual",
                 )
+            _audit_edit(customer, before, old_tags, actor=actor, request=request)
     except IntegrityError as exc:
         raise ValidationError(
             {"phone": _("This phone or customer number is already in use.")}
         ) from exc
     return customer
+
+
+def _profile_values(customer: Customer) -> dict[str, Any]:
+    values = {}
+    for name in PROFILE_FIELDS:
+        value = getattr(customer, Customer._meta.get_field(name).attname)  # type: ignore[union-attr]
+        if name == "phone" and value:
+            value = mask_phone(value)  # the audit log never holds a full number
+        elif isinstance(value, str):
+            value = value[:200]
+        elif value is not None and not isinstance(value, bool | int | float | dict | list):
+            value = str(value)
+        values[name] = value
+    return values
+
+
+def _audit_edit(
+    customer: Customer,
+    before: dict[str, Any],
+    old_tags: list[str] | None,
+    *,
+    actor: Any,
+    request: Any,
+) -> None:
+    after = _profile_values(customer)
+    changes = {k: [before[k], after[k]] for k in PROFILE_FIELDS if before[k] != after[k]}
+    if old_tags is not None:
+        new_tags = sorted(t.name for t in customer.tags.all())
+        if new_tags != old_tags:
+            changes["tags"] = [old_tags, new_tags]
+    if changes:
+        record_audit(
+            actor=actor,
+            organisation=customer.organisation,
+            action="customer_edit",
+            target=customer,
+            request=request,
+            detail={"changes": changes},
+        )
 
 
 def set_tags(customer: Customer, names: Sequence[str]) -> None:

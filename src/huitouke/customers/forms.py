@@ -20,7 +20,7 @@ from huitouke.customers.models import (
     Interaction,
     Relation,
 )
-from huitouke.customers.phones import national
+from huitouke.customers.phones import phone_as_seen
 from huitouke.customers.validation import validate_birthday, validate_customer, validate_phone
 from huitouke.sales.models import Category
 
@@ -68,6 +68,7 @@ class CustomerForm(forms.ModelForm):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        self.shown_phone = ""
         org = user.organisation
         self.fields["owner"].queryset = User.objects.filter(staff_q(user), is_active=True)  # type: ignore[attr-defined]
         self.fields["home_store"].queryset = Store.objects.filter(organisation=org)  # type: ignore[attr-defined]
@@ -75,8 +76,11 @@ class CustomerForm(forms.ModelForm):
             del self.fields["owner"]
         if self.instance.pk:
             self.fields["tags_text"].initial = ", ".join(t.name for t in self.instance.tags.all())
+            # The number as this user may see it: a manager gets the mask (and reveals the number
+            # on the customer's page, audited); sending the mask back keeps the stored number.
+            self.shown_phone = phone_as_seen(user, self.instance)
             if self.instance.phone:
-                self.initial["phone"] = national(self.instance.phone)
+                self.initial["phone"] = self.shown_phone
         self.custom_fields = list(CustomField.objects.filter(organisation=org))
         for cf in self.custom_fields:
             self.fields[f"cf_{cf.key}"] = _custom_form_field(cf)
@@ -101,6 +105,8 @@ class CustomerForm(forms.ModelForm):
         """Cleaned data shaped for do_create_customer / do_update_customer."""
         data = {k: v for k, v in self.cleaned_data.items() if k in self.Meta.fields}
         data["phone"] = data.get("phone") or ""
+        if self.instance.pk and "*" in self.shown_phone and data["phone"] == self.shown_phone:
+            del data["phone"]
         data["tags"] = [
             t for t in (self.cleaned_data.get("tags_text") or "").replace("，", ",").split(",")
         ]

@@ -59,3 +59,20 @@ def mask_phone(e164: str) -> str:
     if len(digits) < 8:
         return "*" * len(digits)
     return f"{digits[:3]}****{digits[-4:]}"
+
+
+def phone_as_seen(user: object, customer: object) -> str:
+    """The customer's number as `user` may see it: national form in full, or masked.
+
+    The one rule (accounts.scoping.can_see_full_phone: the owner, and the staff member the
+    customer belongs to) for every page, form, API field and export; anyone else sees the mask
+    and reveals the number through customers.actions.do_reveal_phone, which audits it.
+    """
+    from huitouke.accounts.scoping import can_see_full_phone
+
+    phone = getattr(customer, "phone", None) or ""
+    if not phone:
+        return ""
+    if user is not None and can_see_full_phone(user, customer):
+        return national(phone)
+    return mask_phone(phone)

@@ -127,7 +127,9 @@ def customer_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     form = CustomerForm(request.POST or None, instance=customer, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.do_update_customer(customer, actor=request.user, **form.action_fields())
+            actions.do_update_customer(
+                customer, actor=request.user, request=request, **form.action_fields()
+            )
         except ValidationError as exc:
             customer.refresh_from_db()
             _add_errors(form, exc)

@@ -23,7 +23,7 @@ from huitouke.accounts.scoping import ALL
 from huitouke.analytics.models import CustomerAnalytics
 from huitouke.audit.actions import record_audit
 from huitouke.customers.models import Customer
-from huitouke.customers.phones import national
+from huitouke.customers.phones import national, phone_as_seen
 from huitouke.imports.reports import Sink, write_table
 from huitouke.sales.models import ZERO, Order
 
@@ -103,7 +103,17 @@ def _birthday(c: Customer) -> str:
     return text
 
 
-def customer_rows(organisation: Organisation, customers: QuerySet[Customer]) -> Iterator[list[Any]]:
+def _phone(viewer: Any, customer: Customer | None) -> str:
+    """The number as the exporter may see it (the one rule, customers.phones.phone_as_seen); the
+    command line, run by whoever holds the server, writes it in full."""
+    if customer is None or not customer.phone:
+        return ""
+    return national(customer.phone) if viewer is None else phone_as_seen(viewer, customer)
+
+
+def customer_rows(
+    organisation: Organisation, customers: QuerySet[Customer], *, viewer: Any = None
+) -> Iterator[list[Any]]:
     """One row per customer in CUSTOMER_COLUMNS order."""
     zone = ZoneInfo(organisation.time_zone)
     qs = customers.select_related("stats", "owner", "home_store").order_by("pk")
@@ -129,7 +139,7 @@ def customer_rows(organisation: Organisation, customers: QuerySet[Customer]) -> 
             yield [
                 c.external_id,
                 c.name,
-                national(c.phone) if c.phone else "",
+                _phone(viewer, c),
                 a.lifecycle if a else "",
                 a.r_score if a else None,
                 a.f_score if a else None,
@@ -159,7 +169,9 @@ def customer_rows(organisation: Organisation, customers: QuerySet[Customer]) -> 
             ]
 
 
-def order_rows(organisation: Organisation, orders: QuerySet[Order]) -> Iterator[list[Any]]:
+def order_rows(
+    organisation: Organisation, orders: QuerySet[Order], *, viewer: Any = None
+) -> Iterator[list[Any]]:
     """One row per order line in ORDER_COLUMNS order; `amount` is the line's share of net paid."""
     zone = ZoneInfo(organisation.time_zone)
     qs = (
@@ -183,7 +195,7 @@ def order_rows(organisation: Organisation, orders: QuerySet[Order]) -> Iterator[
                     _local(order.placed_at, zone),
                     customer.external_id if customer else "",
                     customer.name if customer else "",
-                    national(customer.phone) if customer and customer.phone else "",
+                    _phone(viewer, customer),
                     line.name,
                     line.product.sku if line.product else "",
                     line.category.name if line.category else "",
@@ -258,14 +270,14 @@ def do_export(
         else:
             customers = Customer.objects.active()
         customers = customers.filter(organisation=organisation)
-        header, rows = CUSTOMER_COLUMNS, customer_rows(organisation, customers)
+        header, rows = CUSTOMER_COLUMNS, customer_rows(organisation, customers, viewer=user)
     else:
         if segment is not None:
             raise ExportError(_("Only customers can be exported by segment."))
         orders = Order.objects.visible_to(user) if user is not None else Order.objects.all()
         header, rows = (
             ORDER_COLUMNS,
-            order_rows(organisation, orders.filter(organisation=organisation)),
+            order_rows(organisation, orders.filter(organisation=organisation), viewer=user),
         )
     # No transaction around the writing: on SQLite it would hold the write lock for the whole
     # export. The audit entry follows once the file is complete.
