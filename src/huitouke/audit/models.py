@@ -13,6 +13,7 @@ class AuditAction(models.TextChoices):
     LOGIN_FAILED = "login_failed", _("Failed login")
     MERGE = "merge", _("Merged customers")
     HANDOVER = "handover", _("Handed over customers")
+    OWNER_CHANGE = "owner_change", _("Changed a customer's owner")
     PHONE_REVEAL = "phone_reveal", _("Revealed a phone number")
     EXPORT = "export", _("Exported data")
     IMPORT = "import", _("Imported data")

@@ -160,17 +160,43 @@ def do_reassign_task(task: FollowUpTask, *, assignee: User, actor: Any) -> Follo
 # --- hooks: tasks follow their customers -------------------------------------------------------
 
 
-def on_customers_handed_over(
-    customer_ids: Sequence[int], from_staff: User, assignments: dict[int, list[int]]
-) -> None:
-    """Open tasks of the handed-over customers go to their new owner (inside the handover)."""
-    for staff_id, ids in assignments.items():
-        if ids:
-            FollowUpTask.objects.filter(
-                Q(assignee=from_staff) | Q(assignee__isnull=True),
-                customer_id__in=ids,
-                status=TaskStatus.OPEN,
-            ).update(assignee_id=staff_id)
+def on_owner_changed(moves: Sequence[tuple[int, int | None]], new_owner: User | None) -> int:
+    """Inside do_change_owner: her open tasks (the old owner's, or nobody's) go to the new owner.
+
+    Their scripts were rendered with the old owner's name as the signature ("我是…的小美"); the
+    moved tasks say the new owner's name instead. Returns how many tasks moved.
+    """
+    if new_owner is None:
+        return 0  # nobody to take them: the tasks stay with whoever has them
+    by_old: dict[int | None, list[int]] = {}
+    for customer_id, old in moves:
+        by_old.setdefault(old, []).append(customer_id)
+    names = {u.pk: str(u) for u in User.objects.filter(pk__in=[o for o in by_old if o])}
+    new_name = str(new_owner)
+    moved: list[FollowUpTask] = []
+    for old, ids in by_old.items():
+        tasks = FollowUpTask.objects.filter(
+            Q(assignee_id=old) | Q(assignee__isnull=True) if old else Q(assignee__isnull=True),
+            customer_id__in=ids,
+            status=TaskStatus.OPEN,
+        ).select_for_update()
+        old_name = names.get(old or 0, "")
+        for task in tasks:
+            task.assignee = new_owner
+            if old_name and old_name != new_name:
+                task.script = task.script.replace(old_name, new_name)
+            moved.append(task)
+    FollowUpTask.objects.bulk_update(moved, ["assignee", "script"], batch_size=500)
+    return len(moved)
+
+
+def open_tasks_moving(customer_ids: Sequence[int], from_staff: User) -> int:
+    """How many open tasks a handover of these customers would move (for its confirmation)."""
+    return FollowUpTask.objects.filter(
+        Q(assignee=from_staff) | Q(assignee__isnull=True),
+        customer_id__in=customer_ids,
+        status=TaskStatus.OPEN,
+    ).count()
 
 
 def on_customers_merged(keep: Customer, duplicate: Customer) -> None:
