@@ -16,6 +16,7 @@ from django.utils.translation import pgettext
 from huitouke.accounts.models import Organisation, Role, User
 from huitouke.audit.actions import record_audit
 from huitouke.core.locks import lock_customer_stats
+from huitouke.customers import events
 from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
 from huitouke.customers.models import (
     Customer,
@@ -244,7 +245,10 @@ def do_hand_over_customers(
                 reason=OwnerChangeReason.HANDOVER,
                 request=request,
             )
-        _move_tasks(ids, from_staff, assignments)
+        # WeChat follows go with the customers (wecom); open tasks moved in do_change_owner.
+        events.customers_handed_over.send(
+            sender=Customer, customer_ids=ids, from_staff=from_staff, assignments=assignments
+        )
         record_audit(
             actor=actor,
             organisation=from_staff.organisation,
@@ -256,17 +260,6 @@ def do_hand_over_customers(
     return len(ids)
 
 
-def _move_tasks(
-    customer_ids: list[int], from_staff: User, assignments: dict[int, list[int]]
-) -> None:
-    """What else a handover moves (WeCom transfers register here); tasks move in do_change_owner."""
-    for hook in HANDOVER_HOOKS:
-        hook(customer_ids, from_staff, assignments)
-
-
-HANDOVER_HOOKS: list[Any] = []
-
-
 def handover_preview(from_staff: User, to_staff: Sequence[User]) -> dict[str, Any]:
     """What a handover would move: her customers and their open tasks, and who gets how many."""
     ids = list(
@@ -275,7 +268,10 @@ def handover_preview(from_staff: User, to_staff: Sequence[User]) -> dict[str, An
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    tasks = sum(hook(ids, from_staff) for hook in OPEN_TASK_COUNTERS)
+    answers = events.handover_previewed.send(
+        sender=Customer, customer_ids=ids, from_staff=from_staff
+    )
+    tasks = sum(int(count or 0) for _receiver, count in answers)
     per_staff = {s.pk: 0 for s in to_staff}
     for _cid, staff in zip(ids, itertools.cycle(to_staff), strict=False):
         per_staff[staff.pk] += 1
@@ -284,10 +280,6 @@ def handover_preview(from_staff: User, to_staff: Sequence[User]) -> dict[str, An
         "tasks": tasks,
         "per_staff": [(s, per_staff[s.pk]) for s in to_staff],
     }
-
-
-# Count the open tasks that would move with customers (followups registers itself).
-OPEN_TASK_COUNTERS: list[Any] = []
 
 
 class OwnerChangeReason:
@@ -319,7 +311,7 @@ def do_change_owner(
 
     In one transaction: the owner is set, an ownership-history row per customer and one audit
     entry are written, and her open follow-up tasks move to the new owner with their scripts'
-    signature re-rendered (OWNER_CHANGE_HOOKS). Customers she already owns are left alone.
+    signature re-rendered (events.owners_changed). Customers she already owns are left alone.
     Returns how many customers changed owner.
     """
     batch = [customers] if isinstance(customers, Customer) else list(customers)
@@ -356,7 +348,9 @@ def do_change_owner(
             )
             for cid, old in moves
         )
-        tasks = sum(hook(moves, new_owner) or 0 for hook in OWNER_CHANGE_HOOKS)
+        # Her open tasks follow, their signature re-rendered (followups' receiver counts them).
+        answers = events.owners_changed.send(sender=Customer, moves=moves, new_owner=new_owner)
+        tasks = sum(int(count or 0) for _receiver, count in answers)
         previous: dict[str, int] = {}
         for _cid, old in moves:
             previous[str(old or "")] = previous.get(str(old or ""), 0) + 1
@@ -377,10 +371,6 @@ def do_change_owner(
             },
         )
     return len(moves)
-
-
-# hook(moves: [(customer_id, old_owner_id)], new_owner) -> tasks moved; inside the transaction.
-OWNER_CHANGE_HOOKS: list[Any] = []
 
 
 def do_merge_customers(
@@ -404,8 +394,7 @@ def do_merge_customers(
         duplicate.ownership_changes.update(customer=keep)
         duplicate.referrals.exclude(pk=keep.pk).update(referrer=keep)
         keep.tags.add(*duplicate.tags.all())
-        for hook in MERGE_HOOKS:
-            hook(keep, duplicate)
+        events.customers_merged.send(sender=Customer, keep=keep, duplicate=duplicate)
         # Fill the kept profile's blanks from the duplicate; never overwrite what is there.
         for field in ("wechat_id", "email", "city", "address", "ethnicity", "notes", "external_id"):
             if not getattr(keep, field) and getattr(duplicate, field):
@@ -454,9 +443,6 @@ def do_merge_customers(
             },
         )
     return keep
-
-
-MERGE_HOOKS: list[Any] = []
 
 
 def do_reveal_phone(customer: Customer, *, actor: Any, request: Any = None) -> str:
