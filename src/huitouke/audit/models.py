@@ -17,6 +17,7 @@ class AuditAction(models.TextChoices):
     MERGE = "merge", _("Merged customers")
     MERGE_VISIT_ORDERS = "merge_visit_orders", _("Merged walk-in orders into a customer")
     HANDOVER = "handover", _("Handed over customers")
+    OWNER_CHANGE = "owner_change", _("Changed a customer's owner")
     PHONE_REVEAL = "phone_reveal", _("Revealed a phone number")
     CUSTOMERS_READ = "customers_read", _("Read customers' personal data")
     CUSTOMER_EDIT = "customer_edit", _("Edited a customer")

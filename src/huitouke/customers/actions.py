@@ -153,9 +153,10 @@ def do_update_customer(
     fields changed (old → new) in the audit log as customer_edit."""
     tags = fields.pop("tags", None)
     fields = _clean(customer.organisation, fields, exclude_pk=customer.pk)
-    old_owner_id = customer.owner_id
     before = _profile_values(customer)
     old_tags = sorted(t.name for t in customer.tags.all()) if tags is not None else None
+    owner_given = "owner" in fields
+    new_owner = fields.pop("owner", None)
     for key, value in fields.items():
         setattr(customer, key, value)
     _validate_profile(customer)
@@ -169,14 +170,8 @@ def do_update_customer(
             customer.save()
             if tags is not None:
                 set_tags(customer, tags)
-            if customer.owner_id != old_owner_id:
-                OwnershipChange.objects.create(
-                    customer=customer,
-                    from_owner_id=old_owner_id,
-                    to_owner_id=customer.owner_id,
-                    changed_by=actor if getattr(actor, "pk", None) else None,
-                    reason="manual",
-                )
+            if owner_given:
+                do_change_owner(customer, new_owner, actor=actor, reason=OwnerChangeReason.MANUAL)
             _audit_edit(customer, before, old_tags, actor=actor, request=request)
     except IntegrityError as exc:
         raise ValidationError(
@@ -283,27 +278,21 @@ def do_hand_over_customers(
         qs = Customer.objects.active().filter(owner=from_staff)
         if customer_ids is not None:
             qs = qs.filter(pk__in=customer_ids)
-        ids = list(qs.order_by("pk").values_list("pk", flat=True))
+        # Locked: a concurrent handover of the same customers waits, then finds them moved.
+        ids = list(qs.select_for_update().order_by("pk").values_list("pk", flat=True))
         assignments: dict[int, list[int]] = {s.pk: [] for s in to_staff}
         for cid, staff in zip(ids, itertools.cycle(to_staff), strict=False):
             assignments[staff.pk].append(cid)
-        changed_by = actor if getattr(actor, "pk", None) else None
-        for staff_id, cids in assignments.items():
-            # The owner filter makes a concurrent handover of the same customer count once.
-            Customer.objects.filter(pk__in=cids, owner=from_staff).update(
-                owner_id=staff_id, updated_at=timezone.now()
+        by_pk = Customer.objects.in_bulk(ids)
+        for staff in to_staff:
+            do_change_owner(
+                [by_pk[c] for c in assignments[staff.pk]],
+                staff,
+                actor=actor,
+                reason=OwnerChangeReason.HANDOVER,
+                request=request,
             )
-            OwnershipChange.objects.bulk_create(
-                OwnershipChange(
-                    customer_id=c,
-                    from_owner=from_staff,
-                    to_owner_id=staff_id,
-                    changed_by=changed_by,
-                    reason="handover",
-                )
-                for c in cids
-            )
-        # Open tasks and WeChat follows go with the customers (followups, wecom hooks).
+        # WeChat follows go with the customers (wecom); open tasks moved in do_change_owner.
         events.customers_handed_over.send(
             sender=Customer, customer_ids=ids, from_staff=from_staff, assignments=assignments
         )
@@ -317,6 +306,119 @@ def do_hand_over_customers(
             detail={"customers": len(ids), "to": {str(k): len(v) for k, v in assignments.items()}},
         )
     return len(ids)
+
+
+def handover_preview(from_staff: User, to_staff: Sequence[User]) -> dict[str, Any]:
+    """What a handover would move: her customers and their open tasks, and who gets how many."""
+    ids = list(
+        Customer.objects.active()
+        .filter(owner=from_staff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    answers = events.handover_previewed.send(
+        sender=Customer, customer_ids=ids, from_staff=from_staff
+    )
+    tasks = sum(int(count or 0) for _receiver, count in answers)
+    per_staff = {s.pk: 0 for s in to_staff}
+    for _cid, staff in zip(ids, itertools.cycle(to_staff), strict=False):
+        per_staff[staff.pk] += 1
+    return {
+        "customers": len(ids),
+        "tasks": tasks,
+        "per_staff": [(s, per_staff[s.pk]) for s in to_staff],
+    }
+
+
+class OwnerChangeReason:
+    MANUAL = "manual"
+    HANDOVER = "handover"
+    MERGE = "merge"
+
+
+def owner_change_reason_label(reason: str) -> str:
+    labels = {
+        OwnerChangeReason.MANUAL: pgettext("owner change", "Edited on her profile"),
+        OwnerChangeReason.HANDOVER: pgettext("owner change", "Handover"),
+        OwnerChangeReason.MERGE: pgettext("owner change", "Merge of duplicates"),
+        "api": pgettext("owner change", "Edited through the API"),
+        "wecom_refused": pgettext("owner change", "WeCom transfer refused"),
+    }
+    return labels.get(reason, reason and pgettext("owner change", "Other"))
+
+
+def do_change_owner(
+    customers: Customer | Sequence[Customer],
+    new_owner: User | None,
+    *,
+    actor: Any,
+    reason: str,
+    request: Any = None,
+) -> int:
+    """Give customers a new 负责人: the one way every ownership change is made.
+
+    In one transaction: the owner is set, an ownership-history row per customer and one audit
+    entry are written, and her open follow-up tasks move to the new owner with their scripts'
+    signature re-rendered (events.owners_changed). Customers she already owns are left alone.
+    Returns how many customers changed owner.
+    """
+    batch = [customers] if isinstance(customers, Customer) else list(customers)
+    if not batch:
+        return 0
+    org_id = batch[0].organisation_id
+    if any(c.organisation_id != org_id for c in batch) or (
+        new_owner is not None and new_owner.organisation_id != org_id
+    ):
+        raise ValidationError({"owner": _("This belongs to another organisation.")})
+    new_id = new_owner.pk if new_owner is not None else None
+    with transaction.atomic():
+        current = dict(
+            Customer.objects.select_for_update()
+            .filter(pk__in=[c.pk for c in batch])
+            .order_by("pk")
+            .values_list("pk", "owner_id")
+        )
+        moves = [(cid, old) for cid, old in current.items() if old != new_id]
+        for c in batch:
+            c.owner = new_owner
+        if not moves:
+            return 0
+        moved_ids = [cid for cid, _old in moves]
+        Customer.objects.filter(pk__in=moved_ids).update(owner_id=new_id, updated_at=timezone.now())
+        changed_by = actor if getattr(actor, "pk", None) else None
+        OwnershipChange.objects.bulk_create(
+            OwnershipChange(
+                customer_id=cid,
+                from_owner_id=old,
+                to_owner_id=new_id,
+                changed_by=changed_by,
+                reason=reason,
+            )
+            for cid, old in moves
+        )
+        # Her open tasks follow, their signature re-rendered (followups' receiver counts them).
+        answers = events.owners_changed.send(sender=Customer, moves=moves, new_owner=new_owner)
+        tasks = sum(int(count or 0) for _receiver, count in answers)
+        previous: dict[str, int] = {}
+        for _cid, old in moves:
+            previous[str(old or "")] = previous.get(str(old or ""), 0) + 1
+        target = batch[0] if len(batch) == 1 else new_owner
+        record_audit(
+            actor=actor,
+            organisation=batch[0].organisation,
+            action="owner_change",
+            target=target,
+            request=request,
+            detail={
+                "reason": reason,
+                "customers": len(moves),
+                "customer_ids": moved_ids[:200],
+                "from": previous,
+                "to": new_id,
+                "tasks_moved": tasks,
+            },
+        )
+    return len(moves)
 
 
 def do_merge_customers(
@@ -353,11 +455,19 @@ def do_merge_customers(
             "birth_day",
             "city_tier",
             "budget",
-            "owner_id",
             "home_store_id",
         ):
             if getattr(keep, field) is None and getattr(duplicate, field) is not None:
                 setattr(keep, field, getattr(duplicate, field))
+        if keep.owner_id is None and duplicate.owner_id is not None:
+            # The kept customer takes the duplicate's 负责人, recorded like every owner change.
+            do_change_owner(
+                keep,
+                duplicate.owner,
+                actor=actor,
+                reason=OwnerChangeReason.MERGE,
+                request=request,
+            )
         keep.custom = {**duplicate.custom, **keep.custom}
         dup_phone = duplicate.phone
         duplicate.phone = None

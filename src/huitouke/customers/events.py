@@ -1,4 +1,4 @@
-"""What customers tells the other apps: a customer created, customers handed over or merged.
+"""What customers tells the other apps: a customer created, owners changed, handed over, merged.
 
 Declared here, sent by customers.actions (customer_created by the relay in customers.hooks),
 received in the receiving app's hooks.py and connected in its AppConfig.ready().
@@ -18,6 +18,16 @@ customer_created = Signal()
 # assignments=<{new owner's id: [customer ids]}>. Sent by do_handover_customers inside its
 # transaction, after the owners and ownership changes are written.
 customers_handed_over = Signal()
+
+# sender=Customer, moves=<[(customer id, old owner's id or None)]>, new_owner=<User or None>.
+# Sent by do_change_owner (every owner change: the edit form, the API, handover, merge) inside
+# its transaction, after the owners and ownership history are written. A receiver returns how
+# many open tasks it moved (for the audit entry).
+owners_changed = Signal()
+
+# sender=Customer, customer_ids=<list of ints>, from_staff=<User>. Sent by handover_preview
+# before a handover is confirmed; a receiver returns how many open tasks would move with them.
+handover_previewed = Signal()
 
 # sender=Customer, keep=<Customer>, duplicate=<Customer>. Sent by do_merge_customers inside its
 # transaction, after orders, interactions, family and tags have moved and before the duplicate

@@ -26,7 +26,7 @@ from huitouke.customers.forms import (
 )
 from huitouke.customers.models import Customer, CustomField
 from huitouke.customers.phones import national
-from huitouke.customers.queries import filter_customers, get_customer_for
+from huitouke.customers.queries import filter_customers, get_customer_for, owner_history
 from huitouke.loyalty.queries import customer_panel_context
 from huitouke.messaging.queries import customer_panel_context as messaging_panel
 from huitouke.sales.queries import purchase_phases
@@ -100,6 +100,7 @@ def _render_detail(request: AuthedRequest, customer: Customer, **forms: Any) -> 
     }
     ctx.update(customer_panel_context(customer))
     ctx["messaging"] = messaging_panel(customer)
+    ctx["owner_history"] = owner_history(customer)
     return render(request, "customers/detail.html", ctx)
 
 
