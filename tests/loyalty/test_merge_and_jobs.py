@@ -74,7 +74,7 @@ def test_periodic_jobs(org, store1, owner):
 
 
 def test_imported_history_sets_tiers_but_earns_no_points(org, store1):
-    from huitouke.loyalty.hooks import on_import_done
+    from huitouke.loyalty.hooks import on_orders_imported
     from huitouke.sales.models import Order, OrderSource
 
     c = make_customer(org)
@@ -86,18 +86,23 @@ def test_imported_history_sets_tiers_but_earns_no_points(org, store1):
         net_paid=Decimal("1200"),
         source=OrderSource.IMPORT,
     )
-    on_import_done(org, [c.pk])
+    on_orders_imported(Order, organisation=org, customer_ids=[c.pk])
     assert account(c) == (0, 0, "Gold")
 
 
-def test_imported_history_moves_many_tiers_at_once_keeping_points(org, store1, owner, monkeypatch):
-    from huitouke.loyalty import program
-    from huitouke.loyalty.hooks import on_import_done
+def test_imported_history_moves_many_tiers_at_once_keeping_points(org, store1, owner, request):
+    from huitouke.loyalty.events import tier_changed
+    from huitouke.loyalty.hooks import on_orders_imported
     from huitouke.loyalty.models import TierChange
     from huitouke.sales.models import Order, OrderSource
 
     fired: list[object] = []
-    monkeypatch.setattr(program, "TIER_CHANGED_HOOKS", [fired.append])
+
+    def heard(sender, change, **kwargs):
+        fired.append(change)
+
+    tier_changed.connect(heard)
+    request.addfinalizer(lambda: tier_changed.disconnect(heard))
     member, newcomer, small = make_customer(org), make_customer(org), make_customer(org)
     do_adjust_points(member, points=80, reason="gift", actor=owner)  # an account, no tier yet
     for customer, spend in ((member, "1200"), (newcomer, "350"), (small, "100")):
@@ -108,7 +113,7 @@ def test_imported_history_moves_many_tiers_at_once_keeping_points(org, store1, o
             net_paid=Decimal(spend),
             source=OrderSource.IMPORT,
         )
-    on_import_done(org, [member.pk, newcomer.pk, small.pk])
+    on_orders_imported(Order, organisation=org, customer_ids=[member.pk, newcomer.pk, small.pk])
     assert (account(member), account(newcomer), account(small)) == (
         (80, 0, "Gold"),
         (0, 0, "Silver"),
@@ -133,7 +138,7 @@ def test_imported_history_moves_many_tiers_at_once_keeping_points(org, store1, o
         net_paid=Decimal("950"),
         source=OrderSource.IMPORT,
     )
-    on_import_done(org, [member.pk, newcomer.pk, small.pk])
+    on_orders_imported(Order, organisation=org, customer_ids=[member.pk, newcomer.pk, small.pk])
     assert account(small) == (0, 0, "Gold")
     latest = TierChange.objects.filter(customer=small).order_by("-id").first()
     assert latest is not None

@@ -16,6 +16,7 @@ from django.utils.translation import pgettext
 from huitouke.accounts.models import Organisation, Role, User
 from huitouke.audit.actions import record_audit
 from huitouke.core.locks import lock_customer_stats
+from huitouke.customers import events
 from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
 from huitouke.customers.models import (
     Customer,
@@ -242,7 +243,10 @@ def do_hand_over_customers(
                 )
                 for c in cids
             )
-        _move_tasks(ids, from_staff, assignments)
+        # Open tasks and WeChat follows go with the customers (followups, wecom hooks).
+        events.customers_handed_over.send(
+            sender=Customer, customer_ids=ids, from_staff=from_staff, assignments=assignments
+        )
         record_audit(
             actor=actor,
             organisation=from_staff.organisation,
@@ -252,17 +256,6 @@ def do_hand_over_customers(
             detail={"customers": len(ids), "to": {str(k): len(v) for k, v in assignments.items()}},
         )
     return len(ids)
-
-
-def _move_tasks(
-    customer_ids: list[int], from_staff: User, assignments: dict[int, list[int]]
-) -> None:
-    """Open follow-up tasks follow their customers (the follow-ups app registers itself here)."""
-    for hook in HANDOVER_HOOKS:
-        hook(customer_ids, from_staff, assignments)
-
-
-HANDOVER_HOOKS: list[Any] = []
 
 
 def do_merge_customers(
@@ -286,8 +279,7 @@ def do_merge_customers(
         duplicate.ownership_changes.update(customer=keep)
         duplicate.referrals.exclude(pk=keep.pk).update(referrer=keep)
         keep.tags.add(*duplicate.tags.all())
-        for hook in MERGE_HOOKS:
-            hook(keep, duplicate)
+        events.customers_merged.send(sender=Customer, keep=keep, duplicate=duplicate)
         # Fill the kept profile's blanks from the duplicate; never overwrite what is there.
         for field in ("wechat_id", "email", "city", "address", "ethnicity", "notes", "external_id"):
             if not getattr(keep, field) and getattr(duplicate, field):
@@ -328,9 +320,6 @@ def do_merge_customers(
             },
         )
     return keep
-
-
-MERGE_HOOKS: list[Any] = []
 
 
 def do_reveal_phone(customer: Customer, *, actor: Any, request: Any = None) -> str:

@@ -1,15 +1,13 @@
-"""Every write to follow-up tasks and SOP rules, and the hooks that keep tasks with their customers."""
+"""Every write to follow-up tasks and SOP rules (the receivers that keep tasks with their customers are in hooks.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +16,7 @@ from huitouke.analytics.models import RfmSegment
 from huitouke.audit.actions import record_audit
 from huitouke.customers.actions import do_add_interaction
 from huitouke.customers.models import Customer, InteractionKind
+from huitouke.followups import events
 from huitouke.followups.models import (
     AssignTo,
     Event,
@@ -91,10 +90,6 @@ def do_create_task(
     )
 
 
-# Called inside the completing transaction with the done task (integrations sends a webhook).
-TASK_COMPLETED_HOOKS: list[Callable[[FollowUpTask], None]] = []
-
-
 def do_complete_task(
     task: FollowUpTask, *, actor: Any, outcome: str = "", now: datetime | None = None
 ) -> FollowUpTask:
@@ -121,8 +116,7 @@ def do_complete_task(
         )
         FollowUpTask.objects.filter(pk=task.pk).update(interaction=interaction)
         task.refresh_from_db()
-        for hook in TASK_COMPLETED_HOOKS:
-            hook(task)
+        events.task_completed.send(sender=FollowUpTask, task=task)
     return task
 
 
@@ -156,49 +150,6 @@ def do_reassign_task(task: FollowUpTask, *, assignee: User, actor: Any) -> Follo
         raise ValidationError(_("This task is already closed."), code="closed")
     task.refresh_from_db()
     return task
-
-
-# --- hooks: tasks follow their customers -------------------------------------------------------
-
-
-def on_customers_handed_over(
-    customer_ids: Sequence[int], from_staff: User, assignments: dict[int, list[int]]
-) -> None:
-    """Open tasks of the handed-over customers go to their new owner (inside the handover)."""
-    for staff_id, ids in assignments.items():
-        if ids:
-            FollowUpTask.objects.filter(
-                Q(assignee=from_staff) | Q(assignee__isnull=True),
-                customer_id__in=ids,
-                status=TaskStatus.OPEN,
-            ).update(assignee_id=staff_id)
-
-
-def on_customers_merged(keep: Customer, duplicate: Customer) -> None:
-    """The duplicate's tasks move to the kept customer; a task she already has is skipped."""
-    taken = set(
-        FollowUpTask.objects.filter(customer=keep, rule__isnull=False).values_list(
-            "rule_id", "occurrence_key"
-        )
-    )
-    move: list[int] = []
-    clash: list[int] = []
-    for pk, rule_id, key in FollowUpTask.objects.filter(customer=duplicate).values_list(
-        "pk", "rule_id", "occurrence_key"
-    ):
-        (clash if rule_id is not None and (rule_id, key) in taken else move).append(pk)
-    FollowUpTask.objects.filter(pk__in=clash, status=TaskStatus.OPEN).update(
-        status=TaskStatus.SKIPPED,
-        skip_reason=_("Merged: the kept customer has the same task."),
-        completed_at=timezone.now(),
-    )
-    if keep.owner_id and duplicate.owner_id and keep.owner_id != duplicate.owner_id:
-        FollowUpTask.objects.filter(
-            pk__in=move, status=TaskStatus.OPEN, assignee_id=duplicate.owner_id
-        ).update(assignee_id=keep.owner_id)
-    FollowUpTask.objects.filter(pk__in=move).update(customer=keep)
-    # Segment membership is recomputed for the kept customer on the next engine run.
-    SopMembership.objects.filter(customer=duplicate).delete()
 
 
 # --- SOP rules ------------------------------------------------------------------------------------

@@ -10,13 +10,10 @@ class FollowupsConfig(AppConfig):
     def ready(self) -> None:
         # Open tasks follow their customers on handover and merge (inside those transactions);
         # a paid order enqueues its SOPs after commit.
-        from huitouke.customers.actions import HANDOVER_HOOKS, MERGE_HOOKS
-        from huitouke.followups import actions, tasks
-        from huitouke.sales.actions import ORDER_PAID_HOOKS
+        from huitouke.customers import events as customers
+        from huitouke.followups import hooks
+        from huitouke.sales import events as sales
 
-        if actions.on_customers_handed_over not in HANDOVER_HOOKS:
-            HANDOVER_HOOKS.append(actions.on_customers_handed_over)
-        if actions.on_customers_merged not in MERGE_HOOKS:
-            MERGE_HOOKS.append(actions.on_customers_merged)
-        if tasks.on_order_paid not in ORDER_PAID_HOOKS:
-            ORDER_PAID_HOOKS.append(tasks.on_order_paid)
+        customers.customers_handed_over.connect(hooks.on_customers_handed_over)
+        customers.customers_merged.connect(hooks.on_customers_merged)
+        sales.order_paid.connect(hooks.on_order_paid)

@@ -7,7 +7,6 @@ nothing.
 
 from __future__ import annotations
 
-from django.db import transaction
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
@@ -26,11 +25,3 @@ def run_order_sop_rules(order_id: int) -> int:
     """Evaluate the order-paid SOPs of one order."""
     order = Order.objects.select_related("organisation").filter(pk=order_id).first()
     return sop.run_order_sops(order) if order else 0
-
-
-def on_order_paid(order: Order) -> None:
-    """ORDER_PAID_HOOKS entry: enqueue the order's SOPs once the sale has committed."""
-    if order.customer_id is None:
-        return
-    order_id = order.pk
-    transaction.on_commit(lambda: run_order_sop_rules(order_id))

@@ -47,16 +47,13 @@ from huitouke.imports.summary import (
     order_key,
     visit_key,
 )
+from huitouke.sales.events import orders_imported
 from huitouke.sales.models import Order, OrderLine
 from huitouke.sales.stats import refresh_stats_for
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK = 2000
-
-# Called after a committed import with (organisation, ids of the customers it touched); other
-# apps (loyalty: tiers from the imported spend) register here. Imported history earns no points.
-IMPORT_DONE_HOOKS: list[Callable[[Organisation, list[int]], None]] = []
 
 Progress = Callable[[int, int], None]
 
@@ -171,12 +168,12 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
         # File-level problems first, then by row, as the owner will read the report.
         summary.errors.sort(key=lambda e: (e.row is not None, e.row or 0))
         if summary.committed:
-            for hook in IMPORT_DONE_HOOKS:
-                try:
-                    hook(self.org, sorted(summary.touched))
-                except Exception:
-                    # The import is committed; a follow-up failing must not hide its outcome.
-                    log.exception("import hook %s failed", hook)
+            # The import is committed; a receiver failing must not hide its outcome.
+            for receiver, result in orders_imported.send_robust(
+                sender=Order, organisation=self.org, customer_ids=sorted(summary.touched)
+            ):
+                if isinstance(result, Exception):
+                    log.error("import hook %s failed", receiver, exc_info=result)
                     summary.details["hook_failures"] += 1
         return summary
 

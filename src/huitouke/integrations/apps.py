@@ -8,9 +8,22 @@ class IntegrationsConfig(AppConfig):
     verbose_name = _("Integrations")
 
     def ready(self) -> None:
-        from huitouke.customers.actions import MERGE_HOOKS
-        from huitouke.integrations import events, tombstones
+        # Webhook events and feed tombstones, queued inside the writes' transactions (hooks.py).
+        from django.db.models.signals import post_save, pre_save
 
-        if tombstones.on_customers_merged not in MERGE_HOOKS:
-            MERGE_HOOKS.append(tombstones.on_customers_merged)
-        events.connect()
+        from huitouke.audit.models import AuditEntry
+        from huitouke.customers import events as customers
+        from huitouke.customers.models import Customer
+        from huitouke.followups import events as followups
+        from huitouke.integrations import hooks
+        from huitouke.loyalty.models import PointsEntry
+        from huitouke.sales import events as sales
+
+        sales.order_paid.connect(hooks.on_order_paid)
+        sales.order_refunded.connect(hooks.on_order_refunded)
+        customers.customers_merged.connect(hooks.on_customers_merged)
+        followups.task_completed.connect(hooks.on_task_completed)
+        pre_save.connect(hooks.on_customer_saving, sender=Customer)
+        post_save.connect(hooks.on_customer_saved, sender=Customer)
+        post_save.connect(hooks.on_points_entry_saved, sender=PointsEntry)
+        post_save.connect(hooks.on_audit_entry_saved, sender=AuditEntry)

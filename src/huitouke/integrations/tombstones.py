@@ -18,14 +18,3 @@ def record_tombstone(
         reason=reason,
         replaced_by_id=replaced_by_id,
     )
-
-
-def on_customers_merged(keep: Any, duplicate: Any) -> None:
-    """Merge hook (customers.actions.MERGE_HOOKS): the duplicate leaves the customer feed."""
-    record_tombstone(
-        organisation_id=keep.organisation_id,
-        kind=Tombstone.Kind.CUSTOMER,
-        object_id=duplicate.pk,
-        reason=Tombstone.Reason.MERGED,
-        replaced_by_id=keep.pk,
-    )

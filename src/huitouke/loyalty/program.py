@@ -8,7 +8,7 @@ every change is kept in TierChange.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -23,13 +23,10 @@ from huitouke.accounts.models import Organisation
 from huitouke.audit.actions import record_audit
 from huitouke.core.bulk import FastTable
 from huitouke.customers.models import Customer
+from huitouke.loyalty import events
 from huitouke.loyalty.models import ZERO, LoyaltyAccount, LoyaltySettings, Tier, TierChange
 from huitouke.sales.models import Order
 from huitouke.sales.stats import stats_aggregates
-
-# Automations register here to act on up- and downgrades; called inside the transaction that
-# changed the tier (messages must wait for transaction.on_commit).
-TIER_CHANGED_HOOKS: list[Callable[[TierChange], None]] = []
 
 
 def default_tiers() -> list[tuple[str, Decimal, Decimal, Decimal, tuple[bool, bool, bool]]]:
@@ -45,6 +42,10 @@ def default_tiers() -> list[tuple[str, Decimal, Decimal, Decimal, tuple[bool, bo
 def ensure_program(organisation: Organisation | int) -> LoyaltySettings:
     """The organisation's rules; the first call creates the defaults and the default tiers."""
     org_id = organisation if isinstance(organisation, int) else organisation.pk
+    # Every order reads the rules: one plain SELECT when they exist (they nearly always do).
+    existing = LoyaltySettings.objects.filter(organisation_id=org_id).first()
+    if existing is not None:
+        return existing
     with transaction.atomic():
         rules, created = LoyaltySettings.objects.get_or_create(organisation_id=org_id)
         if created and not Tier.objects.filter(organisation_id=org_id).exists():
@@ -143,11 +144,20 @@ def trailing_spend(customer_id: int, now: datetime) -> Decimal:
 
 
 def evaluate_tier(
-    customer_id: int, organisation_id: int, *, reason: str, now: datetime | None = None
+    customer_id: int,
+    organisation_id: int,
+    *,
+    reason: str,
+    now: datetime | None = None,
+    tiers: list[Tier] | None = None,
 ) -> TierChange | None:
-    """Move the customer to the tier her trailing spend earns; record the change, if any."""
+    """Move the customer to the tier her trailing spend earns; record the change, if any.
+
+    `tiers` are the organisation's tiers, when the caller has read them already.
+    """
     now = now or timezone.now()
-    tiers = list(Tier.objects.filter(organisation_id=organisation_id))
+    if tiers is None:
+        tiers = list(Tier.objects.filter(organisation_id=organisation_id))
     spend = trailing_spend(customer_id, now)
     target = tier_for(tiers, spend)
     for _attempt in range(3):
@@ -172,8 +182,7 @@ def evaluate_tier(
                 reason=reason,
                 at=now,
             )
-            for hook in TIER_CHANGED_HOOKS:
-                hook(change)
+            events.tier_changed.send(sender=TierChange, change=change)
             return change
     return None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -20,14 +20,9 @@ from huitouke.accounts.models import Organisation, Store
 from huitouke.audit.actions import record_audit
 from huitouke.core.locks import lock_customer_stats
 from huitouke.customers.models import Customer
+from huitouke.sales import events
 from huitouke.sales.models import ZERO, Order, OrderLine, OrderSource, OrderStatus, Product, Refund
 from huitouke.sales.stats import CENT, refresh_customer_stats
-
-# Other apps (loyalty, automation) register callables here in their AppConfig.ready(). They run
-# inside the order's transaction, after the customer's stats are refreshed; side effects that
-# leave the database (messages) must use transaction.on_commit.
-ORDER_PAID_HOOKS: list[Callable[[Order], None]] = []
-ORDER_REFUNDED_HOOKS: list[Callable[[Order, Refund], None]] = []
 
 
 @dataclass
@@ -172,8 +167,7 @@ def do_record_order(
         OrderLine.objects.bulk_create(built)
         if customer is not None:
             refresh_customer_stats(customer.pk)
-        for hook in ORDER_PAID_HOOKS:
-            hook(order)
+        events.order_paid.send(sender=Order, order=order)
     return order
 
 
@@ -258,8 +252,7 @@ def do_refund_order(
         fresh.save(update_fields=["refunded_amount", "refunded_cost", "status", "updated_at"])
         if fresh.customer_id is not None:
             refresh_customer_stats(fresh.customer_id)
-        for hook in ORDER_REFUNDED_HOOKS:
-            hook(fresh, refund)
+        events.order_refunded.send(sender=Order, order=fresh, refund=refund)
         record_audit(
             actor=actor,
             organisation=fresh.organisation,

@@ -365,15 +365,6 @@ class _Applier:
         )
 
 
-def on_customers_merged(keep: Customer, duplicate: Customer) -> None:
-    """Inside a merge: the duplicate's WeChat links and WeCom history move to the kept customer."""
-    from huitouke.wecom.models import WeComGroupRecipient, WeComTransfer
-
-    WeComContact.objects.filter(customer=duplicate).update(customer=keep)
-    WeComTransfer.objects.filter(customer=duplicate).update(customer=keep)
-    WeComGroupRecipient.objects.filter(customer=duplicate).update(customer=keep)
-
-
 def _batches(items: Iterable[Remote], size: int) -> Iterable[list[Remote]]:
     batch: list[Remote] = []
     for item in items:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
-
 from huitouke.customers.models import Customer
 from huitouke.wecom.actions import client_for
 from huitouke.wecom.client import WeComError
@@ -19,39 +17,11 @@ from huitouke.wecom.models import (
     FollowState,
     WeComConnection,
     WeComContact,
-    WeComCorpTag,
     WeComFollow,
     WeComMember,
 )
 
 logger = logging.getLogger("huitouke.wecom")
-
-
-def on_tags_changed(
-    sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
-) -> None:
-    if reverse or action not in ("post_add", "post_remove") or not pk_set:
-        return
-    if not isinstance(instance, Customer):
-        return
-    if not WeComContact.objects.filter(customer=instance).exists():
-        return
-    from huitouke.customers.models import Tag
-
-    names = list(Tag.objects.filter(pk__in=pk_set).values_list("name", flat=True))
-    tag_ids = list(
-        WeComCorpTag.objects.filter(
-            organisation_id=instance.organisation_id, name__in=names
-        ).values_list("tag_id", flat=True)
-    )
-    if not tag_ids:
-        return
-    from huitouke.wecom import tasks
-
-    add = tag_ids if action == "post_add" else []
-    remove = tag_ids if action == "post_remove" else []
-    customer_id = instance.pk
-    transaction.on_commit(lambda: tasks.mark_tags(customer_id, add, remove))
 
 
 def mark_tags(customer_id: int, add: list[str], remove: list[str], *, client: Any = None) -> int:

@@ -1,7 +1,7 @@
 """Handover that moves the WeChat relationship too (在职继承 / 离职继承).
 
 Huitouke's handover moves owners at once (customers.actions.do_hand_over_customers); this hook
-records, inside that transaction, one WeComTransfer per customer whose WeChat the departing
+records, inside that transaction (wecom.hooks), one WeComTransfer per customer whose WeChat the departing
 member holds, and after commit asks WeCom to move them. WeCom answers per customer later
 (transfer_result, or a transfer_fail callback): moved, still waiting for the customer's 24 h
 acceptance, or refused. A refusal puts the customer back with her previous owner, since her
@@ -47,16 +47,14 @@ def refusal_reason(code: str | int) -> str:
     return f"errcode:{code}"
 
 
-def on_customers_handed_over(
-    customer_ids: Sequence[int], from_staff: User, assignments: dict[int, list[int]]
-) -> None:
-    """Inside the handover: one pending transfer per customer the departing member follows."""
+def record_handover_transfers(from_staff: User, assignments: dict[int, list[int]]) -> list[int]:
+    """Inside the handover: one transfer per customer the departing member follows; the pending ids."""
     org_id = from_staff.organisation_id
     if org_id is None:
-        return
+        return []
     connection = WeComConnection.objects.filter(organisation_id=org_id).first()
     if connection is None or not connection.is_complete:
-        return
+        return []
     userid_of = dict(
         WeComMember.objects.filter(organisation_id=org_id, staff__isnull=False).values_list(
             "staff_id", "userid"
@@ -64,7 +62,7 @@ def on_customers_handed_over(
     )
     handover = userid_of.get(from_staff.pk)
     if not handover:
-        return
+        return []
     kind = TransferKind.ON_JOB if from_staff.is_active else TransferKind.RESIGNED
     rows = []
     for staff_id, ids in assignments.items():
@@ -88,12 +86,7 @@ def on_customers_handed_over(
                 )
             )
     created = WeComTransfer.objects.bulk_create(rows)
-    pending = [t.pk for t in created if t.status == TransferStatus.PENDING]
-    if pending:
-        from huitouke.wecom import tasks
-
-        # WeCom is called only once the handover is committed, never inside it.
-        transaction.on_commit(lambda: tasks.send_transfers(pending))
+    return [t.pk for t in created if t.status == TransferStatus.PENDING]
 
 
 def send_transfers(transfer_ids: Sequence[int], *, client: Any = None) -> int:

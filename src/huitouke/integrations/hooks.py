@@ -1,4 +1,6 @@
-"""Where webhook events come from: the apps' hooks and saves, inside the writes' transactions.
+"""Where webhook events come from: the apps' events and saves, inside the writes' transactions.
+
+Connected in IntegrationsConfig.ready().
 
 Each receiver builds a minimal payload (ids, amounts, kinds; no names, phones or notes) and
 calls webhooks.emit, which only queues: nothing leaves before the write commits.
@@ -7,8 +9,6 @@ calls webhooks.emit, which only queues: nothing leaves before the write commits.
 from __future__ import annotations
 
 from typing import Any
-
-from django.db.models.signals import post_save, pre_save
 
 from huitouke.integrations.models import Tombstone, WebhookEvent
 from huitouke.integrations.tombstones import record_tombstone
@@ -29,7 +29,8 @@ AUDITED_TOMBSTONES = {
 }
 
 
-def on_order_paid(order: Any) -> None:
+def on_order_paid(sender: Any, *, order: Any, **kwargs: Any) -> None:
+    """sales.events.order_paid: order.paid."""
     emit(
         order.organisation_id,
         WebhookEvent.ORDER_PAID,
@@ -44,7 +45,8 @@ def on_order_paid(order: Any) -> None:
     )
 
 
-def on_order_refunded(order: Any, refund: Any) -> None:
+def on_order_refunded(sender: Any, *, order: Any, refund: Any, **kwargs: Any) -> None:
+    """sales.events.order_refunded: order.refunded."""
     emit(
         order.organisation_id,
         WebhookEvent.ORDER_REFUNDED,
@@ -58,7 +60,15 @@ def on_order_refunded(order: Any, refund: Any) -> None:
     )
 
 
-def on_customers_merged(keep: Any, duplicate: Any) -> None:
+def on_customers_merged(sender: Any, *, keep: Any, duplicate: Any, **kwargs: Any) -> None:
+    """customers.events.customers_merged: customer.merged, and the duplicate leaves the feed."""
+    record_tombstone(
+        organisation_id=keep.organisation_id,
+        kind=Tombstone.Kind.CUSTOMER,
+        object_id=duplicate.pk,
+        reason=Tombstone.Reason.MERGED,
+        replaced_by_id=keep.pk,
+    )
     emit(
         keep.organisation_id,
         WebhookEvent.CUSTOMER_MERGED,
@@ -66,7 +76,8 @@ def on_customers_merged(keep: Any, duplicate: Any) -> None:
     )
 
 
-def on_task_completed(task: Any) -> None:
+def on_task_completed(sender: Any, *, task: Any, **kwargs: Any) -> None:
+    """followups.events.task_completed: task.completed."""
     emit(
         task.organisation_id,
         WebhookEvent.TASK_COMPLETED,
@@ -160,26 +171,3 @@ def on_audit_entry_saved(
 
 def _int(text: str) -> int | None:
     return int(text) if text.isdigit() else None
-
-
-def connect() -> None:
-    """Wire the receivers (from IntegrationsConfig.ready; each hook list gets it once)."""
-    from huitouke.audit.models import AuditEntry
-    from huitouke.customers.actions import MERGE_HOOKS
-    from huitouke.customers.models import Customer
-    from huitouke.followups.actions import TASK_COMPLETED_HOOKS
-    from huitouke.loyalty.models import PointsEntry
-    from huitouke.sales.actions import ORDER_PAID_HOOKS, ORDER_REFUNDED_HOOKS
-
-    for hooks, hook in (
-        (ORDER_PAID_HOOKS, on_order_paid),
-        (ORDER_REFUNDED_HOOKS, on_order_refunded),
-        (MERGE_HOOKS, on_customers_merged),
-        (TASK_COMPLETED_HOOKS, on_task_completed),
-    ):
-        if hook not in hooks:
-            hooks.append(hook)  # type: ignore[arg-type]
-    pre_save.connect(on_customer_saving, sender=Customer, dispatch_uid="webhooks_consent")
-    post_save.connect(on_customer_saved, sender=Customer, dispatch_uid="webhooks_customer")
-    post_save.connect(on_points_entry_saved, sender=PointsEntry, dispatch_uid="webhooks_points")
-    post_save.connect(on_audit_entry_saved, sender=AuditEntry, dispatch_uid="webhooks_audit")

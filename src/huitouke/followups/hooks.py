@@ -1,0 +1,74 @@
+"""Follow-ups' part of other apps' events: connected in FollowupsConfig.ready().
+
+Open tasks follow their customers on handover and merge (inside those transactions); a paid
+order enqueues its SOPs once the sale has committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from huitouke.accounts.models import User
+from huitouke.customers.models import Customer
+from huitouke.followups import tasks
+from huitouke.followups.models import FollowUpTask, SopMembership, TaskStatus
+from huitouke.sales.models import Order
+
+
+def on_customers_handed_over(
+    sender: Any,
+    *,
+    customer_ids: Sequence[int],
+    from_staff: User,
+    assignments: dict[int, list[int]],
+    **kwargs: Any,
+) -> None:
+    """customers.events.customers_handed_over: open tasks go to the customers' new owner."""
+    for staff_id, ids in assignments.items():
+        if ids:
+            FollowUpTask.objects.filter(
+                Q(assignee=from_staff) | Q(assignee__isnull=True),
+                customer_id__in=ids,
+                status=TaskStatus.OPEN,
+            ).update(assignee_id=staff_id)
+
+
+def on_customers_merged(sender: Any, *, keep: Customer, duplicate: Customer, **kwargs: Any) -> None:
+    """customers.events.customers_merged: the duplicate's tasks move to the kept customer; a task she already has is skipped."""
+    taken = set(
+        FollowUpTask.objects.filter(customer=keep, rule__isnull=False).values_list(
+            "rule_id", "occurrence_key"
+        )
+    )
+    move: list[int] = []
+    clash: list[int] = []
+    for pk, rule_id, key in FollowUpTask.objects.filter(customer=duplicate).values_list(
+        "pk", "rule_id", "occurrence_key"
+    ):
+        (clash if rule_id is not None and (rule_id, key) in taken else move).append(pk)
+    FollowUpTask.objects.filter(pk__in=clash, status=TaskStatus.OPEN).update(
+        status=TaskStatus.SKIPPED,
+        skip_reason=_("Merged: the kept customer has the same task."),
+        completed_at=timezone.now(),
+    )
+    if keep.owner_id and duplicate.owner_id and keep.owner_id != duplicate.owner_id:
+        FollowUpTask.objects.filter(
+            pk__in=move, status=TaskStatus.OPEN, assignee_id=duplicate.owner_id
+        ).update(assignee_id=keep.owner_id)
+    FollowUpTask.objects.filter(pk__in=move).update(customer=keep)
+    # Segment membership is recomputed for the kept customer on the next engine run.
+    SopMembership.objects.filter(customer=duplicate).delete()
+
+
+def on_order_paid(sender: Any, *, order: Order, **kwargs: Any) -> None:
+    """sales.events.order_paid: enqueue the order's SOPs once the sale has committed."""
+    if order.customer_id is None:
+        return
+    order_id = order.pk
+    transaction.on_commit(lambda: tasks.run_order_sop_rules(order_id))
