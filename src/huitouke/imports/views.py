@@ -281,6 +281,8 @@ def export(request: AuthedRequest, kind: str, fmt: str) -> HttpResponse:
     if kind not in KINDS or fmt not in FORMATS:
         raise Http404
     segment = request.GET.get("segment")
+    # The user's language by default; ?lang=en keeps the machine-readable form (DESIGN §8).
+    lang = "en" if request.GET.get("lang") == "en" else None
 
     def write(handle: Any) -> None:
         do_export(
@@ -291,6 +293,7 @@ def export(request: AuthedRequest, kind: str, fmt: str) -> HttpResponse:
             actor=request.user,
             segment=int(segment) if segment and segment.isdigit() else None,
             request=request,
+            lang=lang,
         )
 
     try:
