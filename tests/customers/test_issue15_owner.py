@@ -48,9 +48,9 @@ def test_the_edit_form_changes_owner_through_the_one_action(client, owner, org, 
     assert entry.actor == owner and entry.object_id == str(her.pk)
     assert entry.detail["tasks_moved"] == 1 and entry.detail["from"] == {str(staff_a.pk): 1}
     with translation.override("en"):
-        assert entry.get_action_display() == "Changed a customer's owner"
+        assert entry.label == "Changed a customer's owner"
     with translation.override("zh-hans"):
-        assert entry.get_action_display() == "更换了客户的负责人"
+        assert entry.label == "更换了客户的负责人"
     page = client.get(f"/customers/{her.pk}/", headers={"Accept-Language": "zh-hans"})
     card = page.content.decode().split('data-testid="owner-history"')[1].split("</ul>")[0]
     assert "负责人历史" in card and "小美 → 小丽" in card and "王老板" in card
