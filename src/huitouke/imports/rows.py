@@ -85,6 +85,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "“{value}” is not a birthday (write 1990-03-05, 3月5日, or 农历三月初五).",
         "zh": "“{value}”不是有效生日（请写 1990-03-05、3月5日 或 农历三月初五）。",
     },
+    "birthday_future": {
+        "en": "The birthday “{value}” is in the future.",
+        "zh": "生日“{value}”在将来，不可能。",
+    },
     "email_invalid": {
         "en": "“{value}” is not an email address.",
         "zh": "“{value}”不是有效邮箱地址。",
