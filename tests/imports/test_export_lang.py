@@ -203,3 +203,10 @@ def test_the_audit_names_the_segment_and_the_row_count(tmp_path: Path, org: Any,
     assert detail["rows"] == 1
     assert detail["filters"] == {"segment": segment.pk, "segment_name": "流失老客"}
     assert detail["what"] == "客户，CSV，供人阅读（中文），1 行 · 分群“流失老客”"
+
+
+def test_the_audit_page_says_what_was_exported(client: Any, owner: Any, shop: Any) -> None:
+    client.force_login(owner)
+    web(client, "xlsx")
+    page = client.get(reverse("audit:list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "客户，Excel，供人阅读（中文），2 行" in page

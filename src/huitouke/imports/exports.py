@@ -421,11 +421,13 @@ def do_export(
     # export. The audit entry follows once the file is complete.
     with override(language):  # the values of the people's form are translated as written
         count = write_table(sink, fmt, header, rows, kind)
+    what = describe_export(kind, fmt, form, lang, filters, count)
     record_audit(
         actor=actor,
         organisation=organisation,
         action="export",
         request=request,
+        object_repr=what,  # the audit page's "Object" column
         detail={
             "kind": kind,
             "format": fmt,
@@ -434,7 +436,7 @@ def do_export(
             "rows": count,
             "segment": segment,
             "filters": filters,
-            "what": describe_export(kind, fmt, form, lang, filters, count),
+            "what": what,
         },
     )
     return count
