@@ -14,7 +14,7 @@ Our frequency cap is the outbox's (the messages count toward it like any other c
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,6 +42,7 @@ MAX_RECIPIENTS = 10_000
 # WeCom: one customer receives at most 4 of a corp's group messages per calendar month; a task
 # over it would only come back as status 3, so she goes to her next channel straight away.
 MONTHLY_LIMIT = 4
+POLL_DAYS = 30
 
 
 def over_monthly_limit(customer: Customer, now: datetime) -> bool:
@@ -234,7 +235,10 @@ def refresh_outbox(task: WeComGroupMessage, *, client: Any = None) -> dict[str, 
 def refresh_waiting(now: datetime | None = None) -> int:
     """Every task still waiting for its staff member or its results (the periodic job)."""
     done = 0
+    now = now or timezone.now()
+    # A task nobody confirmed within POLL_DAYS is not asked about any more.
     for task in WeComGroupMessage.objects.filter(
+        created_at__gte=now - timedelta(days=POLL_DAYS),
         status__in=[GroupMessageStatus.WAITING, GroupMessageStatus.SENT],
         recipients__outbox_message__isnull=False,
         recipients__status=RecipientStatus.QUEUED,
