@@ -232,3 +232,21 @@ def test_wecoms_monthly_receive_limit_sends_her_to_the_next_channel(
     send_due(now=april_first)
     april.refresh_from_db()
     assert april.status == MessageStatus.SENT
+
+
+def test_a_busy_wecom_is_retried_and_an_expired_token_renewed(
+    linked: dict[str, Customer], templates: Any, standin: WeComStandIn
+) -> None:
+    from datetime import timedelta
+
+    message = _queue(linked["丙"], templates, "k")
+    standin.fail_next(-1, -1, -1, -1)  # system busy, more often than the client's own retries
+    assert send_due(now=NOON)["retry"] == 1
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (MessageStatus.QUEUED, 1)
+    assert "-1" in message.error and standin.msg_templates == {}
+    standin.expire_tokens()  # the cached token died meanwhile: renewed on 42001, then sent
+    assert send_due(now=NOON + timedelta(hours=1))["sent"] == 1
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert message.provider_message_id in standin.msg_templates
