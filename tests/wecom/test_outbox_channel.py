@@ -54,7 +54,7 @@ def templates(org: Any) -> tuple[MessageTemplate, MessageTemplate]:
     return wecom, task
 
 
-def _queue(customer: Customer, templates: Any, key: str) -> Message:
+def _queue(customer: Customer, templates: Any, key: str, now: Any = NOON) -> Message:
     wecom, task = templates
     return enqueue_message(
         customer=customer,
@@ -64,7 +64,7 @@ def _queue(customer: Customer, templates: Any, key: str) -> Message:
         is_marketing=True,
         fallback_channel=Channel.TASK,
         fallback_template=task,
-        now=NOON,
+        now=now,
     )
 
 
@@ -204,3 +204,49 @@ def test_an_automation_rule_sends_on_wecom_and_falls_back(
     send_due(now=local(day.year, day.month, day.day, 10, 0))
     ((only),) = standin.msg_templates.values()
     assert (only["sender"], only["ids"]) == ("ua", ["wm1"])
+
+
+def test_wecoms_monthly_receive_limit_sends_her_to_the_next_channel(
+    org: Any, linked: dict[str, Customer], templates: Any, standin: WeComStandIn
+) -> None:
+    rules = ensure_settings(org)
+    rules.cap_messages = 20  # our own cap out of the way: this is WeCom's
+    rules.save()
+    # Four group messages this month (three of them sent on 1 March, one on 2 March at 09:00).
+    for day, hour in ((1, 10), (1, 11), (1, 12), (2, 9)):
+        at = local(2026, 3, day, hour, 0)
+        message = _queue(linked["甲"], templates, f"earlier-{day}-{hour}", now=at)
+        send_due(now=at)
+        message.refresh_from_db()
+        assert message.status == MessageStatus.SENT
+    assert len(standin.msg_templates) == 4
+    fifth = _queue(linked["甲"], templates, "fifth")
+    assert send_due(now=NOON)["failed"] == 1
+    fifth.refresh_from_db()
+    assert fifth.status == MessageStatus.FAILED and "group message" in fifth.error
+    assert Message.objects.get(fallback_of=fifth).channel == Channel.TASK
+    assert len(standin.msg_templates) == 4  # nothing asked of WeCom
+    # A new month, a new allowance.
+    april_first = local(2026, 4, 1, 12, 0)
+    april = _queue(linked["甲"], templates, "april", now=april_first)
+    send_due(now=april_first)
+    april.refresh_from_db()
+    assert april.status == MessageStatus.SENT
+
+
+def test_a_busy_wecom_is_retried_and_an_expired_token_renewed(
+    linked: dict[str, Customer], templates: Any, standin: WeComStandIn
+) -> None:
+    from datetime import timedelta
+
+    message = _queue(linked["丙"], templates, "k")
+    standin.fail_next(-1, -1, -1, -1)  # system busy, more often than the client's own retries
+    assert send_due(now=NOON)["retry"] == 1
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (MessageStatus.QUEUED, 1)
+    assert "-1" in message.error and standin.msg_templates == {}
+    standin.expire_tokens()  # the cached token died meanwhile: renewed on 42001, then sent
+    assert send_due(now=NOON + timedelta(hours=1))["sent"] == 1
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert message.provider_message_id in standin.msg_templates

@@ -14,9 +14,10 @@ Our frequency cap is the outbox's (the messages count toward it like any other c
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
@@ -38,6 +39,24 @@ from huitouke.wecom.models import (
 PROVIDER = "wecom"
 # add_msg_template takes at most 10,000 external_userids per task.
 MAX_RECIPIENTS = 10_000
+# WeCom: one customer receives at most 4 of a corp's group messages per calendar month; a task
+# over it would only come back as status 3, so she goes to her next channel straight away.
+MONTHLY_LIMIT = 4
+POLL_DAYS = 30
+
+
+def over_monthly_limit(customer: Customer, now: datetime) -> bool:
+    """Whether she already has WeCom's monthly allowance of group messages (sent or waiting)."""
+    local = timezone.localtime(now, ZoneInfo(customer.organisation.time_zone))
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (
+        WeComGroupRecipient.objects.filter(
+            customer_id=customer.pk,
+            created_at__gte=month_start,
+            status__in=[RecipientStatus.QUEUED, RecipientStatus.SENT],
+        ).count()
+        >= MONTHLY_LIMIT
+    )
 
 
 def sender_for(customer: Customer) -> str:
@@ -94,6 +113,8 @@ def send(
     external = recipient_for(customer)
     if not sender or not external:
         return _no_link(message, now, finish, SuppressReason)
+    if over_monthly_limit(customer, now):
+        return failed(message, RuntimeError(str(RecipientStatus.LIMIT.label)), now, False)
     batch: list[tuple[Any, str]] = [(message, external)]
     companions = (
         Message.objects.filter(
@@ -119,6 +140,9 @@ def send(
         other_external = recipient_for(other_customer)
         if not other_external:
             _no_link(other, now, finish, SuppressReason)
+            continue
+        if over_monthly_limit(other_customer, now):
+            failed(other, RuntimeError(str(RecipientStatus.LIMIT.label)), now, False)
             continue
         batch.append((other, other_external))
     connection = WeComConnection.objects.get(organisation_id=message.organisation_id)
@@ -150,6 +174,7 @@ def send(
                 customer_id=m.customer_id,
                 external_userid=e,
                 outbox_message_id=m.pk,
+                created_at=now,
                 status=RecipientStatus.NOT_FRIEND if e in refused else RecipientStatus.QUEUED,
             )
             for m, e in batch
@@ -210,7 +235,10 @@ def refresh_outbox(task: WeComGroupMessage, *, client: Any = None) -> dict[str, 
 def refresh_waiting(now: datetime | None = None) -> int:
     """Every task still waiting for its staff member or its results (the periodic job)."""
     done = 0
+    now = now or timezone.now()
+    # A task nobody confirmed within POLL_DAYS is not asked about any more.
     for task in WeComGroupMessage.objects.filter(
+        created_at__gte=now - timedelta(days=POLL_DAYS),
         status__in=[GroupMessageStatus.WAITING, GroupMessageStatus.SENT],
         recipients__outbox_message__isnull=False,
         recipients__status=RecipientStatus.QUEUED,
