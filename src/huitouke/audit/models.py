@@ -23,7 +23,8 @@ class AuditAction(models.TextChoices):
     CUSTOMER_EDIT = "customer_edit", _("Edited a customer")
     CUSTOMER_DELETED = "customer_deleted", _("Deleted a customer")
     CUSTOMER_DATA_EXPORT = "customer_data_export", _("Exported everything held about a customer")
-    CUSTOMER_ERASED = "customer_erased", _("Erased a customer's personal data")
+    # The integrations hooks turn this entry into the change feed's "anonymised" tombstone.
+    CUSTOMER_ANONYMISED = "customer_anonymised", _("Erased a customer's personal data")
     DATA_REQUEST_SEE = "data_request_see", _("A member asked to see her data")
     DATA_REQUEST_DELETE = "data_request_delete", _("A member asked to delete her data")
     EXPORT = "export", _("Exported data")

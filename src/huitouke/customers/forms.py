@@ -91,15 +91,15 @@ class CustomerForm(forms.ModelForm):
         data = super().clean() or {}
         # The rules of customers.validation, here so that every problem shows beside its field at
         # once and the typed values stay in the form; the action applies them again.
-        # The mask sent back unchanged keeps the stored number (action_fields): not a typed phone.
-        if not self._phone_is_the_mask(data.get("phone")):
+        if not self.is_shown_mask(data.get("phone")):
             _apply_rules(self, lambda: validate_phone(data.get("phone")))
         values = {k: data.get(k) for k in ("budget", *BIRTHDAY_INPUTS) if k in self.fields}
         if not self.has_error("budget") and not any(self.has_error(k) for k in BIRTHDAY_INPUTS):
             _apply_rules(self, lambda: validate_customer(values))
         return data
 
-    def _phone_is_the_mask(self, value: str | None) -> bool:
+    def is_shown_mask(self, value: Any) -> bool:
+        """The masked number this form showed, sent back unchanged: keep the stored number."""
         return bool(self.instance.pk and "*" in self.shown_phone and value == self.shown_phone)
 
     def _post_clean(self) -> None:
@@ -110,7 +110,7 @@ class CustomerForm(forms.ModelForm):
         """Cleaned data shaped for do_create_customer / do_update_customer."""
         data = {k: v for k, v in self.cleaned_data.items() if k in self.Meta.fields}
         data["phone"] = data.get("phone") or ""
-        if self._phone_is_the_mask(data["phone"]):
+        if self.is_shown_mask(data["phone"]):
             del data["phone"]
         data["tags"] = [
             t for t in (self.cleaned_data.get("tags_text") or "").replace("，", ",").split(",")
