@@ -33,3 +33,9 @@ handover_previewed = Signal()
 # transaction, after orders, interactions, family and tags have moved and before the duplicate
 # is marked merged: receivers move what their app keeps for the duplicate.
 customers_merged = Signal()
+
+# sender=Customer, answers=<[(customer id, organisation id, channel "sms"/"email"/"wechat",
+# granted)]>, source=<"form" / "api" / "import">, actor=<User or None>, at=<datetime>. Sent when
+# staff record a marketing-consent answer she gave (or withdrew), inside the write's transaction;
+# members keeps each as a ConsentEvent. Nothing is sent for a consent nobody answered.
+consent_answered = Signal()
