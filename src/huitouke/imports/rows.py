@@ -226,6 +226,9 @@ class RowError:
     code: str
     message_en: str
     params: Mapping[str, object] = field(default_factory=dict)
+    # The order the row would have been part of, when the row says enough to know it (its
+    # visit's key for rows without an order number): a bad row rejects its whole visit.
+    order: str | None = None
 
     def message(self, lang: str = "en") -> str:
         """The message in `lang` ("en" or "zh"), filled with this error's value, column and fields."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation
-from huitouke.sales.models import Category, OrderLine, OrderStatus
+from huitouke.sales.models import Category, OrderLine, OrderStatus, Product
 from huitouke.sales.phases import Phase, PhaseWindows, windows_for
 
 RECENT_CATEGORIES = 6
@@ -45,15 +46,48 @@ class PurchasePhase:
         return str(self.phase.label) if self.phase else _("Just bought")
 
 
-def learned_cycles(organisation_id: int) -> dict[int, dict[str, Any]]:
-    """{category id: {count, p25, median, p75}} from the latest stored cycles report."""
+@dataclass(frozen=True)
+class ProductPhases:
+    """A product's phases (its own, else its category's or the template's) beside its learned cycle."""
+
+    product: Product
+    windows: PhaseWindows
+    learned_p25: float | None
+    learned_p75: float | None
+    learned_count: int
+
+
+def learned_cycles(organisation_id: int, by: str = "category") -> dict[int, dict[str, Any]]:
+    """{category (or product) id: {count, p25, median, p75}} from the latest cycles report.
+
+    The report keeps every category and the most repeated products (analytics.reports).
+    """
     from huitouke.analytics.models import ReportKind
     from huitouke.analytics.queries import latest_report
 
     report = latest_report(organisation_id, ReportKind.CYCLES)
     if report is None:
         return {}
-    return {int(row["category_id"]): row for row in report.data.get("categories", [])}
+    rows = report.data.get("categories" if by == "category" else "products", [])
+    return {int(row[f"{by}_id"]): row for row in rows}
+
+
+def product_phases(organisation: Organisation, products: Iterable[Product]) -> list[ProductPhases]:
+    """Each product with the phase days it follows and the cycle learned from its repeat buyers."""
+    learned = learned_cycles(organisation.pk, "product")
+    rows = []
+    for product in products:
+        gaps = learned.get(product.pk, {})
+        rows.append(
+            ProductPhases(
+                product=product,
+                windows=windows_for(product.category, product, organisation.industry),
+                learned_p25=gaps.get("p25"),
+                learned_p75=gaps.get("p75"),
+                learned_count=int(gaps.get("count") or 0),
+            )
+        )
+    return rows
 
 
 def category_phases(organisation: Organisation) -> list[CategoryPhases]:

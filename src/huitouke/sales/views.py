@@ -30,7 +30,7 @@ from huitouke.sales.forms import (
     RefundForm,
 )
 from huitouke.sales.models import Category, Order, Product
-from huitouke.sales.queries import category_phases
+from huitouke.sales.queries import category_phases, product_phases
 
 
 def _resolve_customer(request: AuthedRequest, header: OrderHeaderForm) -> Customer | None:
@@ -224,7 +224,11 @@ def product_list(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "sales/products.html",
-        {"products": products, "categories": category_phases(org), "active_nav": "products"},
+        {
+            "products": product_phases(org, products),
+            "categories": category_phases(org),
+            "active_nav": "products",
+        },
     )
 
 
