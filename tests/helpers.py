@@ -43,7 +43,15 @@ def next_phone() -> str:
 
 
 def make_customer(organisation: Organisation, *, actor: Any = None, **overrides: Any) -> Customer:
-    fields: dict[str, Any] = {"name": "陈静", "phone": next_phone()}
+    # A customer who said yes to marketing (a new customer's consent is unknown, i.e. no, until
+    # she answers; tests of messaging want someone who may be written to).
+    fields: dict[str, Any] = {
+        "name": "陈静",
+        "phone": next_phone(),
+        "consent_sms": True,
+        "consent_email": True,
+        "consent_wechat": True,
+    }
     fields.update(overrides)
     return do_create_customer(organisation=organisation, actor=actor, **fields)
 

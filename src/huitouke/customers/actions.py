@@ -113,8 +113,47 @@ def _validate_profile(customer: Customer) -> None:
     )
 
 
-def do_create_customer(*, organisation: Organisation, actor: Any, **fields: Any) -> Customer:
-    """Create a customer (and her empty stats row); staff creating a customer own her by default."""
+CONSENT_CHANNELS = {"consent_sms": "sms", "consent_email": "email", "consent_wechat": "wechat"}
+
+
+def _record_consent(
+    customer: Customer, before: dict[str, bool] | None, *, source: str | None, actor: Any
+) -> None:
+    """Send the consent answers this write records: a consent given, or a change of answer.
+
+    A new customer's unticked box is no answer (consent stays unknown); `source` None means the
+    caller records the answers itself (the member centre).
+    """
+    if source is None:
+        return
+    answers = [
+        (customer.pk, customer.organisation_id, channel, bool(getattr(customer, field)))
+        for field, channel in CONSENT_CHANNELS.items()
+        if (before is None and getattr(customer, field))
+        or (before is not None and before[field] != getattr(customer, field))
+    ]
+    if not answers:
+        return
+    now = timezone.now()
+    Customer.objects.filter(pk=customer.pk).update(consent_updated_at=now)
+    customer.consent_updated_at = now
+    events.consent_answered.send(
+        sender=Customer,
+        answers=answers,
+        source=source,
+        actor=actor if getattr(actor, "pk", None) else None,
+        at=now,
+    )
+
+
+def do_create_customer(
+    *, organisation: Organisation, actor: Any, consent_source: str | None = None, **fields: Any
+) -> Customer:
+    """Create a customer (and her empty stats row); staff creating a customer own her by default.
+
+    Marketing consent is unknown unless given: a consent field set to True is recorded as given
+    by `consent_source` ("form", "api").
+    """
     tags = fields.pop("tags", None)
     fields = _clean(organisation, fields)
     if "owner" not in fields and getattr(actor, "role", None) == Role.STAFF:
@@ -138,6 +177,7 @@ def do_create_customer(*, organisation: Organisation, actor: Any, **fields: Any)
             CustomerStats.objects.create(customer=customer, organisation=organisation)
             if tags is not None:
                 set_tags(customer, tags)
+            _record_consent(customer, None, source=consent_source, actor=actor)
     except IntegrityError as exc:
         # Two people saving the same phone at the same moment: the constraint decides.
         raise ValidationError(
@@ -147,11 +187,20 @@ def do_create_customer(*, organisation: Organisation, actor: Any, **fields: Any)
 
 
 def do_update_customer(
-    customer: Customer, *, actor: Any, request: Any = None, **fields: Any
+    customer: Customer,
+    *,
+    actor: Any,
+    request: Any = None,
+    consent_source: str | None = None,
+    **fields: Any,
 ) -> Customer:
-    """Edit a customer's profile; an owner change is recorded in the ownership history, and the
-    fields changed (old → new) in the audit log as customer_edit."""
+    """Edit a customer's profile; an owner change goes through do_change_owner, and the fields
+    changed (old → new) go to the audit log as customer_edit.
+
+    A consent that changes is recorded as given or withdrawn by `consent_source`.
+    """
     tags = fields.pop("tags", None)
+    consent_before = {f: bool(getattr(customer, f)) for f in CONSENT_CHANNELS}
     fields = _clean(customer.organisation, fields, exclude_pk=customer.pk)
     before = _profile_values(customer)
     old_tags = sorted(t.name for t in customer.tags.all()) if tags is not None else None
@@ -170,6 +219,7 @@ def do_update_customer(
             customer.save()
             if tags is not None:
                 set_tags(customer, tags)
+            _record_consent(customer, consent_before, source=consent_source, actor=actor)
             if owner_given:
                 do_change_owner(customer, new_owner, actor=actor, reason=OwnerChangeReason.MANUAL)
             _audit_edit(customer, before, old_tags, actor=actor, request=request)

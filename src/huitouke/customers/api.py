@@ -106,7 +106,9 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> Customer:
     fields = _resolve_refs(user, payload.model_dump(exclude_unset=True))
     _check_external_id(user, fields)
     with transaction.atomic():
-        customer = do_create_customer(organisation=user.organisation, actor=user, **fields)
+        customer = do_create_customer(
+            organisation=user.organisation, actor=user, consent_source="api", **fields
+        )
         return _still_visible(user, customer)
 
 
@@ -129,7 +131,7 @@ def update_customer(
     fields = _resolve_refs(user, payload.model_dump(exclude_unset=True))
     _check_external_id(user, fields, customer.pk)
     with transaction.atomic():
-        do_update_customer(customer, actor=user, request=request, **fields)
+        do_update_customer(customer, actor=user, request=request, consent_source="api", **fields)
         return _still_visible(user, customer)
 
 

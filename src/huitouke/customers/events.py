@@ -39,3 +39,9 @@ customers_merged = Signal()
 # around Model.save (an import's bulk insert and update, a handover, the member page's consent,
 # an opt-out); a single save is seen by post_save instead. Receivers: integrations (webhooks).
 customers_changed = Signal()
+
+# sender=Customer, answers=<[(customer id, organisation id, channel "sms"/"email"/"wechat",
+# granted)]>, source=<"form" / "api" / "import">, actor=<User or None>, at=<datetime>. Sent when
+# staff record a marketing-consent answer she gave (or withdrew), inside the write's transaction;
+# members keeps each as a ConsentEvent. Nothing is sent for a consent nobody answered.
+consent_answered = Signal()

@@ -112,7 +112,10 @@ def customer_create(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             customer = actions.do_create_customer(
-                organisation=request.user.organisation, actor=request.user, **form.action_fields()
+                organisation=request.user.organisation,
+                actor=request.user,
+                consent_source="form",
+                **form.action_fields(),
             )
         except ValidationError as exc:
             _add_errors(form, exc)
@@ -129,7 +132,11 @@ def customer_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             actions.do_update_customer(
-                customer, actor=request.user, request=request, **form.action_fields()
+                customer,
+                actor=request.user,
+                request=request,
+                consent_source="form",
+                **form.action_fields(),
             )
         except ValidationError as exc:
             customer.refresh_from_db()

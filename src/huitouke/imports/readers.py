@@ -39,6 +39,7 @@ from huitouke.imports.parsing import (
     clean_text,
     parse_amount,
     parse_birthday,
+    parse_bool,
     parse_datetime,
     parse_discount,
     parse_email,
@@ -495,6 +496,7 @@ class _RowBuilder:
             return _memoised(_REPEATING[name])
         special: dict[str, Callable[[CellValue], object]] = {
             "gender": parse_gender,
+            "consent": parse_bool,
             "email": parse_email,
             "tags": parse_tags,
         }

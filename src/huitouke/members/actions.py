@@ -243,7 +243,9 @@ def do_join(
         if customer is not None and Member.objects.filter(customer=customer).exists():
             return customer, False  # a member signing in again: nothing of hers changes
         created = customer is None
-        consent_values = {field: bool(consents.get(ch)) for ch, field in CONSENT_FIELDS.items()}
+        consent_values: dict[str, Any] = {
+            field: bool(consents.get(ch)) for ch, field in CONSENT_FIELDS.items()
+        }
         if customer is None:
             if not name:
                 raise ValidationError({"name": _("Tell us your name.")})
