@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from lunar_python import Solar
 
-from huitouke.accounts.models import Role
+from huitouke.accounts.models import Organisation, Role
 from huitouke.accounts.scoping import customer_q
 from huitouke.analytics import validity
 from huitouke.analytics.clv import MIN_REPEAT_CUSTOMERS
@@ -35,6 +35,8 @@ from huitouke.analytics.reports import owner_scope, store_scope
 from huitouke.analytics.rfm import SEGMENT_LABELS_EN, SEGMENT_LABELS_ZH, SEGMENT_VALUE_CLASS
 from huitouke.core.occasions import next_birthday
 from huitouke.customers.models import Customer
+from huitouke.sales.models import Category
+from huitouke.sales.phases import PhaseWindows, windows_for
 
 __all__ = [
     "FADING_P_ALIVE",
@@ -393,3 +395,43 @@ def birthdays_this_week(
             found.append((when, customer))
     found.sort(key=lambda pair: (pair[0], pair[1].pk))
     return found[:limit]
+
+
+# --- the products page: a category's phases beside the cycle learned from real gaps -----------
+
+
+@dataclass(frozen=True)
+class CategoryPhases:
+    """A category's configured (or template) phases beside the cycle learned from real gaps."""
+
+    category: Category
+    windows: PhaseWindows
+    learned_p25: float | None
+    learned_p75: float | None
+    learned_count: int  # the number of gaps the learned cycle rests on
+
+
+def learned_cycles(organisation_id: int) -> dict[int, dict[str, Any]]:
+    """{category id: {count, p25, median, p75}} from the latest stored cycles report."""
+    report = latest_report(organisation_id, ReportKind.CYCLES)
+    if report is None:
+        return {}
+    return {int(row["category_id"]): row for row in report.data.get("categories", [])}
+
+
+def category_phases(organisation: Organisation) -> list[CategoryPhases]:
+    """Every category with its phases and its learned p25–p75 (and sample size)."""
+    learned = learned_cycles(organisation.pk)
+    rows = []
+    for category in Category.objects.filter(organisation=organisation):
+        gaps = learned.get(category.pk, {})
+        rows.append(
+            CategoryPhases(
+                category=category,
+                windows=windows_for(category, None, organisation.industry),
+                learned_p25=gaps.get("p25"),
+                learned_p75=gaps.get("p75"),
+                learned_count=int(gaps.get("count") or 0),
+            )
+        )
+    return rows

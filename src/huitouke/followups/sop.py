@@ -37,6 +37,7 @@ from huitouke.followups.models import (
 )
 from huitouke.followups.scripts import render_script, script_contexts
 from huitouke.sales.models import Order
+from huitouke.segments.compiler import SegmentError, segment_customers
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +223,6 @@ def _members(rule: SopRule, clock: Clock) -> QuerySet[Customer] | None:
         return base.filter(analytics__rfm_segment=rule.rfm_segment)
     if rule.segment is None:
         return None
-    from huitouke.segments.compiler import SegmentError, segment_customers
 
     try:
         return segment_customers(

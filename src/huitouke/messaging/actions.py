@@ -22,6 +22,7 @@ from huitouke.accounts.models import Organisation
 from huitouke.audit.actions import record_audit
 from huitouke.core.locks import lock_customer
 from huitouke.customers.models import Customer
+from huitouke.customers.phones import normalise_phone
 from huitouke.messaging.models import (
     Channel,
     ChannelConfig,
@@ -418,7 +419,6 @@ def record_reply(
     """A provider forwarded a reply: a stop word opts out every customer with that number."""
     if not is_stop_reply(text):
         return []
-    from huitouke.customers.phones import normalise_phone
 
     try:
         number = normalise_phone(phone)

@@ -1,4 +1,5 @@
-"""Read-side helpers of sales: product phases of categories and of a customer's purchases."""
+"""Read-side helpers of sales: the product phases of a customer's purchases (a category's learned
+cycle beside its phases is analytics.queries.category_phases)."""
 
 from __future__ import annotations
 
@@ -10,22 +11,10 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from huitouke.accounts.models import Organisation
 from huitouke.sales.models import Category, OrderLine, OrderStatus
 from huitouke.sales.phases import Phase, PhaseWindows, windows_for
 
 RECENT_CATEGORIES = 6
-
-
-@dataclass(frozen=True)
-class CategoryPhases:
-    """A category's configured (or template) phases beside the cycle learned from real gaps."""
-
-    category: Category
-    windows: PhaseWindows
-    learned_p25: float | None
-    learned_p75: float | None
-    learned_count: int  # the number of gaps the learned cycle rests on
 
 
 @dataclass(frozen=True)
@@ -43,35 +32,6 @@ class PurchasePhase:
     def phase_label(self) -> str:
         """The phase in words (刚购买 before the first phase)."""
         return str(self.phase.label) if self.phase else _("Just bought")
-
-
-def learned_cycles(organisation_id: int) -> dict[int, dict[str, Any]]:
-    """{category id: {count, p25, median, p75}} from the latest stored cycles report."""
-    from huitouke.analytics.models import ReportKind
-    from huitouke.analytics.queries import latest_report
-
-    report = latest_report(organisation_id, ReportKind.CYCLES)
-    if report is None:
-        return {}
-    return {int(row["category_id"]): row for row in report.data.get("categories", [])}
-
-
-def category_phases(organisation: Organisation) -> list[CategoryPhases]:
-    """Every category with its phases and its learned p25–p75 (and sample size)."""
-    learned = learned_cycles(organisation.pk)
-    rows = []
-    for category in Category.objects.filter(organisation=organisation):
-        gaps = learned.get(category.pk, {})
-        rows.append(
-            CategoryPhases(
-                category=category,
-                windows=windows_for(category, None, organisation.industry),
-                learned_p25=gaps.get("p25"),
-                learned_p75=gaps.get("p75"),
-                learned_count=int(gaps.get("count") or 0),
-            )
-        )
-    return rows
 
 
 def purchase_phases(
