@@ -1,3 +1,3 @@
-"""Fixtures of the integrations tests: the API tests' clients and fast password hashing."""
+"""Fixtures of the integrations tests: the API tests' clients."""
 
-from tests.api.conftest import api_as, fast_password_hashing  # noqa: F401
+from tests.api.conftest import api_as  # noqa: F401

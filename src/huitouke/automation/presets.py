@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from huitouke.accounts.models import Organisation
@@ -307,8 +306,3 @@ def template_choices(
         for r in AutomationRule.objects.filter(organisation=organisation).exclude(template_code="")
     }
     return [(t, made.get(t.code)) for t in TEMPLATES]
-
-
-def unknown_template(code: str) -> str:
-    """The message for a template code that does not exist."""
-    return _("There is no ready-made rule “%(code)s”.") % {"code": code}
