@@ -38,7 +38,7 @@ def field_errors(body: dict[str, Any]) -> dict[str | None, str]:
 def test_an_invalid_phone(api_as: Any, owner: Any) -> None:
     before = rows()
     body = refused(api_as(owner).post("/customers", {"name": "陈静", "phone": "12345"}))
-    assert field_errors(body) == {"phone": "“12345” is not a valid phone number."}
+    assert field_errors(body) == {"phone": "Mobile: “12345” is not a valid phone number."}
     assert rows() == before
 
 

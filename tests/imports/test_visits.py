@@ -195,3 +195,53 @@ def test_the_cli_takes_one_order_per_row(tmp_path, store1):
     from huitouke.imports.models import ImportJob
 
     assert ImportJob.objects.get().one_order_per_row
+
+
+# 李娜's visit of 2026-03-02 has a bad row (a quantity no one can read): in good-rows mode the
+# whole visit is left out, the other rows say which row spoiled it, and the corrected book
+# imported again creates the visit whole. Rows of one visit may sit far apart in a book, and
+# the bad one may come after a chunk already saved the others.
+SPOILT = [
+    ["李娜", dt.datetime(2026, 3, 2), "玻尿酸精华", "", 1, 80, 268, "护肤"],  # row 2
+    ["王芳", dt.datetime(2026, 3, 3), "补水面膜", "", 1, 20, 68, "面膜"],  # row 3
+    ["张敏", dt.datetime(2026, 3, 5), "口红", "", 1, 60, 199, "彩妆"],  # row 4
+    ["李娜", dt.datetime(2026, 3, 2), "补水面膜", "", "两盒", 20, 68, "面膜"],  # row 5: bad
+    ["李娜", dt.datetime(2026, 3, 2), "口红", "", 1, 60, 199, "彩妆"],  # row 6
+]
+
+
+@pytest.mark.parametrize("chunk_size", [1000, 1], ids=["one-chunk", "row-by-row"])
+def test_a_bad_row_rejects_its_whole_visit_and_the_corrected_book_creates_it(
+    tmp_path, store1, chunk_size
+):
+    path = write_book(tmp_path / "订单.xlsx", SPOILT)
+    preview = run(path, store1, mode="good_rows", dry_run=True, chunk_size=chunk_size)
+    assert (preview.created, preview.details["orders_created"]) == (2, 2)
+    summary = run(path, store1, mode="good_rows", chunk_size=chunk_size)
+    assert summary.committed and summary.created == 2
+    assert summary.details["orders_created"] == 2 and summary.details["order_rows"] == 2
+    by_row = {e.row: e for e in summary.errors}
+    assert sorted(by_row) == [2, 5, 6]
+    assert by_row[5].code == "quantity_invalid"
+    for row in (2, 6):
+        assert by_row[row].code == "visit_line_rejected"
+        assert "第 5 行" in by_row[row].message("zh")
+        assert "Row 5 " in by_row[row].message("en")
+    assert summary.rejected_rows == 3
+    # Nothing of 李娜's visit is saved: no order, no line, no spend.
+    assert not Order.objects.filter(customer__name="李娜").exists()
+    assert OrderLine.objects.count() == 2
+    assert sorted(Order.objects.values_list("customer__name", flat=True)) == ["张敏", "王芳"]
+    li = CustomerStats.objects.filter(customer__name="李娜").first()
+    assert li is None or (li.orders_count, li.net_spend) == (0, Decimal("0"))
+
+    fixed = [row[:] for row in SPOILT]
+    fixed[3][4] = 2
+    again = run(write_book(tmp_path / "订单-改.xlsx", fixed), store1, chunk_size=chunk_size)
+    assert again.errors == [] and again.created == 1
+    visit = Order.objects.get(customer__name="李娜")
+    assert visit.lines.count() == 3
+    assert visit.net_paid == Decimal("268") + 2 * Decimal("68") + Decimal("199")
+    stats = CustomerStats.objects.get(customer__name="李娜")
+    assert (stats.orders_count, stats.net_spend) == (1, Decimal("603.00"))
+    assert run(path, store1, mode="good_rows").created == 0  # nothing twice

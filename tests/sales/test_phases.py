@@ -120,3 +120,55 @@ def test_the_pages_show_phases_and_the_learned_cycle(
     ).content.decode()
     assert 'data-testid="purchase-phases"' in html
     assert 'data-phase="ending"' in html and "55 days ago" in html
+
+
+def test_the_products_show_their_phases_beside_their_learned_cycle(
+    client: Any, owner: Any, org: Any
+) -> None:
+    org.industry = "beauty"
+    org.save()
+    masks = Category.objects.create(
+        organisation=org, name="面膜", phase_use_from=2, phase_end_from=25, phase_dormant_from=40
+    )
+    sheet = make_product(org, name="补水面膜", category=masks)
+    quick = make_product(
+        org,
+        name="一次性面膜",
+        category=masks,
+        phase_use_from=1,
+        phase_end_from=7,
+        phase_dormant_from=14,
+    )
+    serum = make_product(org, name="精华")  # no category: the trade's template
+    Report.objects.create(
+        organisation=org,
+        kind=ReportKind.CYCLES,
+        as_of=D(2026, 3, 31),
+        data={
+            "categories": [],
+            "products": [
+                {
+                    "product_id": quick.pk,
+                    "count": 9,
+                    "customers": 4,
+                    "p25": 6.25,
+                    "median": 8.0,
+                    "p75": 10.75,
+                }
+            ],
+        },
+    )
+    client.force_login(owner)
+    html = client.get(reverse("sales:products"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    rows = {
+        name: html.split(f">{name}</a>", 1)[1].split("</tr>", 1)[0]
+        for name in (sheet.name, quick.name, serum.name)
+    }
+    assert "in use from day 1 · running out from day 7 · dormant from day 14" in rows[quick.name]
+    assert "(its own)" in rows[quick.name]
+    assert "6–11 days (middle half of 9 gaps)" in rows[quick.name]
+    assert "running out from day 25" in rows[sheet.name] and "(as its category)" in rows[sheet.name]
+    assert "gaps" not in rows[sheet.name]
+    assert "running out from day 50" in rows[serum.name] and "(template)" in rows[serum.name]
+    zh = client.get(reverse("sales:products"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "its own" not in zh and "as its category" not in zh

@@ -8,7 +8,7 @@ store's customers and a staff member her own.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ from huitouke.analytics.reports import owner_scope, store_scope
 from huitouke.analytics.rfm import SEGMENT_LABELS_EN, SEGMENT_LABELS_ZH, SEGMENT_VALUE_CLASS
 from huitouke.core.occasions import next_birthday
 from huitouke.customers.models import Customer
-from huitouke.sales.models import Category
+from huitouke.sales.models import Category, Product
 from huitouke.sales.phases import PhaseWindows, windows_for
 
 __all__ = [
@@ -411,12 +411,45 @@ class CategoryPhases:
     learned_count: int  # the number of gaps the learned cycle rests on
 
 
-def learned_cycles(organisation_id: int) -> dict[int, dict[str, Any]]:
-    """{category id: {count, p25, median, p75}} from the latest stored cycles report."""
+@dataclass(frozen=True)
+class ProductPhases:
+    """A product's phases (its own, else its category's or the template's) beside its learned cycle."""
+
+    product: Product
+    windows: PhaseWindows
+    learned_p25: float | None
+    learned_p75: float | None
+    learned_count: int
+
+
+def learned_cycles(organisation_id: int, by: str = "category") -> dict[int, dict[str, Any]]:
+    """{category (or product) id: {count, p25, median, p75}} from the latest cycles report.
+
+    The report keeps every category and the most repeated products (analytics.reports).
+    """
     report = latest_report(organisation_id, ReportKind.CYCLES)
     if report is None:
         return {}
-    return {int(row["category_id"]): row for row in report.data.get("categories", [])}
+    rows = report.data.get("categories" if by == "category" else "products", [])
+    return {int(row[f"{by}_id"]): row for row in rows}
+
+
+def product_phases(organisation: Organisation, products: Iterable[Product]) -> list[ProductPhases]:
+    """Each product with the phase days it follows and the cycle learned from its repeat buyers."""
+    learned = learned_cycles(organisation.pk, "product")
+    rows = []
+    for product in products:
+        gaps = learned.get(product.pk, {})
+        rows.append(
+            ProductPhases(
+                product=product,
+                windows=windows_for(product.category, product, organisation.industry),
+                learned_p25=gaps.get("p25"),
+                learned_p75=gaps.get("p75"),
+                learned_count=int(gaps.get("count") or 0),
+            )
+        )
+    return rows
 
 
 def category_phases(organisation: Organisation) -> list[CategoryPhases]:

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, Min, OuterRef, Q, QuerySet
+from django.db.models import Min, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from lunar_python import LunarYear, Solar
@@ -30,8 +30,8 @@ from huitouke.automation.models import AutomationRule, SegmentState, Trigger
 from huitouke.core.occasions import BUILT_IN_CODES, CustomDate, Festival, festivals
 from huitouke.customers.models import CalendarKind, Customer, FamilyMember, Relation
 from huitouke.loyalty.models import Tier
-from huitouke.sales.models import Category, OrderLine, OrderStatus, Product
-from huitouke.sales.phases import Phase, windows_for
+from huitouke.sales.models import Category
+from huitouke.sales.phases import Phase, purchases_entering
 
 BUILT_IN_FESTIVALS = BUILT_IN_CODES
 SEGMENT_FIELDS = ("lifecycle", "rfm_segment")
@@ -379,59 +379,12 @@ def _phase_entered(
 ) -> Iterator[Occurrence]:
     """Customers whose latest purchase of the category enters the phase on `day`.
 
-    A purchase enters a phase on the phase's first day after it (sales.phases), in its product's
-    days where the product has its own, else the category's. Only her latest purchase of the
-    category counts: buying it again starts over. The key names the order, so each purchase
-    enters each phase once.
+    The key names the order, so each purchase enters each phase once (sales.phases).
     """
-
-    category = Category.objects.filter(
-        pk=rule.params["category"], organisation_id=rule.organisation_id
-    ).first()
-    if category is None:
-        return
-    industry = rule.organisation.industry
-    phase = rule.params["phase"]
-    own = {
-        p.pk: windows_for(category, p, industry).start_of(phase)
-        for p in Product.objects.filter(category=category, phase_use_from__isnull=False)
-    }
-    default = windows_for(category, None, industry).start_of(phase)
-    end_of_day = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-    bought_lines = OrderLine.objects.filter(
-        order__organisation_id=rule.organisation_id,
-        order__status=OrderStatus.PAID,
-        order__customer__in=ids,
-        category_id=category.pk,
-        quantity__gt=0,
-    )
-    latest: dict[int, int] = {}
-    for start_day in sorted({default, *own.values()}):
-        bought = day - timedelta(days=start_day)
-        start = datetime.combine(bought, time.min, tzinfo=tz)
-        which = Q(product_id__in=[pk for pk, d in own.items() if d == start_day])
-        if start_day == default:
-            which |= ~Q(product_id__in=list(own)) | Q(product_id__isnull=True)
-        later = bought_lines.filter(
-            order__customer_id=OuterRef("order__customer_id"),
-            order__placed_at__gte=start + timedelta(days=1),
-            order__placed_at__lt=end_of_day,
-        )
-        rows = (
-            bought_lines.filter(
-                which,
-                order__placed_at__gte=start,
-                order__placed_at__lt=start + timedelta(days=1),
-            )
-            .exclude(Exists(later))
-            .values_list("order__customer_id", "order_id")
-        )
-        for customer_id, order_id in rows:
-            latest[customer_id] = max(order_id, latest.get(customer_id, 0))
-    for customer_id, order_id in sorted(latest.items()):
-        yield Occurrence(
-            customer_id, f"phase:{category.pk}:{phase}:{order_id}", at, order_id=order_id
-        )
+    category, phase = rule.params["category"], rule.params["phase"]
+    entering = purchases_entering(rule.organisation, category, phase, day, tz, ids)
+    for customer_id, order_id in sorted(entering.items()):
+        yield Occurrence(customer_id, f"phase:{category}:{phase}:{order_id}", at, order_id=order_id)
 
 
 def _repurchase_due(rule: AutomationRule, at: datetime, ids: QuerySet[Any]) -> Iterator[Occurrence]:

@@ -37,6 +37,9 @@ def lock_customer_stats(customer_id: int, organisation_id: int | None = None) ->
     """Lock her stats row (created empty if missing): concurrent orders for her queue here."""
     customer = apps.get_model("customers", "Customer")
     stats = apps.get_model("customers", "CustomerStats")
+    # The row nearly always exists: lock it in one statement, create it only when it is missing.
+    if list(stats.objects.select_for_update().filter(customer_id=customer_id).values_list("pk")):
+        return
     if organisation_id is None:
         organisation_id = customer.objects.values_list("organisation_id", flat=True).get(
             pk=customer_id
@@ -50,6 +53,9 @@ def lock_customer_stats(customer_id: int, organisation_id: int | None = None) ->
 def lock_loyalty_account(customer_id: int, organisation_id: int) -> Any:
     """Her loyalty account (created empty if missing), locked: read it, then write it."""
     account = apps.get_model("loyalty", "LoyaltyAccount")
+    found = account.objects.select_for_update().filter(customer_id=customer_id).first()
+    if found is not None:
+        return found
     account.objects.get_or_create(
         customer_id=customer_id, defaults={"organisation_id": organisation_id}
     )

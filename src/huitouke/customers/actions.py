@@ -27,11 +27,12 @@ from huitouke.customers.models import (
     OwnershipChange,
     Tag,
 )
-from huitouke.customers.phones import normalise_phone
+from huitouke.customers.validation import validate_customer, validate_phone
 
 PROFILE_FIELDS = (
     "external_id",
     "name",
+    "salutation_override",
     "phone",
     "wechat_id",
     "gender",
@@ -86,8 +87,10 @@ def _clean(
             _("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))}
         )
     if "phone" in fields:
-        fields["phone"] = normalise_phone(fields["phone"] or "") or None
+        fields["phone"] = validate_phone(fields["phone"] or "") or None
         _check_phone_free(organisation.pk, fields["phone"], exclude_pk)
+    if "salutation_override" in fields:
+        fields["salutation_override"] = (fields["salutation_override"] or "").strip()
     if "name" in fields:
         fields["name"] = (fields["name"] or "").strip()
         if not fields["name"]:
@@ -96,11 +99,17 @@ def _clean(
         obj = fields.get(key)
         if obj is not None and obj.organisation_id != organisation.pk:
             raise ValidationError({key: _("This belongs to another organisation.")})
-    if fields.get("birth_month") is not None and not 1 <= fields["birth_month"] <= 12:
-        raise ValidationError({"birth_month": _("The month must be between 1 and 12.")})
-    if fields.get("birth_day") is not None and not 1 <= fields["birth_day"] <= 31:
-        raise ValidationError({"birth_day": _("The day must be between 1 and 31.")})
     return fields
+
+
+BIRTHDAY_FIELDS = ("birthday_kind", "birth_year", "birth_month", "birth_day", "birth_leap_month")
+
+
+def _validate_profile(customer: Customer) -> None:
+    """The rules of customers.validation on the values she would have after the write."""
+    validate_customer(
+        {name: getattr(customer, name) for name in (*BIRTHDAY_FIELDS, "budget")},
+    )
 
 
 def do_create_customer(*, organisation: Organisation, actor: Any, **fields: Any) -> Customer:
@@ -116,6 +125,7 @@ def do_create_customer(*, organisation: Organisation, actor: Any, **fields: Any)
         created_by=actor if getattr(actor, "pk", None) else None,
         **fields,
     )
+    _validate_profile(customer)
     customer.full_clean(
         exclude=["organisation", "owner", "home_store", "referrer", "tags", "created_by"],
         validate_unique=False,
@@ -142,6 +152,7 @@ def do_update_customer(customer: Customer, *, actor: Any, **fields: Any) -> Cust
     old_owner_id = customer.owner_id
     for key, value in fields.items():
         setattr(customer, key, value)
+    _validate_profile(customer)
     customer.full_clean(
         exclude=["organisation", "owner", "home_store", "referrer", "tags", "created_by"],
         validate_unique=False,

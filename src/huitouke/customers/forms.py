@@ -6,13 +6,22 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.accounts.models import Role, Store, User
 from huitouke.accounts.scoping import staff_q
 from huitouke.analytics.models import Lifecycle, RfmSegment, ValueClass
-from huitouke.customers.models import Customer, CustomField, FamilyMember, FieldType, Interaction
+from huitouke.customers.models import (
+    Customer,
+    CustomField,
+    FamilyMember,
+    FieldType,
+    Interaction,
+    Relation,
+)
 from huitouke.customers.phones import national
+from huitouke.customers.validation import validate_birthday, validate_customer, validate_phone
 from huitouke.sales.models import Category
 
 
@@ -31,6 +40,7 @@ class CustomerForm(forms.ModelForm):
             "phone",
             "wechat_id",
             "gender",
+            "salutation_override",
             "birthday_kind",
             "birth_year",
             "birth_month",
@@ -73,8 +83,18 @@ class CustomerForm(forms.ModelForm):
             if self.instance.pk and cf.key in self.instance.custom:
                 self.initial[f"cf_{cf.key}"] = self.instance.custom[cf.key]
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # The rules of customers.validation, here so that every problem shows beside its field at
+        # once and the typed values stay in the form; the action applies them again.
+        _apply_rules(self, lambda: validate_phone(data.get("phone")))
+        values = {k: data.get(k) for k in ("budget", *BIRTHDAY_INPUTS) if k in self.fields}
+        if not self.has_error("budget") and not any(self.has_error(k) for k in BIRTHDAY_INPUTS):
+            _apply_rules(self, lambda: validate_customer(values))
+        return data
+
     def _post_clean(self) -> None:
-        # Model validation (phone format, uniqueness) happens in the action, which knows the org.
+        # Model validation (uniqueness) happens in the action, which knows the organisation.
         pass
 
     def action_fields(self) -> dict[str, Any]:
@@ -93,6 +113,18 @@ class CustomerForm(forms.ModelForm):
                 custom[cf.key] = _json_value(value)
         data["custom"] = custom
         return data
+
+
+BIRTHDAY_INPUTS = ("birthday_kind", "birth_year", "birth_month", "birth_day", "birth_leap_month")
+
+
+def _apply_rules(form: forms.BaseForm, check: Any) -> None:
+    """Run one validation rule, putting what it refuses on the field it names."""
+    try:
+        check()
+    except ValidationError as exc:
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
 
 
 def _custom_form_field(cf: CustomField) -> forms.Field:
@@ -145,6 +177,24 @@ class FamilyMemberForm(forms.ModelForm):
             "birth_day",
             "note",
         ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        relation = data.get("relation")
+        who = Relation(relation).label if relation in Relation.values else ""
+        if data.get("name"):
+            who = f"{who} {data['name']}".strip()
+        _apply_rules(
+            self,
+            lambda: validate_birthday(
+                data.get("birthday_kind"),
+                data.get("birth_year"),
+                data.get("birth_month"),
+                data.get("birth_day"),
+                who=str(who),
+            ),
+        )
+        return data
 
 
 class CustomerFilterForm(forms.Form):

@@ -13,6 +13,7 @@ from django.utils.translation import pgettext_lazy
 
 from huitouke.accounts import scoping
 from huitouke.core.touch import TouchingQuerySet
+from huitouke.customers.names import salutation_for, surname_of
 
 
 class Gender(models.TextChoices):
@@ -86,6 +87,14 @@ class Customer(Birthday):
     )
     external_id = models.CharField(_("customer number"), max_length=64, blank=True)
     name = models.CharField(_("name"), max_length=100)
+    salutation_override = models.CharField(
+        _("salutation"),
+        max_length=20,
+        blank=True,
+        help_text=_(
+            "How scripts and messages address her, e.g. 欧阳女士; empty: from name and gender."
+        ),
+    )
     # NULL rather than "" so the per-organisation unique constraint ignores customers without a phone.
     phone = models.CharField(_("mobile"), max_length=20, null=True, blank=True)  # noqa: DJ001
     wechat_id = models.CharField(_("WeChat ID"), max_length=64, blank=True)
@@ -178,16 +187,12 @@ class Customer(Birthday):
 
     @property
     def surname(self) -> str:
-        return self.name[:1] if self.name else ""
+        return surname_of(self.name)
 
     @property
     def salutation(self) -> str:
-        """陈女士 / 陈先生 (or the full name when the gender is unknown)."""
-        if self.gender == Gender.FEMALE:
-            return f"{self.surname}女士"
-        if self.gender == Gender.MALE:
-            return f"{self.surname}先生"
-        return self.name
+        """Staff's override, else 欧阳女士 / 陈先生 (or the full name when the gender is unknown)."""
+        return salutation_for(self.name, self.gender, self.salutation_override)
 
 
 class CustomerStats(models.Model):

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 DEFAULT_REGION = "CN"
 _FULLWIDTH = str.maketrans("０１２３４５６７８９＋－（）　", "0123456789+-() ")
+# Letters of any script: a phone keypad turns "abcd" into 2223, which must never happen silently.
+_LETTER = re.compile(r"[^\W\d_]")
+_EXTENSION = re.compile(r"(?:转|ext\.?|x)\s*\d+$", re.IGNORECASE)
+
+
+def has_letters(raw: str) -> bool:
+    """True when a phone as typed holds letters (an extension such as "转 8001" is not counted)."""
+    return bool(_LETTER.search(_EXTENSION.sub("", (raw or "").strip())))
 
 
 def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
@@ -15,6 +25,12 @@ def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     text = (raw or "").translate(_FULLWIDTH).strip()
     if not text:
         return ""
+    if has_letters(text):
+        raise ValidationError(
+            _("“%(value)s” contains letters; a phone number has digits only."),
+            params={"value": raw},
+            code="invalid_phone",
+        )
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:

@@ -19,8 +19,9 @@ from huitouke.customers.models import (
     InteractionKind,
     Source,
 )
-from huitouke.customers.phones import mask_phone, normalise_phone
-from huitouke.schemas import Money, ObjectId, PastDateTime, Text
+from huitouke.customers.phones import mask_phone
+from huitouke.customers.validation import validate_budget, validate_phone
+from huitouke.schemas import ObjectId, PastDateTime, Text
 
 CustomValue = Text | bool | int | float | list[Text] | None
 
@@ -28,19 +29,30 @@ CustomValue = Text | bool | int | float | list[Text] | None
 def _valid_phone(value: str) -> str:
     # Checked here as well as in the action so that the error names the field.
     try:
-        normalise_phone(value)
+        validate_phone(value)
+    except ValidationError as exc:
+        raise ValueError(exc.messages[0]) from exc
+    return value
+
+
+def _valid_budget(value: Decimal) -> Decimal:
+    try:
+        validate_budget(value)
     except ValidationError as exc:
         raise ValueError(exc.messages[0]) from exc
     return value
 
 
 Phone = Annotated[Text, Field(max_length=30), AfterValidator(_valid_phone)]
+# No ge=0 here: the rule (and its message naming the field) is customers.validation's.
+Budget = Annotated[Decimal, Field(max_digits=12, decimal_places=2), AfterValidator(_valid_budget)]
 
 
 class CustomerPatch(Schema):
     """Fields to change; a field left out stays as it is."""
 
     name: Annotated[Text, Field(max_length=100)] | None = None
+    salutation_override: Annotated[Text, Field(max_length=20)] | None = None
     phone: Phone | None = None
     external_id: Annotated[Text, Field(max_length=64)] | None = None
     wechat_id: Annotated[Text, Field(max_length=64)] | None = None
@@ -51,7 +63,7 @@ class CustomerPatch(Schema):
     address: Annotated[Text, Field(max_length=200)] | None = None
     email: Annotated[Text, Field(max_length=254)] | None = None
     source: Source | None = None
-    budget: Money | None = None
+    budget: Budget | None = None
     notes: Annotated[Text, Field(max_length=5000)] | None = None
     owner_id: ObjectId | None = None
     home_store_id: ObjectId | None = None
@@ -98,6 +110,8 @@ class StatsOut(Schema):
 class CustomerOut(Schema):
     id: int
     name: str
+    salutation_override: str
+    salutation: str = Field(description="How scripts and messages address her (欧阳女士)")
     phone: str | None = Field(description="E.164; masked (138****1234) unless you own the customer")
     phone_masked: bool
     external_id: str

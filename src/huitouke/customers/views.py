@@ -62,7 +62,10 @@ def customer_list(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def customer_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    customer = get_customer_for(request, pk)
+    return _render_detail(request, get_customer_for(request, pk))
+
+
+def _render_detail(request: AuthedRequest, customer: Customer, **forms: Any) -> HttpResponse:
     orders = (
         customer.orders.select_related("store", "staff")
         .prefetch_related("lines")
@@ -87,8 +90,9 @@ def customer_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "archive": archive,
         "family": customer.family.all(),
         "tags": customer.tags.all(),
-        "interaction_form": InteractionForm(),
-        "family_form": FamilyMemberForm(),
+        "interaction_form": forms.get("interaction_form") or InteractionForm(),
+        "family_form": forms.get("family_form") or FamilyMemberForm(),
+        "family_form_open": "family_form" in forms,
         "can_reveal": can_reveal_phone(request.user, customer),
         "analytics_panel": customer_panel(customer),
         "purchase_phases": purchase_phases(customer),
@@ -166,9 +170,9 @@ def add_family_member(request: AuthedRequest, pk: int) -> HttpResponse:
             customer, form.save(commit=False), actor=request.user, request=request
         )
         messages.success(request, _("Family member added."))
-    else:
-        messages.error(request, _("Please check the family member's details."))
-    return redirect("customers:detail", pk)
+        return redirect("customers:detail", pk)
+    # Shown again with what was typed and the reason beside the field.
+    return _render_detail(request, customer, family_form=form)
 
 
 @login_required

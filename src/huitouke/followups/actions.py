@@ -28,6 +28,7 @@ from huitouke.followups.models import (
     Trigger,
 )
 from huitouke.followups.scripts import check_script, render_for
+from huitouke.sales.phases import Phase
 
 # The timeline entry a completed task becomes; gifts, cards and others are notes.
 INTERACTION_KINDS = {
@@ -163,6 +164,8 @@ RULE_FIELDS = (
     "event",
     "rfm_segment",
     "segment",
+    "category",
+    "phase",
     "delay_hours",
     "kind",
     "script_template",
@@ -206,6 +209,13 @@ def validate_rule(rule: SopRule) -> None:
             errors["segment"] = required
         elif rule.segment is not None and rule.segment.organisation_id != rule.organisation_id:
             errors["segment"] = _("This belongs to another organisation.")
+    if t == Trigger.PHASE_ENTERED:
+        if rule.category_id is None:
+            errors["category"] = required
+        elif rule.category is not None and rule.category.organisation_id != rule.organisation_id:
+            errors["category"] = _("This belongs to another organisation.")
+        if rule.phase not in Phase.values:
+            errors["phase"] = required
     if rule.kind not in TaskKind.values:
         errors["kind"] = _("Choose the kind of task.")
     if rule.assign_to not in AssignTo.values:

@@ -14,6 +14,7 @@ from huitouke.accounts.scoping import staff_q
 from huitouke.analytics.models import RfmSegment
 from huitouke.followups.models import SopRule, TaskKind
 from huitouke.followups.scripts import VARIABLES
+from huitouke.sales.models import Category
 from huitouke.segments.models import Segment
 
 
@@ -85,6 +86,8 @@ class SopRuleForm(forms.ModelForm):
             "event",
             "rfm_segment",
             "segment",
+            "category",
+            "phase",
             "delay_hours",
             "kind",
             "assign_to",
@@ -97,6 +100,10 @@ class SopRuleForm(forms.ModelForm):
             ),
             "days": _("Days before the birthday, or N for “N days after an event”."),
             "window_start_days": _("Window after the first order: from day … until day …"),
+            "phase": _(
+                "For “a purchase entered a phase”: the phase of the category's use cycle, "
+                "once per purchase."
+            ),
             "delay_hours": _(
                 "The task is due this many hours after the event. Tasks of a window after the "
                 "first order are due at the window's end; birthday cards before the birthday."
@@ -108,6 +115,9 @@ class SopRuleForm(forms.ModelForm):
         segment = self.fields["segment"]
         assert isinstance(segment, forms.ModelChoiceField)
         segment.queryset = Segment.objects.filter(organisation_id=organisation_id)
+        category = self.fields["category"]
+        assert isinstance(category, forms.ModelChoiceField)
+        category.queryset = Category.objects.filter(organisation_id=organisation_id)
         self.fields["script_template"].help_text = script_help()
         if self.instance.pk and self.instance.is_built_in:
             self.fields["trigger"].disabled = True

@@ -13,6 +13,7 @@ from django.utils.translation import pgettext_lazy
 
 from huitouke.accounts import scoping
 from huitouke.analytics.models import RfmSegment
+from huitouke.sales.phases import Phase
 
 
 class TaskKind(models.TextChoices):
@@ -38,6 +39,7 @@ class Trigger(models.TextChoices):
     RFM_SEGMENT_ENTERED = "rfm_segment_entered", _("Entered an RFM segment")
     SEGMENT_ENTERED = "segment_entered", _("Entered a saved segment")
     DAYS_AFTER_EVENT = "days_after_event", _("N days after an event")
+    PHASE_ENTERED = "phase_entered", _("A purchase entered a phase of its category")
 
 
 class Event(models.TextChoices):
@@ -59,7 +61,7 @@ class SopRule(models.Model):
     Which fields matter depends on the trigger: `threshold` (order amount, or the 12-month spend
     that makes a VIP), `days` (days before a birthday, or N days after an event), the window
     [`window_start_days`, `window_end_days`) after the first order, `rfm_segment`, `segment`,
-    `event`.
+    `event`, and the `phase` of a `category` a purchase enters (sales.phases).
     """
 
     organisation = models.ForeignKey(
@@ -83,6 +85,17 @@ class SopRule(models.Model):
         blank=True,
         related_name="sop_rules",
         verbose_name=_("segment"),
+    )
+    category = models.ForeignKey(
+        "sales.Category",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("category"),
+    )
+    phase = models.CharField(
+        pgettext_lazy("product phase", "phase"), max_length=10, choices=Phase.choices, blank=True
     )
     delay_hours = models.PositiveIntegerField(_("due within (hours)"), default=24)
     kind = models.CharField(
@@ -146,6 +159,14 @@ class SopRule(models.Model):
         if t == Trigger.DAYS_AFTER_EVENT:
             event = dict(Event.choices).get(self.event, self.event)
             return str(_("%(days)s days after: %(event)s") % {"days": self.days, "event": event})
+        if t == Trigger.PHASE_ENTERED:
+            return str(
+                _("A purchase of “%(category)s” entered: %(phase)s")
+                % {
+                    "category": self.category.name if self.category else "—",
+                    "phase": dict(Phase.choices).get(self.phase, "—"),
+                }
+            )
         return str(Trigger(t).label) if t in Trigger.values else t
 
 

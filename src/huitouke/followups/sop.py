@@ -1,7 +1,8 @@
 """The SOP engine: evaluate each active rule and create its tasks, once per occurrence.
 
 Every trigger yields occurrences (customer, occurrence key, due time). The key names the event
-(`order:42`, `created`, `first:2025-03-01`, `birthday:2025-05-20`, `entered:2025-05-01`), and
+(`order:42`, `created`, `first:2025-03-01`, `birthday:2025-05-20`, `entered:2025-05-01`,
+`phase:7:ending:42`), and
 the (rule, customer, key) unique constraint with `ignore_conflicts` inserts turns a second run,
 or a second worker running at the same moment, into nothing.
 
@@ -37,6 +38,7 @@ from huitouke.followups.models import (
 )
 from huitouke.followups.scripts import render_script, script_contexts
 from huitouke.sales.models import Order
+from huitouke.sales.phases import purchases_entering
 from huitouke.segments.compiler import SegmentError, segment_customers
 
 logger = logging.getLogger(__name__)
@@ -262,6 +264,26 @@ def _entered(rule: SopRule, clock: Clock) -> Iterator[Occurrence]:
         yield Occurrence(pk, key, due)
 
 
+def _phase_entered(rule: SopRule, clock: Clock) -> Iterator[Occurrence]:
+    """Purchases of the rule's category entering its phase today (or in the grace days a
+    stopped worker missed): one occurrence per purchase and phase, keyed by the order."""
+
+    if rule.category_id is None or not rule.phase:
+        return
+    customers = Customer.objects.active().filter(organisation_id=rule.organisation_id)
+    due = clock.now + timedelta(hours=rule.delay_hours)
+    found: dict[int, int] = {}
+    for back in range(EVENT_GRACE_DAYS - 1, -1, -1):
+        day = clock.today - timedelta(days=back)
+        found.update(
+            purchases_entering(
+                rule.organisation, rule.category_id, rule.phase, day, clock.tz, customers
+            )
+        )
+    for customer_id, order_id in sorted(found.items()):
+        yield Occurrence(customer_id, f"phase:{rule.category_id}:{rule.phase}:{order_id}", due)
+
+
 OCCURRENCES = {
     Trigger.ORDER_PAID_OVER: _orders,
     Trigger.CUSTOMER_CREATED: _created,
@@ -270,6 +292,7 @@ OCCURRENCES = {
     Trigger.RFM_SEGMENT_ENTERED: _entered,
     Trigger.SEGMENT_ENTERED: _entered,
     Trigger.DAYS_AFTER_EVENT: _event_days,
+    Trigger.PHASE_ENTERED: _phase_entered,
 }
 
 

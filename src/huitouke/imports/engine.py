@@ -112,6 +112,10 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
         self.saved_numbers: set[str] = set()
         self.sim_orders: dict[str, SimOrder] = {}
         self.rejected_orders: set[str] = set()
+        # Visits with a bad row (key → the bad row's number) and the rows of the visits saved
+        # so far (key → row numbers): a bad row met later takes its visit out again.
+        self.rejected_visits: dict[str, int] = {}
+        self.visit_rows: dict[str, list[int]] = {}
         self.pending_refunds: list[ParsedRefundRow] = []
         self.aliases: dict[str, int | None] = {}
         self.item_name = _("Item")
@@ -223,7 +227,11 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
             if isinstance(item, ParsedRefundRow):
                 self.pending_refunds.append(item)
                 continue
-            if not isinstance(item, RowError):
+            if isinstance(item, RowError):
+                # A bad row of a visit stays with the visit's rows around it.
+                if item.order is not None:
+                    last_key = item.order
+            else:
                 key = self.order_key(item) if isinstance(item, ParsedOrderRow) else None
                 # Cut between orders only, so no order is ever split over two transactions.
                 if len(buffer) >= self.chunk_size and (key is None or key != last_key):
@@ -296,6 +304,11 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
             summary.preview.extend(tally.preview[:room])
         self.aliases.update(tally.aliases)
         self.saved_numbers |= tally.saved_numbers
+        self.saved_numbers -= tally.unsaved
+        for key, numbers in tally.visit_rows.items():
+            self.visit_rows.setdefault(key, []).extend(numbers)
+        for key in tally.unsaved:
+            self.visit_rows.pop(key, None)
 
     def _progress(self, result: ReadResult) -> None:
         self.summary.rows_read = result.rows_read

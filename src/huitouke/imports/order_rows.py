@@ -36,6 +36,7 @@ from huitouke.imports.rows import ParsedOrderRow, make_error
 from huitouke.imports.summary import (
     PREVIEW_ROWS,
     ROW_PREFIX,
+    VISIT_PREFIX,
     ImportSummary,
     Reject,
     SimOrder,
@@ -111,6 +112,8 @@ class OrderRowsMixin:
     saved_numbers: set[str]
     sim_orders: dict[str, SimOrder]
     rejected_orders: set[str]
+    rejected_visits: dict[str, int]
+    visit_rows: dict[str, list[int]]
     new_customers: list[tuple[Cust, SimpleNamespace]]
     key_updates: dict[int, dict[str, str]]
     external_id_index: int | None
@@ -131,6 +134,8 @@ class OrderRowsMixin:
         key_of = self.order_key
         for row in rows:
             groups.setdefault(key_of(row), []).append(row)
+        if key_of is visit_key:
+            self._reject_visits_of_bad_rows(groups, tally)
         for key in list(groups):
             first = groups[key][0]
             if first.external_id and first.external_id in self.rejected_orders:
@@ -195,6 +200,9 @@ class OrderRowsMixin:
                 self.sim_orders[key] = SimOrder(
                     order[_CUSTOMER], order[_PLACED_AT], order[_NET_PAID]
                 )
+        for key, group, _cust in owners:
+            if key.startswith(VISIT_PREFIX):
+                tally.visit_rows[key] = [r.row for r in group]
         if owners:
             tally.created += len(owners)
             tally.details["orders_created"] += len(owners)
@@ -218,6 +226,8 @@ class OrderRowsMixin:
             )
         for key, group in extend:
             self._extend_order(key, group, existing.get(key), tally)
+            if key.startswith(VISIT_PREFIX):
+                tally.visit_rows.setdefault(key, []).extend(r.row for r in group)
         tally.details.update(
             {k: v for k, v in self.products.created.items() if v}
         )  # counted per chunk, then reset
@@ -238,6 +248,57 @@ class OrderRowsMixin:
                 ident = clean_text(cells[self.external_id_index])
                 if ident:
                     self.rejected_orders.add(ident)
+
+    def _reject_visits_of_bad_rows(
+        self, groups: dict[str, list[ParsedOrderRow]], tally: Tally
+    ) -> None:
+        """A bad row rejects its whole visit: never part of a visit saved, in any mode.
+
+        The visit's rows in this chunk are left out; an order this run saved from its rows in
+        an earlier chunk is taken out again. A re-import of the corrected file then finds no
+        part of the visit and creates it whole.
+        """
+        found: dict[str, int] = {}
+        for error in tally.errors:
+            key = error.order
+            if (
+                key is not None
+                and key.startswith(VISIT_PREFIX)
+                and error.row is not None
+                and key not in self.rejected_visits
+            ):
+                self.rejected_visits[key] = found[key] = error.row
+        for key in [k for k in groups if k in self.rejected_visits]:
+            bad = self.rejected_visits[key]
+            for row in groups.pop(key):
+                tally.errors.append(
+                    make_error(row.row, None, row.customer_key, "visit_line_rejected", bad_row=bad)
+                )
+        for key, bad in found.items():
+            if key in self.saved_numbers or key in self.sim_orders:
+                self._unsave_visit(key, bad, tally)
+
+    def _unsave_visit(self, key: str, bad: int, tally: Tally) -> None:
+        """Take out the order an earlier chunk of this run saved for a visit found bad now."""
+        numbers = self.visit_rows.get(key, [])
+        if self.write:
+            saved = (
+                Order.objects.filter(organisation_id=self.org_id, external_id=key)
+                .values_list("pk", "customer_id")
+                .first()
+            )
+            if saved is not None:
+                Order.objects.filter(pk=saved[0]).delete()  # its lines go with it
+                if saved[1] is not None:
+                    tally.touched.add(saved[1])
+        else:
+            self.sim_orders.pop(key, None)
+        tally.unsaved.add(key)
+        tally.created -= 1
+        tally.details["orders_created"] -= 1
+        tally.details["order_rows"] -= len(numbers)
+        for number in numbers:
+            tally.errors.append(make_error(number, None, None, "visit_line_rejected", bad_row=bad))
 
     def _prefetch_customers(self, rows: list[ParsedOrderRow]) -> None:
         self.customers.prefetch(

@@ -7,6 +7,9 @@ import unicodedata
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.utils.timezone import localdate
+
+from huitouke.customers.validation import birthday_in_future
 from huitouke.imports.rows import Birthday
 
 CellValue = str | int | float | Decimal | datetime | date | time | bool | None
@@ -424,6 +427,8 @@ def _birthday(year: int | None, month: int, day: int, lunar: bool, leap: bool) -
             date(year or 2000, month, day)
         except ValueError:
             raise ParseError("birthday_invalid") from None
+    if birthday_in_future("lunar" if lunar else "solar", year, month, day, localdate()):
+        raise ParseError("birthday_future")  # the same rule as the forms and the API
     return Birthday(month, day, year, lunar, leap)
 
 

@@ -16,7 +16,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
@@ -60,6 +60,7 @@ from huitouke.imports.rows import (
     make_error,
     row_key,
 )
+from huitouke.imports.summary import visit_key
 
 Source = str | os.PathLike[str] | bytes | bytearray | IO[bytes]
 Format = Literal["auto", "csv", "xlsx", "wechat", "alipay"]
@@ -540,7 +541,7 @@ class _RowBuilder:
             column = self.header.get("amount") or self.header.get("unit_price")
             errors.append(make_error(number, column, None, "amount_missing"))
         if errors:
-            return errors
+            return _with_visit(number, values, errors, self.header)
         assert isinstance(amount, Decimal)
         values["quantity"] = quantity
         values["amount"] = amount
@@ -578,6 +579,28 @@ _REPEATING: dict[str, Callable[[CellValue], object]] = {
 }
 _CUSTOMER_KEYS = frozenset(CUSTOMER_KEY_FIELDS)
 MEMO_SIZE = 50_000  # distinct cells remembered per column before starting afresh
+
+
+_VISIT_FIELDS = (*CUSTOMER_KEY_FIELDS, "payer_id", "store")
+
+
+def _with_visit(
+    number: int, values: dict[str, object], errors: list[RowError], header: Mapping[str, str]
+) -> list[RowError]:
+    """A bad order row's errors, each naming the visit the row belongs to when that is known.
+
+    Rows without an order number sharing customer, store and time are one order (a visit); a
+    bad one must reject its whole visit. Its visit is known when its date and the customer's
+    key were read (a bad date or phone leaves the row on its own).
+    """
+    placed_at = values.get("placed_at")
+    if values.get("external_id") or not isinstance(placed_at, datetime):
+        return errors
+    if _CUSTOMER_KEYS.isdisjoint(values) or _has_error(errors, CUSTOMER_KEY_FIELDS, header):
+        return errors
+    identity = {k: values[k] for k in _VISIT_FIELDS if isinstance(values.get(k), str)}
+    key = visit_key(ParsedOrderRow(row=number, placed_at=placed_at, amount=Decimal(0), **identity))  # type: ignore[arg-type]
+    return [replace(e, order=key) for e in errors]
 
 
 def _memoised(parse: Callable[[CellValue], object]) -> Callable[[CellValue], object]:

@@ -85,6 +85,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "“{value}” is not a birthday (write 1990-03-05, 3月5日, or 农历三月初五).",
         "zh": "“{value}”不是有效生日（请写 1990-03-05、3月5日 或 农历三月初五）。",
     },
+    "birthday_future": {
+        "en": "The birthday “{value}” is in the future.",
+        "zh": "生日“{value}”在将来，不可能。",
+    },
     "email_invalid": {
         "en": "“{value}” is not an email address.",
         "zh": "“{value}”不是有效邮箱地址。",
@@ -221,6 +225,9 @@ class RowError:
     code: str
     message_en: str
     params: Mapping[str, object] = field(default_factory=dict)
+    # The order the row would have been part of, when the row says enough to know it (its
+    # visit's key for rows without an order number): a bad row rejects its whole visit.
+    order: str | None = None
 
     def message(self, lang: str = "en") -> str:
         """The message in `lang` ("en" or "zh"), filled with this error's value, column and fields."""

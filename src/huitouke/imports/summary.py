@@ -41,6 +41,10 @@ COMMIT_MESSAGES: dict[str, dict[str, str]] = {
         "en": "Another row of order “{value}” has an error, so the whole order was left out.",
         "zh": "订单“{value}”的其他行有错误，整单未导入。",
     },
+    "visit_line_rejected": {
+        "en": "Row {bad_row} of the same visit (same customer, store and time) has an error, so the whole visit was left out.",
+        "zh": "同一次购买（同一顾客、门店和时间）的第 {bad_row} 行有错误，整次购买未导入。",
+    },
     "refund_order_not_found": {
         "en": "The payment refunded here (“{value}”) is not among the orders.",
         "zh": "找不到这笔退款对应的原订单（“{value}”）。",
@@ -161,6 +165,8 @@ class Tally:
     touched: set[int] = field(default_factory=set)
     aliases: dict[str, int | None] = field(default_factory=dict)
     saved_numbers: set[str] = field(default_factory=set)
+    unsaved: set[str] = field(default_factory=set)  # visits saved earlier, taken out again
+    visit_rows: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass

@@ -75,7 +75,10 @@ def expiry_for(earned_at: datetime, rules: LoyaltySettings, time_zone: str) -> d
     )
 
 
-def _org_time_zone(organisation_id: int) -> str:
+def _org_time_zone(organisation_id: int, order: Order | None = None) -> str:
+    # The order path usually holds the organisation already (do_record_order was given it).
+    if order is not None and Order.organisation.is_cached(order):
+        return order.organisation.time_zone
     return Organisation.objects.values_list("time_zone", flat=True).get(pk=organisation_id)
 
 
@@ -107,11 +110,19 @@ def account_for(customer: Customer) -> LoyaltyAccount:
 
 
 def _append(
-    account: LoyaltyAccount, kind: str, points: int, debt: int, **fields: Any
+    account: LoyaltyAccount,
+    kind: str,
+    points: int,
+    debt: int,
+    *,
+    balance: int | None = None,
+    **fields: Any,
 ) -> PointsEntry:
     # Called right after this transaction's UPDATE of the account, whose row it now holds locked,
-    # so the balance read here is exactly the balance after this entry.
-    balance = LoyaltyAccount.objects.values_list("balance", flat=True).get(pk=account.pk)
+    # so the balance read here is exactly the balance after this entry. A caller that read the
+    # account under its lock knows that balance already and passes it.
+    if balance is None:
+        balance = LoyaltyAccount.objects.values_list("balance", flat=True).get(pk=account.pk)
     actor = fields.pop("actor", None)
     return PointsEntry.objects.create(
         organisation_id=account.organisation_id,
@@ -126,17 +137,28 @@ def _append(
 
 
 def _credit(
-    customer_id: int, organisation_id: int, kind: str, points: int, **fields: Any
+    customer_id: int,
+    organisation_id: int,
+    kind: str,
+    points: int,
+    *,
+    locked: LoyaltyAccount | None = None,
+    **fields: Any,
 ) -> PointsEntry:
-    """Add points; any points owed are paid off first."""
-    account = lock_loyalty_account(customer_id, organisation_id)
+    """Add points; any points owed are paid off first.
+
+    `locked` is her account as read under its lock earlier in this transaction, if the caller
+    holds it already.
+    """
+    account = locked or lock_loyalty_account(customer_id, organisation_id)
     paid_off = min(points, account.debt)
     updated = LoyaltyAccount.objects.filter(pk=account.pk, debt__gte=paid_off).update(
         balance=F("balance") + (points - paid_off), debt=F("debt") - paid_off
     )
     if updated != 1:
         raise RuntimeError("loyalty account changed while locked")
-    return _append(account, kind, points - paid_off, -paid_off, **fields)
+    balance = account.balance + points - paid_off
+    return _append(account, kind, points - paid_off, -paid_off, balance=balance, **fields)
 
 
 def _debit(customer: Customer, kind: str, points: int, **fields: Any) -> PointsEntry:
@@ -166,7 +188,14 @@ def _take_back(customer_id: int, organisation_id: int, due: int, **fields: Any) 
     )
     if updated != 1:
         raise RuntimeError("loyalty account changed while locked")
-    return _append(account, PointsKind.REFUND_REVERSAL, -taken, due - taken, **fields)
+    return _append(
+        account,
+        PointsKind.REFUND_REVERSAL,
+        -taken,
+        due - taken,
+        balance=account.balance - taken,
+        **fields,
+    )
 
 
 def do_adjust_points(
@@ -247,17 +276,23 @@ def birthday_multiplier_applies(customer: Customer, when: datetime, time_zone: s
     return False
 
 
-def earn_for_order(order: Order) -> PointsEntry | None:
-    """Credit the points a paid order earns: net paid × rate × tier multiplier (× birthday month)."""
+def earn_for_order(
+    order: Order, *, tiers: list[Tier] | None = None, rules: LoyaltySettings | None = None
+) -> PointsEntry | None:
+    """Credit the points a paid order earns: net paid × rate × tier multiplier (× birthday month).
+
+    `rules` and `tiers` are the organisation's program and tiers, when the caller has read them
+    already (after ensure_program, which creates the default tiers).
+    """
     if order.customer_id is None or order.status != OrderStatus.PAID:
         return None
-    rules = ensure_program(order.organisation_id)
+    rules = rules or ensure_program(order.organisation_id)
     account = lock_loyalty_account(order.customer_id, order.organisation_id)
     # The tier she held when she ordered; a new member starts in the base tier.
-    tier = account.tier or tier_for(
-        list(Tier.objects.filter(organisation_id=order.organisation_id)), ZERO
-    )
-    time_zone = _org_time_zone(order.organisation_id)
+    if tiers is None:
+        tiers = list(Tier.objects.filter(organisation_id=order.organisation_id))
+    tier = next((t for t in tiers if t.pk == account.tier_id), None) or tier_for(tiers, ZERO)
+    time_zone = _org_time_zone(order.organisation_id, order)
     rate = rules.points_per_yuan * (tier.points_multiplier if tier else Decimal(1))
     customer = order.customer
     if customer is not None and birthday_multiplier_applies(customer, order.placed_at, time_zone):
@@ -272,6 +307,7 @@ def earn_for_order(order: Order) -> PointsEntry | None:
         min(points, MAX_POINTS),
         expires_at=expiry_for(order.placed_at, rules, time_zone),
         order=order,
+        locked=account,
     )
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from huitouke.accounts.models import Organisation
 from huitouke.customers.models import Customer
 from huitouke.loyalty import actions, coupons, program
+from huitouke.loyalty.models import Tier
 from huitouke.sales.models import Order, OrderStatus, Refund
 
 
@@ -21,8 +22,12 @@ def on_order_paid(sender: Any, *, order: Order, **kwargs: Any) -> None:
     """sales.events.order_paid: earn points on the order, then re-evaluate the tier."""
     if order.customer_id is None:
         return
-    actions.earn_for_order(order)
-    program.evaluate_tier(order.customer_id, order.organisation_id, reason="order")
+    # Both steps read the organisation's tiers: once is enough (after the program exists, since
+    # its first use creates the default tiers).
+    rules = program.ensure_program(order.organisation_id)
+    tiers = list(Tier.objects.filter(organisation_id=order.organisation_id))
+    actions.earn_for_order(order, tiers=tiers, rules=rules)
+    program.evaluate_tier(order.customer_id, order.organisation_id, reason="order", tiers=tiers)
 
 
 def on_order_refunded(sender: Any, *, order: Order, refund: Refund, **kwargs: Any) -> None:

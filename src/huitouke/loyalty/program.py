@@ -50,6 +50,10 @@ def default_tiers() -> list[tuple[str, Decimal, Decimal, Decimal, tuple[bool, bo
 def ensure_program(organisation: Organisation | int) -> LoyaltySettings:
     """The organisation's rules; the first call creates the defaults and the default tiers."""
     org_id = organisation if isinstance(organisation, int) else organisation.pk
+    # Every order reads the rules: one plain SELECT when they exist (they nearly always do).
+    existing = LoyaltySettings.objects.filter(organisation_id=org_id).first()
+    if existing is not None:
+        return existing
     with transaction.atomic():
         rules, created = LoyaltySettings.objects.get_or_create(organisation_id=org_id)
         if created and not Tier.objects.filter(organisation_id=org_id).exists():
@@ -142,11 +146,20 @@ def trailing_spend(customer_id: int, now: datetime) -> Decimal:
 
 
 def evaluate_tier(
-    customer_id: int, organisation_id: int, *, reason: str, now: datetime | None = None
+    customer_id: int,
+    organisation_id: int,
+    *,
+    reason: str,
+    now: datetime | None = None,
+    tiers: list[Tier] | None = None,
 ) -> TierChange | None:
-    """Move the customer to the tier her trailing spend earns; record the change, if any."""
+    """Move the customer to the tier her trailing spend earns; record the change, if any.
+
+    `tiers` are the organisation's tiers, when the caller has read them already.
+    """
     now = now or timezone.now()
-    tiers = list(Tier.objects.filter(organisation_id=organisation_id))
+    if tiers is None:
+        tiers = list(Tier.objects.filter(organisation_id=organisation_id))
     spend = trailing_spend(customer_id, now)
     target = tier_for(tiers, spend)
     for _attempt in range(3):

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import models
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-if TYPE_CHECKING:
-    from huitouke.sales.models import Category, Product
+from huitouke.accounts.models import Organisation
+from huitouke.sales.models import Category, OrderLine, OrderStatus, Product
 
 
 class Phase(models.TextChoices):
@@ -124,3 +125,62 @@ def check_windows(use_from: int | None, end_from: int | None, dormant_from: int 
 def days_since(placed_at: dt.datetime, today: dt.date, tz: dt.tzinfo) -> int:
     """Calendar days from a purchase's local date to `today` (a purchase today is 0)."""
     return (today - placed_at.astimezone(tz).date()).days
+
+
+def purchases_entering(
+    organisation: Organisation,
+    category_id: int,
+    phase: str,
+    day: dt.date,
+    tz: dt.tzinfo,
+    customers: QuerySet[Any],
+) -> dict[int, int]:
+    """{customer id: order id} of the purchases of the category entering `phase` on `day`.
+
+    A purchase enters a phase on the phase's first day after it, in its product's days where
+    the product has its own, else the category's. Only her latest purchase of the category
+    counts: buying it again starts over. Automations and SOP rules key their occurrences by the
+    order, so each purchase enters each phase once.
+    """
+
+    category = Category.objects.filter(pk=category_id, organisation_id=organisation.pk).first()
+    if category is None:
+        return {}
+    industry = organisation.industry
+    own = {
+        p.pk: windows_for(category, p, industry).start_of(phase)
+        for p in Product.objects.filter(category=category, phase_use_from__isnull=False)
+    }
+    default = windows_for(category, None, industry).start_of(phase)
+    end_of_day = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    bought_lines = OrderLine.objects.filter(
+        order__organisation_id=organisation.pk,
+        order__status=OrderStatus.PAID,
+        order__customer__in=customers,
+        category_id=category.pk,
+        quantity__gt=0,
+    )
+    latest: dict[int, int] = {}
+    for start_day in sorted({default, *own.values()}):
+        bought = day - dt.timedelta(days=start_day)
+        start = dt.datetime.combine(bought, dt.time.min, tzinfo=tz)
+        which = Q(product_id__in=[pk for pk, d in own.items() if d == start_day])
+        if start_day == default:
+            which |= ~Q(product_id__in=list(own)) | Q(product_id__isnull=True)
+        later = bought_lines.filter(
+            order__customer_id=OuterRef("order__customer_id"),
+            order__placed_at__gte=start + dt.timedelta(days=1),
+            order__placed_at__lt=end_of_day,
+        )
+        rows = (
+            bought_lines.filter(
+                which,
+                order__placed_at__gte=start,
+                order__placed_at__lt=start + dt.timedelta(days=1),
+            )
+            .exclude(Exists(later))
+            .values_list("order__customer_id", "order_id")
+        )
+        for customer_id, order_id in rows:
+            latest[customer_id] = max(order_id, latest.get(customer_id, 0))
+    return latest

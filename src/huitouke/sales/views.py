@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
-from huitouke.analytics.queries import category_phases
+from huitouke.analytics.queries import category_phases, product_phases
 from huitouke.customers.actions import do_create_customer
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
@@ -224,7 +224,11 @@ def product_list(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "sales/products.html",
-        {"products": products, "categories": category_phases(org), "active_nav": "products"},
+        {
+            "products": product_phases(org, products),
+            "categories": category_phases(org),
+            "active_nav": "products",
+        },
     )
 
 
