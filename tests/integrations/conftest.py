@@ -1,10 +1,10 @@
-"""Fixtures of the integrations tests: the API tests' clients and fast password hashing."""
+"""Fixtures of the integrations tests: the API tests' clients."""
 
 from typing import Any
 
 import pytest
 
-from tests.api.conftest import api_as, fast_password_hashing  # noqa: F401
+from tests.api.conftest import api_as  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

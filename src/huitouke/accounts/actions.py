@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.password_validation import validate_password
 from django.core.management.base import CommandError
 from django.db import models, transaction
 
-from huitouke.accounts.models import ApiToken, Organisation, Store, User
+from huitouke.accounts.models import ApiToken, Organisation, Role, Store, User
 from huitouke.accounts.tokens import create_api_token, revoke_api_token
 from huitouke.audit.actions import record_audit
 
@@ -163,3 +164,45 @@ def ensure_default_organisation(
             if store is None:
                 raise CommandError("No store.")
     return org, store
+
+
+def do_create_owner(
+    *, username: str, password: str, org_name: str = "", store_name: str = "", actor: Any = None
+) -> User:
+    """An owner account (with the organisation and store when there is none); audited.
+
+    ValidationError when the password is too weak for her; the username is checked by the caller.
+    """
+    with transaction.atomic():
+        org, store = ensure_default_organisation(org_name, store_name)
+        user = User(
+            username=username, organisation=org, store=store, role=Role.OWNER, is_staff=True
+        )
+        validate_password(password, user)
+        user.set_password(password)
+        user.save()
+        record_audit(
+            actor=actor,
+            organisation=org,
+            action="owner_create",
+            target=user,
+            detail={"store": store.pk},
+        )
+    return user
+
+
+def do_save_organisation(
+    org: Organisation, *, actor: Any, changed: list[str], request: Any = None
+) -> Organisation:
+    """Save the shop settings the owner changed (`changed`: the field names); audited with them."""
+    with transaction.atomic():
+        org.save()
+        record_audit(
+            actor=actor,
+            organisation=org,
+            action="settings",
+            target=org,
+            request=request,
+            detail={"fields": changed},
+        )
+    return org

@@ -15,6 +15,7 @@ from ninja.utils import check_csrf
 
 from huitouke.accounts.models import ApiToken, Role, User, hash_token
 from huitouke.accounts.tokens import audit_daily_use, scope_allows
+from huitouke.core.problems import Problem
 
 # last_used_at is for "is this token still in use?", not an access log: one write a minute is plenty.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -34,8 +35,6 @@ class ApiTokenAuth(HttpBearer):
             return None
         match = getattr(request, "resolver_match", None)
         if not scope_allows(api_token.scope, request.method or "", getattr(match, "route", "")):
-            from huitouke.core.problems import Problem
-
             raise Problem(
                 "insufficient_scope",
                 _("This token is limited to “%(scope)s” and cannot do this.")

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
+from ipware import get_client_ip
 
 from huitouke.audit.models import AuditEntry
 
@@ -21,7 +22,6 @@ def client_ip(request: HttpRequest | None) -> str | None:
     # X-Forwarded-For is believed only from a proxy we run: anyone else could write it.
     if not trusted or remote is None or not remote.startswith(tuple(trusted)):
         return remote
-    from ipware import get_client_ip
 
     try:
         # The right-most forwarded address is the one our proxy added; anything left of it the

@@ -11,7 +11,6 @@ from django.utils import timezone
 from huitouke.automation.engine import org_today, rule_customers
 from huitouke.automation.holdout import in_holdout
 from huitouke.automation.models import AutomationRule, EnrolmentStatus
-from huitouke.customers.models import Customer
 from huitouke.messaging.actions import channel_ready, ensure_settings
 from huitouke.messaging.models import Channel, Message, OptOut, OptOutChannel
 
@@ -108,8 +107,3 @@ def audience_preview(rule: AutomationRule, *, now: datetime | None = None) -> di
         holdout = round(reachable * share)
     counts.update(holdout=holdout, contacted=reachable - holdout)
     return counts
-
-
-def customer_queryset_for(rule: AutomationRule) -> QuerySet[Customer]:
-    """The rule's matching customers today (for lists)."""
-    return rule_customers(rule, org_today(rule.organisation, timezone.now()))

@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from huitouke.accounts.actions import do_save_organisation
 from huitouke.accounts.forms import HandoverForm, OrganisationForm
 from huitouke.accounts.http import AuthedRequest, require_role
 from huitouke.accounts.models import Role
@@ -83,8 +84,9 @@ def organisation_settings(request: AuthedRequest) -> HttpResponse:
             messages.success(request, _("%(n)s archive fields added.") % {"n": created})
         return redirect("accounts:organisation")
     if request.method == "POST" and form.is_valid():
-        form.save()
-        _audit_settings(request, {"fields": form.changed_data})
+        do_save_organisation(
+            form.save(commit=False), actor=request.user, changed=form.changed_data, request=request
+        )
         messages.success(request, _("Saved."))
         return redirect("accounts:organisation")
     ctx = {

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -23,6 +23,7 @@ from huitouke.customers.models import (
     Customer,
     CustomerStats,
     CustomField,
+    FamilyMember,
     Interaction,
     OwnershipChange,
     Tag,
@@ -307,6 +308,24 @@ def do_add_interaction(
     return interaction
 
 
+def do_add_family_member(
+    customer: Customer, member: FamilyMember, *, actor: Any, request: Any = None
+) -> FamilyMember:
+    """Add a family member (an unsaved, checked FamilyMember) to the customer; audited."""
+    member.customer = customer
+    with transaction.atomic():
+        member.save()
+        record_audit(
+            actor=actor,
+            organisation=customer.organisation,
+            action="family_member_add",
+            target=customer,
+            request=request,
+            detail={"family_member": member.pk},
+        )
+    return member
+
+
 def do_hand_over_customers(
     *,
     from_staff: User,
@@ -474,10 +493,12 @@ def do_change_owner(
 def do_merge_customers(
     *, keep: Customer, duplicate: Customer, actor: Any, request: Any = None
 ) -> Customer:
-    """Merge `duplicate` into `keep`: orders, interactions, tags, family and history move; audited."""
-    from huitouke.sales.models import Order
-    from huitouke.sales.stats import refresh_customer_stats
+    """Merge `duplicate` into `keep`: orders, interactions, tags, family and history move; audited.
 
+    Each app moves what it keeps for the duplicate in its customers_merged receiver, inside this
+    transaction: sales her orders (and both customers' stats), loyalty her points and coupons,
+    follow-ups her tasks, WeCom her WeChat links, integrations the feed's tombstone.
+    """
     if keep.pk == duplicate.pk:
         raise ValidationError(_("A customer cannot be merged with herself."))
     if keep.organisation_id != duplicate.organisation_id:
@@ -486,7 +507,7 @@ def do_merge_customers(
         # Lock in primary-key order so two merges touching the same pair cannot deadlock.
         for c in sorted((keep, duplicate), key=lambda c: c.pk):
             lock_customer_stats(c.pk, c.organisation_id)
-        moved_orders = Order.objects.filter(customer=duplicate).update(customer=keep)
+        moved_orders = duplicate.orders.count()  # the stats lock keeps new ones out
         duplicate.interactions.update(customer=keep)
         duplicate.family.update(customer=keep)
         duplicate.ownership_changes.update(customer=keep)
@@ -526,8 +547,6 @@ def do_merge_customers(
         if not keep.phone and dup_phone:
             keep.phone = dup_phone
         keep.save()
-        refresh_customer_stats(keep.pk)
-        refresh_customer_stats(duplicate.pk)
         record_audit(
             actor=actor,
             organisation=keep.organisation,
@@ -579,7 +598,6 @@ def apply_industry_template(organisation: Organisation, template: str) -> int:
 
 def possible_duplicates(organisation: Organisation) -> list[tuple[Customer, Customer, str]]:
     """Pairs that look like one person: same phone, same WeChat id, or same name in the same city."""
-    from django.db.models import Count
 
     pairs: list[tuple[Customer, Customer, str]] = []
     base = Customer.objects.active().filter(organisation=organisation)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 # sender=Customer, customer=<Customer>. Sent inside the save that created her (every creation
-# that goes through Model.save: the form, the API, imports' single rows, the member page; not
-# fixtures and not bulk inserts).
+# that goes through Model.save; not fixtures, and not the bulk inserts of imports and syncs).
 customer_created = Signal()
 
 # sender=Customer, customer_ids=<list of ints>, from_staff=<User>,

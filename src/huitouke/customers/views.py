@@ -176,9 +176,9 @@ def add_family_member(request: AuthedRequest, pk: int) -> HttpResponse:
     customer = get_customer_for(request, pk)
     form = FamilyMemberForm(request.POST)
     if form.is_valid():
-        member = form.save(commit=False)
-        member.customer = customer
-        member.save()
+        actions.do_add_family_member(
+            customer, form.save(commit=False), actor=request.user, request=request
+        )
         messages.success(request, _("Family member added."))
         return redirect("customers:detail", pk)
     # Shown again with what was typed and the reason beside the field.

@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import User
+from huitouke.core.tasks import enqueue_on_commit
 from huitouke.customers.models import Customer
-from huitouke.followups import tasks
 from huitouke.followups.models import FollowUpTask, SopMembership, TaskStatus
 from huitouke.sales.models import Order
 
@@ -98,5 +97,4 @@ def on_order_paid(sender: Any, *, order: Order, **kwargs: Any) -> None:
     """sales.events.order_paid: enqueue the order's SOPs once the sale has committed."""
     if order.customer_id is None:
         return
-    order_id = order.pk
-    transaction.on_commit(lambda: tasks.run_order_sop_rules(order_id))
+    enqueue_on_commit("huitouke.followups.tasks.run_order_sop_rules", order.pk)

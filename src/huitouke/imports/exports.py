@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.apps import apps
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import get_language, override, pgettext_lazy
@@ -32,6 +31,9 @@ from huitouke.customers.models import Customer, CustomField, Gender, Source
 from huitouke.customers.phones import national, phone_as_seen
 from huitouke.imports.reports import Sink, write_table
 from huitouke.sales.models import ZERO, Order
+from huitouke.segments.compiler import SegmentError
+from huitouke.segments.compiler import segment_customers as members
+from huitouke.segments.models import Segment
 
 CUSTOMER_COLUMNS = [
     "external_id",
@@ -351,11 +353,6 @@ def segment_customers(
     organisation: Organisation, segment_id: int, *, scope: Any
 ) -> QuerySet[Customer]:
     """The members of segment `segment_id` within `scope`; ExportError when there is none."""
-    if not apps.is_installed("huitouke.segments"):
-        raise ExportError(_("Segments are not available yet."))
-    from huitouke.segments.compiler import SegmentError
-    from huitouke.segments.compiler import segment_customers as members
-    from huitouke.segments.models import Segment
 
     segment = Segment.objects.filter(organisation=organisation, pk=segment_id).first()
     if segment is None:

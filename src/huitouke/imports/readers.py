@@ -23,6 +23,9 @@ from functools import partial
 from itertools import chain, islice
 from typing import IO, Literal
 
+from charset_normalizer import from_bytes
+from python_calamine import CalamineError, CalamineWorkbook
+
 from huitouke.imports import bills
 from huitouke.imports.mapping import (
     CUSTOMER_KEY_FIELDS,
@@ -128,7 +131,6 @@ def detect_encoding(stream: IO[bytes]) -> str | None:
             return encoding
     sample = stream.read(CHUNK)
     stream.seek(start)
-    from charset_normalizer import from_bytes
 
     best = from_bytes(sample).best()
     return best.encoding if best is not None else None
@@ -345,7 +347,6 @@ def _open_workbook(
     Formula cells give their last computed value, as Excel shows them. The container is
     "xlsx" for every kind: the error report of a workbook is written as .xlsx.
     """
-    from python_calamine import CalamineError, CalamineWorkbook
 
     try:
         workbook = CalamineWorkbook.from_filelike(binary)  # type: ignore[arg-type]

@@ -31,6 +31,7 @@ from standardwebhooks import Webhook
 from huitouke.accounts import secret_box
 from huitouke.accounts.models import Role, User
 from huitouke.audit.actions import record_audit
+from huitouke.core.tasks import enqueue_on_commit
 from huitouke.integrations import ssrf
 from huitouke.integrations.models import (
     DeliveryStatus,
@@ -151,7 +152,7 @@ def do_replay_delivery(delivery: WebhookDelivery, *, actor: Any, request: Any = 
             request=request,
             detail={"delivery": delivery.pk, "event": delivery.event},
         )
-        transaction.on_commit(_send_soon)
+        enqueue_on_commit("huitouke.integrations.tasks.send_webhooks_now")
 
 
 def emit(organisation_id: int | None, event: str, data: dict[str, Any]) -> int:
@@ -185,17 +186,8 @@ def emit_many(organisation_id: int | None, event: str, items: list[dict[str, Any
         ],
         batch_size=500,
     )
-    transaction.on_commit(_send_soon)
+    enqueue_on_commit("huitouke.integrations.tasks.send_webhooks_now")
     return len(endpoints) * len(items)
-
-
-def _send_soon() -> None:
-    from huitouke.integrations.tasks import send_webhooks_now
-
-    try:
-        send_webhooks_now()
-    except Exception:  # the queue being down must not fail the write; the minute job catches up
-        logger.exception("could not queue webhook delivery")
 
 
 def signed_request(delivery: WebhookDelivery, secret: str) -> urllib.request.Request:

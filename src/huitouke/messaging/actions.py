@@ -23,6 +23,7 @@ from huitouke.audit.actions import record_audit
 from huitouke.core.locks import lock_customer
 from huitouke.customers.changes import consent_of, customers_changed
 from huitouke.customers.models import Customer
+from huitouke.customers.phones import normalise_phone
 from huitouke.messaging.models import (
     Channel,
     ChannelConfig,
@@ -443,7 +444,6 @@ def record_reply(
     """A provider forwarded a reply: a stop word opts out every customer with that number."""
     if not is_stop_reply(text):
         return []
-    from huitouke.customers.phones import normalise_phone
 
     try:
         number = normalise_phone(phone)

@@ -40,7 +40,7 @@ from huitouke.messaging.models import (
     SuppressReason,
 )
 from huitouke.messaging.quiet import postpone
-from huitouke.messaging.staff_task import TasksUnavailable, create_staff_task
+from huitouke.messaging.staff_task import create_staff_task
 from huitouke.messaging.transports import (
     PermanentSendError,
     SendError,
@@ -264,29 +264,24 @@ def _send_wecom(message: Message, customer: Customer, now: datetime) -> str:
 
 def _send_task(message: Message, customer: Customer, now: datetime) -> str:
     title = message.subject or (message.template.name if message.template else "")
-    try:
-        with transaction.atomic():
-            task_id = create_staff_task(
-                customer,
-                title=title or "Follow-up",
-                script=message.body,
-                due_at=now + timedelta(hours=24),
-            )
-            # The task and the "sent" mark commit together: a retry can never make a second task.
-            if not _finish(
-                message.pk,
-                status=MessageStatus.SENT,
-                provider="task",
-                provider_message_id=str(task_id),
-                task_id=task_id,
-                sent_at=now,
-                cost=Decimal("0"),
-            ):
-                raise RuntimeError("lost the claim on a task message")
-    except TasksUnavailable as error:
-        return _failed_attempt(
-            message, PermanentSendError(str(error), provider="task"), now, transient=False
+    with transaction.atomic():
+        task_id = create_staff_task(
+            customer,
+            title=title or "Follow-up",
+            script=message.body,
+            due_at=now + timedelta(hours=24),
         )
+        # The task and the "sent" mark commit together: a retry can never make a second task.
+        if not _finish(
+            message.pk,
+            status=MessageStatus.SENT,
+            provider="task",
+            provider_message_id=str(task_id),
+            task_id=task_id,
+            sent_at=now,
+            cost=Decimal("0"),
+        ):
+            raise RuntimeError("lost the claim on a task message")
     return "sent"
 
 
