@@ -60,23 +60,3 @@ def record_audit(
         ip=client_ip(request),
         detail=detail or {},
     )
-
-
-def do_record_reads(
-    *, actor: Any, customers: list[Any], request: HttpRequest | None, via: str
-) -> AuditEntry | None:
-    """One entry per request that read customers' personal data in bulk: how many, and how many
-    with the full phone number. Nothing when nothing was read."""
-    if not customers:
-        return None
-    from huitouke.accounts.scoping import can_see_full_phone
-
-    full = sum(1 for c in customers if c.phone and can_see_full_phone(actor, c))
-    return record_audit(
-        actor=actor,
-        organisation=getattr(actor, "organisation", None),
-        action="customers_read",
-        target=customers[0] if len(customers) == 1 else None,
-        request=request,
-        detail={"count": len(customers), "full_phones": full, "via": via},
-    )

@@ -13,6 +13,7 @@ from huitouke.automation.holdout import in_holdout
 from huitouke.automation.models import AutomationRule, EnrolmentStatus
 from huitouke.messaging.actions import channel_ready, ensure_settings
 from huitouke.messaging.models import Channel, Message, OptOut, OptOutChannel
+from huitouke.messaging.senders import sender_for
 
 _CONSENT = {
     Channel.SMS: "consent_sms",
@@ -73,9 +74,8 @@ def audience_preview(rule: AutomationRule, *, now: datetime | None = None) -> di
         elif channel == Channel.EMAIL:
             steps.append(("no_address", Q(email="")))
         elif channel == Channel.WECOM:
-            from huitouke.wecom.channel import linked
-
-            steps.append(("no_address", ~linked()))
+            sender = sender_for(channel)
+            steps.append(("no_address", ~sender.linked() if sender else Q()))
         for reason, q in steps:
             n = remaining.filter(q).count()
             if n:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from huitouke.accounts.models import Organisation, Role, User
+from huitouke.accounts.scoping import can_see_full_phone
 from huitouke.audit.actions import record_audit
 from huitouke.core.locks import lock_customer_stats
 from huitouke.customers import events
@@ -634,4 +635,20 @@ def unowned_customers(organisation: Organisation) -> Any:
         Customer.objects.active()
         .filter(organisation=organisation)
         .filter(Q(owner__isnull=True) | Q(owner__is_active=False))
+    )
+
+
+def do_record_reads(*, actor: Any, customers: list[Any], request: Any, via: str) -> Any:
+    """One entry per request that read customers' personal data in bulk: how many, and how many
+    with the full phone number. Nothing when nothing was read."""
+    if not customers:
+        return None
+    full = sum(1 for c in customers if c.phone and can_see_full_phone(actor, c))
+    return record_audit(
+        actor=actor,
+        organisation=getattr(actor, "organisation", None),
+        action="customers_read",
+        target=customers[0] if len(customers) == 1 else None,
+        request=request,
+        detail={"count": len(customers), "full_phones": full, "via": via},
     )

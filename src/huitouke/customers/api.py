@@ -13,8 +13,12 @@ from ninja import Query, Router
 from huitouke.accounts.auth import api_user
 from huitouke.accounts.models import Store, User
 from huitouke.accounts.scoping import staff_q
-from huitouke.audit.actions import do_record_reads
-from huitouke.customers.actions import do_add_interaction, do_create_customer, do_update_customer
+from huitouke.customers.actions import (
+    do_add_interaction,
+    do_create_customer,
+    do_record_reads,
+    do_update_customer,
+)
 from huitouke.customers.models import Customer, Interaction
 from huitouke.customers.queries import filter_customers, get_customer_for
 from huitouke.customers.schemas import (

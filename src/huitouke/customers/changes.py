@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from huitouke.customers import events
+from huitouke.customers.models import Customer
+
 CONSENT_FIELDS = ("consent_sms", "consent_email", "consent_wechat")
 
 
@@ -44,15 +47,12 @@ def customers_changed(
     )
     if not (changes.created or changes.updated or changes.consent):
         return
-    from huitouke.customers import events
-    from huitouke.customers.models import Customer
 
     events.customers_changed.send(sender=Customer, changes=changes)
 
 
 def consent_of(customer_ids: Iterable[int]) -> dict[int, tuple[bool, bool, bool]]:
     """The stored consent of these customers, as customers_changed takes it."""
-    from huitouke.customers.models import Customer
 
     return {
         pk: (sms, email, wechat)

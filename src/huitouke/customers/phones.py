@@ -8,6 +8,8 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from huitouke.accounts.scoping import can_see_full_phone
+
 DEFAULT_REGION = "CN"
 _FULLWIDTH = str.maketrans("０１２３４５６７８９＋－（）　", "0123456789+-() ")
 # Letters of any script: a phone keypad turns "abcd" into 2223, which must never happen silently.
@@ -68,7 +70,6 @@ def phone_as_seen(user: object, customer: object) -> str:
     customer belongs to) for every page, form, API field and export; anyone else sees the mask
     and reveals the number through customers.actions.do_reveal_phone, which audits it.
     """
-    from huitouke.accounts.scoping import can_see_full_phone
 
     phone = getattr(customer, "phone", None) or ""
     if not phone:

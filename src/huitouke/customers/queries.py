@@ -13,7 +13,8 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from huitouke.customers.models import Customer, CustomerQuerySet
+from huitouke.customers.actions import owner_change_reason_label
+from huitouke.customers.models import Customer, CustomerQuerySet, OwnershipChange
 from huitouke.customers.phones import normalise_phone
 
 
@@ -149,8 +150,6 @@ def _filter_analytics(qs: CustomerQuerySet, params: dict[str, Any]) -> CustomerQ
 
 def owner_history(customer: Customer, limit: int = 20) -> list[dict[str, Any]]:
     """Who looked after her, newest first (the 负责人历史 card): from, to, by whom, why, when."""
-    from huitouke.customers.actions import owner_change_reason_label
-    from huitouke.customers.models import OwnershipChange
 
     rows = OwnershipChange.objects.filter(customer=customer).select_related(
         "from_owner", "to_owner", "changed_by"

@@ -440,7 +440,6 @@ def do_export(
 
 
 def _segment_name(organisation: Organisation, segment_id: int) -> str:
-    from huitouke.segments.models import Segment
 
     return (
         Segment.objects.filter(organisation=organisation, pk=segment_id)

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from huitouke.audit.actions import record_audit
 from huitouke.core.locks import lock_loyalty_account
 from huitouke.customers.models import Customer
+from huitouke.loyalty import events
 from huitouke.loyalty.models import (
     ZERO,
     Coupon,
@@ -307,7 +308,6 @@ def find_coupon(organisation_id: int, code: str) -> Coupon:
 def redeemed(coupon: Coupon, order: Order | None) -> None:
     """Announce a coupon just claimed (call in the claim's transaction, once the order is known):
     the quick order (checkout.do_checkout) and do_redeem_coupon both come through here."""
-    from huitouke.loyalty import events
 
     events.coupon_redeemed.send(sender=Coupon, coupon=coupon, order=order)
 

@@ -24,6 +24,7 @@ from huitouke.core.locks import lock_customer
 from huitouke.customers.changes import consent_of, customers_changed
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
+from huitouke.messaging import senders
 from huitouke.messaging.models import (
     Channel,
     ChannelConfig,
@@ -89,10 +90,9 @@ def channel_ready(organisation_id: int, channel: str) -> bool:
     """Whether the organisation can send on this channel (a provider, or its WeCom connection)."""
     if channel == Channel.TASK:
         return True
+    sender = senders.sender_for(channel)
     if channel == Channel.WECOM:
-        from huitouke.wecom.channel import is_set_up
-
-        return is_set_up(organisation_id)
+        return sender is not None and sender.is_set_up(organisation_id)
     return active_config(organisation_id, channel) is not None
 
 
@@ -111,9 +111,8 @@ def recipient_for(customer: Customer, channel: str) -> str:
         return customer.email or ""
     if channel == Channel.WECOM:
         # Her external_userid with her owner's WeCom member ('' without one: the next channel).
-        from huitouke.wecom.channel import recipient_for as wecom_recipient
-
-        return wecom_recipient(customer)
+        sender = senders.sender_for(channel)
+        return sender.recipient_for(customer) if sender else ""
     return "staff"
 
 

@@ -24,6 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from huitouke.customers.models import Customer
+from huitouke.messaging import senders
 from huitouke.messaging.actions import (
     FALLBACK_REASONS,
     active_config,
@@ -253,13 +254,18 @@ def _hold(message: Message, customer: Customer, now: datetime) -> str | None:
 
 def _send_wecom(message: Message, customer: Customer, now: datetime) -> str:
     """A 群发 task of this message and the due ones sharing its text and sender (wecom.channel)."""
-    from huitouke.wecom.channel import send
+    sender = senders.sender_for(Channel.WECOM)
+    if sender is None:  # the WeCom app is not installed: nobody has an address on it
+        _finish(message.pk, status=MessageStatus.SUPPRESSED, reason=SuppressReason.NO_ADDRESS)
+        return "suppressed"
 
     def failed(m: Message, error: Exception, at: datetime, transient: bool) -> str:
         kind = TransientSendError if transient else PermanentSendError
         return _failed_attempt(m, kind(str(error)[:200], provider="wecom"), at, transient=transient)
 
-    return send(message, customer, now, claim=claim, finish=_finish, admit=_hold, failed=failed)
+    return sender.send(
+        message, customer, now, claim=claim, finish=_finish, admit=_hold, failed=failed
+    )
 
 
 def _send_task(message: Message, customer: Customer, now: datetime) -> str:

@@ -24,7 +24,11 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from huitouke.customers.models import Customer
+from huitouke.messaging.actions import enqueue_fallback
+from huitouke.messaging.models import Channel, Message, MessageStatus, SuppressReason
+from huitouke.wecom.actions import client_for
 from huitouke.wecom.client import RETRY_ERRORS, WeComError
+from huitouke.wecom.groupmsg import refresh_group_message
 from huitouke.wecom.models import (
     FollowState,
     GroupMessageStatus,
@@ -107,7 +111,6 @@ def send(
     claim/finish/admit/failed are the outbox's: take a message, write its outcome, say whether
     a companion may go now (None) or what happened to it instead, record a failed attempt.
     """
-    from huitouke.messaging.models import Channel, Message, MessageStatus, SuppressReason
 
     sender = sender_for(customer)
     external = recipient_for(customer)
@@ -146,7 +149,6 @@ def send(
             continue
         batch.append((other, other_external))
     connection = WeComConnection.objects.get(organisation_id=message.organisation_id)
-    from huitouke.wecom.actions import client_for
 
     try:
         msgid, fail_list = client_for(connection).create_msg_task(
@@ -199,8 +201,6 @@ def send(
 
 
 def _no_link(message: Any, now: datetime, finish: Callable[..., bool], reasons: Any) -> str:
-    from huitouke.messaging.actions import enqueue_fallback
-    from huitouke.messaging.models import MessageStatus
 
     finish(message.pk, status=MessageStatus.SUPPRESSED, reason=reasons.NO_ADDRESS)
     enqueue_fallback(message, now=now)
@@ -209,9 +209,6 @@ def _no_link(message: Any, now: datetime, finish: Callable[..., bool], reasons: 
 
 def refresh_outbox(task: WeComGroupMessage, *, client: Any = None) -> dict[str, int]:
     """Read a task's results back into its recipients and their outbox messages."""
-    from huitouke.messaging.actions import enqueue_fallback
-    from huitouke.messaging.models import Message, MessageStatus
-    from huitouke.wecom.groupmsg import refresh_group_message
 
     counts = refresh_group_message(task, client=client)
     now = timezone.now()

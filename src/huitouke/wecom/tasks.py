@@ -9,6 +9,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from huitouke.accounts.models import User
 from huitouke.wecom import transfers
+from huitouke.wecom.channel import refresh_waiting
 from huitouke.wecom.client import WeComError
 from huitouke.wecom.models import TransferStatus, WeComConnection, WeComTransfer
 from huitouke.wecom.sync import do_sync_contacts
@@ -54,6 +55,5 @@ def mark_tags(customer_id: int, add: list[str], remove: list[str]) -> int:
 @db_periodic_task(crontab(minute="*/30"))
 def refresh_group_messages() -> int:
     """Read the outbox's 群发 tasks' results back (confirmed by staff, received, refused)."""
-    from huitouke.wecom.channel import refresh_waiting
 
     return refresh_waiting()
