@@ -38,7 +38,11 @@ def fast_passwords(settings: Any) -> None:
 
     No test is about the hasher; logging in by password works the same with either.
     """
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # MD5 for speed; argon2 still checks a hash made before the override (the demo's shared one).
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+    ]
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ SKIP = re.compile(r"^(admin/|password-reset/|m/|api/v1/automation-templates/)|ca
 # Tables written by any request (sign-in bookkeeping, the audit log, sessions, rate limits).
 UNWATCHED = {"auditentry", "session", "accessattempt", "accesslog", "accessfailurelog"}
 # Columns a request may touch on its own behalf: the persona's API token notes its use.
-UNWATCHED_COLUMNS = {"apitoken": ("last_used_at", "last_audited_on")}
+UNWATCHED_COLUMNS = {"apitoken": ("last_used_at", "last_audited_on", "use_count")}
 UNWATCHED_APPS = {"axes", "sessions", "admin", "contenttypes", "auth"}
 API_MODELS = {
     "customer_id": ("customers", "Customer"),

@@ -31,8 +31,9 @@ _SENDERS: dict[str, Sender] = {}
 
 def register(channel: str, sender: Sender) -> None:
     """Called once per channel from the sending app's ready()."""
-    _SENDERS[channel] = sender
+    # Keyed by the plain value: a TextChoices member hashes by its name, not its value.
+    _SENDERS[str(channel)] = sender
 
 
 def sender_for(channel: str) -> Sender | None:
-    return _SENDERS.get(channel)
+    return _SENDERS.get(str(channel))

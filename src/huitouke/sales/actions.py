@@ -361,7 +361,7 @@ def _save_catalogue_item(
             record_audit(
                 actor=actor,
                 organisation=obj.organisation,
-                action=f"{type(obj)._meta.model_name}_save",
+                action="category_save" if isinstance(obj, Category) else "product_save",
                 target=obj,
                 request=request,
                 detail={"created": created, "fields": sorted(fields)},
