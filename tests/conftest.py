@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from huey.contrib.djhuey import HUEY
 from hypothesis import settings as hypothesis_settings
 
 from huitouke.accounts.models import Organisation, Role, Store, User
@@ -29,6 +30,30 @@ if os.environ.get("CI"):
 
 def pytest_report_header(config: Any) -> str:
     return f"database: {os.environ.get('DATABASE_URL', 'sqlite (embedded)')}"
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings: Any) -> None:
+    """Every test: a persona's password hashed with MD5, not Argon2 (deliberately slow).
+
+    No test is about the hasher; logging in by password works the same with either.
+    """
+    # MD5 for speed; argon2 still checks a hash made before the override (the demo's shared one).
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+    ]
+
+
+@pytest.fixture
+def huey_immediate() -> Iterator[None]:
+    """Run Huey tasks in-process: a job queued on commit (core.tasks) runs right there."""
+    previous = HUEY.immediate
+    HUEY.immediate = True
+    try:
+        yield
+    finally:
+        HUEY.immediate = previous
 
 
 @pytest.fixture

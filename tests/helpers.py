@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+from django.db import connections
+from django.utils import translation
 
 from huitouke.accounts.models import Organisation, Store, User
 from huitouke.customers.actions import do_create_customer
@@ -43,7 +48,15 @@ def next_phone() -> str:
 
 
 def make_customer(organisation: Organisation, *, actor: Any = None, **overrides: Any) -> Customer:
-    fields: dict[str, Any] = {"name": "陈静", "phone": next_phone()}
+    # A customer who said yes to marketing (a new customer's consent is unknown, i.e. no, until
+    # she answers; tests of messaging want someone who may be written to).
+    fields: dict[str, Any] = {
+        "name": "陈静",
+        "phone": next_phone(),
+        "consent_sms": True,
+        "consent_email": True,
+        "consent_wechat": True,
+    }
     fields.update(overrides)
     return do_create_customer(organisation=organisation, actor=actor, **fields)
 
@@ -96,3 +109,40 @@ def make_order(
         placed_at=placed_at,
         **extra,
     )
+
+
+def run_in_threads(
+    n: int, target: Callable[[int], Any], *, language: str | None = None
+) -> tuple[list[Any], list[BaseException]]:
+    """Start n threads at one barrier, each calling target(i) on its own connections.
+
+    Returns (results, errors); an error is collected, never lost in its thread. `language`
+    overrides the active language in each thread (it is per thread).
+    """
+    results: list[Any] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(n)
+    lock = threading.Lock()
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait()
+            if language:
+                with translation.override(language):
+                    value = target(i)
+            else:
+                value = target(i)
+            with lock:
+                results.append(value)
+        except BaseException as exc:  # collected and checked by the test
+            with lock:
+                errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors

@@ -238,6 +238,20 @@ IDEMPOTENCY_WAIT_SECONDS = env_int("IDEMPOTENCY_WAIT_SECONDS", 10)
 FEED_SETTLE_SECONDS = env_int("FEED_SETTLE_SECONDS", 2)
 # A webhook endpoint failing this many deliveries in a row is switched off (owners are told).
 WEBHOOK_DISABLE_AFTER = env_int("WEBHOOK_DISABLE_AFTER", 20)
+# Webhook receivers must be public addresses (no loopback, private, link-local: the server's own
+# network is not for the organisations' URLs to reach). Allow some networks (an on-premises till,
+# e.g. "192.168.1.0/24"), or all of them with HUITOUKE_WEBHOOK_ALLOW_PRIVATE (the tests' receiver).
+WEBHOOK_ALLOW_PRIVATE = env_bool("HUITOUKE_WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_ALLOWED_NETWORKS = [
+    n.strip() for n in env("HUITOUKE_WEBHOOK_ALLOWED_NETWORKS", "").split(",") if n.strip()
+]
+for _net in WEBHOOK_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_net)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"HUITOUKE_WEBHOOK_ALLOWED_NETWORKS: {_net!r} is not a network"
+        ) from _exc
 
 # --- auth -----------------------------------------------------------------------------------------
 PASSWORD_HASHERS = [

@@ -48,10 +48,3 @@ def api_as(db: Any) -> Any:
         return ApiClient(Client(), create_api_token(user, "test", actor=user), language)
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    # Personas are created with a password per test; argon2 is deliberately slow and these tests
-    # are not about passwords.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -58,13 +58,6 @@ class Mailbox:
         return "250 OK"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    # Personas get a password per test; argon2 is deliberately slow and these tests are not
-    # about passwords.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def mailbox() -> Mailbox:
     return Mailbox()

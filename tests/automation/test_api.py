@@ -34,11 +34,6 @@ class Api:
         )
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.mark.django_db
 def test_create_change_switch_and_read_results(owner: Any, sms_template: Any) -> None:
     api = Api(owner)

@@ -28,12 +28,6 @@ BIRTHDAY_MORNING = "2027-09-15T09:00:00+08:00"
 A_MINUTE_LATER = "2027-09-15T09:01:00+08:00"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    # argon2 is deliberately slow and this test is not about passwords.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
     box = Mailbox()

@@ -6,50 +6,19 @@ IMMEDIATE transactions queue them, and the same must hold.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from huitouke.accounts.models import Organisation
 from huitouke.analytics.models import CustomerAnalytics
 from huitouke.followups.models import FollowUpTask, SopMembership, SopRule
 from huitouke.followups.sop import run_sops
-from tests.helpers import make_customer, make_order
+from tests.helpers import make_customer, make_order, run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_parallel(n: int, target: Callable[[int], Any]) -> tuple[list[Any], list[BaseException]]:
-    """Start n threads at one barrier; each closes its own connections. (results, errors)."""
-    results: list[Any] = []
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(n)
-    lock = threading.Lock()
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait()
-            value = target(i)
-            with lock:
-                results.append(value)
-        except BaseException as exc:  # collected and checked by the test
-            with lock:
-                errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results, errors
 
 
 def test_parallel_runs_create_each_task_once(org, store1, staff_a):
@@ -70,7 +39,7 @@ def test_parallel_runs_create_each_task_once(org, store1, staff_a):
     def run(_i: int) -> int:
         return run_sops(Organisation.objects.get(pk=org.pk), now=now)
 
-    _results, errors = run_parallel(4, run)
+    _results, errors = run_in_threads(4, run)
     assert errors == []
     keys = Counter(FollowUpTask.objects.values_list("rule_id", "customer_id", "occurrence_key"))
     assert keys and max(keys.values()) == 1

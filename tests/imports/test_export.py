@@ -81,7 +81,9 @@ def test_customer_export_has_the_contract_columns_and_computed_values(
         predicted_clv=Decimal("640.00"),
     )
     path = tmp_path / "customers.csv"
-    assert do_export(path, kind="customers", fmt="csv", organisation=org, actor=None) == 2
+    assert (
+        do_export(path, kind="customers", fmt="csv", organisation=org, actor=None, lang="en") == 2
+    )
     rows = read_csv(path)
     with open(path, encoding="utf-8-sig") as handle:
         header = next(csv.reader(handle))
@@ -118,7 +120,16 @@ def test_customer_export_has_the_contract_columns_and_computed_values(
     ]
     assert empty["orders_count"] == "0"
     entry = AuditEntry.objects.get(action="export")
-    assert entry.detail == {"kind": "customers", "format": "csv", "rows": 2, "segment": None}
+    assert entry.detail == {
+        "kind": "customers",
+        "format": "csv",
+        "lang": "en",
+        "form": "machine",
+        "rows": 2,
+        "segment": None,
+        "filters": {},
+        "what": "Customers, CSV, machine-readable (English codes), 2 rows",
+    }
 
 
 def test_an_orders_export_reimports_as_the_same_orders(

@@ -91,7 +91,7 @@ def test_migrate_import_refresh_export_works_with_nothing_else(data_dir, tmp_pat
         assert refreshed.returncode == 0, refreshed.stderr
 
     out = tmp_path / "out.csv"
-    exported = cli(data_dir, "export", "customers", str(out))
+    exported = cli(data_dir, "export", "customers", str(out), "--lang", "en")
     assert exported.returncode == 0, exported.stderr
     with open(out, encoding="utf-8-sig", newline="") as handle:
         table = list(csv.DictReader(handle))

@@ -105,9 +105,15 @@ def test_the_settings_page_creates_lists_and_revokes_tokens(owner: Any, client: 
     raw = response.context["new_token"]
     token = ApiToken.objects.get()
     assert (token.name, token.scope) == ("till 1", "pos") and token.expires_at is not None
-    _call(raw, "get", "/me")
+    for _ in range(3):
+        _call(raw, "get", "/me")
+    token.refresh_from_db()
+    assert token.use_count == 3 and token.last_used_at is not None
     page = client.get("/accounts/settings/", headers={"Accept-Language": "en"}).content.decode()
     assert "till 1" in page and "Till (orders and points)" in page and "last used" in page
+    assert "used 3 times" in page
+    zh = client.get("/accounts/settings/", headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert "已使用 3 次" in zh
     client.post(f"/accounts/settings/tokens/{token.pk}/delete/")
     token.refresh_from_db()
     assert token.revoked_at is not None

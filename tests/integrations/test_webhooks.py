@@ -11,7 +11,6 @@ import pytest
 from django.core import mail
 from django.db import transaction
 from django.utils import timezone
-from huey.contrib.djhuey import HUEY
 
 from huitouke.integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from huitouke.integrations.webhooks import (
@@ -24,21 +23,14 @@ from huitouke.sales.actions import LineInput, do_record_order
 from tests.helpers import make_customer
 from tests.integrations.receiver import Receiver, running_receiver
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The job queued after commit runs right there, as a worker would run it a moment later.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("huey_immediate")]
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with running_receiver() as receiver:
         yield receiver
-
-
-@pytest.fixture(autouse=True)
-def jobs_run_at_once() -> Iterator[None]:
-    # The job queued after commit runs right there, as a worker would run it a moment later.
-    HUEY.immediate = True
-    yield
-    HUEY.immediate = False
 
 
 def _endpoint(org: Any, owner: Any, receiver: Receiver, events: list[str]) -> WebhookEndpoint:

@@ -48,27 +48,8 @@ def assert_books_balance() -> None:
 
 
 @pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    # The personas' Argon2 hashing would dominate these tests' run time; nothing here logs in by password.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def books_balance(db: Any) -> Iterator[None]:
     # English messages, whatever the compiled catalogues hold, so assertions can quote them.
     with translation.override("en"):
         yield
         assert_books_balance()
-
-
-@pytest.fixture
-def huey_immediate() -> Iterator[None]:
-    """Run Huey tasks in-process (enqueued on commit by some actions)."""
-    from huey.contrib.djhuey import HUEY
-
-    previous = HUEY.immediate
-    HUEY.immediate = True
-    try:
-        yield
-    finally:
-        HUEY.immediate = previous

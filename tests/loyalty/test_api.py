@@ -18,8 +18,6 @@ from huitouke.loyalty.models import (
     PointsEntry,
 )
 
-pytestmark = pytest.mark.urls("tests.loyalty.urls")
-
 
 def client_for(user) -> Client:
     token = create_api_token(user, "test", actor=user)

@@ -7,16 +7,12 @@ IMMEDIATE transactions queue them, and the same invariants must hold.
 from __future__ import annotations
 
 import random
-import threading
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from functools import partial
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connections
-from django.utils import translation
-from tests.helpers import make_customer
+from tests.helpers import make_customer, run_in_threads
 
 from huitouke.customers.models import Customer
 from huitouke.loyalty import coupons
@@ -36,32 +32,8 @@ from huitouke.sales.models import Order
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def run_parallel(n: int, target: Callable[[int], Any]) -> tuple[list[Any], list[BaseException]]:
-    """Start n threads at one barrier; each closes its own connections. (results, errors)."""
-    results: list[Any] = []
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(n)
-    lock = threading.Lock()
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait()
-            with translation.override("en"):  # the language is per thread
-                value = target(i)
-            with lock:
-                results.append(value)
-        except BaseException as exc:  # collected and checked by the test
-            with lock:
-                errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results, errors
+# Each thread asserts English messages (the active language is per thread).
+run_parallel = partial(run_in_threads, language="en")
 
 
 def template(org, **fields) -> CouponTemplate:

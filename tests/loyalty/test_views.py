@@ -24,8 +24,6 @@ from huitouke.loyalty.models import (
 from huitouke.loyalty.queries import customer_panel_context
 from huitouke.sales.models import Order
 
-pytestmark = pytest.mark.urls("tests.loyalty.urls")
-
 
 def logged_in(user) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")  # English messages, whatever catalogues are compiled

@@ -29,11 +29,6 @@ SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "members"
 PHONE = "13800138000"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _shoot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     for width, height in ((390, 844), (1366, 900)):

@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
-from tests.helpers import make_customer
+from django.db import connection
+from tests.helpers import make_customer, run_in_threads
 
 from huitouke.customers.models import Customer
 from huitouke.sales.actions import LineInput, do_record_order, do_refund_order
 from huitouke.sales.models import Order
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _run_parallel(n: int, target) -> list[BaseException]:
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(n)
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait()
-            target(i)
-        except BaseException as exc:  # collected and re-raised by the test
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return errors
 
 
 def test_parallel_orders_for_one_customer(org, store1, owner):
@@ -51,7 +29,7 @@ def test_parallel_orders_for_one_customer(org, store1, owner):
             lines=[LineInput(quantity=1, name=f"item {i}", unit_price=Decimal(f"{i + 1}.10"))],
         )
 
-    assert _run_parallel(n, place) == []
+    assert run_in_threads(n, place)[1] == []
     customer.stats.refresh_from_db()
     assert customer.stats.orders_count == n == Order.objects.filter(customer=customer).count()
     assert customer.stats.net_spend == sum(Decimal(f"{i + 1}.10") for i in range(n))
@@ -70,7 +48,7 @@ def test_parallel_refunds_never_exceed_the_order(org, store1, owner):
     def refund(i: int) -> None:
         do_refund_order(order=Order.objects.get(pk=order.pk), actor=None, amount="30.00")
 
-    errors = _run_parallel(5, refund)
+    _results, errors = run_in_threads(5, refund)
     order.refresh_from_db()
     # 3 × 30 fit in 100; the other two are refused, whatever the interleaving.
     assert order.refunded_amount == Decimal("90.00")

@@ -171,7 +171,13 @@ def test_a_segment_export_holds_only_what_the_exporter_may_see(
     )
     path = tmp_path / "out.csv"
     count = do_export(
-        path, kind="customers", fmt="csv", organisation=org, actor=actor, segment=segment.pk
+        path,
+        kind="customers",
+        fmt="csv",
+        organisation=org,
+        actor=actor,
+        segment=segment.pk,
+        lang="en",
     )
     with open(path, encoding="utf-8-sig") as handle:
         got = {row["name"] for row in csv.DictReader(handle)}

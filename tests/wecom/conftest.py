@@ -34,16 +34,3 @@ def connection(org: Organisation, owner: Any, standin: WeComStandIn) -> WeComCon
         token=TOKEN,
         aes_key=AES_KEY,
     )
-
-
-@pytest.fixture
-def huey_immediate() -> Iterator[None]:
-    """Run Huey tasks in-process (the handover enqueues the WeCom transfer on commit)."""
-    from huey.contrib.djhuey import HUEY
-
-    previous = HUEY.immediate
-    HUEY.immediate = True
-    try:
-        yield
-    finally:
-        HUEY.immediate = previous

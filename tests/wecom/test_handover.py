@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from huitouke.accounts.models import User
+from huitouke.audit.models import AuditEntry
 from huitouke.customers.actions import do_hand_over_customers
 from huitouke.customers.models import Customer, OwnershipChange
 from huitouke.wecom.models import TransferKind, TransferStatus, WeComConnection, WeComTransfer
@@ -62,6 +63,8 @@ def test_on_job_handover_accepting_refusing_waiting(
     refused = WeComTransfer.objects.get(external_userid="wmNo")
     assert refused.reason_display == "The customer refused the new owner."
     assert OwnershipChange.objects.filter(reason="wecom_refused").count() == 1
+    back = AuditEntry.objects.get(action="owner_change", detail__reason="wecom_refused")
+    assert back.object_id == str(three_customers["wmNo"].pk) and back.detail["to"] == staff_a.pk
     # WeCom moved her follow to ub in the stand-in, and in Huitouke.
     assert "ub" in standin.contacts["wmYes"].follows
     assert three_customers["wmYes"].wecom_contacts.get().follows.get().userid == "ub"

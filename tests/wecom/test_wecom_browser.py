@@ -77,6 +77,8 @@ def test_connect_sync_status_handover(
     page.select_option("#id_from_staff", str(staff_a.pk))
     page.check(f"input[name=to_staff][value='{staff_b.pk}']")
     page.click("form.stacked button[type=submit]")
+    page.click("[data-testid=confirm-handover]")  # after seeing what will move
+    page.wait_for_url(page.base_url + "/accounts/staff/")
     page.goto(page.base_url + "/wecom/transfers/")
     for status in ("moved", "refused", "waiting"):
         page.wait_for_selector(f"[data-testid=transfer-{status}]")

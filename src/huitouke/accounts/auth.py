@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +15,7 @@ from ninja.utils import check_csrf
 
 from huitouke.accounts.models import ApiToken, Role, User, hash_token
 from huitouke.accounts.tokens import audit_daily_use, scope_allows
+from huitouke.core.problems import Problem
 
 # last_used_at is for "is this token still in use?", not an access log: one write a minute is plenty.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -34,8 +35,6 @@ class ApiTokenAuth(HttpBearer):
             return None
         match = getattr(request, "resolver_match", None)
         if not scope_allows(api_token.scope, request.method or "", getattr(match, "route", "")):
-            from huitouke.core.problems import Problem
-
             raise Problem(
                 "insufficient_scope",
                 _("This token is limited to “%(scope)s” and cannot do this.")
@@ -43,11 +42,14 @@ class ApiTokenAuth(HttpBearer):
             )
         audit_daily_use(api_token, request)
         stale = now - LAST_USED_RESOLUTION
-        if api_token.last_used_at is None or api_token.last_used_at < stale:
-            # Conditional, so concurrent requests of one token write at most once a minute.
-            ApiToken.objects.filter(pk=api_token.pk).filter(
-                Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale)
-            ).update(last_used_at=now)
+        # One UPDATE per request counts it; last_used_at moves at most once a minute with it.
+        ApiToken.objects.filter(pk=api_token.pk).update(
+            use_count=F("use_count") + 1,
+            last_used_at=Case(
+                When(Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale), then=Value(now)),
+                default=F("last_used_at"),
+            ),
+        )
         # Downstream helpers (scoping, audit) read request.user, as they do for the UI.
         request.user = api_token.user
         return api_token.user

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django import forms
@@ -92,7 +93,6 @@ class OrganisationForm(forms.ModelForm):
         ]
 
     def clean_time_zone(self) -> str:
-        import zoneinfo
 
         value = self.cleaned_data["time_zone"]
         try:

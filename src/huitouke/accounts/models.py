@@ -130,6 +130,8 @@ class ApiToken(models.Model):
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Requests authenticated with it (one UPDATE each, in autocommit: no lock is held for long).
+    use_count = models.PositiveBigIntegerField(default=0, editable=False)
     scope = models.CharField(
         _("scope"), max_length=10, choices=TokenScope.choices, default=TokenScope.FULL
     )

@@ -20,18 +20,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from huitouke.accounts import actions
 from huitouke.accounts.forms import StaffForm, StoreForm
 from huitouke.accounts.http import AuthedRequest, require_role
 from huitouke.accounts.models import ApiToken, Role, Store, TokenScope, User
 from huitouke.accounts.scoping import staff_q
-from huitouke.accounts.tokens import create_api_token, revoke_api_token
 
 
 @login_required
 def settings_page(request: AuthedRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        user = actions.do_change_own_password(form, actor=request.user, request=request)
         update_session_auth_hash(request, user)
         messages.success(request, _("Your password was changed."))
         return redirect("accounts:settings")
@@ -60,12 +60,13 @@ def token_create(request: AuthedRequest) -> HttpResponse:
     if scope not in TokenScope.values or not days.isdigit() or int(days) not in TOKEN_LIFETIMES:
         messages.error(request, _("Choose what the token may do and when it expires."))
         return redirect("accounts:settings")
-    raw = create_api_token(
+    raw = actions.do_create_token(
         request.user,
         (request.POST.get("name") or "API")[:100],
         actor=request.user,
         scope=scope,
         expires_at=timezone.now() + timedelta(days=int(days)) if int(days) else None,
+        request=request,
     )
     return render(request, "accounts/settings.html", _settings_context(request, new_token=raw))
 
@@ -74,7 +75,7 @@ def token_create(request: AuthedRequest) -> HttpResponse:
 @require_POST
 def token_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken.objects.select_related("user"), pk=pk, user=request.user)
-    revoke_api_token(token, actor=request.user, request=request)
+    actions.do_revoke_token(token, actor=request.user, request=request)
     messages.success(request, _("Token revoked."))
     return redirect("accounts:settings")
 
@@ -105,9 +106,12 @@ def staff_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         user = form.save(commit=False)
         user.organisation = org
-        if form.cleaned_data.get("password"):
-            user.set_password(form.cleaned_data["password"])
-        user.save()
+        actions.do_save_staff(
+            user,
+            actor=request.user,
+            password=form.cleaned_data.get("password") or "",
+            request=request,
+        )
         messages.success(request, _("Saved."))
         return redirect("accounts:staff")
     return render(
@@ -124,7 +128,7 @@ def store_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     instance = get_object_or_404(Store, pk=pk, organisation=org) if pk else Store(organisation=org)
     form = StoreForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        actions.do_save_store(form.save(commit=False), actor=request.user, request=request)
         messages.success(request, _("Saved."))
         return redirect("accounts:staff")
     return render(

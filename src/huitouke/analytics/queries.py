@@ -8,7 +8,7 @@ store's customers and a staff member her own.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from lunar_python import Solar
 
-from huitouke.accounts.models import Role
+from huitouke.accounts.models import Organisation, Role
 from huitouke.accounts.scoping import customer_q
 from huitouke.analytics import validity
 from huitouke.analytics.clv import MIN_REPEAT_CUSTOMERS
@@ -35,6 +35,8 @@ from huitouke.analytics.reports import owner_scope, store_scope
 from huitouke.analytics.rfm import SEGMENT_LABELS_EN, SEGMENT_LABELS_ZH, SEGMENT_VALUE_CLASS
 from huitouke.core.occasions import next_birthday
 from huitouke.customers.models import Customer
+from huitouke.sales.models import Category, Product
+from huitouke.sales.phases import PhaseWindows, windows_for
 
 __all__ = [
     "FADING_P_ALIVE",
@@ -393,3 +395,76 @@ def birthdays_this_week(
             found.append((when, customer))
     found.sort(key=lambda pair: (pair[0], pair[1].pk))
     return found[:limit]
+
+
+# --- the products page: a category's phases beside the cycle learned from real gaps -----------
+
+
+@dataclass(frozen=True)
+class CategoryPhases:
+    """A category's configured (or template) phases beside the cycle learned from real gaps."""
+
+    category: Category
+    windows: PhaseWindows
+    learned_p25: float | None
+    learned_p75: float | None
+    learned_count: int  # the number of gaps the learned cycle rests on
+
+
+@dataclass(frozen=True)
+class ProductPhases:
+    """A product's phases (its own, else its category's or the template's) beside its learned cycle."""
+
+    product: Product
+    windows: PhaseWindows
+    learned_p25: float | None
+    learned_p75: float | None
+    learned_count: int
+
+
+def learned_cycles(organisation_id: int, by: str = "category") -> dict[int, dict[str, Any]]:
+    """{category (or product) id: {count, p25, median, p75}} from the latest cycles report.
+
+    The report keeps every category and the most repeated products (analytics.reports).
+    """
+    report = latest_report(organisation_id, ReportKind.CYCLES)
+    if report is None:
+        return {}
+    rows = report.data.get("categories" if by == "category" else "products", [])
+    return {int(row[f"{by}_id"]): row for row in rows}
+
+
+def product_phases(organisation: Organisation, products: Iterable[Product]) -> list[ProductPhases]:
+    """Each product with the phase days it follows and the cycle learned from its repeat buyers."""
+    learned = learned_cycles(organisation.pk, "product")
+    rows = []
+    for product in products:
+        gaps = learned.get(product.pk, {})
+        rows.append(
+            ProductPhases(
+                product=product,
+                windows=windows_for(product.category, product, organisation.industry),
+                learned_p25=gaps.get("p25"),
+                learned_p75=gaps.get("p75"),
+                learned_count=int(gaps.get("count") or 0),
+            )
+        )
+    return rows
+
+
+def category_phases(organisation: Organisation) -> list[CategoryPhases]:
+    """Every category with its phases and its learned p25–p75 (and sample size)."""
+    learned = learned_cycles(organisation.pk)
+    rows = []
+    for category in Category.objects.filter(organisation=organisation):
+        gaps = learned.get(category.pk, {})
+        rows.append(
+            CategoryPhases(
+                category=category,
+                windows=windows_for(category, None, organisation.industry),
+                learned_p25=gaps.get("p25"),
+                learned_p75=gaps.get("p75"),
+                learned_count=int(gaps.get("count") or 0),
+            )
+        )
+    return rows

@@ -18,6 +18,7 @@ from huitouke.analytics import charts, queries
 from huitouke.analytics.actions import do_adopt_learned_cycle
 from huitouke.analytics.jobs import local_today
 from huitouke.analytics.models import RefreshRun, ReportKind
+from huitouke.analytics.tasks import refresh_organisation_task
 from huitouke.sales.models import Category
 
 
@@ -130,7 +131,6 @@ def adopt_cycle(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 def refresh_now(request: AuthedRequest) -> HttpResponse:
     _owner_or_manager(request)
-    from huitouke.analytics.tasks import refresh_organisation_task
 
     refresh_organisation_task(request.user.organisation_id)
     messages.success(

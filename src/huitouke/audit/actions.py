@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
+from ipware import get_client_ip
 
 from huitouke.audit.models import AuditEntry
 
@@ -21,7 +22,6 @@ def client_ip(request: HttpRequest | None) -> str | None:
     # X-Forwarded-For is believed only from a proxy we run: anyone else could write it.
     if not trusted or remote is None or not remote.startswith(tuple(trusted)):
         return remote
-    from ipware import get_client_ip
 
     try:
         # The right-most forwarded address is the one our proxy added; anything left of it the
@@ -46,8 +46,9 @@ def record_audit(
     target: models.Model | None = None,
     request: HttpRequest | None = None,
     detail: dict[str, Any] | None = None,
+    object_repr: str = "",
 ) -> AuditEntry:
-    """Append one audit entry."""
+    """Append one audit entry (`object_repr` names what it concerns when there is no target)."""
     actor_obj = actor if getattr(actor, "pk", None) else None
     return AuditEntry.objects.create(
         organisation=organisation,
@@ -55,7 +56,7 @@ def record_audit(
         action=action,
         object_type=target._meta.model_name or "" if target is not None else "",
         object_id=str(target.pk) if target is not None else "",
-        object_repr=str(target)[:200] if target is not None else "",
+        object_repr=str(target)[:200] if target is not None else object_repr[:200],
         ip=client_ip(request),
         detail=detail or {},
     )

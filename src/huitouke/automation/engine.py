@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from huitouke.accounts.models import Organisation, Role
 from huitouke.accounts.scoping import customer_q
+from huitouke.analytics.models import CustomerAnalytics
 from huitouke.automation.holdout import in_holdout
 from huitouke.automation.models import (
     EVENT_TRIGGERS,
@@ -45,7 +46,12 @@ from huitouke.automation.models import (
 )
 from huitouke.automation.triggers import Occurrence, campaign_send_at, daily_occurrences
 from huitouke.core.locks import lock_customer
+from huitouke.core.tasks import enqueue_on_commit
+from huitouke.customers.actions import set_tags
 from huitouke.customers.models import Customer, CustomerStats
+from huitouke.loyalty.actions import do_adjust_points
+from huitouke.loyalty.coupons import do_issue_coupon
+from huitouke.loyalty.models import CouponTemplate
 from huitouke.messaging.actions import (
     FALLBACK_REASONS,
     enqueue_message,
@@ -53,7 +59,7 @@ from huitouke.messaging.actions import (
 )
 from huitouke.messaging.models import MessageTemplate
 from huitouke.messaging.rendering import customer_variables, render
-from huitouke.messaging.staff_task import TasksUnavailable, create_staff_task
+from huitouke.messaging.staff_task import create_staff_task
 from huitouke.segments.compiler import SegmentError, compile_segment
 
 logger = logging.getLogger(__name__)
@@ -155,16 +161,8 @@ def _event_rules(organisation_id: int, trigger: str) -> list[AutomationRule]:
 
 
 def _kick_after_commit() -> None:
-    # Zero-delay rules should not wait for the next minute's tick.
-    def kick() -> None:
-        try:
-            from huitouke.automation.tasks import run_automation_now
-
-            run_automation_now()
-        except Exception:  # the periodic tick will pick the enrolments up anyway
-            logger.warning("could not queue the automation run", exc_info=True)
-
-    transaction.on_commit(kick)
+    # Zero-delay rules should not wait for the next minute's tick (which catches up anyway).
+    enqueue_on_commit("huitouke.automation.tasks.run_automation_now")
 
 
 def on_customer_created(customer: Customer) -> None:
@@ -307,7 +305,6 @@ def evaluate_rule_day(
 
 def sync_segment_states(organisation: Organisation, day: date) -> int | None:
     """Record lifecycle / RFM changes since the last sync (once per local day); None if done."""
-    from huitouke.analytics.models import CustomerAnalytics
 
     if StateSync.objects.filter(organisation=organisation, day=day).exists():
         return None
@@ -521,10 +518,6 @@ def _send_blocked(
 def _perform(
     rule: AutomationRule, enrolment: Enrolment, customer: Customer, now: datetime
 ) -> dict[str, Any]:
-    from huitouke.customers.actions import set_tags
-    from huitouke.loyalty.actions import do_adjust_points
-    from huitouke.loyalty.coupons import do_issue_coupon
-    from huitouke.loyalty.models import CouponTemplate
 
     detail: dict[str, Any] = {}
     extra: dict[str, str] = {}
@@ -567,8 +560,8 @@ def _perform(
                 message = _send(rule, enrolment, customer, action, index, variables, now)
                 if message is not None:
                     detail.setdefault("message_ids", []).append(message.pk)
-        except (ValidationError, TasksUnavailable, CouponTemplate.DoesNotExist) as error:
-            # One action refused (coupon quota reached, tasks unavailable): the others still run.
+        except (ValidationError, CouponTemplate.DoesNotExist) as error:
+            # One action refused (coupon quota reached, template gone): the others still run.
             text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
             detail.setdefault("errors", []).append(f"{kind}: {text}"[:300])
     return detail

@@ -15,8 +15,11 @@ from huitouke.accounts.models import Organisation
 from huitouke.analytics.models import Lifecycle, RfmSegment
 from huitouke.automation.models import AutomationRule, Trigger
 from huitouke.automation.triggers import BUILT_IN_FESTIVALS
+from huitouke.loyalty.models import CouponTemplate
 from huitouke.messaging.models import Channel, MessageTemplate
+from huitouke.sales.models import Category
 from huitouke.sales.phases import Phase
+from huitouke.segments.models import Segment
 
 FESTIVAL_LABELS = {
     "new_year": _("New Year's Day (元旦)"),
@@ -210,9 +213,6 @@ class RuleForm(forms.Form):
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from huitouke.loyalty.models import CouponTemplate
-        from huitouke.sales.models import Category
-        from huitouke.segments.models import Segment
 
         self.organisation = organisation
         templates = MessageTemplate.objects.filter(organisation=organisation)
@@ -428,8 +428,6 @@ class CampaignForm(forms.Form):
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from huitouke.loyalty.models import CouponTemplate
-        from huitouke.segments.models import Segment
 
         _choices(self, "segment").queryset = Segment.objects.filter(organisation=organisation)
         _choices(self, "template").queryset = MessageTemplate.objects.filter(

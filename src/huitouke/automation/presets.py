@@ -11,12 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from huitouke.accounts.models import Organisation
 from huitouke.automation.actions import do_save_rule, do_set_rule_active, new_rule
 from huitouke.automation.models import AutomationRule, Trigger
+from huitouke.loyalty.coupons import do_save_template as save_coupon
+from huitouke.loyalty.models import CouponTemplate, Validity
 from huitouke.messaging.actions import do_save_template
 from huitouke.messaging.models import Channel, MessageTemplate
 
@@ -221,8 +222,6 @@ def _message_template(
 
 
 def _coupon_template(organisation: Organisation, spec: CouponSpec, actor: Any) -> Any:
-    from huitouke.loyalty.coupons import do_save_template as save_coupon
-    from huitouke.loyalty.models import CouponTemplate, Validity
 
     found = CouponTemplate.objects.filter(organisation=organisation, name=spec.name).first()
     if found is not None:
@@ -307,8 +306,3 @@ def template_choices(
         for r in AutomationRule.objects.filter(organisation=organisation).exclude(template_code="")
     }
     return [(t, made.get(t.code)) for t in TEMPLATES]
-
-
-def unknown_template(code: str) -> str:
-    """The message for a template code that does not exist."""
-    return _("There is no ready-made rule “%(code)s”.") % {"code": code}

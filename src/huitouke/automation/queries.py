@@ -11,19 +11,21 @@ from django.utils import timezone
 from huitouke.automation.engine import org_today, rule_customers
 from huitouke.automation.holdout import in_holdout
 from huitouke.automation.models import AutomationRule, EnrolmentStatus
-from huitouke.customers.models import Customer
-from huitouke.messaging.actions import active_config, ensure_settings
+from huitouke.messaging.actions import channel_ready, ensure_settings
 from huitouke.messaging.models import Channel, Message, OptOut, OptOutChannel
+from huitouke.messaging.senders import sender_for
 
 _CONSENT = {
     Channel.SMS: "consent_sms",
     Channel.EMAIL: "consent_email",
     Channel.TASK: "consent_wechat",
+    Channel.WECOM: "consent_wechat",
 }
 _OPT_OUTS = {
     Channel.SMS: [OptOutChannel.SMS, OptOutChannel.ALL],
     Channel.EMAIL: [OptOutChannel.EMAIL, OptOutChannel.ALL],
     Channel.TASK: [OptOutChannel.WECHAT, OptOutChannel.ALL],
+    Channel.WECOM: [OptOutChannel.WECHAT, OptOutChannel.ALL],
 }
 
 
@@ -71,12 +73,15 @@ def audience_preview(rule: AutomationRule, *, now: datetime | None = None) -> di
             steps.append(("no_address", Q(phone__isnull=True) | Q(phone="")))
         elif channel == Channel.EMAIL:
             steps.append(("no_address", Q(email="")))
+        elif channel == Channel.WECOM:
+            sender = sender_for(channel)
+            steps.append(("no_address", ~sender.linked() if sender else Q()))
         for reason, q in steps:
             n = remaining.filter(q).count()
             if n:
                 counts["suppressed"][reason] = n
             remaining = remaining.exclude(q)
-        if channel != Channel.TASK and active_config(rule.organisation_id, channel) is None:
+        if not channel_ready(rule.organisation_id, channel):
             counts["suppressed"]["no_channel"] = remaining.count()
             remaining = remaining.none()
         if rule.is_marketing and not rule.cap_exempt:
@@ -102,8 +107,3 @@ def audience_preview(rule: AutomationRule, *, now: datetime | None = None) -> di
         holdout = round(reachable * share)
     counts.update(holdout=holdout, contacted=reachable - holdout)
     return counts
-
-
-def customer_queryset_for(rule: AutomationRule) -> QuerySet[Customer]:
-    """The rule's matching customers today (for lists)."""
-    return rule_customers(rule, org_today(rule.organisation, timezone.now()))

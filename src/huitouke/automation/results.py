@@ -23,7 +23,9 @@ from decimal import Decimal
 from django.db.models import Count, F, Min, Sum
 
 from huitouke.automation.models import AutomationRule, Enrolment, EnrolmentStatus
+from huitouke.loyalty.models import Coupon, CouponStatus
 from huitouke.messaging.models import Message, MessageStatus
+from huitouke.sales.models import Order
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -72,8 +74,6 @@ def _per(amount: Decimal, n: int) -> Decimal | None:
 
 def rule_results(rule: AutomationRule, *, window_days: int = 7) -> CampaignResults:
     """The results of one rule (or campaign), computed from its enrolments, messages, coupons and orders."""
-    from huitouke.loyalty.models import Coupon, CouponStatus
-    from huitouke.sales.models import Order
 
     result = CampaignResults(window_days=window_days)
     window = timedelta(days=window_days)

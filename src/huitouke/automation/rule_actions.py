@@ -12,6 +12,7 @@ from huitouke.accounts.models import Organisation
 from huitouke.accounts.scoping import ALL
 from huitouke.automation.models import AutomationRule
 from huitouke.automation.triggers import clean_params
+from huitouke.loyalty.models import CouponTemplate
 from huitouke.messaging.models import Channel, MessageTemplate
 from huitouke.messaging.rendering import check_text
 from huitouke.messaging.staff_task import ASSIGN_CHOICES
@@ -48,7 +49,6 @@ def _template_id(organisation: Organisation, value: Any, channel: str, index: in
 
 def clean_actions(raw: Any, organisation: Organisation) -> list[dict[str, Any]]:
     """The action list checked against the organisation's templates and coupons (raises ValidationError)."""
-    from huitouke.loyalty.models import CouponTemplate
 
     if not isinstance(raw, list) or not raw:
         raise ValidationError({"actions": _("Add at least one action.")})

@@ -25,9 +25,13 @@ from django.utils.translation import gettext as _
 from lunar_python import LunarYear, Solar
 
 from huitouke.accounts.models import Organisation
+from huitouke.analytics.models import CustomerDue, Lifecycle, RfmSegment
 from huitouke.automation.models import AutomationRule, SegmentState, Trigger
 from huitouke.core.occasions import BUILT_IN_CODES, CustomDate, Festival, festivals
 from huitouke.customers.models import CalendarKind, Customer, FamilyMember, Relation
+from huitouke.loyalty.models import Tier
+from huitouke.sales.models import Category
+from huitouke.sales.phases import Phase, purchases_entering
 
 BUILT_IN_FESTIVALS = BUILT_IN_CODES
 SEGMENT_FIELDS = ("lifecycle", "rfm_segment")
@@ -111,16 +115,11 @@ def clean_params(trigger: str, raw: Any, organisation: Organisation) -> dict[str
     if trigger == Trigger.REPURCHASE_DUE:
         category = raw.get("category")
         if category not in (None, ""):
-            from huitouke.sales.models import Category
-
             category = _int(raw, "category", 0, 1, 2**63 - 1)
             if not Category.objects.filter(pk=category, organisation=organisation).exists():
                 raise ValidationError({"params": _("Unknown category.")})
         return {"category": category or None, **hour}
     if trigger == Trigger.PHASE_ENTERED:
-        from huitouke.sales.models import Category
-        from huitouke.sales.phases import Phase
-
         category = _int(raw, "category", 0, 0, 2**63 - 1)
         if not Category.objects.filter(pk=category, organisation=organisation).exists():
             raise ValidationError({"params": _("Choose the category.")})
@@ -134,7 +133,6 @@ def clean_params(trigger: str, raw: Any, organisation: Organisation) -> dict[str
         field = raw.get("field") or "lifecycle"
         if field not in SEGMENT_FIELDS:
             raise ValidationError({"params": _("field must be lifecycle or rfm_segment.")})
-        from huitouke.analytics.models import Lifecycle, RfmSegment
 
         allowed = Lifecycle.values if field == "lifecycle" else RfmSegment.values
         to, came_from = raw.get("to") or "", raw.get("from") or ""
@@ -383,8 +381,6 @@ def _phase_entered(
 
     The key names the order, so each purchase enters each phase once (sales.phases).
     """
-    from huitouke.sales.phases import purchases_entering
-
     category, phase = rule.params["category"], rule.params["phase"]
     entering = purchases_entering(rule.organisation, category, phase, day, tz, ids)
     for customer_id, order_id in sorted(entering.items()):
@@ -392,7 +388,6 @@ def _phase_entered(
 
 
 def _repurchase_due(rule: AutomationRule, at: datetime, ids: QuerySet[Any]) -> Iterator[Occurrence]:
-    from huitouke.analytics.models import CustomerDue
 
     due = CustomerDue.objects.filter(
         organisation_id=rule.organisation_id, due_now=True, customer__in=ids
@@ -408,7 +403,6 @@ def _repurchase_due(rule: AutomationRule, at: datetime, ids: QuerySet[Any]) -> I
 def _near_next_tier(
     rule: AutomationRule, day: date, at: datetime, ids: QuerySet[Any]
 ) -> Iterator[Occurrence]:
-    from huitouke.loyalty.models import Tier
 
     within = Decimal(str(rule.params.get("within") or "50"))
     tiers = list(Tier.objects.filter(organisation_id=rule.organisation_id).order_by("threshold"))

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -94,6 +95,5 @@ def problem_response(
 
 
 def _current_language() -> str:
-    from django.utils.translation import get_language
 
     return get_language() or "zh-hans"

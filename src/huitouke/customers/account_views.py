@@ -12,11 +12,16 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from huitouke.accounts.actions import do_save_organisation
 from huitouke.accounts.forms import HandoverForm, OrganisationForm
 from huitouke.accounts.http import AuthedRequest, require_role
 from huitouke.accounts.models import Role
 from huitouke.audit.actions import record_audit
-from huitouke.customers.actions import apply_industry_template, do_hand_over_customers
+from huitouke.customers.actions import (
+    apply_industry_template,
+    do_hand_over_customers,
+    handover_preview,
+)
 from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
 from huitouke.customers.models import CustomField
 
@@ -27,6 +32,13 @@ def handover(request: AuthedRequest) -> HttpResponse:
     form = HandoverForm(
         request.POST or None, user=request.user, initial={"from_staff": request.GET.get("from")}
     )
+    if request.method == "POST" and form.is_valid() and "confirm" not in request.POST:
+        # First what will move, then the handover itself (a second POST with "confirm").
+        preview = handover_preview(
+            form.cleaned_data["from_staff"], list(form.cleaned_data["to_staff"])
+        )
+        ctx = {"form": form, "preview": preview, "active_nav": "staff"}
+        return render(request, "accounts/handover.html", ctx)
     if request.method == "POST" and form.is_valid():
         try:
             moved = do_hand_over_customers(
@@ -72,8 +84,9 @@ def organisation_settings(request: AuthedRequest) -> HttpResponse:
             messages.success(request, _("%(n)s archive fields added.") % {"n": created})
         return redirect("accounts:organisation")
     if request.method == "POST" and form.is_valid():
-        form.save()
-        _audit_settings(request, {"fields": form.changed_data})
+        do_save_organisation(
+            form.save(commit=False), actor=request.user, changed=form.changed_data, request=request
+        )
         messages.success(request, _("Saved."))
         return redirect("accounts:organisation")
     ctx = {

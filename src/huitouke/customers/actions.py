@@ -8,24 +8,28 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from huitouke.accounts.models import Organisation, Role, User
+from huitouke.accounts.scoping import can_see_full_phone
 from huitouke.audit.actions import record_audit
 from huitouke.core.locks import lock_customer_stats
 from huitouke.customers import events
 from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
+from huitouke.customers.changes import customers_changed
 from huitouke.customers.models import (
     Customer,
     CustomerStats,
     CustomField,
+    FamilyMember,
     Interaction,
     OwnershipChange,
     Tag,
 )
+from huitouke.customers.phones import mask_phone
 from huitouke.customers.validation import validate_customer, validate_phone
 
 PROFILE_FIELDS = (
@@ -111,8 +115,47 @@ def _validate_profile(customer: Customer) -> None:
     )
 
 
-def do_create_customer(*, organisation: Organisation, actor: Any, **fields: Any) -> Customer:
-    """Create a customer (and her empty stats row); staff creating a customer own her by default."""
+CONSENT_CHANNELS = {"consent_sms": "sms", "consent_email": "email", "consent_wechat": "wechat"}
+
+
+def _record_consent(
+    customer: Customer, before: dict[str, bool] | None, *, source: str | None, actor: Any
+) -> None:
+    """Send the consent answers this write records: a consent given, or a change of answer.
+
+    A new customer's unticked box is no answer (consent stays unknown); `source` None means the
+    caller records the answers itself (the member centre).
+    """
+    if source is None:
+        return
+    answers = [
+        (customer.pk, customer.organisation_id, channel, bool(getattr(customer, field)))
+        for field, channel in CONSENT_CHANNELS.items()
+        if (before is None and getattr(customer, field))
+        or (before is not None and before[field] != getattr(customer, field))
+    ]
+    if not answers:
+        return
+    now = timezone.now()
+    Customer.objects.filter(pk=customer.pk).update(consent_updated_at=now)
+    customer.consent_updated_at = now
+    events.consent_answered.send(
+        sender=Customer,
+        answers=answers,
+        source=source,
+        actor=actor if getattr(actor, "pk", None) else None,
+        at=now,
+    )
+
+
+def do_create_customer(
+    *, organisation: Organisation, actor: Any, consent_source: str | None = None, **fields: Any
+) -> Customer:
+    """Create a customer (and her empty stats row); staff creating a customer own her by default.
+
+    Marketing consent is unknown unless given: a consent field set to True is recorded as given
+    by `consent_source` ("form", "api").
+    """
     tags = fields.pop("tags", None)
     fields = _clean(organisation, fields)
     if "owner" not in fields and getattr(actor, "role", None) == Role.STAFF:
@@ -136,6 +179,7 @@ def do_create_customer(*, organisation: Organisation, actor: Any, **fields: Any)
             CustomerStats.objects.create(customer=customer, organisation=organisation)
             if tags is not None:
                 set_tags(customer, tags)
+            _record_consent(customer, None, source=consent_source, actor=actor)
     except IntegrityError as exc:
         # Two people saving the same phone at the same moment: the constraint decides.
         raise ValidationError(
@@ -144,11 +188,26 @@ def do_create_customer(*, organisation: Organisation, actor: Any, **fields: Any)
     return customer
 
 
-def do_update_customer(customer: Customer, *, actor: Any, **fields: Any) -> Customer:
-    """Edit a customer's profile; an owner change is recorded in the ownership history."""
+def do_update_customer(
+    customer: Customer,
+    *,
+    actor: Any,
+    request: Any = None,
+    consent_source: str | None = None,
+    **fields: Any,
+) -> Customer:
+    """Edit a customer's profile; an owner change goes through do_change_owner, and the fields
+    changed (old → new) go to the audit log as customer_edit.
+
+    A consent that changes is recorded as given or withdrawn by `consent_source`.
+    """
     tags = fields.pop("tags", None)
+    consent_before = {f: bool(getattr(customer, f)) for f in CONSENT_CHANNELS}
     fields = _clean(customer.organisation, fields, exclude_pk=customer.pk)
-    old_owner_id = customer.owner_id
+    before = _profile_values(customer)
+    old_tags = sorted(t.name for t in customer.tags.all()) if tags is not None else None
+    owner_given = "owner" in fields
+    new_owner = fields.pop("owner", None)
     for key, value in fields.items():
         setattr(customer, key, value)
     _validate_profile(customer)
@@ -162,19 +221,54 @@ def do_update_customer(customer: Customer, *, actor: Any, **fields: Any) -> Cust
             customer.save()
             if tags is not None:
                 set_tags(customer, tags)
-            if customer.owner_id != old_owner_id:
-                OwnershipChange.objects.create(
-                    customer=customer,
-                    from_owner_id=old_owner_id,
-                    to_owner_id=customer.owner_id,
-                    changed_by=actor if getattr(actor, "pk", None) else None,
-                    reason="manual",
-                )
+            _record_consent(customer, consent_before, source=consent_source, actor=actor)
+            if owner_given:
+                do_change_owner(customer, new_owner, actor=actor, reason=OwnerChangeReason.MANUAL)
+            _audit_edit(customer, before, old_tags, actor=actor, request=request)
     except IntegrityError as exc:
         raise ValidationError(
             {"phone": _("This phone or customer number is already in use.")}
         ) from exc
     return customer
+
+
+def _profile_values(customer: Customer) -> dict[str, Any]:
+    values = {}
+    for name in PROFILE_FIELDS:
+        value = getattr(customer, Customer._meta.get_field(name).attname)  # type: ignore[union-attr]
+        if name == "phone" and value:
+            value = mask_phone(value)  # the audit log never holds a full number
+        elif isinstance(value, str):
+            value = value[:200]
+        elif value is not None and not isinstance(value, bool | int | float | dict | list):
+            value = str(value)
+        values[name] = value
+    return values
+
+
+def _audit_edit(
+    customer: Customer,
+    before: dict[str, Any],
+    old_tags: list[str] | None,
+    *,
+    actor: Any,
+    request: Any,
+) -> None:
+    after = _profile_values(customer)
+    changes = {k: [before[k], after[k]] for k in PROFILE_FIELDS if before[k] != after[k]}
+    if old_tags is not None:
+        new_tags = sorted(t.name for t in customer.tags.all())
+        if new_tags != old_tags:
+            changes["tags"] = [old_tags, new_tags]
+    if changes:
+        record_audit(
+            actor=actor,
+            organisation=customer.organisation,
+            action="customer_edit",
+            target=customer,
+            request=request,
+            detail={"changes": changes},
+        )
 
 
 def set_tags(customer: Customer, names: Sequence[str]) -> None:
@@ -215,6 +309,24 @@ def do_add_interaction(
     return interaction
 
 
+def do_add_family_member(
+    customer: Customer, member: FamilyMember, *, actor: Any, request: Any = None
+) -> FamilyMember:
+    """Add a family member (an unsaved, checked FamilyMember) to the customer; audited."""
+    member.customer = customer
+    with transaction.atomic():
+        member.save()
+        record_audit(
+            actor=actor,
+            organisation=customer.organisation,
+            action="family_member_add",
+            target=customer,
+            request=request,
+            detail={"family_member": member.pk},
+        )
+    return member
+
+
 def do_hand_over_customers(
     *,
     from_staff: User,
@@ -236,28 +348,25 @@ def do_hand_over_customers(
         qs = Customer.objects.active().filter(owner=from_staff)
         if customer_ids is not None:
             qs = qs.filter(pk__in=customer_ids)
-        ids = list(qs.order_by("pk").values_list("pk", flat=True))
+        # Locked: a concurrent handover of the same customers waits, then finds them moved.
+        ids = list(qs.select_for_update().order_by("pk").values_list("pk", flat=True))
         assignments: dict[int, list[int]] = {s.pk: [] for s in to_staff}
         for cid, staff in zip(ids, itertools.cycle(to_staff), strict=False):
             assignments[staff.pk].append(cid)
-        changed_by = actor if getattr(actor, "pk", None) else None
-        for staff_id, cids in assignments.items():
-            # The owner filter makes a concurrent handover of the same customer count once.
-            Customer.objects.filter(pk__in=cids, owner=from_staff).update(owner_id=staff_id)
-            OwnershipChange.objects.bulk_create(
-                OwnershipChange(
-                    customer_id=c,
-                    from_owner=from_staff,
-                    to_owner_id=staff_id,
-                    changed_by=changed_by,
-                    reason="handover",
-                )
-                for c in cids
+        by_pk = Customer.objects.in_bulk(ids)
+        for staff in to_staff:
+            do_change_owner(
+                [by_pk[c] for c in assignments[staff.pk]],
+                staff,
+                actor=actor,
+                reason=OwnerChangeReason.HANDOVER,
+                request=request,
             )
-        # Open tasks and WeChat follows go with the customers (followups, wecom hooks).
+        # WeChat follows go with the customers (wecom); open tasks moved in do_change_owner.
         events.customers_handed_over.send(
             sender=Customer, customer_ids=ids, from_staff=from_staff, assignments=assignments
         )
+        customers_changed(from_staff.organisation_id, updated=ids)
         record_audit(
             actor=actor,
             organisation=from_staff.organisation,
@@ -269,13 +378,128 @@ def do_hand_over_customers(
     return len(ids)
 
 
+def handover_preview(from_staff: User, to_staff: Sequence[User]) -> dict[str, Any]:
+    """What a handover would move: her customers and their open tasks, and who gets how many."""
+    ids = list(
+        Customer.objects.active()
+        .filter(owner=from_staff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    answers = events.handover_previewed.send(
+        sender=Customer, customer_ids=ids, from_staff=from_staff
+    )
+    tasks = sum(int(count or 0) for _receiver, count in answers)
+    per_staff = {s.pk: 0 for s in to_staff}
+    for _cid, staff in zip(ids, itertools.cycle(to_staff), strict=False):
+        per_staff[staff.pk] += 1
+    return {
+        "customers": len(ids),
+        "tasks": tasks,
+        "per_staff": [(s, per_staff[s.pk]) for s in to_staff],
+    }
+
+
+class OwnerChangeReason:
+    MANUAL = "manual"
+    HANDOVER = "handover"
+    MERGE = "merge"
+
+
+def owner_change_reason_label(reason: str) -> str:
+    labels = {
+        OwnerChangeReason.MANUAL: pgettext("owner change", "Edited on her profile"),
+        OwnerChangeReason.HANDOVER: pgettext("owner change", "Handover"),
+        OwnerChangeReason.MERGE: pgettext("owner change", "Merge of duplicates"),
+        "api": pgettext("owner change", "Edited through the API"),
+        "wecom_refused": pgettext("owner change", "WeCom transfer refused"),
+    }
+    return labels.get(reason, reason and pgettext("owner change", "Other"))
+
+
+def do_change_owner(
+    customers: Customer | Sequence[Customer],
+    new_owner: User | None,
+    *,
+    actor: Any,
+    reason: str,
+    request: Any = None,
+) -> int:
+    """Give customers a new 负责人: the one way every ownership change is made.
+
+    In one transaction: the owner is set, an ownership-history row per customer and one audit
+    entry are written, and her open follow-up tasks move to the new owner with their scripts'
+    signature re-rendered (events.owners_changed). Customers she already owns are left alone.
+    Returns how many customers changed owner.
+    """
+    batch = [customers] if isinstance(customers, Customer) else list(customers)
+    if not batch:
+        return 0
+    org_id = batch[0].organisation_id
+    if any(c.organisation_id != org_id for c in batch) or (
+        new_owner is not None and new_owner.organisation_id != org_id
+    ):
+        raise ValidationError({"owner": _("This belongs to another organisation.")})
+    new_id = new_owner.pk if new_owner is not None else None
+    with transaction.atomic():
+        current = dict(
+            Customer.objects.select_for_update()
+            .filter(pk__in=[c.pk for c in batch])
+            .order_by("pk")
+            .values_list("pk", "owner_id")
+        )
+        moves = [(cid, old) for cid, old in current.items() if old != new_id]
+        for c in batch:
+            c.owner = new_owner
+        if not moves:
+            return 0
+        moved_ids = [cid for cid, _old in moves]
+        Customer.objects.filter(pk__in=moved_ids).update(owner_id=new_id, updated_at=timezone.now())
+        changed_by = actor if getattr(actor, "pk", None) else None
+        OwnershipChange.objects.bulk_create(
+            OwnershipChange(
+                customer_id=cid,
+                from_owner_id=old,
+                to_owner_id=new_id,
+                changed_by=changed_by,
+                reason=reason,
+            )
+            for cid, old in moves
+        )
+        # Her open tasks follow, their signature re-rendered (followups' receiver counts them).
+        answers = events.owners_changed.send(sender=Customer, moves=moves, new_owner=new_owner)
+        tasks = sum(int(count or 0) for _receiver, count in answers)
+        previous: dict[str, int] = {}
+        for _cid, old in moves:
+            previous[str(old or "")] = previous.get(str(old or ""), 0) + 1
+        target = batch[0] if len(batch) == 1 else new_owner
+        record_audit(
+            actor=actor,
+            organisation=batch[0].organisation,
+            action="owner_change",
+            target=target,
+            request=request,
+            detail={
+                "reason": reason,
+                "customers": len(moves),
+                "customer_ids": moved_ids[:200],
+                "from": previous,
+                "to": new_id,
+                "tasks_moved": tasks,
+            },
+        )
+    return len(moves)
+
+
 def do_merge_customers(
     *, keep: Customer, duplicate: Customer, actor: Any, request: Any = None
 ) -> Customer:
-    """Merge `duplicate` into `keep`: orders, interactions, tags, family and history move; audited."""
-    from huitouke.sales.models import Order
-    from huitouke.sales.stats import refresh_customer_stats
+    """Merge `duplicate` into `keep`: orders, interactions, tags, family and history move; audited.
 
+    Each app moves what it keeps for the duplicate in its customers_merged receiver, inside this
+    transaction: sales her orders (and both customers' stats), loyalty her points and coupons,
+    follow-ups her tasks, WeCom her WeChat links, integrations the feed's tombstone.
+    """
     if keep.pk == duplicate.pk:
         raise ValidationError(_("A customer cannot be merged with herself."))
     if keep.organisation_id != duplicate.organisation_id:
@@ -284,7 +508,7 @@ def do_merge_customers(
         # Lock in primary-key order so two merges touching the same pair cannot deadlock.
         for c in sorted((keep, duplicate), key=lambda c: c.pk):
             lock_customer_stats(c.pk, c.organisation_id)
-        moved_orders = Order.objects.filter(customer=duplicate).update(customer=keep)
+        moved_orders = duplicate.orders.count()  # the stats lock keeps new ones out
         duplicate.interactions.update(customer=keep)
         duplicate.family.update(customer=keep)
         duplicate.ownership_changes.update(customer=keep)
@@ -303,11 +527,19 @@ def do_merge_customers(
             "birth_day",
             "city_tier",
             "budget",
-            "owner_id",
             "home_store_id",
         ):
             if getattr(keep, field) is None and getattr(duplicate, field) is not None:
                 setattr(keep, field, getattr(duplicate, field))
+        if keep.owner_id is None and duplicate.owner_id is not None:
+            # The kept customer takes the duplicate's 负责人, recorded like every owner change.
+            do_change_owner(
+                keep,
+                duplicate.owner,
+                actor=actor,
+                reason=OwnerChangeReason.MERGE,
+                request=request,
+            )
         keep.custom = {**duplicate.custom, **keep.custom}
         dup_phone = duplicate.phone
         duplicate.phone = None
@@ -316,8 +548,6 @@ def do_merge_customers(
         if not keep.phone and dup_phone:
             keep.phone = dup_phone
         keep.save()
-        refresh_customer_stats(keep.pk)
-        refresh_customer_stats(duplicate.pk)
         record_audit(
             actor=actor,
             organisation=keep.organisation,
@@ -369,7 +599,6 @@ def apply_industry_template(organisation: Organisation, template: str) -> int:
 
 def possible_duplicates(organisation: Organisation) -> list[tuple[Customer, Customer, str]]:
     """Pairs that look like one person: same phone, same WeChat id, or same name in the same city."""
-    from django.db.models import Count
 
     pairs: list[tuple[Customer, Customer, str]] = []
     base = Customer.objects.active().filter(organisation=organisation)
@@ -406,4 +635,20 @@ def unowned_customers(organisation: Organisation) -> Any:
         Customer.objects.active()
         .filter(organisation=organisation)
         .filter(Q(owner__isnull=True) | Q(owner__is_active=False))
+    )
+
+
+def do_record_reads(*, actor: Any, customers: list[Any], request: Any, via: str) -> Any:
+    """One entry per request that read customers' personal data in bulk: how many, and how many
+    with the full phone number. Nothing when nothing was read."""
+    if not customers:
+        return None
+    full = sum(1 for c in customers if c.phone and can_see_full_phone(actor, c))
+    return record_audit(
+        actor=actor,
+        organisation=getattr(actor, "organisation", None),
+        action="customers_read",
+        target=customers[0] if len(customers) == 1 else None,
+        request=request,
+        detail={"count": len(customers), "full_phones": full, "via": via},
     )

@@ -13,7 +13,12 @@ from ninja import Query, Router
 from huitouke.accounts.auth import api_user
 from huitouke.accounts.models import Store, User
 from huitouke.accounts.scoping import staff_q
-from huitouke.customers.actions import do_add_interaction, do_create_customer, do_update_customer
+from huitouke.customers.actions import (
+    do_add_interaction,
+    do_create_customer,
+    do_record_reads,
+    do_update_customer,
+)
 from huitouke.customers.models import Customer, Interaction
 from huitouke.customers.queries import filter_customers, get_customer_for
 from huitouke.customers.schemas import (
@@ -93,7 +98,9 @@ def list_customers(
     """Customers you may see, newest first, filtered by search text, owner, store and orders."""
     user = api_user(request)
     qs = filter_customers(Customer.objects.visible_to(user), filters.model_dump())
-    return page_of(qs.select_related("stats").prefetch_related("tags").order_by("-id"), paging)
+    page = page_of(qs.select_related("stats").prefetch_related("tags").order_by("-id"), paging)
+    do_record_reads(actor=user, customers=page["items"], request=request, via="api list")
+    return page
 
 
 @router.post("/customers", response={201: CustomerOut})
@@ -103,15 +110,19 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> Customer:
     fields = _resolve_refs(user, payload.model_dump(exclude_unset=True))
     _check_external_id(user, fields)
     with transaction.atomic():
-        customer = do_create_customer(organisation=user.organisation, actor=user, **fields)
+        customer = do_create_customer(
+            organisation=user.organisation, actor=user, consent_source="api", **fields
+        )
         return _still_visible(user, customer)
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut)
 def get_customer(request: HttpRequest, customer_id: ObjectId) -> Customer:
     """One customer's profile and stats."""
-    api_user(request)
-    return get_customer_for(request, customer_id)
+    user = api_user(request)
+    customer = get_customer_for(request, customer_id)
+    do_record_reads(actor=user, customers=[customer], request=request, via="api detail")
+    return customer
 
 
 @router.patch("/customers/{customer_id}", response=CustomerOut)
@@ -124,7 +135,7 @@ def update_customer(
     fields = _resolve_refs(user, payload.model_dump(exclude_unset=True))
     _check_external_id(user, fields, customer.pk)
     with transaction.atomic():
-        do_update_customer(customer, actor=user, **fields)
+        do_update_customer(customer, actor=user, request=request, consent_source="api", **fields)
         return _still_visible(user, customer)
 
 

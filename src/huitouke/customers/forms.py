@@ -20,7 +20,7 @@ from huitouke.customers.models import (
     Interaction,
     Relation,
 )
-from huitouke.customers.phones import national
+from huitouke.customers.phones import phone_as_seen
 from huitouke.customers.validation import validate_birthday, validate_customer, validate_phone
 from huitouke.sales.models import Category
 
@@ -68,6 +68,7 @@ class CustomerForm(forms.ModelForm):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        self.shown_phone = ""
         org = user.organisation
         self.fields["owner"].queryset = User.objects.filter(staff_q(user), is_active=True)  # type: ignore[attr-defined]
         self.fields["home_store"].queryset = Store.objects.filter(organisation=org)  # type: ignore[attr-defined]
@@ -75,8 +76,11 @@ class CustomerForm(forms.ModelForm):
             del self.fields["owner"]
         if self.instance.pk:
             self.fields["tags_text"].initial = ", ".join(t.name for t in self.instance.tags.all())
+            # The number as this user may see it: a manager gets the mask (and reveals the number
+            # on the customer's page, audited); sending the mask back keeps the stored number.
+            self.shown_phone = phone_as_seen(user, self.instance)
             if self.instance.phone:
-                self.initial["phone"] = national(self.instance.phone)
+                self.initial["phone"] = self.shown_phone
         self.custom_fields = list(CustomField.objects.filter(organisation=org))
         for cf in self.custom_fields:
             self.fields[f"cf_{cf.key}"] = _custom_form_field(cf)
@@ -87,11 +91,16 @@ class CustomerForm(forms.ModelForm):
         data = super().clean() or {}
         # The rules of customers.validation, here so that every problem shows beside its field at
         # once and the typed values stay in the form; the action applies them again.
-        _apply_rules(self, lambda: validate_phone(data.get("phone")))
+        if not self.is_shown_mask(data.get("phone")):
+            _apply_rules(self, lambda: validate_phone(data.get("phone")))
         values = {k: data.get(k) for k in ("budget", *BIRTHDAY_INPUTS) if k in self.fields}
         if not self.has_error("budget") and not any(self.has_error(k) for k in BIRTHDAY_INPUTS):
             _apply_rules(self, lambda: validate_customer(values))
         return data
+
+    def is_shown_mask(self, value: Any) -> bool:
+        """The masked number this form showed, sent back unchanged: keep the stored number."""
+        return bool(self.instance.pk and "*" in self.shown_phone and value == self.shown_phone)
 
     def _post_clean(self) -> None:
         # Model validation (uniqueness) happens in the action, which knows the organisation.
@@ -101,6 +110,8 @@ class CustomerForm(forms.ModelForm):
         """Cleaned data shaped for do_create_customer / do_update_customer."""
         data = {k: v for k, v in self.cleaned_data.items() if k in self.Meta.fields}
         data["phone"] = data.get("phone") or ""
+        if self.is_shown_mask(data["phone"]):
+            del data["phone"]
         data["tags"] = [
             t for t in (self.cleaned_data.get("tags_text") or "").replace("，", ",").split(",")
         ]

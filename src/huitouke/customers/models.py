@@ -137,9 +137,11 @@ class Customer(Birthday):
         related_name="customers",
         verbose_name=_("home store"),
     )
-    consent_sms = models.BooleanField(_("accepts SMS marketing"), default=True)
-    consent_email = models.BooleanField(_("accepts email marketing"), default=True)
-    consent_wechat = models.BooleanField(_("accepts WeChat marketing"), default=True)
+    consent_sms = models.BooleanField(_("accepts SMS marketing"), default=False)
+    consent_email = models.BooleanField(_("accepts email marketing"), default=False)
+    consent_wechat = models.BooleanField(_("accepts WeChat marketing"), default=False)
+    # Unknown until she answers (PIPL art. 14): False by default, and an answer — given or
+    # withdrawn, with its source, actor and time — is a members.ConsentEvent.
     consent_updated_at = models.DateTimeField(null=True, blank=True)
     custom = models.JSONField(_("archive fields"), default=dict, blank=True)
     tags = models.ManyToManyField(

@@ -8,6 +8,8 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from huitouke.accounts.scoping import can_see_full_phone
+
 DEFAULT_REGION = "CN"
 _FULLWIDTH = str.maketrans("０１２３４５６７８９＋－（）　", "0123456789+-() ")
 # Letters of any script: a phone keypad turns "abcd" into 2223, which must never happen silently.
@@ -59,3 +61,19 @@ def mask_phone(e164: str) -> str:
     if len(digits) < 8:
         return "*" * len(digits)
     return f"{digits[:3]}****{digits[-4:]}"
+
+
+def phone_as_seen(user: object, customer: object) -> str:
+    """The customer's number as `user` may see it: national form in full, or masked.
+
+    The one rule (accounts.scoping.can_see_full_phone: the owner, and the staff member the
+    customer belongs to) for every page, form, API field and export; anyone else sees the mask
+    and reveals the number through customers.actions.do_reveal_phone, which audits it.
+    """
+
+    phone = getattr(customer, "phone", None) or ""
+    if not phone:
+        return ""
+    if user is not None and can_see_full_phone(user, customer):
+        return national(phone)
+    return mask_phone(phone)

@@ -13,7 +13,8 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from huitouke.customers.models import Customer, CustomerQuerySet
+from huitouke.customers.actions import owner_change_reason_label
+from huitouke.customers.models import Customer, CustomerQuerySet, OwnershipChange
 from huitouke.customers.phones import normalise_phone
 
 
@@ -145,3 +146,21 @@ def _filter_analytics(qs: CustomerQuerySet, params: dict[str, Any]) -> CustomerQ
         if days_max is not None:
             qs = qs.filter(stats__last_order_at__gte=day_start(today - timedelta(days_max)))
     return qs
+
+
+def owner_history(customer: Customer, limit: int = 20) -> list[dict[str, Any]]:
+    """Who looked after her, newest first (the 负责人历史 card): from, to, by whom, why, when."""
+
+    rows = OwnershipChange.objects.filter(customer=customer).select_related(
+        "from_owner", "to_owner", "changed_by"
+    )[:limit]
+    return [
+        {
+            "at": row.at,
+            "from_owner": row.from_owner,
+            "to_owner": row.to_owner,
+            "changed_by": row.changed_by,
+            "reason": owner_change_reason_label(row.reason),
+        }
+        for row in rows
+    ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from huitouke.customers import views
+from huitouke.customers import privacy_views, views
 
 app_name = "customers"
 urlpatterns = [
@@ -13,4 +13,7 @@ urlpatterns = [
     path("<int:pk>/interactions/", views.add_interaction, name="add_interaction"),
     path("<int:pk>/family/", views.add_family_member, name="add_family"),
     path("<int:pk>/reveal-phone/", views.reveal_phone, name="reveal_phone"),
+    path("<int:pk>/privacy/", privacy_views.privacy, name="privacy"),
+    path("<int:pk>/privacy/export/", privacy_views.privacy_export, name="privacy_export"),
+    path("<int:pk>/privacy/erase/", privacy_views.privacy_erase, name="privacy_erase"),
 ]

@@ -67,8 +67,6 @@ def birthday_problem(
         return _("the month must be between 1 and 12")
     if day is not None and not 1 <= day <= (30 if lunar else 31):
         return _("the day must be between 1 and %(n)s") % {"n": 30 if lunar else 31}
-    if (month is None) != (day is None):
-        return _("give both the month and the day")
     if year is not None and year < 1900:
         return _("the year %(year)s is too long ago") % {"year": year}
     if month is not None and day is not None and not lunar:

@@ -26,7 +26,7 @@ from huitouke.customers.forms import (
 )
 from huitouke.customers.models import Customer, CustomField
 from huitouke.customers.phones import national
-from huitouke.customers.queries import filter_customers, get_customer_for
+from huitouke.customers.queries import filter_customers, get_customer_for, owner_history
 from huitouke.loyalty.queries import customer_panel_context
 from huitouke.messaging.queries import customer_panel_context as messaging_panel
 from huitouke.sales.queries import purchase_phases
@@ -100,6 +100,7 @@ def _render_detail(request: AuthedRequest, customer: Customer, **forms: Any) -> 
     }
     ctx.update(customer_panel_context(customer))
     ctx["messaging"] = messaging_panel(customer)
+    ctx["owner_history"] = owner_history(customer)
     return render(request, "customers/detail.html", ctx)
 
 
@@ -111,7 +112,10 @@ def customer_create(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             customer = actions.do_create_customer(
-                organisation=request.user.organisation, actor=request.user, **form.action_fields()
+                organisation=request.user.organisation,
+                actor=request.user,
+                consent_source="form",
+                **form.action_fields(),
             )
         except ValidationError as exc:
             _add_errors(form, exc)
@@ -127,7 +131,13 @@ def customer_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     form = CustomerForm(request.POST or None, instance=customer, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.do_update_customer(customer, actor=request.user, **form.action_fields())
+            actions.do_update_customer(
+                customer,
+                actor=request.user,
+                request=request,
+                consent_source="form",
+                **form.action_fields(),
+            )
         except ValidationError as exc:
             customer.refresh_from_db()
             _add_errors(form, exc)
@@ -166,9 +176,9 @@ def add_family_member(request: AuthedRequest, pk: int) -> HttpResponse:
     customer = get_customer_for(request, pk)
     form = FamilyMemberForm(request.POST)
     if form.is_valid():
-        member = form.save(commit=False)
-        member.customer = customer
-        member.save()
+        actions.do_add_family_member(
+            customer, form.save(commit=False), actor=request.user, request=request
+        )
         messages.success(request, _("Family member added."))
         return redirect("customers:detail", pk)
     # Shown again with what was typed and the reason beside the field.

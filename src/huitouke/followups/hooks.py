@@ -1,6 +1,6 @@
 """Follow-ups' part of other apps' events: connected in FollowupsConfig.ready().
 
-Open tasks follow their customers on handover and merge (inside those transactions); a paid
+Open tasks follow their customers on every owner change and on merge (inside those transactions); a paid
 order enqueues its SOPs once the sale has committed.
 """
 
@@ -9,34 +9,61 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import User
+from huitouke.core.tasks import enqueue_on_commit
 from huitouke.customers.models import Customer
-from huitouke.followups import tasks
 from huitouke.followups.models import FollowUpTask, SopMembership, TaskStatus
 from huitouke.sales.models import Order
 
 
-def on_customers_handed_over(
+def on_owners_changed(
     sender: Any,
     *,
-    customer_ids: Sequence[int],
-    from_staff: User,
-    assignments: dict[int, list[int]],
+    moves: Sequence[tuple[int, int | None]],
+    new_owner: User | None,
     **kwargs: Any,
-) -> None:
-    """customers.events.customers_handed_over: open tasks go to the customers' new owner."""
-    for staff_id, ids in assignments.items():
-        if ids:
-            FollowUpTask.objects.filter(
-                Q(assignee=from_staff) | Q(assignee__isnull=True),
-                customer_id__in=ids,
-                status=TaskStatus.OPEN,
-            ).update(assignee_id=staff_id)
+) -> int:
+    """customers.events.owners_changed: her open tasks (the old owner's, or nobody's) go to the new owner.
+
+    Their scripts were rendered with the old owner's name as the signature ("我是…的小美"); the
+    moved tasks say the new owner's name instead. Returns how many tasks moved.
+    """
+    if new_owner is None:
+        return 0  # nobody to take them: the tasks stay with whoever has them
+    by_old: dict[int | None, list[int]] = {}
+    for customer_id, old in moves:
+        by_old.setdefault(old, []).append(customer_id)
+    names = {u.pk: str(u) for u in User.objects.filter(pk__in=[o for o in by_old if o])}
+    new_name = str(new_owner)
+    moved: list[FollowUpTask] = []
+    for old, ids in by_old.items():
+        whose = Q(assignee_id=old) | Q(assignee__isnull=True) if old else Q(assignee__isnull=True)
+        tasks = FollowUpTask.objects.filter(
+            whose, customer_id__in=ids, status=TaskStatus.OPEN
+        ).select_for_update()
+        old_name = names.get(old or 0, "")
+        for task in tasks:
+            task.assignee = new_owner
+            if old_name and old_name != new_name:
+                task.script = task.script.replace(old_name, new_name)
+            moved.append(task)
+    FollowUpTask.objects.bulk_update(moved, ["assignee", "script"], batch_size=500)
+    return len(moved)
+
+
+def on_handover_previewed(
+    sender: Any, *, customer_ids: Sequence[int], from_staff: User, **kwargs: Any
+) -> int:
+    """customers.events.handover_previewed: how many open tasks the handover would move."""
+    return FollowUpTask.objects.filter(
+        Q(assignee=from_staff) | Q(assignee__isnull=True),
+        customer_id__in=customer_ids,
+        status=TaskStatus.OPEN,
+    ).count()
 
 
 def on_customers_merged(sender: Any, *, keep: Customer, duplicate: Customer, **kwargs: Any) -> None:
@@ -70,5 +97,4 @@ def on_order_paid(sender: Any, *, order: Order, **kwargs: Any) -> None:
     """sales.events.order_paid: enqueue the order's SOPs once the sale has committed."""
     if order.customer_id is None:
         return
-    order_id = order.pk
-    transaction.on_commit(lambda: tasks.run_order_sop_rules(order_id))
+    enqueue_on_commit("huitouke.followups.tasks.run_order_sop_rules", order.pk)

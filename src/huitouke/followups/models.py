@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from huitouke.accounts import scoping
+from huitouke.analytics.models import RfmSegment
 from huitouke.sales.phases import Phase
 
 
@@ -134,7 +135,6 @@ class SopRule(models.Model):
 
     def describe(self) -> str:
         """The trigger in words: "Order of ¥1000 or more", "Days 0–5 after the first order"."""
-        from huitouke.analytics.models import RfmSegment
 
         amount = f"{self.threshold or 0:.2f}".rstrip("0").rstrip(".")
         t = self.trigger

@@ -38,6 +38,8 @@ from huitouke.followups.models import (
 )
 from huitouke.followups.scripts import render_script, script_contexts
 from huitouke.sales.models import Order
+from huitouke.sales.phases import purchases_entering
+from huitouke.segments.compiler import SegmentError, segment_customers
 
 logger = logging.getLogger(__name__)
 
@@ -223,7 +225,6 @@ def _members(rule: SopRule, clock: Clock) -> QuerySet[Customer] | None:
         return base.filter(analytics__rfm_segment=rule.rfm_segment)
     if rule.segment is None:
         return None
-    from huitouke.segments.compiler import SegmentError, segment_customers
 
     try:
         return segment_customers(
@@ -266,7 +267,6 @@ def _entered(rule: SopRule, clock: Clock) -> Iterator[Occurrence]:
 def _phase_entered(rule: SopRule, clock: Clock) -> Iterator[Occurrence]:
     """Purchases of the rule's category entering its phase today (or in the grace days a
     stopped worker missed): one occurrence per purchase and phase, keyed by the order."""
-    from huitouke.sales.phases import purchases_entering
 
     if rule.category_id is None or not rule.phase:
         return

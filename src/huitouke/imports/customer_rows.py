@@ -13,7 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from huitouke.accounts.models import User
 from huitouke.core.bulk import FastTable
+from huitouke.customers.actions import CONSENT_CHANNELS as CONSENT_CHANNEL
+from huitouke.customers.changes import customers_changed
+from huitouke.customers.events import consent_answered
 from huitouke.customers.models import Customer, Tag
 from huitouke.imports.matching import (
     Cust,
@@ -32,6 +36,8 @@ from huitouke.imports.summary import PREVIEW_ROWS, ImportSummary
 if TYPE_CHECKING:
     from huitouke.accounts.models import Organisation, Store
     from huitouke.imports.summary import Tally
+
+CONSENT_FIELDS = tuple(CONSENT_CHANNEL)
 
 PROFILE_COMPARED = (
     "name",
@@ -69,6 +75,7 @@ class CustomerRowsMixin:
     tables: dict[str, FastTable]
     _sim_customers: dict[int, Any]
     _tags: dict[str, int] | None = None
+    _consents: list[tuple[Any, list[str]]]
     _nicknames: dict[str, int | None] | None = None
 
     # Methods the Importer provides.
@@ -79,6 +86,8 @@ class CustomerRowsMixin:
     def _customers(self, rows: list[ParsedCustomerRow], tally: Tally) -> None:
         if not hasattr(self, "_sim_customers"):
             self._sim_customers = {}
+        if not hasattr(self, "_consents"):
+            self._consents = []
         parsed: list[tuple[ParsedCustomerRow, str | None]] = []
         for row in rows:
             try:
@@ -228,11 +237,17 @@ class CustomerRowsMixin:
             )
         if row.staff:
             values["owner_id"] = self.products.staff.get(row.staff)
+        if row.consent is not None:
+            # Only a consent column answers for her (PIPL art. 14): every channel as the file says.
+            values.update(dict.fromkeys(CONSENT_FIELDS, row.consent))
         changed = [
             name
             for name, value in values.items()
             if value not in (None, "") and getattr(instance, name) != value
         ]
+        consent_changed = [name for name in changed if name in CONSENT_FIELDS]
+        if consent_changed:
+            self._consents.append((instance, consent_changed))
         for name in changed:
             setattr(instance, name, values[name])
         if row.note and row.note not in instance.notes:
@@ -303,6 +318,7 @@ class CustomerRowsMixin:
         for record, _instance in self.new_customers:
             tally.touched.add(record.pk)
         if not self.write:
+            self._consents = []
             return
         if self.new_customers:
             ids = self.tables["customer"].insert_returning(
@@ -320,6 +336,13 @@ class CustomerRowsMixin:
             Customer.objects.bulk_update(
                 list(changed.values()), sorted(fields | {"updated_at"}), batch_size=500
             )
+        # In the chunk's transaction: a rolled-back chunk announces nothing.
+        customers_changed(
+            self.org.pk,
+            created=[i.pk for _, i in self.new_customers if i.pk],
+            updated=[i.pk for i in changed.values() if i.pk],
+        )
+        self._send_consents()
         for instance, referrer in referrals:
             if referrer.pk > 0 and instance.pk:
                 Customer.objects.filter(pk=instance.pk).update(referrer_id=referrer.pk)
@@ -343,6 +366,25 @@ class CustomerRowsMixin:
                 ],
                 ignore_conflicts=True,
             )
+
+    def _send_consents(self) -> None:
+        """The consent answers of the file's consent column, kept as ConsentEvents (source import)."""
+        now = timezone.now()
+        answers = [
+            (instance.pk, self.org.pk, CONSENT_CHANNEL[name], bool(getattr(instance, name)))
+            for instance, names in self._consents
+            if instance.pk
+            for name in names
+        ]
+        customer_ids = sorted({a[0] for a in answers})
+        self._consents = []
+        if not answers:
+            return
+        Customer.objects.filter(pk__in=customer_ids).update(consent_updated_at=now)
+        actor = User.objects.filter(pk=self.actor_id).first() if self.actor_id else None
+        consent_answered.send(
+            sender=Customer, answers=answers, source="import", actor=actor, at=now
+        )
 
     def _preview_customer(
         self,

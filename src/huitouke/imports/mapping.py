@@ -69,6 +69,10 @@ CUSTOMER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "joined_at": ("注册时间", "注册日期", "入会时间", "入会日期", "建档日期", "建档时间", "开卡日期",
                   "创建时间", "joined", "joined at", "created", "created at", "signup date"),
     "referrer": ("推荐人", "介绍人", "referrer", "referred by"),
+    # Her marketing answer, for every channel; without this column imported customers' consent
+    # stays unknown (PIPL art. 14).
+    "consent": ("同意营销", "营销同意", "接受营销", "接收营销", "营销授权", "同意接收营销信息",
+                "consent", "marketing consent", "accepts marketing", "opt in", "opt-in"),
     **_SHARED,
 }  # fmt: skip
 

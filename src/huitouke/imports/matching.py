@@ -71,6 +71,10 @@ CUSTOMER_DEFAULTS: dict[str, Any] = {
     "owner_id": None,
     "referrer_id": None,
     "notes": "",
+    # Unknown until she answers: only a consent column of the file sets these.
+    "consent_sms": False,
+    "consent_email": False,
+    "consent_wechat": False,
 }
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huitouke.core.bulk import FastTable
+from huitouke.customers.changes import customers_changed
 from huitouke.customers.models import Customer
 from huitouke.imports.matching import (
     Cust,
@@ -409,6 +410,12 @@ class OrderRowsMixin:
             for pk, changes in self.key_updates.items():
                 fields = {("wechat_id" if k == "wechat" else k): v for k, v in changes.items()}
                 Customer.objects.filter(pk=pk).update(updated_at=now, **fields)
+        # In the chunk's transaction: a rolled-back chunk announces nothing.
+        customers_changed(
+            self.org.pk,
+            created=[i.pk for _, i in self.new_customers if i.pk],
+            updated=[pk for pk in self.key_updates if pk > 0],
+        )
         if self.platform and tally.aliases:
             PayerAlias.objects.bulk_create(
                 [

@@ -23,6 +23,9 @@ from functools import partial
 from itertools import chain, islice
 from typing import IO, Literal
 
+from charset_normalizer import from_bytes
+from python_calamine import CalamineError, CalamineWorkbook
+
 from huitouke.imports import bills
 from huitouke.imports.mapping import (
     CUSTOMER_KEY_FIELDS,
@@ -39,6 +42,7 @@ from huitouke.imports.parsing import (
     clean_text,
     parse_amount,
     parse_birthday,
+    parse_bool,
     parse_datetime,
     parse_discount,
     parse_email,
@@ -127,7 +131,6 @@ def detect_encoding(stream: IO[bytes]) -> str | None:
             return encoding
     sample = stream.read(CHUNK)
     stream.seek(start)
-    from charset_normalizer import from_bytes
 
     best = from_bytes(sample).best()
     return best.encoding if best is not None else None
@@ -344,7 +347,6 @@ def _open_workbook(
     Formula cells give their last computed value, as Excel shows them. The container is
     "xlsx" for every kind: the error report of a workbook is written as .xlsx.
     """
-    from python_calamine import CalamineError, CalamineWorkbook
 
     try:
         workbook = CalamineWorkbook.from_filelike(binary)  # type: ignore[arg-type]
@@ -495,6 +497,7 @@ class _RowBuilder:
             return _memoised(_REPEATING[name])
         special: dict[str, Callable[[CellValue], object]] = {
             "gender": parse_gender,
+            "consent": parse_bool,
             "email": parse_email,
             "tags": parse_tags,
         }

@@ -16,12 +16,13 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
 
+from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from huitouke.imports.mapping import build_mapping
 from huitouke.imports.parsing import CellValue, clean_text
 from huitouke.imports.readers import _open_table, iter_file
-from huitouke.imports.rows import Kind, RowError
+from huitouke.imports.rows import Kind, RowError, make_error
 
 # Matches no field synonym (checked in the tests), so a fixed file re-imports without it.
 ERROR_COLUMN = "错误 error"
@@ -118,8 +119,6 @@ def write_table(
     """
     count = 0
     if fmt == "xlsx":
-        from openpyxl import Workbook
-
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(title[:31] or "Sheet1")
         sheet.append(_safe(_xlsx_cell, header))
@@ -171,7 +170,6 @@ def error_dicts(errors: Iterable[RowError]) -> list[dict[str, Any]]:
 
 def errors_from_dicts(items: Iterable[Mapping[str, Any]]) -> list[RowError]:
     """Stored errors back as RowError objects (their messages rendered in any language)."""
-    from huitouke.imports.rows import make_error
 
     return [
         make_error(i.get("row"), i.get("column"), i.get("value"), i["code"], **i.get("params", {}))

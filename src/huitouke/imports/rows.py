@@ -192,6 +192,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
     "payment_method": {"en": "payment method", "zh": "支付方式"},
     "gender": {"en": "gender", "zh": "性别"},
     "birthday": {"en": "birthday", "zh": "生日"},
+    "consent": {"en": "marketing consent", "zh": "同意营销"},
     "city": {"en": "city", "zh": "城市"},
     "address": {"en": "address", "zh": "地址"},
     "email": {"en": "email", "zh": "邮箱"},
@@ -368,6 +369,7 @@ class ParsedCustomerRow:
     joined_at: datetime | None = None
     referrer: str | None = None
     note: str | None = None
+    consent: bool | None = None  # her marketing answer (all channels); None: no answer in the file
 
 
 ParsedRow = ParsedOrderRow | ParsedCustomerRow | ParsedRefundRow

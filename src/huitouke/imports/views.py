@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -16,9 +15,10 @@ from django.views.decorators.http import require_POST
 
 from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
+from huitouke.core.tasks import enqueue_on_commit
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
-from huitouke.imports import actions, tasks
+from huitouke.imports import actions
 from huitouke.imports.exports import FORMATS, KINDS, ExportError, do_export
 from huitouke.imports.forms import (
     CommitForm,
@@ -56,8 +56,7 @@ def _job_for(request: AuthedRequest, pk: int) -> ImportJob:
 
 
 def _enqueue(job: ImportJob, analyse: bool) -> None:
-    job_id = job.pk
-    transaction.on_commit(lambda: tasks.run_import(job_id, analyse=analyse))
+    enqueue_on_commit("huitouke.imports.tasks.run_import", job.pk, analyse=analyse)
 
 
 @login_required
@@ -281,6 +280,8 @@ def export(request: AuthedRequest, kind: str, fmt: str) -> HttpResponse:
     if kind not in KINDS or fmt not in FORMATS:
         raise Http404
     segment = request.GET.get("segment")
+    # The user's language by default; ?lang=en keeps the machine-readable form (DESIGN §8).
+    lang = "en" if request.GET.get("lang") == "en" else None
 
     def write(handle: Any) -> None:
         do_export(
@@ -291,6 +292,7 @@ def export(request: AuthedRequest, kind: str, fmt: str) -> HttpResponse:
             actor=request.user,
             segment=int(segment) if segment and segment.isdigit() else None,
             request=request,
+            lang=lang,
         )
 
     try:

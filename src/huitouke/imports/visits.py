@@ -26,6 +26,8 @@ from django.utils import timezone
 from huitouke.accounts.models import Organisation
 from huitouke.audit.actions import record_audit
 from huitouke.imports.summary import ROW_PREFIX
+from huitouke.loyalty.models import Coupon, PointsEntry
+from huitouke.loyalty.program import reevaluate_tiers_of
 from huitouke.sales.models import Order, OrderLine, OrderSource, OrderStatus
 from huitouke.sales.stats import refresh_stats_for
 
@@ -59,7 +61,6 @@ class MergeOutcome:
 
 def mergeable_orders(organisation_id: int) -> Any:
     """The imported one-row orders that may be merged: paid, no refund, points or coupon."""
-    from huitouke.loyalty.models import Coupon, PointsEntry
 
     return (
         Order.objects.filter(
@@ -123,7 +124,6 @@ def do_merge_visit_orders(
         )
     # After the commit, as after an import: tiers follow the (unchanged) spend; points are
     # untouched, since no merged order carries any.
-    from huitouke.loyalty.program import reevaluate_tiers_of
 
     outcome.tiers_changed = reevaluate_tiers_of(
         organisation.pk, now=timezone.now(), reason="import", customer_ids=outcome.customers

@@ -16,12 +16,15 @@ class IntegrationsConfig(AppConfig):
         from huitouke.customers.models import Customer
         from huitouke.followups import events as followups
         from huitouke.integrations import hooks
+        from huitouke.loyalty import events as loyalty
         from huitouke.loyalty.models import PointsEntry
         from huitouke.sales import events as sales
 
         sales.order_paid.connect(hooks.on_order_paid)
         sales.order_refunded.connect(hooks.on_order_refunded)
         customers.customers_merged.connect(hooks.on_customers_merged)
+        customers.customers_changed.connect(hooks.on_customers_changed)
+        loyalty.coupon_redeemed.connect(hooks.on_coupon_redeemed)
         followups.task_completed.connect(hooks.on_task_completed)
         pre_save.connect(hooks.on_customer_saving, sender=Customer)
         post_save.connect(hooks.on_customer_saved, sender=Customer)

@@ -22,6 +22,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huitouke.integrations.tombstones import record_tombstone
+
+__all__ = ["decode_cursor", "encode_cursor", "feed_page", "record_tombstone"]
+
 
 def encode_cursor(changed_at: datetime, pk: int) -> str:
     """An opaque cursor for the position after (changed_at, pk)."""

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from huitouke.customers.changes import CONSENT_FIELDS, CustomerChanges
+from huitouke.customers.models import Customer
 from huitouke.integrations.models import Tombstone, WebhookEvent
 from huitouke.integrations.tombstones import record_tombstone
-from huitouke.integrations.webhooks import emit
+from huitouke.integrations.webhooks import emit, emit_many
 
-# Audit entries that stand for an event (written in the same transaction as the change).
-AUDITED_EVENTS = {
-    "coupon_redeem": WebhookEvent.COUPON_REDEEMED,
-    "opt_out": WebhookEvent.CONSENT_CHANGED,
-    "opt_in": WebhookEvent.CONSENT_CHANGED,
-}
 # Audit entries of actions that take a customer out of the feeds (erasure, deletion).
 AUDITED_TOMBSTONES = {
     "customer_deleted": Tombstone.Reason.DELETED,
@@ -63,10 +59,10 @@ def on_order_refunded(sender: Any, *, order: Any, refund: Any, **kwargs: Any) ->
 def on_customers_merged(sender: Any, *, keep: Any, duplicate: Any, **kwargs: Any) -> None:
     """customers.events.customers_merged: customer.merged, and the duplicate leaves the feed."""
     record_tombstone(
-        organisation_id=keep.organisation_id,
-        kind=Tombstone.Kind.CUSTOMER,
-        object_id=duplicate.pk,
-        reason=Tombstone.Reason.MERGED,
+        keep.organisation_id,
+        Tombstone.Kind.CUSTOMER,
+        duplicate.pk,
+        Tombstone.Reason.MERGED,
         replaced_by_id=keep.pk,
     )
     emit(
@@ -85,7 +81,41 @@ def on_task_completed(sender: Any, *, task: Any, **kwargs: Any) -> None:
     )
 
 
-CONSENT_FIELDS = ("consent_sms", "consent_email", "consent_wechat")
+def on_coupon_redeemed(sender: Any, *, coupon: Any, order: Any, **kwargs: Any) -> None:
+    """loyalty.events.coupon_redeemed (the quick order's coupon and do_redeem_coupon's)."""
+    emit(
+        coupon.organisation_id,
+        WebhookEvent.COUPON_REDEEMED,
+        {
+            "customer_id": coupon.customer_id,
+            "coupon_id": coupon.pk,
+            "order_id": order.pk if order is not None else None,
+        },
+    )
+
+
+def on_customers_changed(sender: Any, *, changes: CustomerChanges, **kwargs: Any) -> None:
+    """customers.events.customers_changed, and a single save (below): the one way customer
+    events are queued."""
+    org = changes.organisation_id
+    for event, ids in (
+        (WebhookEvent.CUSTOMER_CREATED, changes.created),
+        (WebhookEvent.CUSTOMER_UPDATED, changes.updated),
+    ):
+        if ids:
+            external = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "external_id"))
+            emit_many(
+                org, event, [{"customer_id": pk, "external_id": external.get(pk, "")} for pk in ids]
+            )
+    if changes.consent:
+        emit_many(
+            org,
+            WebhookEvent.CONSENT_CHANGED,
+            [
+                {"customer_id": pk, **dict(zip(("sms", "email", "wechat"), values, strict=True))}
+                for pk, values in changes.consent.items()
+            ],
+        )
 
 
 def on_customer_saving(sender: Any, instance: Any, raw: bool, **kwargs: Any) -> None:
@@ -105,24 +135,18 @@ def on_customer_saving(sender: Any, instance: Any, raw: bool, **kwargs: Any) -> 
 def on_customer_saved(sender: Any, instance: Any, created: bool, raw: bool, **kwargs: Any) -> None:
     if raw or instance.merged_into_id is not None:
         return
-    event = WebhookEvent.CUSTOMER_CREATED if created else WebhookEvent.CUSTOMER_UPDATED
-    emit(
-        instance.organisation_id,
-        event,
-        {"customer_id": instance.pk, "external_id": instance.external_id},
-    )
     before = getattr(instance, "_consent_before", None)
     after = tuple(getattr(instance, f) for f in CONSENT_FIELDS)
-    if before is not None and tuple(before) != after:
-        emit(
-            instance.organisation_id,
-            WebhookEvent.CONSENT_CHANGED,
-            {
-                "customer_id": instance.pk,
-                **dict(zip(("sms", "email", "wechat"), after, strict=True)),
-            },
-        )
     instance._consent_before = None
+    on_customers_changed(
+        Customer,
+        changes=CustomerChanges(
+            organisation_id=instance.organisation_id,
+            created=(instance.pk,) if created else (),
+            updated=() if created else (instance.pk,),
+            consent={instance.pk: after} if before is not None and tuple(before) != after else {},
+        ),
+    )
 
 
 def on_points_entry_saved(
@@ -149,23 +173,12 @@ def on_audit_entry_saved(
 ) -> None:
     if raw or not created or instance.organisation_id is None:
         return
-    if instance.action in AUDITED_EVENTS:
-        data = (
-            {"customer_id": _int(instance.object_id)} if instance.object_type == "customer" else {}
-        )
-        detail = instance.detail or {}
-        for key in ("coupon", "order", "channel"):
-            if key in detail:
-                data[f"{key}_id" if key != "channel" else key] = detail[key]
-        if instance.action in ("opt_out", "opt_in"):
-            data["consent"] = instance.action == "opt_in"
-        emit(instance.organisation_id, AUDITED_EVENTS[instance.action], data)
     if instance.action in AUDITED_TOMBSTONES and instance.object_type == "customer":
         record_tombstone(
-            organisation_id=instance.organisation_id,
-            kind=Tombstone.Kind.CUSTOMER,
-            object_id=_int(instance.object_id) or 0,
-            reason=AUDITED_TOMBSTONES[instance.action],
+            instance.organisation_id,
+            Tombstone.Kind.CUSTOMER,
+            _int(instance.object_id) or 0,
+            AUDITED_TOMBSTONES[instance.action],
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -38,15 +38,19 @@ def webhooks(request: AuthedRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None)
     secret = None
     if request.method == "POST" and form.is_valid():
-        _created, secret = do_create_endpoint(
-            organisation=request.user.organisation,
-            url=form.cleaned_data["url"],
-            events=form.cleaned_data["events"],
-            description=form.cleaned_data["description"],
-            actor=request.user,
-            request=request,
-        )
-        form = EndpointForm()
+        try:
+            _created, secret = do_create_endpoint(
+                organisation=request.user.organisation,
+                url=form.cleaned_data["url"],
+                events=form.cleaned_data["events"],
+                description=form.cleaned_data["description"],
+                actor=request.user,
+                request=request,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            form = EndpointForm()
     endpoints = WebhookEndpoint.objects.filter(
         organisation_id=request.user.organisation_id
     ).order_by("-created_at")

@@ -31,6 +31,8 @@ from standardwebhooks import Webhook
 from huitouke.accounts import secret_box
 from huitouke.accounts.models import Role, User
 from huitouke.audit.actions import record_audit
+from huitouke.core.tasks import enqueue_on_commit
+from huitouke.integrations import ssrf
 from huitouke.integrations.models import (
     DeliveryStatus,
     WebhookDelivery,
@@ -74,6 +76,7 @@ def do_create_endpoint(
     request: Any = None,
 ) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint; returns it and its secret (shown once, stored encrypted)."""
+    ssrf.check_url(url)
     raw = new_secret()
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(
@@ -149,12 +152,17 @@ def do_replay_delivery(delivery: WebhookDelivery, *, actor: Any, request: Any = 
             request=request,
             detail={"delivery": delivery.pk, "event": delivery.event},
         )
-        transaction.on_commit(_send_soon)
+        enqueue_on_commit("huitouke.integrations.tasks.send_webhooks_now")
 
 
 def emit(organisation_id: int | None, event: str, data: dict[str, Any]) -> int:
     """Queue `event` for the organisation's endpoints that want it (call inside the write)."""
-    if organisation_id is None:
+    return emit_many(organisation_id, event, [data])
+
+
+def emit_many(organisation_id: int | None, event: str, items: list[dict[str, Any]]) -> int:
+    """Queue one `event` per item of data (a bulk write's rows) with one look-up of endpoints."""
+    if organisation_id is None or not items:
         return 0
     endpoints = [
         e
@@ -173,20 +181,13 @@ def emit(organisation_id: int | None, event: str, data: dict[str, Any]) -> int:
                 payload={"type": event, "timestamp": now.isoformat(), "data": data},
                 next_attempt_at=now,
             )
+            for data in items
             for endpoint in endpoints
-        ]
+        ],
+        batch_size=500,
     )
-    transaction.on_commit(_send_soon)
-    return len(endpoints)
-
-
-def _send_soon() -> None:
-    from huitouke.integrations.tasks import send_webhooks_now
-
-    try:
-        send_webhooks_now()
-    except Exception:  # the queue being down must not fail the write; the minute job catches up
-        logger.exception("could not queue webhook delivery")
+    enqueue_on_commit("huitouke.integrations.tasks.send_webhooks_now")
+    return len(endpoints) * len(items)
 
 
 def signed_request(delivery: WebhookDelivery, secret: str) -> urllib.request.Request:
@@ -211,7 +212,7 @@ def signed_request(delivery: WebhookDelivery, secret: str) -> urllib.request.Req
 def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
     try:
         secret = secret_box.decrypt(delivery.endpoint.secret)
-        with urllib.request.urlopen(
+        with ssrf.opener().open(
             signed_request(delivery, secret), timeout=TIMEOUT_SECONDS
         ) as response:
             return response.status, ""

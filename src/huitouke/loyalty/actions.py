@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from huitouke.accounts.models import Organisation
 from huitouke.audit.actions import record_audit
 from huitouke.core.locks import lock_loyalty_account
+from huitouke.core.occasions import birthday_in_year
 from huitouke.customers.models import Customer
 from huitouke.loyalty.models import (
     ZERO,
@@ -252,7 +253,6 @@ def do_redeem_points(
 
 def birthday_multiplier_applies(customer: Customer, when: datetime, time_zone: str) -> bool:
     """Whether `when` falls in the customer's birthday month (a lunar birthday: its solar month that year)."""
-    from huitouke.core.occasions import birthday_in_year
 
     if not customer.has_birthday:
         return False

@@ -280,6 +280,8 @@ def do_checkout(
         )
         if quote.coupon is not None:
             Coupon.objects.filter(pk=quote.coupon.pk).update(order=order)
+            if customer is not None:
+                coupons.redeemed(quote.coupon, order)
         if quote.points_used and customer is not None:
             do_redeem_points(customer, points=quote.points_used, actor=actor, order=order)
     return order

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from huitouke.audit.actions import record_audit
 from huitouke.core.locks import lock_loyalty_account
 from huitouke.customers.models import Customer
+from huitouke.loyalty import events
 from huitouke.loyalty.models import (
     ZERO,
     Coupon,
@@ -304,6 +305,13 @@ def find_coupon(organisation_id: int, code: str) -> Coupon:
     return coupon
 
 
+def redeemed(coupon: Coupon, order: Order | None) -> None:
+    """Announce a coupon just claimed (call in the claim's transaction, once the order is known):
+    the quick order (checkout.do_checkout) and do_redeem_coupon both come through here."""
+
+    events.coupon_redeemed.send(sender=Coupon, coupon=coupon, order=order)
+
+
 def claim(coupon: Coupon, *, customer: Customer, now: datetime, order: Order | None = None) -> None:
     """Mark the coupon used, once: the conditional UPDATE lets exactly one of many callers through."""
     claimed = Coupon.objects.filter(
@@ -350,6 +358,7 @@ def do_redeem_coupon(
             request=request,
             detail={"coupon": coupon.pk, "order": order.pk if order else None},
         )
+        redeemed(coupon, order)
     coupon.refresh_from_db()
     return coupon
 

@@ -10,11 +10,18 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.touch import TouchingQuerySet
 
 ZERO = Decimal("0.00")
+
+
+def plain_amount(amount: Decimal) -> str:
+    """10.00 -> "10", 10.50 -> "10.5": how amounts read in 满150减30."""
+    text = f"{amount:.2f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 class ExpiryPolicy(models.TextChoices):
@@ -411,9 +418,31 @@ class CouponTemplate(models.Model):
 
     def describe(self) -> str:
         """满150减30 / 8.8折 / 无门槛减20, as shown to staff and customers."""
-        from huitouke.loyalty.queries import describe_template
-
-        return describe_template(self)
+        if self.kind == CouponKind.PERCENT_OFF:
+            text = gettext("%(percent)s%% off") % {
+                "percent": plain_amount(self.percent_off or ZERO)
+            }
+            if self.threshold > 0:
+                text = gettext("%(offer)s on orders of ¥%(threshold)s") % {
+                    "offer": text,
+                    "threshold": plain_amount(self.threshold),
+                }
+            if self.max_discount:
+                text += gettext(" (up to ¥%(max)s)") % {"max": plain_amount(self.max_discount)}
+        elif self.kind == CouponKind.NO_THRESHOLD or self.threshold <= 0:
+            text = gettext("¥%(amount)s off, no minimum") % {
+                "amount": plain_amount(self.amount or ZERO)
+            }
+        else:
+            text = gettext("¥%(amount)s off orders of ¥%(threshold)s") % {
+                "amount": plain_amount(self.amount or ZERO),
+                "threshold": plain_amount(self.threshold),
+            }
+        if self.pk:
+            names = [c.name for c in self.categories.all()]
+            if names:
+                text += gettext(" (only %(categories)s)") % {"categories": "、".join(names)}
+        return text
 
 
 class CouponStatus(models.TextChoices):

@@ -22,9 +22,17 @@ from django.utils.translation import gettext as _
 from huitouke.accounts.models import Organisation
 from huitouke.audit.actions import record_audit
 from huitouke.core.bulk import FastTable
+from huitouke.core.tasks import enqueue_on_commit
 from huitouke.customers.models import Customer
 from huitouke.loyalty import events
-from huitouke.loyalty.models import ZERO, LoyaltyAccount, LoyaltySettings, Tier, TierChange
+from huitouke.loyalty.models import (
+    ZERO,
+    CouponTemplate,
+    LoyaltyAccount,
+    LoyaltySettings,
+    Tier,
+    TierChange,
+)
 from huitouke.sales.models import Order
 from huitouke.sales.stats import stats_aggregates
 
@@ -74,7 +82,6 @@ def do_update_program(
     request: Any = None,
 ) -> LoyaltySettings:
     """Save the organisation's rules and tiers; members' tiers follow in a background job."""
-    from huitouke.loyalty.models import CouponTemplate
 
     deleted = list(deleted)
     with transaction.atomic():
@@ -118,14 +125,9 @@ def do_update_program(
                 )
             },
         )
-        organisation_id = rules.organisation_id
-
-        def _reevaluate() -> None:
-            from huitouke.loyalty.tasks import reevaluate_organisation_tiers
-
-            reevaluate_organisation_tiers(organisation_id)
-
-        transaction.on_commit(_reevaluate)
+        enqueue_on_commit(
+            "huitouke.loyalty.tasks.reevaluate_organisation_tiers", rules.organisation_id
+        )
     return rules
 
 

@@ -12,51 +12,26 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huitouke.customers.models import Customer
+from huitouke.loyalty.checkout import current_tier
 from huitouke.loyalty.models import (
     ZERO,
     Coupon,
-    CouponKind,
     CouponStatus,
     CouponTemplate,
     LoyaltyAccount,
     PointsEntry,
     Tier,
     TierChange,
+    plain_amount,
 )
-from huitouke.loyalty.program import tier_for, trailing_spend
+from huitouke.loyalty.program import ensure_program, tier_for, trailing_spend
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
-def _plain(amount: Decimal) -> str:
-    """10.00 -> "10", 10.50 -> "10.5": how amounts read in 满150减30."""
-    text = f"{amount:.2f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def describe_template(template: CouponTemplate) -> str:
-    """满150减30 / 无门槛减20 / 12% off, plus the category limit."""
-    if template.kind == CouponKind.PERCENT_OFF:
-        text = _("%(percent)s%% off") % {"percent": _plain(template.percent_off or ZERO)}
-        if template.threshold > 0:
-            text = _("%(offer)s on orders of ¥%(threshold)s") % {
-                "offer": text,
-                "threshold": _plain(template.threshold),
-            }
-        if template.max_discount:
-            text += _(" (up to ¥%(max)s)") % {"max": _plain(template.max_discount)}
-    elif template.kind == CouponKind.NO_THRESHOLD or template.threshold <= 0:
-        text = _("¥%(amount)s off, no minimum") % {"amount": _plain(template.amount or ZERO)}
-    else:
-        text = _("¥%(amount)s off orders of ¥%(threshold)s") % {
-            "amount": _plain(template.amount or ZERO),
-            "threshold": _plain(template.threshold),
-        }
-    if template.pk:
-        names = [c.name for c in template.categories.all()]
-        if names:
-            text += _(" (only %(categories)s)") % {"categories": "、".join(names)}
-    return text
+    """满150减30 / 无门槛减20 / 12% off, plus the category limit (CouponTemplate.describe)."""
+    return template.describe()
 
 
 def usable_coupons(customer: Customer, *, now: datetime | None = None) -> QuerySet[Coupon]:
@@ -86,7 +61,7 @@ def gap_message(next_tier: Tier | None, gap: Decimal) -> str:
     if next_tier is None:
         return ""
     return _("Spend %(amount)s yuan more to reach %(tier)s") % {
-        "amount": _plain(gap),
+        "amount": plain_amount(gap),
         "tier": next_tier.name,
     }
 
@@ -188,8 +163,6 @@ def ledger_totals(customer_id: int) -> dict[str, int]:
 
 def checkout_context(customer: Customer | None) -> dict[str, Any]:
     """What the quick order shows for a chosen customer: her usable coupons, points and tier."""
-    from huitouke.loyalty.checkout import current_tier
-    from huitouke.loyalty.program import ensure_program
 
     if customer is None:
         return {}

@@ -138,10 +138,15 @@ def issue(request: AuthedRequest) -> HttpResponse:
     require_role(request, Role.OWNER, Role.MANAGER)
     org = request.user.organisation
     initial: dict[str, Any] = {"template": request.GET.get("template")}
+    preset = None
     if request.GET.get("customer", "").isdigit():
+        # Named by id, shown by name and her number as this user may see it (never in full to a
+        # manager: issue 14 item 4).
         preset = get_customer_for(request, int(request.GET["customer"]))
-        initial["customers"] = preset.phone or preset.external_id
+        initial["customer"] = preset.pk
     form = IssueCouponsForm(request.POST or None, organisation=org, initial=initial)
+    if preset is not None:
+        del form.fields["customers"]
     if request.method == "POST" and form.is_valid():
         template = form.cleaned_data["template"]
         if form.cleaned_data.get("customer"):
@@ -166,7 +171,9 @@ def issue(request: AuthedRequest) -> HttpResponse:
         if back.startswith("/") and not back.startswith("//"):
             return redirect(back)
         return redirect("loyalty:coupons")
-    return render(request, "loyalty/issue.html", {"form": form, "active_nav": "loyalty"})
+    return render(
+        request, "loyalty/issue.html", {"form": form, "preset": preset, "active_nav": "loyalty"}
+    )
 
 
 def _coupon_for(request: AuthedRequest, pk: int) -> Coupon:

@@ -15,9 +15,24 @@ from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation, Role, Store, User
 from huitouke.audit.actions import client_ip, record_audit
+from huitouke.automation.actions import do_save_rule, new_rule
+from huitouke.automation.engine import on_customer_joined
+from huitouke.automation.models import AutomationRule, Trigger
 from huitouke.customers.actions import do_create_customer, set_tags
+from huitouke.customers.changes import consent_of, customers_changed
 from huitouke.customers.models import CalendarKind, Customer, CustomField, FieldType, Source
-from huitouke.members.models import ConsentChannel, ConsentEvent, JoinCode, Member
+from huitouke.followups.models import FollowUpTask, TaskStatus
+from huitouke.loyalty.coupons import do_save_template
+from huitouke.loyalty.models import CouponKind, CouponTemplate, Validity
+from huitouke.members.models import (
+    ConsentChannel,
+    ConsentEvent,
+    JoinCode,
+    Member,
+    MemberSession,
+    SmsCode,
+)
+from huitouke.messaging.staff_task import create_staff_task
 
 CONSENT_FIELDS = {
     ConsentChannel.SMS: "consent_sms",
@@ -82,10 +97,6 @@ def do_create_join_code(
 
 def ensure_welcome_rule(organisation: Organisation, *, actor: Any) -> Any:
     """Switch on the 9折新人券 rule (10 minutes after joining) once; an owner may switch it off later."""
-    from huitouke.automation.actions import do_save_rule, new_rule
-    from huitouke.automation.models import AutomationRule, Trigger
-    from huitouke.loyalty.coupons import do_save_template
-    from huitouke.loyalty.models import CouponKind, CouponTemplate, Validity
 
     existing = AutomationRule.objects.filter(
         organisation=organisation, template_code=WELCOME_RULE
@@ -232,7 +243,6 @@ def do_join(
     existing one keeps her owner and her data (only blanks are filled). Consent is what she
     ticked, recorded with the time and the place. The "customer joined" trigger fires once.
     """
-    from huitouke.automation.engine import on_customer_joined
 
     now = timezone.now()
     name = (name or "").strip()[:100]
@@ -242,7 +252,9 @@ def do_join(
         if customer is not None and Member.objects.filter(customer=customer).exists():
             return customer, False  # a member signing in again: nothing of hers changes
         created = customer is None
-        consent_values = {field: bool(consents.get(ch)) for ch, field in CONSENT_FIELDS.items()}
+        consent_values: dict[str, Any] = {
+            field: bool(consents.get(ch)) for ch, field in CONSENT_FIELDS.items()
+        }
         if customer is None:
             if not name:
                 raise ValidationError({"name": _("Tell us your name.")})
@@ -308,10 +320,17 @@ def do_set_consent(
     field = CONSENT_FIELDS[ConsentChannel(channel)]
     now = timezone.now()
     with transaction.atomic():
+        before = consent_of([customer.pk]).get(customer.pk)
         Customer.objects.filter(pk=customer.pk).update(
-            **{field: granted, "consent_updated_at": now}
+            **{field: granted, "consent_updated_at": now, "updated_at": now}
         )
         setattr(customer, field, granted)
+        after = consent_of([customer.pk])
+        customers_changed(
+            customer.organisation_id,
+            updated=[customer.pk],
+            consent=after if after.get(customer.pk) != before else None,
+        )
         ConsentEvent.objects.create(
             organisation_id=customer.organisation_id,
             customer=customer,
@@ -340,8 +359,6 @@ DATA_REQUEST_TITLES = {
 
 def do_request_data(customer: Customer, *, kind: str, request: Any = None) -> bool:
     """Her request to see or delete her data becomes a task for the shop owner; False if one is open."""
-    from huitouke.followups.models import FollowUpTask, TaskStatus
-    from huitouke.messaging.staff_task import create_staff_task
 
     if kind not in DATA_REQUEST_TITLES:
         raise ValidationError({"kind": _("Choose what you would like us to do.")})
@@ -375,7 +392,6 @@ def do_request_data(customer: Customer, *, kind: str, request: Any = None) -> bo
 
 def do_purge_expired(*, now: Any = None) -> int:
     """Delete expired member sessions and SMS codes past the longest limit window (one day)."""
-    from huitouke.members.models import MemberSession, SmsCode
 
     now = now or timezone.now()
     sessions, _rows = MemberSession.objects.filter(expires_at__lte=now).delete()

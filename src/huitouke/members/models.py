@@ -167,7 +167,17 @@ class ConsentEvent(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=10, choices=ConsentChannel.choices)
     granted = models.BooleanField(_("agreed"))
+    # "join" and "member_page" (the member centre, her own answer), "form" (staff on her
+    # profile), "api", "import" (a consent column of an imported file).
     source = models.CharField(_("where"), max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Staff who recorded her answer; empty when she gave it herself.",
+    )
     ip = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField(_("time"), default=timezone.now)
 

@@ -26,11 +26,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from huitouke.accounts import secret_box
-from huitouke.accounts.models import Organisation, Store
-from huitouke.customers.phones import normalise_phone
+from huitouke.accounts.models import Organisation, Role, Store
+from huitouke.customers.phones import mask_phone, normalise_phone
 from huitouke.members.models import JoinCode, SmsCode, SmsThrottle
 from huitouke.messaging.actions import active_config
-from huitouke.messaging.models import Channel
+from huitouke.messaging.models import Channel, Message
+from huitouke.messaging.outbox import transport_for
+from huitouke.messaging.transports import SendError
 
 logger = logging.getLogger(__name__)
 
@@ -152,9 +154,6 @@ def request_code(
 
 def send_code(code_id: int, code: str) -> bool:
     """Hand the code to the organisation's SMS provider (after commit; never inside a transaction)."""
-    from huitouke.messaging.models import Message
-    from huitouke.messaging.outbox import transport_for
-    from huitouke.messaging.transports import SendError
 
     row = SmsCode.objects.select_related("organisation", "store").get(pk=code_id)
     config = active_config(row.organisation_id, Channel.SMS)
@@ -233,8 +232,6 @@ def verify_code(
 
 def codes_for_staff(user: object, *, now: datetime | None = None) -> list[dict[str, object]]:
     """Unused codes of shops without an SMS channel, for the staff of the store to read out."""
-    from huitouke.accounts.models import Role
-    from huitouke.customers.phones import mask_phone
 
     now = now or timezone.now()
     role = getattr(user, "role", "")

@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -38,11 +40,11 @@ def _code_or_404(token: str) -> JoinCode:
 
 
 def _errors_into(form: JoinForm, exc: ValidationError) -> None:
-    for field, messages in exc.message_dict.items():
+    for field, errors in exc.message_dict.items():
         if field in ("birthday",):
-            form.add_error("birth_month", messages)
+            form.add_error("birth_month", errors)
         else:
-            form.add_error(field if field in form.fields else None, messages)
+            form.add_error(field if field in form.fields else None, errors)
 
 
 def _join_page(request: HttpRequest, code: JoinCode, form: JoinForm, **extra: Any) -> HttpResponse:
@@ -200,7 +202,6 @@ def data_request(request: HttpRequest) -> HttpResponse:
     customer = current_member(request)
     if customer is None:
         return redirect("member:index")
-    from django.contrib import messages
 
     try:
         created = actions.do_request_data(
@@ -218,7 +219,6 @@ def data_request(request: HttpRequest) -> HttpResponse:
 
 
 def _home_url() -> str:
-    from django.urls import reverse
 
     return reverse("member:home")
 

@@ -21,7 +21,10 @@ from django.utils.translation import gettext as _
 from huitouke.accounts.models import Organisation
 from huitouke.audit.actions import record_audit
 from huitouke.core.locks import lock_customer
+from huitouke.customers.changes import consent_of, customers_changed
 from huitouke.customers.models import Customer
+from huitouke.customers.phones import normalise_phone
+from huitouke.messaging import senders
 from huitouke.messaging.models import (
     Channel,
     ChannelConfig,
@@ -56,11 +59,13 @@ _COVERED_BY: dict[str, list[str]] = {
     Channel.SMS: [OptOutChannel.SMS, OptOutChannel.ALL],
     Channel.EMAIL: [OptOutChannel.EMAIL, OptOutChannel.ALL],
     Channel.TASK: [OptOutChannel.WECHAT, OptOutChannel.ALL],
+    Channel.WECOM: [OptOutChannel.WECHAT, OptOutChannel.ALL],
 }
 _CONSENT_FIELD: dict[str, str] = {
     Channel.SMS: "consent_sms",
     Channel.EMAIL: "consent_email",
     Channel.TASK: "consent_wechat",
+    Channel.WECOM: "consent_wechat",
 }
 _PROVIDERS = {
     Channel.EMAIL: {Provider.SMTP},
@@ -81,6 +86,16 @@ def ensure_settings(organisation: Organisation | int) -> MessagingSettings:
         return MessagingSettings.objects.get(pk=org_id)
 
 
+def channel_ready(organisation_id: int, channel: str) -> bool:
+    """Whether the organisation can send on this channel (a provider, or its WeCom connection)."""
+    if channel == Channel.TASK:
+        return True
+    sender = senders.sender_for(channel)
+    if channel == Channel.WECOM:
+        return sender is not None and sender.is_set_up(organisation_id)
+    return active_config(organisation_id, channel) is not None
+
+
 def active_config(organisation_id: int, channel: str) -> ChannelConfig | None:
     """The organisation's active provider for a channel, if it set one up."""
     return ChannelConfig.objects.filter(
@@ -89,11 +104,15 @@ def active_config(organisation_id: int, channel: str) -> ChannelConfig | None:
 
 
 def recipient_for(customer: Customer, channel: str) -> str:
-    """Her phone (SMS), her email, or, for a staff task, her owner's id ('' when there is none)."""
+    """Her phone (SMS), email, WeCom external_userid, or 'staff' for a task ('' when none)."""
     if channel == Channel.SMS:
         return customer.phone or ""
     if channel == Channel.EMAIL:
         return customer.email or ""
+    if channel == Channel.WECOM:
+        # Her external_userid with her owner's WeCom member ('' without one: the next channel).
+        sender = senders.sender_for(channel)
+        return sender.recipient_for(customer) if sender else ""
     return "staff"
 
 
@@ -123,7 +142,7 @@ def suppression_reason(
     if channel != Channel.TASK:
         if not recipient_for(customer, channel):
             return SuppressReason.NO_ADDRESS
-        if active_config(customer.organisation_id, channel) is None:
+        if not channel_ready(customer.organisation_id, channel):
             return SuppressReason.NO_CHANNEL
     if check_cap and is_marketing and not cap_exempt and cap_reached(customer.pk, now):
         return SuppressReason.FREQUENCY_CAP
@@ -374,11 +393,15 @@ def do_opt_out(
             OptOutChannel.WECHAT: ["consent_wechat"],
             OptOutChannel.ALL: ["consent_sms", "consent_email", "consent_wechat"],
         }[OptOutChannel(channel)]
+        before = consent_of([customer.pk]).get(customer.pk)
         Customer.objects.filter(pk=customer.pk).update(
-            consent_updated_at=now, **dict.fromkeys(consent, False)
+            consent_updated_at=now, updated_at=now, **dict.fromkeys(consent, False)
         )
         for field in consent:
             setattr(customer, field, False)
+        after = consent_of([customer.pk])
+        if after.get(customer.pk) != before:
+            customers_changed(customer.organisation_id, updated=[customer.pk], consent=after)
         if created:
             record_audit(
                 actor=actor,
@@ -396,6 +419,8 @@ def do_remove_opt_out(customer: Customer, *, channel: str, actor: Any, request: 
     with transaction.atomic():
         deleted, _rows = OptOut.objects.filter(customer=customer, channel=channel).delete()
         if deleted:
+            # Her consent flags stay as they are, but she may hear from the store again.
+            customers_changed(customer.organisation_id, consent=consent_of([customer.pk]))
             record_audit(
                 actor=actor,
                 organisation=customer.organisation,
@@ -418,7 +443,6 @@ def record_reply(
     """A provider forwarded a reply: a stop word opts out every customer with that number."""
     if not is_stop_reply(text):
         return []
-    from huitouke.customers.phones import normalise_phone
 
     try:
         number = normalise_phone(phone)

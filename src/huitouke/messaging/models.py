@@ -23,6 +23,7 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("Email")
     SMS = "sms", _("SMS")
     TASK = "task", _("Staff task (call / WeChat)")
+    WECOM = "wecom", _("WeCom group message (群发)")
 
 
 class Provider(models.TextChoices):

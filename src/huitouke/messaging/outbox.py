@@ -24,6 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from huitouke.customers.models import Customer
+from huitouke.messaging import senders
 from huitouke.messaging.actions import (
     FALLBACK_REASONS,
     active_config,
@@ -40,7 +41,7 @@ from huitouke.messaging.models import (
     SuppressReason,
 )
 from huitouke.messaging.quiet import postpone
-from huitouke.messaging.staff_task import TasksUnavailable, create_staff_task
+from huitouke.messaging.staff_task import create_staff_task
 from huitouke.messaging.transports import (
     PermanentSendError,
     SendError,
@@ -179,28 +180,13 @@ def send_one(pk: int, *, now: datetime | None = None) -> str:
     customer = Customer.objects.select_related("organisation", "home_store").get(
         pk=message.customer_id
     )
-    # She may have opted out (or been merged) since the message was queued.
-    reason = suppression_reason(
-        customer,
-        message.channel,
-        is_marketing=message.is_marketing,
-        cap_exempt=True,
-        now=now,
-        check_cap=False,
-    )
-    if reason and reason != SuppressReason.NO_CHANNEL:
-        _finish(pk, status=MessageStatus.SUPPRESSED, reason=reason)
-        if reason in FALLBACK_REASONS:
-            enqueue_fallback(message, now=now)
-        return "suppressed"
-    later = postpone(
-        now, message.quiet_start, message.quiet_end, ZoneInfo(customer.organisation.time_zone)
-    )
-    if later > now:
-        _finish(pk, status=MessageStatus.QUEUED, next_attempt_at=later, attempts=F("attempts") - 1)
-        return "postponed"
+    held = _hold(message, customer, now)
+    if held is not None:
+        return held
     if message.channel == Channel.TASK:
         return _send_task(message, customer, now)
+    if message.channel == Channel.WECOM:
+        return _send_wecom(message, customer, now)
     config = active_config(message.organisation_id, message.channel)
     try:
         if config is None:
@@ -236,31 +222,72 @@ def send_one(pk: int, *, now: datetime | None = None) -> str:
     return "sent"
 
 
+def _hold(message: Message, customer: Customer, now: datetime) -> str | None:
+    """What stops a claimed message now ("suppressed", "postponed"), or None: send it."""
+    # She may have opted out (or been merged) since the message was queued.
+    reason = suppression_reason(
+        customer,
+        message.channel,
+        is_marketing=message.is_marketing,
+        cap_exempt=True,
+        now=now,
+        check_cap=False,
+    )
+    if reason and reason != SuppressReason.NO_CHANNEL:
+        _finish(message.pk, status=MessageStatus.SUPPRESSED, reason=reason)
+        if reason in FALLBACK_REASONS:
+            enqueue_fallback(message, now=now)
+        return "suppressed"
+    later = postpone(
+        now, message.quiet_start, message.quiet_end, ZoneInfo(customer.organisation.time_zone)
+    )
+    if later > now:
+        _finish(
+            message.pk,
+            status=MessageStatus.QUEUED,
+            next_attempt_at=later,
+            attempts=F("attempts") - 1,
+        )
+        return "postponed"
+    return None
+
+
+def _send_wecom(message: Message, customer: Customer, now: datetime) -> str:
+    """A 群发 task of this message and the due ones sharing its text and sender (wecom.channel)."""
+    sender = senders.sender_for(Channel.WECOM)
+    if sender is None:  # the WeCom app is not installed: nobody has an address on it
+        _finish(message.pk, status=MessageStatus.SUPPRESSED, reason=SuppressReason.NO_ADDRESS)
+        return "suppressed"
+
+    def failed(m: Message, error: Exception, at: datetime, transient: bool) -> str:
+        kind = TransientSendError if transient else PermanentSendError
+        return _failed_attempt(m, kind(str(error)[:200], provider="wecom"), at, transient=transient)
+
+    return sender.send(
+        message, customer, now, claim=claim, finish=_finish, admit=_hold, failed=failed
+    )
+
+
 def _send_task(message: Message, customer: Customer, now: datetime) -> str:
     title = message.subject or (message.template.name if message.template else "")
-    try:
-        with transaction.atomic():
-            task_id = create_staff_task(
-                customer,
-                title=title or "Follow-up",
-                script=message.body,
-                due_at=now + timedelta(hours=24),
-            )
-            # The task and the "sent" mark commit together: a retry can never make a second task.
-            if not _finish(
-                message.pk,
-                status=MessageStatus.SENT,
-                provider="task",
-                provider_message_id=str(task_id),
-                task_id=task_id,
-                sent_at=now,
-                cost=Decimal("0"),
-            ):
-                raise RuntimeError("lost the claim on a task message")
-    except TasksUnavailable as error:
-        return _failed_attempt(
-            message, PermanentSendError(str(error), provider="task"), now, transient=False
+    with transaction.atomic():
+        task_id = create_staff_task(
+            customer,
+            title=title or "Follow-up",
+            script=message.body,
+            due_at=now + timedelta(hours=24),
         )
+        # The task and the "sent" mark commit together: a retry can never make a second task.
+        if not _finish(
+            message.pk,
+            status=MessageStatus.SENT,
+            provider="task",
+            provider_message_id=str(task_id),
+            task_id=task_id,
+            sent_at=now,
+            cost=Decimal("0"),
+        ):
+            raise RuntimeError("lost the claim on a task message")
     return "sent"
 
 

@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from huitouke.customers.models import Customer
+from huitouke.loyalty.models import LoyaltyAccount
+from huitouke.loyalty.queries import tier_progress
 
 # name -> (what it is, an example), shown beside the template editor.
 VARIABLES: dict[str, tuple[Any, str]] = {
@@ -71,8 +73,6 @@ def _plain(amount: Decimal) -> str:
 
 def customer_variables(customer: Customer, **extra: str) -> dict[str, str]:
     """Every variable's value for one customer; `extra` adds coupon_code / coupon_value."""
-    from huitouke.loyalty.models import LoyaltyAccount
-    from huitouke.loyalty.queries import tier_progress
 
     account = LoyaltyAccount.objects.filter(pk=customer.pk).select_related("tier").first()
     progress = tier_progress(customer, now=timezone.now())

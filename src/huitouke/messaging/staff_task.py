@@ -5,16 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.apps import apps
-
 from huitouke.accounts.models import Role, User
 from huitouke.customers.models import Customer
+from huitouke.followups.actions import do_create_task
+from huitouke.followups.models import TaskKind
 
 ASSIGN_CHOICES = ("customer_owner", "store_manager", "org_owner")
-
-
-class TasksUnavailable(RuntimeError):
-    """The follow-ups app is not installed, so no task can be created."""
 
 
 def assignee_for(customer: Customer, assign_to: str = "customer_owner") -> User | None:
@@ -49,11 +45,6 @@ def create_staff_task(
     actor: Any = None,
 ) -> int:
     """Create one follow-up task for the customer; returns its id (call inside a transaction)."""
-    if not apps.is_installed("huitouke.followups"):
-        raise TasksUnavailable("follow-up tasks are not available")
-    from huitouke.followups.actions import do_create_task
-    from huitouke.followups.models import TaskKind
-
     task = do_create_task(
         customer=customer,
         kind=kind if kind in TaskKind.values else TaskKind.OTHER,

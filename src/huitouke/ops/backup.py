@@ -23,8 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
+from psycopg import sql
 
 import huitouke
 from huitouke.ops.pgtools import connect_kwargs, libpq_env, pg_binary
@@ -89,7 +92,6 @@ def sqlite_snapshot(path: Path) -> Snapshot:
 
 def pg_snapshot(cursor: Any) -> Snapshot:
     """Row counts and ledger sums read through a cursor inside the snapshot's transaction."""
-    from psycopg import sql
 
     cursor.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
@@ -127,7 +129,6 @@ def _dump_sqlite(work: Path) -> tuple[Path, Snapshot]:
 
 
 def _dump_postgresql(work: Path) -> tuple[Path, Snapshot]:
-    import psycopg
 
     params = connection.settings_dict
     target = work / DB_MEMBER["postgresql"]
@@ -161,7 +162,6 @@ def _dump_postgresql(work: Path) -> tuple[Path, Snapshot]:
 
 
 def applied_migrations() -> list[str]:
-    from django.db.migrations.recorder import MigrationRecorder
 
     return sorted(f"{a}.{n}" for a, n in MigrationRecorder(connection).applied_migrations())
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from huey.contrib.djhuey import HUEY
 
 from huitouke.ops.models import BackupRecord, Heartbeat
 
@@ -22,7 +24,6 @@ def check_database() -> dict[str, Any]:
 
 
 def check_redis(url: str) -> dict[str, Any]:
-    import redis
 
     client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
     try:
@@ -44,7 +45,6 @@ def check_heartbeat(max_age: int) -> dict[str, Any]:
 
 def queue_depth() -> int | None:
     """Jobs waiting in Huey's queue (None when the queue cannot be read)."""
-    from huey.contrib.djhuey import HUEY
 
     try:
         return int(HUEY.pending_count())

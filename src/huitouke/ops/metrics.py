@@ -24,7 +24,9 @@ from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from huitouke.messaging.models import Message
 from huitouke.ops.health import last_backup_age, queue_depth
+from huitouke.ops.models import Heartbeat
 
 REQUESTS = Counter(
     "huitouke_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
@@ -64,9 +66,6 @@ class StateCollector(Collector):
     """Gauges read at scrape time, the same for every process."""
 
     def collect(self) -> Iterator[Metric]:
-        from huitouke.messaging.models import Message
-        from huitouke.ops.models import Heartbeat
-
         depth = queue_depth()
         if depth is not None:
             yield GaugeMetricFamily(
@@ -97,7 +96,8 @@ class StateCollector(Collector):
 def render_metrics() -> bytes:
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
+        # Only in multi-process mode: the module reads PROMETHEUS_MULTIPROC_DIR when imported.
+        from prometheus_client import multiprocess  # noqa: PLC0415
 
         multiprocess.MultiProcessCollector(registry)  # sums every gunicorn process
         output = generate_latest(registry)

@@ -19,6 +19,9 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from django.db.migrations.loader import MigrationLoader
+
 from huitouke.ops.backup import (
     DB_MEMBER,
     FORMAT,
@@ -82,7 +85,6 @@ def read_backup(path: Path, into: Path) -> dict[str, Any]:
 
 
 def _check_known_migrations(manifest: dict[str, Any]) -> None:
-    from django.db.migrations.loader import MigrationLoader
 
     known = {
         f"{a}.{n}" for a, n in MigrationLoader(None, ignore_no_migrations=True).disk_migrations
@@ -133,7 +135,6 @@ def restore_sqlite(manifest: dict[str, Any], unpacked: Path, data_dir: Path) -> 
 def restore_postgresql(
     manifest: dict[str, Any], unpacked: Path, settings_dict: dict[str, Any]
 ) -> None:
-    import psycopg
 
     with psycopg.connect(**connect_kwargs(settings_dict)) as conn:
         n = conn.execute(

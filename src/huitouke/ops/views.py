@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from huitouke.ops.health import readiness
+from huitouke.ops.metrics import CONTENT_TYPE_LATEST, render_metrics
 
 
 def probe_allowed(request: HttpRequest) -> bool:
@@ -38,7 +39,6 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 @never_cache
 def metrics(request: HttpRequest) -> HttpResponse:
-    from huitouke.ops.metrics import CONTENT_TYPE_LATEST, render_metrics
 
     if not probe_allowed(request):
         return JsonResponse({"error": "forbidden"}, status=403)

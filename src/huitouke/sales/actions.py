@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import (
     F,
 )
@@ -21,7 +21,17 @@ from huitouke.audit.actions import record_audit
 from huitouke.core.locks import lock_customer_stats
 from huitouke.customers.models import Customer
 from huitouke.sales import events
-from huitouke.sales.models import ZERO, Order, OrderLine, OrderSource, OrderStatus, Product, Refund
+from huitouke.sales.models import (
+    ZERO,
+    Category,
+    Order,
+    OrderLine,
+    OrderSource,
+    OrderStatus,
+    Product,
+    Refund,
+)
+from huitouke.sales.phases import check_windows
 from huitouke.sales.stats import CENT, refresh_customer_stats
 
 
@@ -263,3 +273,100 @@ def do_refund_order(
         )
     order.refresh_from_db()
     return refund
+
+
+# --- the catalogue: categories and products, one validation for the screens and the API ---------
+
+PHASE_FIELDS = ("phase_use_from", "phase_end_from", "phase_dormant_from")
+CATEGORY_FIELDS = ("name", "cycle_days", *PHASE_FIELDS)
+PRODUCT_FIELDS = (
+    "name",
+    "sku",
+    "category",
+    "category_id",
+    "price",
+    "cost",
+    "use_cycle_days",
+    *PHASE_FIELDS,
+    "is_active",
+)
+
+
+def check_phase_days(use_from: int | None, end_from: int | None, dormant_from: int | None) -> None:
+    """The three phase days of a category or product: all or none, rising (forms call it too)."""
+    try:
+        check_windows(use_from, end_from, dormant_from)
+    except ValueError as exc:
+        raise ValidationError(
+            {
+                "phase_end_from": _(
+                    "Give all three days, or leave all three blank for the template: "
+                    "in use < running out < dormant."
+                )
+            }
+        ) from exc
+
+
+def do_save_category(
+    category: Category, *, actor: Any, request: Any = None, **fields: Any
+) -> Category:
+    """Create or change a category (its organisation set); validated, audited."""
+    return _save_catalogue_item(category, fields, CATEGORY_FIELDS, "name", actor, request)
+
+
+def do_save_product(product: Product, *, actor: Any, request: Any = None, **fields: Any) -> Product:
+    """Create or change a product (its organisation set); validated, audited."""
+    return _save_catalogue_item(product, fields, PRODUCT_FIELDS, "sku", actor, request)
+
+
+def _save_catalogue_item(
+    obj: Any,
+    fields: dict[str, Any],
+    allowed: Sequence[str],
+    unique: str,
+    actor: Any,
+    request: Any,
+) -> Any:
+    """Set `fields`, check them, save and audit; `unique` names the field unique per organisation."""
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"not a field of {type(obj).__name__}: {', '.join(sorted(unknown))}")
+    for key, value in fields.items():
+        setattr(obj, key, value.strip() if key in ("name", "sku") and value else value)
+    check_phase_days(*(getattr(obj, name) for name in PHASE_FIELDS))
+    category_id = getattr(obj, "category_id", None)
+    if (
+        category_id is not None
+        and not Category.objects.filter(
+            organisation_id=obj.organisation_id, pk=category_id
+        ).exists()
+    ):
+        raise ValidationError({"category": _("Unknown category.")})
+    obj.full_clean(
+        exclude=["organisation", "category"], validate_unique=False, validate_constraints=False
+    )
+    value = getattr(obj, unique)
+    in_use = ValidationError({unique: _("“%(value)s” is already in use.") % {"value": value}})
+    clash = (
+        type(obj)
+        ._default_manager.filter(organisation_id=obj.organisation_id, **{unique: value})
+        .exclude(pk=obj.pk)
+    )
+    if value and clash.exists():
+        raise in_use
+    created = obj.pk is None
+    try:
+        with transaction.atomic():
+            obj.save()
+            record_audit(
+                actor=actor,
+                organisation=obj.organisation,
+                action="category_save" if isinstance(obj, Category) else "product_save",
+                target=obj,
+                request=request,
+                detail={"created": created, "fields": sorted(fields)},
+            )
+    except IntegrityError as exc:
+        # Two people saving the same name at the same moment: the unique constraint decides.
+        raise in_use from exc
+    return obj

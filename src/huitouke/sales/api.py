@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -18,7 +18,13 @@ from huitouke.accounts.auth import api_user, require_manager
 from huitouke.accounts.models import Store, User
 from huitouke.accounts.scoping import staff_q
 from huitouke.customers.models import Customer
-from huitouke.sales.actions import LineInput, do_record_order, do_refund_order
+from huitouke.sales.actions import (
+    LineInput,
+    do_record_order,
+    do_refund_order,
+    do_save_category,
+    do_save_product,
+)
 from huitouke.sales.models import Category, Order, Product, Refund
 from huitouke.sales.schemas import (
     CategoryIn,
@@ -49,32 +55,6 @@ def _in_org(model: type[models.Model], user: User, pk: int) -> Any:
     return obj
 
 
-def _save_catalogue_item(obj: Category | Product, fields: dict[str, Any], unique: str) -> Any:
-    """Validate and save a category or product; `unique` names the field unique per organisation."""
-    for key, value in fields.items():
-        setattr(obj, key, value)
-    obj.full_clean(
-        exclude=["organisation", "category"], validate_unique=False, validate_constraints=False
-    )
-    value = getattr(obj, unique)
-    clash = (
-        type(obj)
-        ._default_manager.filter(organisation_id=obj.organisation_id, **{unique: value})
-        .exclude(pk=obj.pk)
-    )
-    if value and clash.exists():
-        raise ValidationError({unique: _("“%(value)s” is already in use.") % {"value": value}})
-    try:
-        with transaction.atomic():
-            obj.save()
-    except IntegrityError as exc:
-        # Two people saving the same name at the same moment: the unique constraint decides.
-        raise ValidationError(
-            {unique: _("“%(value)s” is already in use.") % {"value": value}}
-        ) from exc
-    return obj
-
-
 def _product_fields(user: User, payload: ProductPatch) -> dict[str, Any]:
     fields = payload.model_dump(exclude_unset=True)
     if (
@@ -98,10 +78,11 @@ def create_category(request: HttpRequest, payload: CategoryIn) -> Category:
     """Add a category (owner and managers)."""
     user = api_user(request)
     require_manager(user, _("Only the owner or a store manager can change categories."))
-    return _save_catalogue_item(
+    return do_save_category(
         Category(organisation_id=user.organisation_id),
-        payload.model_dump(exclude_unset=True),
-        "name",
+        actor=user,
+        request=request,
+        **payload.model_dump(exclude_unset=True),
     )
 
 
@@ -113,7 +94,9 @@ def update_category(
     user = api_user(request)
     category = _in_org(Category, user, category_id)
     require_manager(user, _("Only the owner or a store manager can change categories."))
-    return _save_catalogue_item(category, payload.model_dump(exclude_unset=True), "name")
+    return do_save_category(
+        category, actor=user, request=request, **payload.model_dump(exclude_unset=True)
+    )
 
 
 @router.get("/products", response=Page[ProductOut])
@@ -136,8 +119,11 @@ def create_product(request: HttpRequest, payload: ProductIn) -> Product:
     """Add a product (owner and managers)."""
     user = api_user(request)
     require_manager(user, _("Only the owner or a store manager can change products."))
-    return _save_catalogue_item(
-        Product(organisation_id=user.organisation_id), _product_fields(user, payload), "sku"
+    return do_save_product(
+        Product(organisation_id=user.organisation_id),
+        actor=user,
+        request=request,
+        **_product_fields(user, payload),
     )
 
 
@@ -153,7 +139,7 @@ def update_product(request: HttpRequest, product_id: ObjectId, payload: ProductP
     user = api_user(request)
     product = _in_org(Product, user, product_id)
     require_manager(user, _("Only the owner or a store manager can change products."))
-    return _save_catalogue_item(product, _product_fields(user, payload), "sku")
+    return do_save_product(product, actor=user, request=request, **_product_fields(user, payload))
 
 
 def _visible_order(user: User, order_id: int) -> Order:

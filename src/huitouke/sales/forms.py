@@ -5,33 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.accounts.models import Store, User
 from huitouke.loyalty.forms import CheckoutFields
+from huitouke.sales import actions
 from huitouke.sales.models import Category, Product
-from huitouke.sales.phases import check_windows, windows_for
+from huitouke.sales.phases import windows_for
 
-PHASE_FIELDS = ["phase_use_from", "phase_end_from", "phase_dormant_from"]
+PHASE_FIELDS = list(actions.PHASE_FIELDS)
 
 
 class PhaseDaysMixin:
-    """Checks the three phase days of a category or product: all or none, ascending."""
+    """The form reports the phase days at once, by the rule the save applies (sales.actions)."""
 
     cleaned_data: dict[str, Any]
 
-    def _check_phases(self) -> None:
-        days = [self.cleaned_data.get(name) for name in PHASE_FIELDS]
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()  # type: ignore[misc]
         try:
-            check_windows(*days)
-        except ValueError:
-            self.add_error(  # type: ignore[attr-defined]
-                "phase_end_from",
-                _(
-                    "Give all three days, or leave all three blank for the template: "
-                    "in use < running out < dormant."
-                ),
-            )
+            actions.check_phase_days(*(self.cleaned_data.get(name) for name in PHASE_FIELDS))
+        except ValidationError as exc:
+            self.add_error(None, exc)  # type: ignore[attr-defined]
+        return cleaned  # type: ignore[no-any-return]
 
 
 class ProductForm(PhaseDaysMixin, forms.ModelForm):
@@ -49,29 +46,11 @@ class ProductForm(PhaseDaysMixin, forms.ModelForm):
         ]
         help_texts = {"phase_use_from": _("Blank: the category's phases.")}
 
-    def clean(self) -> dict[str, Any] | None:
-        cleaned = super().clean()
-        self._check_phases()
-        return cleaned
-
     def __init__(self, *args: Any, organisation: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.organisation = organisation
         self.instance.organisation = organisation
         self.fields["category"].queryset = Category.objects.filter(organisation=organisation)  # type: ignore[attr-defined]
-
-    def clean_sku(self) -> str:
-        sku = (self.cleaned_data.get("sku") or "").strip()
-        if (
-            sku
-            and Product.objects.filter(organisation=self.organisation, sku=sku)
-            .exclude(pk=self.instance.pk)
-            .exists()
-        ):
-            raise forms.ValidationError(
-                _("Another product already uses the SKU “%(sku)s”."), params={"sku": sku}
-            )
-        return sku
 
 
 class CategoryForm(PhaseDaysMixin, forms.ModelForm):
@@ -88,23 +67,6 @@ class CategoryForm(PhaseDaysMixin, forms.ModelForm):
             "Blank: the template for your trade, in use from day %(u)s, running out from day "
             "%(e)s, dormant from day %(d)s."
         ) % {"u": template.use_from, "e": template.end_from, "d": template.dormant_from}
-
-    def clean(self) -> dict[str, Any] | None:
-        cleaned = super().clean()
-        self._check_phases()
-        return cleaned
-
-    def clean_name(self) -> str:
-        name = (self.cleaned_data.get("name") or "").strip()
-        if (
-            Category.objects.filter(organisation=self.organisation, name=name)
-            .exclude(pk=self.instance.pk)
-            .exists()
-        ):
-            raise forms.ValidationError(
-                _("The category “%(name)s” already exists."), params={"name": name}
-            )
-        return name
 
 
 class OrderHeaderForm(CheckoutFields):

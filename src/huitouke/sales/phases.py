@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import models
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-if TYPE_CHECKING:
-    from django.db.models import QuerySet
-
-    from huitouke.accounts.models import Organisation
-    from huitouke.sales.models import Category, Product
+from huitouke.accounts.models import Organisation
+from huitouke.sales.models import Category, OrderLine, OrderStatus, Product
 
 
 class Phase(models.TextChoices):
@@ -144,9 +142,6 @@ def purchases_entering(
     counts: buying it again starts over. Automations and SOP rules key their occurrences by the
     order, so each purchase enters each phase once.
     """
-    from django.db.models import Exists, OuterRef, Q
-
-    from huitouke.sales.models import Category, OrderLine, OrderStatus, Product
 
     category = Category.objects.filter(pk=category_id, organisation_id=organisation.pk).first()
     if category is None:

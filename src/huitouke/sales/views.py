@@ -15,13 +15,15 @@ from django.views.decorators.http import require_POST
 
 from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
+from huitouke.analytics.queries import category_phases, product_phases
 from huitouke.customers.actions import do_create_customer
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
 from huitouke.customers.queries import customer_by_phone, get_customer_for
 from huitouke.loyalty.checkout import do_checkout
 from huitouke.loyalty.queries import checkout_context, order_points_message
-from huitouke.sales.actions import LineInput, do_refund_order
+from huitouke.members.passcode import customer_for_pass
+from huitouke.sales.actions import LineInput, do_refund_order, do_save_category, do_save_product
 from huitouke.sales.forms import (
     CategoryForm,
     OrderHeaderForm,
@@ -30,7 +32,6 @@ from huitouke.sales.forms import (
     RefundForm,
 )
 from huitouke.sales.models import Category, Order, Product
-from huitouke.sales.queries import category_phases, product_phases
 
 
 def _resolve_customer(request: AuthedRequest, header: OrderHeaderForm) -> Customer | None:
@@ -69,7 +70,6 @@ def quick_order(request: AuthedRequest) -> HttpResponse:
         preset = get_customer_for(request, int(request.GET["customer"]))
     elif request.GET.get("member_code"):
         # Her member code (members app), scanned or typed: found only within the user's scope.
-        from huitouke.members.passcode import customer_for_pass
 
         try:
             preset = customer_for_pass(user, request.GET["member_code"])
@@ -232,15 +232,28 @@ def product_list(request: AuthedRequest) -> HttpResponse:
     )
 
 
-def _edit(request: AuthedRequest, form_class: Any, instance: Any, title: str) -> HttpResponse:
+def _edit(
+    request: AuthedRequest, form_class: Any, instance: Any, title: str, save: Any
+) -> HttpResponse:
     _require_manager(request)
     form = form_class(
         request.POST or None, instance=instance, organisation=request.user.organisation
     )
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("Saved."))
-        return redirect("sales:products")
+        try:
+            save(
+                form.save(commit=False),
+                actor=request.user,
+                request=request,
+                **{name: form.cleaned_data[name] for name in form.changed_data},
+            )
+        except ValidationError as exc:
+            by_field = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+            for field, errors in by_field.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("sales:products")
     return render(
         request, "sales/edit.html", {"form": form, "title": title, "active_nav": "products"}
     )
@@ -251,7 +264,7 @@ def product_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     instance = (
         get_object_or_404(Product, pk=pk, organisation=request.user.organisation) if pk else None
     )
-    return _edit(request, ProductForm, instance, _("Product"))
+    return _edit(request, ProductForm, instance, _("Product"), do_save_product)
 
 
 @login_required
@@ -259,4 +272,4 @@ def category_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse
     instance = (
         get_object_or_404(Category, pk=pk, organisation=request.user.organisation) if pk else None
     )
-    return _edit(request, CategoryForm, instance, _("Category"))
+    return _edit(request, CategoryForm, instance, _("Category"), do_save_category)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation
 from huitouke.accounts.scoping import ALL
+from huitouke.audit.actions import record_audit
 from huitouke.segments.compiler import SegmentError, compile_segment, segment_customers
 from huitouke.segments.models import Segment, SegmentSnapshot
 
@@ -68,6 +69,20 @@ def do_duplicate_segment(segment: Segment, *, actor: Any) -> Segment:
         definition=segment.definition,
         description=segment.description,
     )
+
+
+def do_delete_segment(segment: Segment, *, actor: Any, request: Any = None) -> None:
+    """Delete a segment and its snapshots (an automation using it refuses); audited with it."""
+    with transaction.atomic():
+        record_audit(
+            actor=actor,
+            organisation=segment.organisation,
+            action="segment_delete",
+            target=segment,
+            request=request,
+            detail={"name": segment.name},
+        )
+        segment.delete()
 
 
 def snapshot_segments(organisation: Organisation, day: date) -> int:

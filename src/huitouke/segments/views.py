@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
-from huitouke.customers.models import Customer
+from huitouke.customers.models import Customer, CustomField
 from huitouke.segments import actions
 from huitouke.segments.compiler import SegmentError, compile_segment, empty_definition
 from huitouke.segments.fields import FIELDS
@@ -42,7 +42,6 @@ def _members(request: AuthedRequest, definition: Any) -> Any:
 
 def _field_spec(request: AuthedRequest) -> list[dict[str, Any]]:
     """The builder's field list: built-in fields plus the organisation's archive fields."""
-    from huitouke.customers.models import CustomField
 
     specs = [
         {
@@ -196,6 +195,6 @@ def segment_duplicate(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 def segment_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     _require_editor(request)
-    _get_segment(request, pk).delete()
+    actions.do_delete_segment(_get_segment(request, pk), actor=request.user, request=request)
     messages.success(request, _("Segment deleted."))
     return redirect("segments:list")

@@ -19,3 +19,17 @@ class WecomConfig(AppConfig):
         customers.customers_merged.connect(hooks.on_customers_merged)
         customers.customers_handed_over.connect(hooks.on_customers_handed_over)
         m2m_changed.connect(hooks.on_tags_changed, sender=Customer.tags.through)
+        # 群发 is a messaging channel that this app sends (messaging/senders.py).
+        from huitouke.messaging.models import Channel
+        from huitouke.messaging.senders import Sender, register
+        from huitouke.wecom import channel
+
+        register(
+            Channel.WECOM,
+            Sender(
+                is_set_up=channel.is_set_up,
+                recipient_for=channel.recipient_for,
+                linked=channel.linked,
+                send=channel.send,
+            ),
+        )

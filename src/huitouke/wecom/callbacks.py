@@ -23,7 +23,14 @@ from huitouke.customers.models import InteractionKind
 from huitouke.wecom.actions import client_for, crypto_for
 from huitouke.wecom.client import WeComError
 from huitouke.wecom.crypto import CallbackError
-from huitouke.wecom.models import FollowState, WeComCallback, WeComConnection, WeComFollow
+from huitouke.wecom.models import (
+    FollowState,
+    WeComCallback,
+    WeComConnection,
+    WeComCorpTag,
+    WeComFollow,
+    WeComMember,
+)
 from huitouke.wecom.sync import Remote, _Applier
 from huitouke.wecom.transfers import transfer_failed
 
@@ -167,8 +174,6 @@ def _apply(connection: WeComConnection, event: Event, remote: Remote | None) -> 
         )
         return "transfer_refused" if done else "no_transfer"
     if remote is not None:
-        from huitouke.wecom.models import WeComCorpTag, WeComMember
-
         if not remote.follows:
             return "no_follow"
         members = WeComMember.objects.filter(organisation_id=org_id, staff__isnull=False)

@@ -275,6 +275,13 @@ class WeComClient:
                 return result
 
     def add_msg_template(self, sender: str, external_userids: list[str], text: str) -> str:
+        return self.create_msg_task(sender, external_userids, text)[0]
+
+    def create_msg_task(
+        self, sender: str, external_userids: list[str], text: str
+    ) -> tuple[str, list[str]]:
+        """A 群发 task (chat_type single) for `sender` to confirm: its msgid and fail_list (the
+        external_userids WeCom would not take: not her contacts, or over their receive limit)."""
         answer = self.call(
             "POST",
             "externalcontact/add_msg_template",
@@ -285,7 +292,7 @@ class WeComClient:
                 "text": {"content": text},
             },
         )
-        return str(answer.get("msgid", ""))
+        return str(answer.get("msgid", "")), [str(e) for e in answer.get("fail_list") or []]
 
     def groupmsg_send_result(self, msgid: str, userid: str) -> list[dict[str, Any]]:
         cursor, rows = "", []

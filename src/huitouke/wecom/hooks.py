@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
-
 from huitouke.accounts.models import User
+from huitouke.core.tasks import enqueue_on_commit
 from huitouke.customers.models import Customer, Tag
-from huitouke.wecom import tasks, transfers
+from huitouke.wecom import transfers
 from huitouke.wecom.models import WeComContact, WeComCorpTag, WeComGroupRecipient, WeComTransfer
 
 
@@ -30,7 +29,7 @@ def on_customers_handed_over(
     pending = transfers.record_handover_transfers(from_staff, assignments)
     if pending:
         # WeCom is called only once the handover is committed, never inside it.
-        transaction.on_commit(lambda: tasks.send_transfers(pending))
+        enqueue_on_commit("huitouke.wecom.tasks.send_transfers", pending)
 
 
 def on_customers_merged(sender: Any, *, keep: Customer, duplicate: Customer, **kwargs: Any) -> None:
@@ -61,4 +60,4 @@ def on_tags_changed(
     add = tag_ids if action == "post_add" else []
     remove = tag_ids if action == "post_remove" else []
     customer_id = instance.pk
-    transaction.on_commit(lambda: tasks.mark_tags(customer_id, add, remove))
+    enqueue_on_commit("huitouke.wecom.tasks.mark_tags", customer_id, add, remove)

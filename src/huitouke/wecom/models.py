@@ -304,6 +304,10 @@ class WeComGroupRecipient(models.Model):
     status = models.CharField(
         max_length=12, choices=RecipientStatus.choices, default=RecipientStatus.QUEUED
     )
+    # The outbox message this recipient stands for, when the 群发 came from messaging's outbox.
+    outbox_message = models.ForeignKey(
+        "messaging.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -7,9 +7,13 @@ from collections.abc import Sequence
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from huitouke.accounts.models import User
 from huitouke.wecom import transfers
+from huitouke.wecom.channel import refresh_waiting
 from huitouke.wecom.client import WeComError
 from huitouke.wecom.models import TransferStatus, WeComConnection, WeComTransfer
+from huitouke.wecom.sync import do_sync_contacts
+from huitouke.wecom.tagsync import mark_tags as mark
 
 
 @db_task()
@@ -31,8 +35,6 @@ def poll_transfers() -> None:
 
 @db_task()
 def sync_contacts(connection_id: int, actor_id: int | None) -> None:
-    from huitouke.accounts.models import User
-    from huitouke.wecom.sync import do_sync_contacts
 
     connection = WeComConnection.objects.get(pk=connection_id)
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
@@ -46,6 +48,12 @@ def sync_contacts(connection_id: int, actor_id: int | None) -> None:
 
 @db_task()
 def mark_tags(customer_id: int, add: list[str], remove: list[str]) -> int:
-    from huitouke.wecom.tagsync import mark_tags as mark
 
     return mark(customer_id, add, remove)
+
+
+@db_periodic_task(crontab(minute="*/30"))
+def refresh_group_messages() -> int:
+    """Read the outbox's 群发 tasks' results back (confirmed by staff, received, refused)."""
+
+    return refresh_waiting()

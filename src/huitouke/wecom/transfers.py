@@ -19,7 +19,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from huitouke.accounts.models import User
-from huitouke.customers.models import Customer, OwnershipChange
+from huitouke.customers.actions import do_change_owner
+from huitouke.customers.models import Customer
 from huitouke.wecom.actions import client_for
 from huitouke.wecom.client import WeComError
 from huitouke.wecom.models import (
@@ -191,16 +192,15 @@ def apply_result(transfer: WeComTransfer, status: str, *, reason: str = "") -> b
             except IntegrityError:
                 follow.delete()  # she already followed the new owner too
         elif status == TransferStatus.REFUSED and transfer.from_staff_id:
-            moved_back = Customer.objects.filter(
-                pk=transfer.customer_id, owner_id=transfer.to_staff_id
-            ).update(owner_id=transfer.from_staff_id)
-            if moved_back:
-                OwnershipChange.objects.create(
-                    customer_id=transfer.customer_id,
-                    from_owner_id=transfer.to_staff_id,
-                    to_owner_id=transfer.from_staff_id,
-                    reason="wecom_refused",
-                )
+            # She refused the new owner: back to the old one, through the one owner-change
+            # action (history, audit, her open tasks follow) — unless someone moved her since.
+            customer = (
+                Customer.objects.select_for_update()
+                .filter(pk=transfer.customer_id, owner_id=transfer.to_staff_id)
+                .first()
+            )
+            if customer is not None:
+                do_change_owner(customer, transfer.from_staff, actor=None, reason="wecom_refused")
     return True
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.db.models import Count, Sum
 
 from huitouke.members.sms import codes_for_staff
+from huitouke.members.staff_views import visible_codes
 
 register = template.Library()
 
@@ -21,9 +23,6 @@ def pending_member_codes(context: Any) -> dict[str, Any]:
 @register.inclusion_tag("members/_join_funnel.html", takes_context=True)
 def join_funnel(context: Any) -> dict[str, Any]:
     """The dashboard's join funnel (scanned → asked for a code → joined) over the user's codes."""
-    from django.db.models import Count, Sum
-
-    from huitouke.members.staff_views import visible_codes
 
     request = context.get("request")
     user = getattr(request, "user", None)

@@ -7,8 +7,7 @@ from typing import Any
 
 from django import template
 
-from huitouke.accounts.scoping import can_see_full_phone
-from huitouke.customers.phones import mask_phone, national
+from huitouke.customers.phones import phone_as_seen
 
 register = template.Library()
 
@@ -25,9 +24,4 @@ def yuan(value: Any) -> str:
 @register.simple_tag(takes_context=True)
 def phone_for(context: Any, customer: Any) -> str:
     """The customer's phone as the signed-in user may see it (masked unless hers or the owner's)."""
-    if not customer.phone:
-        return ""
-    user = context["request"].user
-    if can_see_full_phone(user, customer):
-        return national(customer.phone)
-    return mask_phone(customer.phone)
+    return phone_as_seen(context["request"].user, customer)

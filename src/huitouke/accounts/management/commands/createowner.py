@@ -7,10 +7,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from huitouke.accounts.actions import ensure_default_organisation
-from huitouke.accounts.models import Role, User
+from huitouke.accounts.actions import do_create_owner
+from huitouke.accounts.models import User
 
 
 class Command(BaseCommand):
@@ -28,21 +27,14 @@ class Command(BaseCommand):
         password = opts["password"] or getpass.getpass("Password: ")
         if User.objects.filter(username=opts["username"]).exists():
             raise CommandError(f"The username {opts['username']!r} is taken.")
-        with transaction.atomic():
-            org, store = ensure_default_organisation(opts["org"], opts["store"])
-            user = User(
+        try:
+            user = do_create_owner(
                 username=opts["username"],
-                organisation=org,
-                store=store,
-                role=Role.OWNER,
-                is_staff=True,
+                password=password,
+                org_name=opts["org"],
+                store_name=opts["store"],
             )
-            try:
-                from django.contrib.auth.password_validation import validate_password
-
-                validate_password(password, user)
-            except ValidationError as exc:
-                raise CommandError(" ".join(exc.messages)) from exc
-            user.set_password(password)
-            user.save()
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+        org, store = user.organisation, user.store
         self.stdout.write(f"Owner {user.username} created for {org.name} / {store.name}.")

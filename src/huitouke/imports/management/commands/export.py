@@ -1,4 +1,4 @@
-"""`huitouke export customers|orders FILE.csv|FILE.xlsx`: export with the computed columns (audited)."""
+"""`huitouke export customers|orders FILE.csv|FILE.xlsx [--lang zh|en]`: export with the computed columns (audited)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,16 @@ class Command(BaseCommand):
             "--segment", type=int, default=None, help="Only this segment's members."
         )
         parser.add_argument("--org", default="", help="Organisation name (when there are several).")
+        parser.add_argument(
+            "--lang",
+            choices=["zh", "en"],
+            default=None,
+            help=(
+                "Customers for people in Chinese (zh: headers and values as on screen), or "
+                "machine-readable (en: the DESIGN §8 column names and codes). Default: the "
+                "language of the installation (LANGUAGE_CODE)."
+            ),
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         path = Path(opts["file"])
@@ -39,6 +49,7 @@ class Command(BaseCommand):
                 organisation=organisation,
                 actor=None,
                 segment=opts["segment"],
+                lang=opts["lang"],
             )
         except ExportError as exc:
             raise CommandError(str(exc)) from None

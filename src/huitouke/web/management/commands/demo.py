@@ -11,9 +11,12 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.utils.module_loading import autodiscover_modules
+from huey.contrib.djhuey import HUEY
 
 from huitouke.accounts.models import Organisation, User
+from huitouke.analytics.jobs import refresh_organisation
 from huitouke.demo.generator import DEMO_ACCOUNTS, DEMO_PASSWORD, generate_demo
+from huitouke.followups.sop import run_sops
 
 ROLE_LABELS = {"owner": "老板 owner", "manager": "店长 manager", "staff": "导购 staff"}
 STAGE_LABELS = {
@@ -72,7 +75,6 @@ class Command(BaseCommand):
 
     def reset(self) -> None:
         """Remove the embedded SQLite database (and its WAL files) and the embedded job queue."""
-        from huey.contrib.djhuey import HUEY
 
         db = connections["default"]
         if db.vendor != "sqlite":
@@ -118,9 +120,6 @@ class Command(BaseCommand):
 
     def prepare_screens(self) -> None:
         """Compute analytics and today's follow-up tasks so every screen has something to show."""
-        from huitouke.accounts.models import Organisation
-        from huitouke.analytics.jobs import refresh_organisation
-        from huitouke.followups.sop import run_sops
 
         for org in Organisation.objects.all():
             self.stdout.write("正在计算客户分析 Computing analytics ...")
@@ -159,7 +158,6 @@ class Command(BaseCommand):
                 consumer.stop()
 
     def start_worker(self) -> Any:
-        from huey.contrib.djhuey import HUEY
 
         if HUEY.immediate:
             return None  # jobs already run inline

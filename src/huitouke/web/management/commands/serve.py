@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from huitouke.ops.launch import migration_problem, web_child, worker_child
@@ -30,7 +31,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from django.core.management import call_command
 
         if settings.EMBEDDED:
             call_command("migrate", interactive=False, verbosity=0)
