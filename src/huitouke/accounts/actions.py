@@ -11,7 +11,7 @@ from django.db import models, transaction
 
 from huitouke.accounts.models import ApiToken, Organisation, Role, Store, User
 from huitouke.accounts.tokens import create_api_token, revoke_api_token
-from huitouke.audit.actions import record_audit
+from huitouke.audit.actions import audit_value, record_audit
 
 STAFF_FIELDS = ("username", "display_name", "phone", "role", "store", "is_active")
 STORE_FIELDS = ("name", "address", "phone", "sms_signature")
@@ -24,21 +24,13 @@ def field_changes(
 
     Foreign keys compare and record by id; values are clipped to 200 characters.
     """
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, str):
-            return value[:200]
-        if value is None or isinstance(value, bool | int | float):
-            return value
-        return str(value)[:200]
-
     changes = {}
     for name in fields:
         attname = instance._meta.get_field(name).attname  # type: ignore[union-attr]
         new = getattr(instance, attname)
         old = None if before is None else before.get(attname)
         if before is None or old != new:
-            changes[name] = [plain(old), plain(new)]
+            changes[name] = [audit_value(old), audit_value(new)]
     return changes
 
 

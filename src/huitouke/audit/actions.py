@@ -38,6 +38,15 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return ip or remote
 
 
+def audit_value(value: Any) -> Any:
+    """A field's value as an audit entry keeps it: JSON-plain, text clipped to 200 characters."""
+    if isinstance(value, str):
+        return value[:200]
+    if value is None or isinstance(value, bool | int | float | dict | list):
+        return value
+    return str(value)[:200]
+
+
 def record_audit(
     *,
     actor: Any,

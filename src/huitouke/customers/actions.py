@@ -15,7 +15,7 @@ from django.utils.translation import pgettext
 
 from huitouke.accounts.models import Organisation, Role, User
 from huitouke.accounts.scoping import can_see_full_phone
-from huitouke.audit.actions import record_audit
+from huitouke.audit.actions import audit_value, record_audit
 from huitouke.core.locks import lock_customer_stats
 from huitouke.customers import events
 from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
@@ -238,11 +238,7 @@ def _profile_values(customer: Customer) -> dict[str, Any]:
         value = getattr(customer, Customer._meta.get_field(name).attname)  # type: ignore[union-attr]
         if name == "phone" and value:
             value = mask_phone(value)  # the audit log never holds a full number
-        elif isinstance(value, str):
-            value = value[:200]
-        elif value is not None and not isinstance(value, bool | int | float | dict | list):
-            value = str(value)
-        values[name] = value
+        values[name] = audit_value(value)
     return values
 
 
