@@ -173,6 +173,7 @@ def checkout_context(customer: Customer | None) -> dict[str, Any]:
         "checkout_coupons": list(usable_coupons(customer)),
         "checkout_points": account.balance if account else 0,
         "checkout_rate": rules.points_per_yuan_redeemed,
+        "checkout_share": rules.max_points_share,
         "checkout_tier": current_tier(customer, timezone.now()),
     }
 

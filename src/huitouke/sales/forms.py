@@ -71,11 +71,14 @@ class CategoryForm(PhaseDaysMixin, forms.ModelForm):
 
 class OrderHeaderForm(CheckoutFields):
     customer = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # The lookup: a mobile, its last digits, a name or a scanned member code (sales.views).
     phone = forms.CharField(
-        label=_("Customer's mobile"),
+        label=_("Customer"),
         required=False,
-        max_length=30,
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+        max_length=60,
+        widget=forms.TextInput(
+            attrs={"type": "search", "autocomplete": "off", "enterkeyhint": "search"}
+        ),
     )
     name = forms.CharField(label=_("Name (for a new customer)"), required=False, max_length=100)
     store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none())
@@ -117,7 +120,7 @@ class OrderLineForm(forms.Form):
 
 
 OrderLineFormSet = forms.formset_factory(
-    OrderLineForm, extra=1, min_num=1, validate_min=True, max_num=100
+    OrderLineForm, extra=0, min_num=1, validate_min=True, max_num=100
 )
 
 

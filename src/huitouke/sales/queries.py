@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from pypinyin import Style, lazy_pinyin
 
-from huitouke.sales.models import Category, OrderLine, OrderStatus
+from huitouke.sales.models import Category, OrderLine, OrderStatus, Product
 from huitouke.sales.phases import Phase, PhaseWindows, windows_for
 
 RECENT_CATEGORIES = 6
+PRODUCT_MATCHES = 8
 
 
 @dataclass(frozen=True)
@@ -67,3 +70,59 @@ def purchase_phases(
         if len(found) >= limit:
             break
     return found
+
+
+@lru_cache(maxsize=16384)
+def pinyin_keys(name: str) -> tuple[str, str]:
+    """(full pinyin, initials) of a name, lower case without spaces: 玫瑰面膜 → meiguimianmo, mgmm.
+
+    What is not Chinese stays whole in both, so "SK-II 神仙水" gives "sk-iishenxianshui" and
+    "sk-iisxs"; the cache keeps a search over the organisation's products cheap.
+    """
+    full, initials = [], []
+    for part in lazy_pinyin(name, style=Style.NORMAL, errors=lambda chars: "\0" + chars):
+        if part.startswith("\0"):  # not Chinese: kept whole in both
+            kept = "".join(part[1:].split()).lower()
+            full.append(kept)
+            initials.append(kept)
+        elif part:
+            full.append(part)
+            initials.append(part[0])
+    return "".join(full), "".join(initials)
+
+
+def _rank(product: Product, text: str) -> int | None:
+    """How well `product` matches the typed text (lower is better), None when it does not."""
+    name, sku = product.name.lower(), product.sku.lower()
+    full, initials = pinyin_keys(product.name)
+    if sku and sku == text:
+        return 0
+    if name.startswith(text):
+        return 1
+    if initials.startswith(text) or full.startswith(text):
+        return 2
+    if sku.startswith(text):
+        return 3
+    if text in name or text in sku or text in initials or text in full:
+        return 4
+    return None
+
+
+def search_products(organisation: Any, text: str, *, limit: int = PRODUCT_MATCHES) -> list[Product]:
+    """Products on sale matching a name, a SKU or pinyin (full or initials): the quick order's search.
+
+    Empty text gives the first products by name, so a product can be chosen by tapping alone.
+    """
+    products = Product.objects.filter(organisation=organisation, is_active=True).select_related(
+        "category"
+    )
+    text = "".join(text.split()).lower()
+    if not text:
+        return list(products.order_by("name", "id")[:limit])
+    ranked = []
+    for product in products.order_by("name", "id"):
+        rank = _rank(product, text)
+        if rank is not None:
+            ranked.append((rank, product))
+    ranked.sort(key=lambda pair: pair[0])
+    return [product for _rank_, product in ranked[:limit]]
