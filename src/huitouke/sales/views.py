@@ -19,7 +19,7 @@ from huitouke.analytics.queries import category_phases, product_phases
 from huitouke.customers.actions import do_create_customer
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
-from huitouke.customers.queries import customer_by_phone, get_customer_for
+from huitouke.customers.queries import customer_by_phone, get_customer_for, search_customers
 from huitouke.loyalty.checkout import do_checkout
 from huitouke.loyalty.queries import checkout_context, order_points_message
 from huitouke.members.passcode import customer_for_pass
@@ -139,15 +139,12 @@ def quick_order(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def customer_lookup(request: AuthedRequest) -> HttpResponse:
-    """HTMX: customers matching the typed phone digits (the user's own scope only)."""
-    digits = "".join(ch for ch in request.GET.get("phone", "") if ch.isdigit())
+    """HTMX: customers matching what was typed: phone digits, a name or its pinyin (own scope)."""
+    text = (request.GET.get("q") or request.GET.get("phone") or "").strip()[:100]
+    digits = "".join(ch for ch in text if ch.isdigit())
     matches = Customer.objects.none()
-    if len(digits) >= 4:
-        matches = (
-            Customer.objects.visible_to(request.user)
-            .filter(phone__contains=digits)
-            .select_related("stats")[:5]
-        )
+    if len(digits) >= 4 or (not digits and len(text) >= 2) or (text and not text.isascii()):
+        matches = search_customers(request.user, text).select_related("stats")[:5]
     return render(request, "sales/lookup.html", {"matches": matches, "digits": digits})
 
 
