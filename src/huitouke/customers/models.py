@@ -14,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 from huitouke.accounts import scoping
 from huitouke.core.touch import TouchingQuerySet
 from huitouke.customers.names import salutation_for, surname_of
+from huitouke.customers.pinyin import name_keys
 
 
 class Gender(models.TextChoices):
@@ -87,6 +88,9 @@ class Customer(Birthday):
     )
     external_id = models.CharField(_("customer number"), max_length=64, blank=True)
     name = models.CharField(_("name"), max_length=100)
+    # Kept from `name` by save() and by the bulk writers (customers.pinyin.name_keys): zhanglimei, zlm.
+    name_pinyin = models.CharField(max_length=200, blank=True, default="", editable=False)
+    name_initials = models.CharField(max_length=50, blank=True, default="", editable=False)
     salutation_override = models.CharField(
         _("salutation"),
         max_length=20,
@@ -182,10 +186,29 @@ class Customer(Birthday):
             models.Index(fields=["organisation", "home_store", "-id"], name="customer_org_store"),
             models.Index(fields=["organisation", "name"], name="customer_org_name"),
             models.Index(fields=["organisation", "wechat_id"], name="customer_org_wechat"),
+            # Pinyin search is a prefix match: on PostgreSQL LIKE 'zlm%' needs the pattern opclass
+            # (other databases ignore opclasses and use the plain index).
+            models.Index(
+                fields=["organisation", "name_pinyin"],
+                name="customer_org_pinyin",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["organisation", "name_initials"],
+                name="customer_org_initials",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.name_pinyin, self.name_initials = name_keys(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_pinyin", "name_initials"}
+        super().save(*args, **kwargs)
 
     @property
     def surname(self) -> str:

@@ -14,8 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huitouke.customers.actions import owner_change_reason_label
-from huitouke.customers.models import Customer, CustomerQuerySet, OwnershipChange
+from huitouke.customers.models import Customer, CustomerQuerySet, OwnershipChange, Tag
 from huitouke.customers.phones import normalise_phone
+from huitouke.customers.pinyin import looks_like_pinyin, search_key
 
 
 def get_customer_for(request: HttpRequest, pk: int) -> Customer:
@@ -58,8 +59,14 @@ def customer_by_phone(user: Any, phone: str) -> Customer | None:
     )
 
 
-def search_q(text: str) -> Q:
-    """Match a name, a phone (full or partial digits), a WeChat id, a customer number or a tag."""
+def search_q(text: str, organisation_id: int | None = None) -> Q:
+    """Match a name (also by pinyin: zhanglimei, zlm, zhang li mei), a phone (full or partial
+    digits), a WeChat id, a customer number or a tag.
+
+    The one customer search: the customer list, the API's `q`, the quick-order lookup and the
+    segment members' search all come here. Pinyin is a prefix of the stored keys
+    (Customer.name_pinyin / name_initials), which the (organisation, key) indexes answer.
+    """
     text = text.strip()
     if not text:
         return Q()
@@ -72,15 +79,33 @@ def search_q(text: str) -> Q:
             return Q(phone__contains=digits)
     if digits.isdigit() and len(digits) >= 4:
         return Q(phone__contains=digits) | Q(external_id=text)
-    return Q(name__icontains=text) | Q(wechat_id=text) | Q(external_id=text) | Q(tags__name=text)
+    exact = Q(wechat_id=text) | Q(external_id=text)
+    tags = Tag.objects.filter(name=text)
+    if organisation_id is not None:
+        tags = tags.filter(organisation_id=organisation_id)
+    tag_ids = list(tags.values_list("pk", flat=True)[:50])
+    if tag_ids:
+        # Only when such a tag exists: an OR with a subquery keeps PostgreSQL from combining the
+        # name indexes (it scanned every customer of the organisation instead).
+        tagged = Customer.tags.through.objects.filter(tag_id__in=tag_ids).values("customer_id")
+        exact |= Q(pk__in=tagged)
+    if looks_like_pinyin(text):
+        # Latin letters: the pinyin keys (a Latin name's own letters are its "pinyin", so Anna
+        # is found by "ann"); prefixes only, so the indexes answer instead of a scan of names.
+        key = search_key(text)
+        return Q(name_pinyin__startswith=key) | Q(name_initials__startswith=key) | exact
+    return Q(name__icontains=text) | exact
+
+
+def search_customers(user: Any, text: str) -> CustomerQuerySet:
+    """The customers `user` may see that match the typed `text` (see search_q), newest first."""
+    return Customer.objects.visible_to(user).filter(search_q(text, user.organisation_id))
 
 
 def filter_customers(qs: CustomerQuerySet, params: dict[str, Any]) -> CustomerQuerySet:
     """Apply the list filters shared by the HTML list, the API and the export."""
     if q := params.get("q"):
         qs = qs.filter(search_q(str(q)))
-        if not str(q).strip().lstrip("+").replace(" ", "").isdigit():
-            qs = qs.distinct()
     if store := params.get("store"):
         qs = qs.filter(home_store_id=getattr(store, "pk", store))
     owner = params.get("owner")

@@ -19,6 +19,7 @@ from huitouke.customers.actions import CONSENT_CHANNELS as CONSENT_CHANNEL
 from huitouke.customers.changes import customers_changed
 from huitouke.customers.events import consent_answered
 from huitouke.customers.models import Customer, Tag
+from huitouke.customers.pinyin import name_keys
 from huitouke.imports.matching import (
     Cust,
     CustomerIndex,
@@ -333,6 +334,10 @@ class CustomerRowsMixin:
             now = timezone.now()
             for instance in changed.values():
                 instance.updated_at = now
+                if "name" in fields:
+                    instance.name_pinyin, instance.name_initials = name_keys(instance.name)
+            if "name" in fields:
+                fields = fields | {"name_pinyin", "name_initials"}
             Customer.objects.bulk_update(
                 list(changed.values()), sorted(fields | {"updated_at"}), batch_size=500
             )

@@ -23,6 +23,7 @@ from huitouke.core.bulk import BATCH as BATCH
 from huitouke.core.bulk import batches as batches
 from huitouke.customers.models import Customer, Source
 from huitouke.customers.phones import normalise_phone
+from huitouke.customers.pinyin import name_keys
 from huitouke.imports.models import PayerAlias
 from huitouke.sales.models import Category, Order, Product, Refund
 
@@ -87,6 +88,7 @@ def customer_row(customer: SimpleNamespace) -> dict[str, Any]:
     """The column values of a new customer, for FastTable."""
     row = dict(vars(customer))
     del row["pk"]
+    row["name_pinyin"], row["name_initials"] = name_keys(row.get("name"))
     return row
 
 

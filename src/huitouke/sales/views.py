@@ -21,7 +21,7 @@ from huitouke.analytics.queries import category_phases, product_phases
 from huitouke.customers.actions import do_create_customer
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
-from huitouke.customers.queries import customer_by_phone, filter_customers, get_customer_for
+from huitouke.customers.queries import customer_by_phone, get_customer_for, search_customers
 from huitouke.loyalty.checkout import do_checkout
 from huitouke.loyalty.queries import checkout_context, order_points_message
 from huitouke.members.passcode import MAC_DIGITS, TIME_DIGITS, customer_for_pass
@@ -228,7 +228,7 @@ def customer_lookup(request: AuthedRequest) -> HttpResponse:
     """HTMX: the customers matching a phone, its last digits, a name or a member code, within
     the user's own scope (the customers app's search). A member code chooses her at once; a full
     phone of someone else's customer says whose she is."""
-    text = (request.GET.get("phone") or "").strip()
+    text = (request.GET.get("phone") or request.GET.get("q") or "").strip()[:100]
     digits = "".join(text.replace("-", "").split())
     matches: list[Customer] = []
     problem = ""
@@ -248,7 +248,7 @@ def customer_lookup(request: AuthedRequest) -> HttpResponse:
     elif (digits.lstrip("+").isdigit() and len(digits.lstrip("+")) >= 4) or (
         text and not digits.lstrip("+").isdigit()
     ):
-        found = filter_customers(Customer.objects.visible_to(request.user), {"q": text})
+        found = search_customers(request.user, text)
         matches = list(found.select_related("stats")[:LOOKUP_MATCHES])
         if not matches and digits.lstrip("+").isdigit() and len(digits.lstrip("+")) >= 11:
             try:

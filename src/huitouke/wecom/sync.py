@@ -28,6 +28,7 @@ from huitouke.audit.actions import record_audit
 from huitouke.core.bulk import FastTable
 from huitouke.customers.models import Customer, CustomerStats, Source, Tag
 from huitouke.customers.phones import normalise_phone
+from huitouke.customers.pinyin import name_keys
 from huitouke.wecom.actions import client_for, do_sync_members
 from huitouke.wecom.models import (
     FollowState,
@@ -237,6 +238,7 @@ class _Applier:
                 (
                     org,
                     name[:100],
+                    *name_keys(name[:100]),
                     phone,
                     Source.WECHAT,
                     owner_id,
@@ -250,7 +252,17 @@ class _Applier:
                 pending_union[remote.unionid] = slot
         now = timezone.now()
         new_ids = FastTable(Customer, now).insert_tuples_returning(
-            ("organisation_id", "name", "phone", "source", "owner_id", "home_store_id"), new_rows
+            (
+                "organisation_id",
+                "name",
+                "name_pinyin",
+                "name_initials",
+                "phone",
+                "source",
+                "owner_id",
+                "home_store_id",
+            ),
+            new_rows,
         )
         FastTable(CustomerStats, now).insert_tuples(
             ("customer_id", "organisation_id"), [(pk, org) for pk in new_ids]
