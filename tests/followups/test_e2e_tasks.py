@@ -33,6 +33,8 @@ def test_staff_completes_her_sop_task_and_sees_it_on_the_timeline(
 
     log_in(page, "staff_a", PASSWORD)
     page.goto(page.base_url + "/tasks/")
+    # Due within 24 hours of the order: tomorrow, so under "upcoming", one tap away.
+    page.click("[data-testid=task-tabs] a[data-tab=upcoming]")
     row = page.locator(f"#task-{task.pk}")
     assert "陈女士您好" in row.inner_text()
     assert row.locator("a[href='tel:+8613800138000']").count() == 1

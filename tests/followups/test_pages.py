@@ -32,7 +32,9 @@ def test_task_pages_render_for_every_role(client, request, org, persona, lang):
     assert page.status_code == 200
     html = page.content.decode()
     assert 'href="tel:+8613812341234"' in html
-    assert 'data-copy="陈女士您好，周末有空吗？"' in html and "逾期回访" in html
+    assert 'data-copy="陈女士您好，周末有空吗？"' in html and "逾期回访" not in html
+    overdue = client.get(reverse("followups:inbox") + "?tab=overdue", **headers).content.decode()
+    assert "逾期回访" in overdue and 'data-testid="overdue-count">1<' in overdue
     assert f'<html lang="{lang}">' in html
     assert ("我的任务" in html) if lang == "zh-hans" else ("My tasks" in html)
     assert client.get(reverse("followups:detail", args=[task.pk]), **headers).status_code == 200

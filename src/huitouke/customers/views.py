@@ -1,4 +1,4 @@
-"""Customer screens: list, profile page, create/edit, interactions, family, duplicates and merge."""
+"""Customer screens: list, create/edit, interactions, duplicates and merge (the page: web.customer_page)."""
 
 from __future__ import annotations
 
@@ -16,20 +16,15 @@ from django.views.decorators.http import require_POST
 from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
 from huitouke.accounts.scoping import can_reveal_phone
-from huitouke.analytics.queries import customer_panel
 from huitouke.customers import actions
 from huitouke.customers.forms import (
     CustomerFilterForm,
     CustomerForm,
-    FamilyMemberForm,
     InteractionForm,
 )
-from huitouke.customers.models import Customer, CustomField
+from huitouke.customers.models import Customer
 from huitouke.customers.phones import national
-from huitouke.customers.queries import filter_customers, get_customer_for, owner_history
-from huitouke.loyalty.queries import customer_panel_context
-from huitouke.messaging.queries import customer_panel_context as messaging_panel
-from huitouke.sales.queries import purchase_phases
+from huitouke.customers.queries import filter_customers, get_customer_for
 
 PAGE_SIZE = 50
 
@@ -58,50 +53,6 @@ def customer_list(request: AuthedRequest) -> HttpResponse:
     ctx = {"form": form, "page": page, "query": query.urlencode(), "active_nav": "customers"}
     template = "customers/list.html#rows" if request.htmx else "customers/list.html"
     return render(request, template, ctx)
-
-
-@login_required
-def customer_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _render_detail(request, get_customer_for(request, pk))
-
-
-def _render_detail(request: AuthedRequest, customer: Customer, **forms: Any) -> HttpResponse:
-    orders = (
-        customer.orders.select_related("store", "staff")
-        .prefetch_related("lines")
-        .order_by("-placed_at")[:100]
-    )
-    interactions = customer.interactions.select_related("staff").order_by("-occurred_at")[:100]
-    timeline: list[dict[str, Any]] = [
-        {"kind": "order", "at": o.placed_at, "obj": o} for o in orders
-    ]
-    timeline += [{"kind": "interaction", "at": i.occurred_at, "obj": i} for i in interactions]
-    timeline.sort(key=lambda e: e["at"], reverse=True)
-    fields = CustomField.objects.filter(organisation_id=customer.organisation_id)
-    archive = [
-        (f, customer.custom.get(f.key))
-        for f in fields
-        if customer.custom.get(f.key) not in (None, "", [])
-    ]
-    ctx = {
-        "customer": customer,
-        "stats": customer.stats,
-        "timeline": timeline,
-        "archive": archive,
-        "family": customer.family.all(),
-        "tags": customer.tags.all(),
-        "interaction_form": forms.get("interaction_form") or InteractionForm(),
-        "family_form": forms.get("family_form") or FamilyMemberForm(),
-        "family_form_open": "family_form" in forms,
-        "can_reveal": can_reveal_phone(request.user, customer),
-        "analytics_panel": customer_panel(customer),
-        "purchase_phases": purchase_phases(customer),
-        "active_nav": "customers",
-    }
-    ctx.update(customer_panel_context(customer))
-    ctx["messaging"] = messaging_panel(customer)
-    ctx["owner_history"] = owner_history(customer)
-    return render(request, "customers/detail.html", ctx)
 
 
 @login_required
@@ -168,21 +119,6 @@ def add_interaction(request: AuthedRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, _("Please choose the kind of contact."))
     return redirect("customers:detail", pk)
-
-
-@login_required
-@require_POST
-def add_family_member(request: AuthedRequest, pk: int) -> HttpResponse:
-    customer = get_customer_for(request, pk)
-    form = FamilyMemberForm(request.POST)
-    if form.is_valid():
-        actions.do_add_family_member(
-            customer, form.save(commit=False), actor=request.user, request=request
-        )
-        messages.success(request, _("Family member added."))
-        return redirect("customers:detail", pk)
-    # Shown again with what was typed and the reason beside the field.
-    return _render_detail(request, customer, family_form=form)
 
 
 @login_required

@@ -96,6 +96,59 @@ def inbox(user: User, *, now: datetime | None = None) -> dict[str, list[FollowUp
     }
 
 
+INBOX_TABS = ("today", "overdue", "upcoming", "done")
+INBOX_PAGE = 20
+
+
+def inbox_tabs(user: User, *, kind: str = "", now: datetime | None = None) -> dict[str, Any]:
+    """The user's own tasks split into the inbox tabs, each newest-relevant first.
+
+    - overdue: open, due before now;
+    - today: open, due from now until the end of the local day;
+    - upcoming: open, due after today;
+    - done: closed (done or skipped), the latest closed first.
+
+    `kind` narrows every tab to one task kind. Returns the querysets, their counts (one query)
+    and the count of each kind in each tab (one query).
+    """
+    now = now or timezone.now()
+    _start, end = day_bounds(user, local_today(user, now))
+    mine = FollowUpTask.objects.filter(assignee=user, organisation_id=_org_id(user))
+    filters = {
+        "overdue": Q(status=TaskStatus.OPEN, due_at__lt=now),
+        "today": Q(status=TaskStatus.OPEN, due_at__gte=now, due_at__lt=end),
+        "upcoming": Q(status=TaskStatus.OPEN, due_at__gte=end),
+        "done": ~Q(status=TaskStatus.OPEN),
+    }
+    order = {
+        "overdue": ("due_at", "id"),
+        "today": ("due_at", "id"),
+        "upcoming": ("due_at", "id"),
+        "done": ("-completed_at", "-id"),
+    }
+    scoped = mine.filter(kind=kind) if kind else mine
+    counts = scoped.aggregate(**{tab: Count("id", filter=q) for tab, q in filters.items()})
+    by_kind: dict[str, dict[str, int]] = {tab: {} for tab in filters}
+    rows = (
+        mine.order_by()
+        .values("kind")
+        .annotate(**{tab: Count("id", filter=q) for tab, q in filters.items()})
+    )
+    for row in rows:
+        values: dict[str, Any] = dict(row)
+        for tab in filters:
+            if values[tab]:
+                by_kind[tab][values["kind"]] = values[tab]
+    return {
+        "querysets": {
+            tab: _with_customer(scoped.filter(q)).order_by(*order[tab])
+            for tab, q in filters.items()
+        },
+        "counts": counts,
+        "by_kind": by_kind,
+    }
+
+
 def dashboard_tasks(user: User, *, now: datetime | None = None) -> dict[str, Any]:
     """The dashboard reminder: my overdue and today's tasks, and my team's overdue count."""
     now = now or timezone.now()

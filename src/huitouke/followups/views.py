@@ -8,12 +8,13 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import pgettext, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from huitouke.accounts.http import AuthedRequest, require_role
@@ -28,7 +29,7 @@ from huitouke.followups.forms import (
     SopRuleForm,
     TaskForm,
 )
-from huitouke.followups.models import FollowUpTask, SopRule
+from huitouke.followups.models import FollowUpTask, SopRule, TaskKind
 
 MANAGERS = (Role.OWNER, Role.MANAGER)
 
@@ -53,12 +54,34 @@ def _back(request: AuthedRequest) -> HttpResponse:
     return redirect("followups:inbox")
 
 
+TAB_LABELS = {
+    "today": pgettext_lazy("tasks tab", "Today"),
+    "overdue": pgettext_lazy("tasks tab", "Overdue"),
+    "upcoming": pgettext_lazy("tasks tab", "Upcoming"),
+    "done": pgettext_lazy("tasks tab", "Done"),
+}
+
+
 @login_required
 def inbox(request: AuthedRequest) -> HttpResponse:
-    sections = queries.inbox(request.user)
+    """My tasks in tabs (today, overdue, upcoming, done), by kind, paged, with counts."""
+    now = timezone.now()
+    tab = request.GET.get("tab", "")
+    tab = tab if tab in queries.INBOX_TABS else "today"
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in TaskKind.values else ""
+    data = queries.inbox_tabs(request.user, kind=kind, now=now)
+    page = Paginator(data["querysets"][tab], queries.INBOX_PAGE).get_page(request.GET.get("page"))
+    kind_labels = dict(TaskKind.choices)
+    in_tab = data["by_kind"][tab]
     ctx = {
-        "sections": sections,
-        "now": timezone.now(),
+        "tab": tab,
+        "kind": kind,
+        "tabs": [(t, TAB_LABELS[t], data["counts"][t]) for t in queries.INBOX_TABS],
+        "kinds": [(k, kind_labels[k], in_tab[k]) for k in TaskKind.values if k in in_tab],
+        "tab_total": sum(in_tab.values()),
+        "page": page,
+        "now": now,
         "active_nav": "tasks",
         "is_manager": request.user.role in MANAGERS,
     }

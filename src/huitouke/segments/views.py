@@ -157,7 +157,7 @@ def segment_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     try:
         qs = (
             _members(request, segment.definition)
-            .select_related("stats", "owner", "home_store")
+            .select_related("stats", "owner", "home_store", "analytics")
             .prefetch_related("tags")
             .order_by("-id")
         )
