@@ -26,7 +26,12 @@ from huitouke.customers.forms import (
 )
 from huitouke.customers.models import Customer, CustomField
 from huitouke.customers.phones import national
-from huitouke.customers.queries import filter_customers, get_customer_for, owner_history
+from huitouke.customers.queries import (
+    filter_customers,
+    get_customer_for,
+    moved_from,
+    owner_history,
+)
 from huitouke.loyalty.queries import customer_panel_context
 from huitouke.messaging.queries import customer_panel_context as messaging_panel
 from huitouke.sales.queries import purchase_phases
@@ -62,7 +67,23 @@ def customer_list(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def customer_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _render_detail(request, get_customer_for(request, pk))
+    try:
+        customer = get_customer_for(request, pk)
+    except Http404:
+        return _moved_or_404(request, pk)
+    return _render_detail(request, customer)
+
+
+def _moved_or_404(request: AuthedRequest, pk: int) -> HttpResponse:
+    """A customer who was hers and moved on: say to whom (her name only), not a bare 404."""
+    moved = moved_from(request.user, pk)
+    if moved is None:
+        raise Http404
+    kept = moved.merged_into or moved
+    if Customer.objects.visible_to(request.user).filter(pk=kept.pk).exists():
+        return redirect("customers:detail", kept.pk)
+    ctx = {"new_owner": str(kept.owner) if kept.owner else "", "active_nav": "customers"}
+    return render(request, "customers/moved.html", ctx)
 
 
 def _render_detail(request: AuthedRequest, customer: Customer, **forms: Any) -> HttpResponse:
