@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from huitouke.accounts import language
 from huitouke.accounts import urls as accounts_urls
 from huitouke.api import api
 from huitouke.customers import account_views
@@ -12,6 +13,14 @@ accounts_section = [
     *accounts_urls.urlpatterns,
     path("handover/", account_views.handover, name="handover"),
     path("organisation/", account_views.organisation_settings, name="organisation"),
+    path("fields/", account_views.custom_fields, name="fields"),
+    path("fields/new/", account_views.custom_field_edit, name="field_create"),
+    path("fields/<int:pk>/", account_views.custom_field_edit, name="field_edit"),
+    path(
+        "fields/<int:pk>/deactivate/",
+        account_views.custom_field_deactivate,
+        name="field_deactivate",
+    ),
 ]
 
 # The customer section: the customer page combines every app's data, so its view lives in web.
@@ -39,7 +48,13 @@ urlpatterns = [
     path("m/", include("huitouke.members.member_urls")),
     path("integrations/", include("huitouke.integrations.urls")),
     path("wecom/", include("huitouke.wecom.urls")),
+    path("i18n/setlang/", language.set_language, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]
+
+# The error pages: the app's layout, the user's language, the way back (web/errors.py).
+handler403 = "huitouke.web.errors.permission_denied"
+handler404 = "huitouke.web.errors.page_not_found"
+handler500 = "huitouke.web.errors.server_error"

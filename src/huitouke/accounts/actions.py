@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.management.base import CommandError
 from django.db import models, transaction
@@ -198,3 +199,25 @@ def do_save_organisation(
             detail={"fields": changed},
         )
     return org
+
+
+def do_set_language(user: User, language: str, *, actor: Any, request: Any = None) -> bool:
+    """Remember `language` (one of settings.LANGUAGES) as `user`'s; audited when it changes.
+
+    Returns whether it changed. An unknown code changes nothing.
+    """
+    if language not in dict(settings.LANGUAGES) or user.language == language:
+        return False
+    with transaction.atomic():
+        before = user.language
+        user.language = language
+        user.save(update_fields=["language"])
+        record_audit(
+            actor=actor,
+            organisation=user.organisation,
+            action="language_change",
+            target=user,
+            request=request,
+            detail={"language": [before, language]},
+        )
+    return True

@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        from huitouke.accounts import signals  # noqa: F401
+        from huitouke.accounts import language, signals  # noqa: F401

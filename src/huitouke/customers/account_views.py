@@ -9,8 +9,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from huitouke.accounts.actions import do_save_organisation
 from huitouke.accounts.forms import HandoverForm, OrganisationForm
@@ -19,10 +20,13 @@ from huitouke.accounts.models import Role
 from huitouke.audit.actions import record_audit
 from huitouke.customers.actions import (
     apply_industry_template,
+    do_deactivate_custom_field,
     do_hand_over_customers,
+    do_save_custom_field,
     handover_preview,
 )
 from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
+from huitouke.customers.field_forms import CustomFieldForm
 from huitouke.customers.models import CustomField
 
 
@@ -96,3 +100,52 @@ def organisation_settings(request: AuthedRequest) -> HttpResponse:
         "active_nav": "staff",
     }
     return render(request, "accounts/organisation.html", ctx)
+
+
+@login_required
+def custom_fields(request: AuthedRequest) -> HttpResponse:
+    """The owner's archive fields: the list, each with its edit and deactivate."""
+    require_role(request, Role.OWNER)
+    fields = CustomField.objects.filter(organisation=request.user.organisation)
+    return render(
+        request,
+        "customers/fields.html",
+        {"fields": fields, "active_nav": "staff"},
+    )
+
+
+@login_required
+def custom_field_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
+    require_role(request, Role.OWNER)
+    org = request.user.organisation
+    field = (
+        get_object_or_404(CustomField, pk=pk, organisation=org)
+        if pk
+        else CustomField(organisation=org)
+    )
+    form = CustomFieldForm(request.POST or None, instance=field)
+    if request.method == "POST" and form.is_valid():
+        try:
+            do_save_custom_field(form.instance, actor=request.user, request=request)
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                form.add_error("choices_text" if name == "choices" else name, errors)
+        else:
+            messages.success(request, _("Field “%(l)s” saved.") % {"l": form.instance.label})
+            return redirect("accounts:fields")
+    ctx = {"form": form, "field": field if pk else None, "active_nav": "staff"}
+    return render(request, "customers/field_form.html", ctx)
+
+
+@login_required
+@require_POST
+def custom_field_deactivate(request: AuthedRequest, pk: int) -> HttpResponse:
+    require_role(request, Role.OWNER)
+    field = get_object_or_404(CustomField, pk=pk, organisation=request.user.organisation)
+    do_deactivate_custom_field(field, actor=request.user, request=request)
+    messages.success(
+        request,
+        _("Field “%(l)s” deactivated; what customers had in it stays in their archive.")
+        % {"l": field.label},
+    )
+    return redirect("accounts:fields")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Sequence
 from typing import Any
@@ -10,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -25,6 +27,7 @@ from huitouke.customers.models import (
     CustomerStats,
     CustomField,
     FamilyMember,
+    FieldType,
     Interaction,
     OwnershipChange,
     Tag,
@@ -648,3 +651,91 @@ def do_record_reads(*, actor: Any, customers: list[Any], request: Any, via: str)
         request=request,
         detail={"count": len(customers), "full_phones": full, "via": via},
     )
+
+
+# --- archive fields (自定义档案字段) ---------------------------------------------------------
+# A field's key (where its values live in Customer.custom) is made here, never typed or shown:
+# people see the label. Deactivating removes the field from forms, the customer page, segments
+# and exports; the values already kept on customers stay in their archive, and adding a field of
+# the same label again brings them back.
+
+CHOICE_TYPES = (FieldType.CHOICE, FieldType.MULTI)
+
+
+def _new_key(organisation: Organisation, label: str) -> str:
+    """The same label gives the same key, so a field added again finds its kept values."""
+    taken = set(CustomField.objects.filter(organisation=organisation).values_list("key", flat=True))
+    base = slugify(label).replace("-", "_")[:30]
+    if not base or not base.isascii():
+        base = "f" + hashlib.sha1(label.encode()).hexdigest()[:10]
+    if base not in taken:
+        return base
+    n = 1
+    while f"{base}_{n}" in taken:
+        n += 1
+    return f"{base}_{n}"
+
+
+def _check_custom_field(field: CustomField) -> None:
+    label = (field.label or "").strip()
+    if not label:
+        raise ValidationError({"label": _("Give the field a name.")})
+    field.label = label
+    duplicate = CustomField.objects.filter(
+        organisation_id=field.organisation_id, label=label
+    ).exclude(pk=field.pk)
+    if duplicate.exists():
+        raise ValidationError(
+            {"label": _("There is already a field called “%(l)s”.") % {"l": label}}
+        )
+    cleaned = [c.strip() for c in field.choices or [] if str(c).strip()]
+    field.choices = list(dict.fromkeys(cleaned))
+    if field.type in CHOICE_TYPES and len(field.choices) < 2:
+        raise ValidationError(
+            {"choices": _("A choice field needs at least two choices, one a line.")}
+        )
+    if field.type not in CHOICE_TYPES:
+        field.choices = []
+
+
+def do_save_custom_field(field: CustomField, *, actor: Any, request: Any = None) -> CustomField:
+    """Create or change an archive field (its type stays what it was created with)."""
+    _check_custom_field(field)
+    with transaction.atomic():
+        created = field.pk is None
+        if created:
+            field.key = _new_key(field.organisation, field.label)
+            last = CustomField.objects.filter(organisation_id=field.organisation_id).count()
+            field.position = last
+            before: dict[str, Any] = {}
+        else:
+            old = CustomField.objects.get(pk=field.pk)
+            field.type = old.type
+            field.key = old.key
+            before = {"label": old.label, "choices": old.choices, "group": old.group}
+        field.save()
+        after = {"label": field.label, "choices": field.choices, "group": field.group}
+        changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+        record_audit(
+            actor=actor,
+            organisation=field.organisation,
+            action="custom_field_create" if created else "custom_field_edit",
+            target=field,
+            request=request,
+            detail=changes,
+        )
+    return field
+
+
+def do_deactivate_custom_field(field: CustomField, *, actor: Any, request: Any = None) -> None:
+    """Take the field off every screen; customers' values for it stay in their archive."""
+    with transaction.atomic():
+        record_audit(
+            actor=actor,
+            organisation=field.organisation,
+            action="custom_field_remove",
+            target=field,
+            request=request,
+            detail={"label": field.label},
+        )
+        field.delete()

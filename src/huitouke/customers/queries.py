@@ -31,6 +31,23 @@ def get_customer_for(request: HttpRequest, pk: int) -> Customer:
         raise Http404 from exc
 
 
+def moved_from(user: Any, pk: int) -> Customer | None:
+    """Customer `pk` when she was `user`'s and has since been moved to someone `user` cannot
+    see her through (handover, owner change, merge); None otherwise, so nothing else leaks."""
+    if not getattr(user, "is_authenticated", False) or user.organisation_id is None:
+        return None
+    was_hers = OwnershipChange.objects.filter(
+        customer_id=pk, customer__organisation_id=user.organisation_id, from_owner_id=user.pk
+    ).exists()
+    if not was_hers:
+        return None
+    return (
+        Customer.objects.filter(pk=pk, organisation_id=user.organisation_id)
+        .select_related("owner", "merged_into__owner")
+        .first()
+    )
+
+
 def customer_by_phone(user: Any, phone: str) -> Customer | None:
     """The customer with `phone` whom `user` may see, None when the organisation has none.
 

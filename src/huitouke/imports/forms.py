@@ -17,8 +17,8 @@ MAX_UPLOAD = 200 * 1024 * 1024
 
 
 def lang() -> str:
-    """ "zh" or "en": the language row errors and field labels are shown in."""
-    return "zh" if (get_language() or "zh").startswith("zh") else "en"
+    """The language row errors and field labels are shown in: the request's."""
+    return get_language() or "zh-hans"
 
 
 class UploadForm(forms.Form):
@@ -60,7 +60,7 @@ class CommitForm(forms.Form):
 def field_choices(kind: str) -> list[tuple[str, str]]:
     """(field, label) choices for mapping a column, "-" first for "do not import"."""
     language = lang()
-    fields = [(name, f"{field_label(name, language)} ({name})") for name in synonyms_for(kind)]  # type: ignore[arg-type]
+    fields = [(name, field_label(name, language)) for name in synonyms_for(kind)]  # type: ignore[arg-type]
     return [(IGNORE, str(_("— do not import —"))), *fields]
 
 

@@ -16,13 +16,15 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
 
+from django.utils import translation
+from django.utils.translation import pgettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from huitouke.imports.mapping import build_mapping
 from huitouke.imports.parsing import CellValue, clean_text
 from huitouke.imports.readers import _open_table, iter_file
-from huitouke.imports.rows import Kind, RowError, make_error
+from huitouke.imports.rows import Kind, RowError, django_language, make_error
 
 # Matches no field synonym (checked in the tests), so a fixed file re-imports without it.
 ERROR_COLUMN = "错误 error"
@@ -177,16 +179,23 @@ def errors_from_dicts(items: Iterable[Mapping[str, Any]]) -> list[RowError]:
     ]
 
 
-REPORT_HEADERS = {
-    "en": ["row", "column", "value", "message"],
-    "zh": ["行号", "列", "内容", "问题"],
-}
+REPORT_HEADERS = [
+    pgettext_lazy("import report", "row"),
+    pgettext_lazy("import report", "column"),
+    pgettext_lazy("import report", "value"),
+    pgettext_lazy("import report", "message"),
+]
+
+
+def report_headers(lang: str) -> list[str]:
+    with translation.override(django_language(lang)):
+        return [str(h) for h in REPORT_HEADERS]
 
 
 def write_error_report(sink: Sink, fmt: str, errors: Sequence[RowError], lang: str = "zh") -> int:
     """One line per problem: row number, column, value and the message in `lang`."""
     rows = ([e.row or "", e.column or "", e.value or "", e.message(lang)] for e in errors)
-    return write_table(sink, fmt, REPORT_HEADERS.get(lang, REPORT_HEADERS["en"]), rows, "errors")
+    return write_table(sink, fmt, report_headers(lang), rows, "errors")
 
 
 def write_bad_rows(

@@ -1,4 +1,8 @@
-"""What the import readers hand back: typed rows, per-row errors with zh/en messages, the result."""
+"""What the import readers hand back: typed rows, per-row errors with their messages, the result.
+
+The messages are gettext msgids (English) translated by the imports catalogue, so a language
+is one catalogue away; `lang` arguments take a Django language code ("zh" still means zh-hans).
+"""
 
 from __future__ import annotations
 
@@ -7,213 +11,138 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
+
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext, pgettext_lazy
 
 Kind = Literal["orders", "customers"]
 ERROR_VALUE_CHARS = 200  # the part of a rejected cell an error keeps (stored on the job, shown)
 
-# Message templates per error code. Placeholders: {value}, {column}, {field}, {fields},
-# {names}, {detail}, {limit}. The lead moves these into gettext catalogues later; until then
-# RowError.message(lang) formats them.
-MESSAGES: dict[str, dict[str, str]] = {
-    "date_invalid": {
-        "en": "“{value}” is not a date we recognise (write it like 2024-03-05 or 2024/3/5 14:03).",
-        "zh": "“{value}”不是可识别的日期（请写成 2024-03-05 或 2024/3/5 14:03）。",
-    },
-    "date_ambiguous": {
-        "en": "“{value}” could be day/month or month/day; write the year first, e.g. 2024-03-05.",
-        "zh": "“{value}”无法判断是日/月还是月/日，请把年份写在前面，例如 2024-03-05。",
-    },
-    "date_out_of_range": {
-        "en": "“{value}” is outside the years 1900–2100.",
-        "zh": "“{value}”不在 1900–2100 年之间。",
-    },
-    "date_missing": {"en": "The date is empty.", "zh": "日期为空。"},
-    "amount_invalid": {
-        "en": "“{value}” is not an amount (write it like 1234.50, ¥1,234.50 or 1234.5元).",
-        "zh": "“{value}”不是有效金额（请写成 1234.50、¥1,234.50 或 1234.5元）。",
-    },
-    "amount_negative": {
-        "en": "“{value}” is negative; amounts here must be zero or more.",
-        "zh": "“{value}”是负数，这里的金额不能小于 0。",
-    },
-    "amount_too_large": {
-        "en": "“{value}” is too large for an amount.",
-        "zh": "“{value}”金额过大。",
-    },
-    "amount_missing": {
-        "en": "Neither an amount nor a unit price is given.",
-        "zh": "既没有金额，也没有单价。",
-    },
-    "discount_invalid": {
-        "en": "“{value}” is not a discount (write an amount like 10.00, or a rate like 9折 or 90%).",
-        "zh": "“{value}”不是有效折扣（请写金额如 10.00，或折扣率如 9折、90%）。",
-    },
-    "discount_needs_price": {
-        "en": "The discount “{value}” is a rate, but there is no unit price to apply it to.",
-        "zh": "折扣“{value}”是折扣率，但没有单价可以计算。",
-    },
-    "quantity_invalid": {
-        "en": "“{value}” is not a whole number of items.",
-        "zh": "“{value}”不是整数件数。",
-    },
-    "quantity_not_positive": {
-        "en": "The quantity “{value}” must be at least 1.",
-        "zh": "数量“{value}”至少为 1。",
-    },
-    "quantity_too_large": {
-        "en": "The quantity “{value}” is too large.",
-        "zh": "数量“{value}”过大。",
-    },
-    "phone_invalid": {
-        "en": "“{value}” is not a phone number (a mainland mobile has 11 digits, e.g. 13812345678).",
-        "zh": "“{value}”不是有效电话号码（大陆手机号为 11 位，例如 13812345678）。",
-    },
-    "excel_scientific": {
-        "en": "“{value}” was shortened by Excel into scientific notation; format the column as text and export again.",
-        "zh": "“{value}”已被 Excel 转成科学计数法，请把该列设为文本格式后重新导出。",
-    },
-    "bool_invalid": {
-        "en": "“{value}” is not yes/no (write 是/否, Y/N or 1/0).",
-        "zh": "“{value}”不是是/否（请写 是/否、Y/N 或 1/0）。",
-    },
-    "gender_invalid": {
-        "en": "“{value}” is not a gender (write 男/女 or M/F).",
-        "zh": "“{value}”不是有效性别（请写 男/女 或 M/F）。",
-    },
-    "birthday_invalid": {
-        "en": "“{value}” is not a birthday (write 1990-03-05, 3月5日, or 农历三月初五).",
-        "zh": "“{value}”不是有效生日（请写 1990-03-05、3月5日 或 农历三月初五）。",
-    },
-    "birthday_future": {
-        "en": "The birthday “{value}” is in the future.",
-        "zh": "生日“{value}”在将来，不可能。",
-    },
-    "email_invalid": {
-        "en": "“{value}” is not an email address.",
-        "zh": "“{value}”不是有效邮箱地址。",
-    },
-    "text_too_long": {
-        "en": "The text in “{column}” is longer than {limit} characters.",
-        "zh": "“{column}”中的文字超过 {limit} 个字符。",
-    },
-    "customer_key_missing": {
-        "en": "No customer is named: give a customer number, phone, WeChat ID or name.",
-        "zh": "没有指明顾客：请填写会员编号、手机、微信号或姓名之一。",
-    },
-    "customer_name_or_phone_missing": {
-        "en": "Give the customer's name or phone.",
-        "zh": "请填写顾客姓名或手机。",
-    },
-    "missing_columns": {
-        "en": "The file has no column for: {fields}.",
-        "zh": "文件缺少这些列：{fields}。",
-    },
-    "mapping_unknown_field": {
-        "en": "“{value}” is not a field that can be imported.",
-        "zh": "“{value}”不是可导入的字段。",
-    },
-    "mapping_unknown_column": {
-        "en": "The file has no column “{value}”.",
-        "zh": "文件中没有“{value}”这一列。",
-    },
-    "mapping_invalid": {
-        "en": "“{value}” is not a mapping; write it like 'column=field,column2=field2'.",
-        "zh": "“{value}”不是有效的列对应关系，请写成 '列名=字段,列名2=字段2'。",
-    },
-    "header_not_found": {
-        "en": "No header row was found in the first rows of the file.",
-        "zh": "文件开头几行中没有找到表头。",
-    },
-    "file_empty": {"en": "The file is empty.", "zh": "文件是空的。"},
-    "xlsx_too_large": {
-        "en": "The workbook unpacks to more than {limit} MB (or is packed suspiciously tightly): "
-        "split it into smaller files, or save it as CSV.",
-        "zh": "该工作簿解压后超过 {limit} MB（或压缩比异常）：请拆分成较小的文件，或另存为 CSV。",
-    },
-    "too_many_rows": {
-        "en": "The file has more than {limit} rows: split it into smaller files.",
-        "zh": "文件超过 {limit} 行：请拆分成较小的文件。",
-    },
-    "too_many_columns": {
-        "en": "Row {line} has {count} columns, more than the {limit} an import can take: "
-        "delete the columns that are not needed.",
-        "zh": "第 {line} 行有 {count} 列，超过导入允许的 {limit} 列：请删除不需要的列。",
-    },
-    "cell_too_long": {
-        "en": "Row {line}, column {col} holds more than {limit} characters (Excel's own "
-        "limit): this is not a table of customers or orders.",
-        "zh": "第 {line} 行第 {col} 列超过 {limit} 个字符（Excel 本身的上限）：这不是客户或订单表。",
-    },
-    "file_unreadable": {
-        "en": "The file could not be read: {detail}.",
-        "zh": "无法读取该文件：{detail}。",
-    },
-    "encoding_unknown": {
-        "en": "The text encoding of the file is not UTF-8 or GBK; save it as UTF-8 and try again.",
-        "zh": "文件编码不是 UTF-8 或 GBK，请另存为 UTF-8 后重试。",
-    },
-    "sheet_not_found": {
-        "en": "The workbook has no sheet “{value}” (sheets: {names}).",
-        "zh": "工作簿中没有“{value}”工作表（现有：{names}）。",
-    },
-    "bill_not_recognised": {
-        "en": "This is not a {value} bill export we recognise.",
-        "zh": "无法识别为{value}账单导出文件。",
-    },
-    "bill_not_customers": {
-        "en": "Payment bills import orders and refunds, not customers.",
-        "zh": "支付账单只能导入订单和退款，不能导入顾客。",
-    },
+# Message templates per error code (gettext msgids). Placeholders: {value}, {column}, {field},
+# {fields}, {names}, {detail}, {limit}; RowError.message(lang) translates and fills them.
+MESSAGES: dict[str, Any] = {
+    "date_invalid": _(
+        "“{value}” is not a date we recognise (write it like 2024-03-05 or 2024/3/5 14:03)."
+    ),
+    "date_ambiguous": _(
+        "“{value}” could be day/month or month/day; write the year first, e.g. 2024-03-05."
+    ),
+    "date_out_of_range": _("“{value}” is outside the years 1900–2100."),
+    "date_missing": _("The date is empty."),
+    "amount_invalid": _(
+        "“{value}” is not an amount (write it like 1234.50, ¥1,234.50 or 1234.5元)."
+    ),
+    "amount_negative": _("“{value}” is negative; amounts here must be zero or more."),
+    "amount_too_large": _("“{value}” is too large for an amount."),
+    "amount_missing": _("Neither an amount nor a unit price is given."),
+    "discount_invalid": _(
+        "“{value}” is not a discount (write an amount like 10.00, or a rate like 9折 or 90%)."
+    ),
+    "discount_needs_price": _(
+        "The discount “{value}” is a rate, but there is no unit price to apply it to."
+    ),
+    "quantity_invalid": _("“{value}” is not a whole number of items."),
+    "quantity_not_positive": _("The quantity “{value}” must be at least 1."),
+    "quantity_too_large": _("The quantity “{value}” is too large."),
+    "phone_invalid": _(
+        "“{value}” is not a phone number (a mainland mobile has 11 digits, e.g. 13812345678)."
+    ),
+    "excel_scientific": _(
+        "“{value}” was shortened by Excel into scientific notation; format the column as text and export again."
+    ),
+    "bool_invalid": _("“{value}” is not yes/no (write 是/否, Y/N or 1/0)."),
+    "gender_invalid": _("“{value}” is not a gender (write 男/女 or M/F)."),
+    "birthday_invalid": _(
+        "“{value}” is not a birthday (write 1990-03-05, 3月5日, or 农历三月初五)."
+    ),
+    "birthday_future": _("The birthday “{value}” is in the future."),
+    "email_invalid": _("“{value}” is not an email address."),
+    "text_too_long": _("The text in “{column}” is longer than {limit} characters."),
+    "customer_key_missing": _(
+        "No customer is named: give a customer number, phone, WeChat ID or name."
+    ),
+    "customer_name_or_phone_missing": _("Give the customer's name or phone."),
+    "missing_columns": _("The file has no column for: {fields}."),
+    "mapping_unknown_field": _("“{value}” is not a field that can be imported."),
+    "mapping_unknown_column": _("The file has no column “{value}”."),
+    "mapping_invalid": _(
+        "“{value}” is not a mapping; write it like 'column=field,column2=field2'."
+    ),
+    "header_not_found": _("No header row was found in the first rows of the file."),
+    "file_empty": _("The file is empty."),
+    "xlsx_too_large": _(
+        "The workbook unpacks to more than {limit} MB (or is packed suspiciously tightly): split it into smaller files, or save it as CSV."
+    ),
+    "too_many_rows": _("The file has more than {limit} rows: split it into smaller files."),
+    "too_many_columns": _(
+        "Row {line} has {count} columns, more than the {limit} an import can take: delete the columns that are not needed."
+    ),
+    "cell_too_long": _(
+        "Row {line}, column {col} holds more than {limit} characters (Excel's own limit): this is not a table of customers or orders."
+    ),
+    "file_unreadable": _("The file could not be read: {detail}."),
+    "encoding_unknown": _(
+        "The text encoding of the file is not UTF-8 or GBK; save it as UTF-8 and try again."
+    ),
+    "sheet_not_found": _("The workbook has no sheet “{value}” (sheets: {names})."),
+    "bill_not_recognised": _("This is not a {value} bill export we recognise."),
+    "bill_not_customers": _("Payment bills import orders and refunds, not customers."),
 }
 
 # Field names as a store owner reads them, for messages that name a field rather than a column.
-FIELD_LABELS: dict[str, dict[str, str]] = {
-    "external_id": {"en": "order number / customer number", "zh": "订单号/会员编号"},
-    "customer_external_id": {"en": "customer number", "zh": "会员编号"},
-    "customer_name": {"en": "customer name", "zh": "顾客姓名"},
-    "name": {"en": "name", "zh": "姓名"},
-    "phone": {"en": "phone", "zh": "手机"},
-    "wechat": {"en": "WeChat ID", "zh": "微信号"},
-    "nickname": {"en": "nickname", "zh": "昵称"},
-    "placed_at": {"en": "order date", "zh": "下单日期"},
-    "product_name": {"en": "product", "zh": "产品名称"},
-    "sku": {"en": "SKU", "zh": "商品编码"},
-    "category": {"en": "category", "zh": "品类"},
-    "quantity": {"en": "quantity", "zh": "数量"},
-    "unit_price": {"en": "unit price", "zh": "售价"},
-    "unit_cost": {"en": "unit cost", "zh": "拿货价"},
-    "amount": {"en": "amount paid", "zh": "实付金额"},
-    "discount": {"en": "discount", "zh": "优惠"},
-    "store": {"en": "store", "zh": "门店"},
-    "staff": {"en": "staff", "zh": "导购"},
-    "source": {"en": "source", "zh": "来源"},
-    "note": {"en": "note", "zh": "备注"},
-    "payment_method": {"en": "payment method", "zh": "支付方式"},
-    "gender": {"en": "gender", "zh": "性别"},
-    "birthday": {"en": "birthday", "zh": "生日"},
-    "consent": {"en": "marketing consent", "zh": "同意营销"},
-    "city": {"en": "city", "zh": "城市"},
-    "address": {"en": "address", "zh": "地址"},
-    "email": {"en": "email", "zh": "邮箱"},
-    "tags": {"en": "tags", "zh": "标签"},
-    "joined_at": {"en": "joined on", "zh": "入会日期"},
-    "referrer": {"en": "referred by", "zh": "推荐人"},
-    "customer_key": {
-        "en": "a customer key (customer number, phone, WeChat ID or name)",
-        "zh": "顾客标识（会员编号、手机、微信号或姓名）",
-    },
-    "amount_or_price": {"en": "an amount or a unit price", "zh": "金额或单价"},
-    "name_or_phone": {"en": "a name or a phone", "zh": "姓名或手机"},
+FIELD_LABELS: dict[str, Any] = {
+    "external_id": pgettext_lazy("import field", "order number / customer number"),
+    "customer_external_id": pgettext_lazy("import field", "customer number"),
+    "customer_name": pgettext_lazy("import field", "customer name"),
+    "name": pgettext_lazy("import field", "name"),
+    "phone": pgettext_lazy("import field", "phone"),
+    "wechat": pgettext_lazy("import field", "WeChat ID"),
+    "nickname": pgettext_lazy("import field", "nickname"),
+    "placed_at": pgettext_lazy("import field", "order date"),
+    "product_name": pgettext_lazy("import field", "product"),
+    "sku": pgettext_lazy("import field", "SKU"),
+    "category": pgettext_lazy("import field", "category"),
+    "quantity": pgettext_lazy("import field", "quantity"),
+    "unit_price": pgettext_lazy("import field", "unit price"),
+    "unit_cost": pgettext_lazy("import field", "unit cost"),
+    "amount": pgettext_lazy("import field", "amount paid"),
+    "discount": pgettext_lazy("import field", "discount"),
+    "store": pgettext_lazy("import field", "store"),
+    "staff": pgettext_lazy("import field", "staff"),
+    "source": pgettext_lazy("import field", "source"),
+    "note": pgettext_lazy("import field", "note"),
+    "payment_method": pgettext_lazy("import field", "payment method"),
+    "gender": pgettext_lazy("import field", "gender"),
+    "birthday": pgettext_lazy("import field", "birthday"),
+    "consent": pgettext_lazy("import field", "marketing consent"),
+    "city": pgettext_lazy("import field", "city"),
+    "address": pgettext_lazy("import field", "address"),
+    "email": pgettext_lazy("import field", "email"),
+    "tags": pgettext_lazy("import field", "tags"),
+    "joined_at": pgettext_lazy("import field", "joined on"),
+    "referrer": pgettext_lazy("import field", "referred by"),
+    "customer_key": pgettext_lazy(
+        "import field", "a customer key (customer number, phone, WeChat ID or name)"
+    ),
+    "amount_or_price": pgettext_lazy("import field", "an amount or a unit price"),
+    "name_or_phone": pgettext_lazy("import field", "a name or a phone"),
 }
 
 
+def django_language(lang: str) -> str:
+    """The Django language code of `lang`: "zh" (the import command's word) is zh-hans."""
+    return "zh-hans" if lang == "zh" else lang
+
+
 def field_label(name: str, lang: str = "en") -> str:
-    """The label of field `name` in `lang` ("en" or "zh"); the raw name when unknown."""
-    labels = FIELD_LABELS.get(name)
-    if labels is None:
+    """The label of field `name` in `lang`; the raw name when unknown."""
+    label = FIELD_LABELS.get(name)
+    if label is None:
         return name
-    return labels.get(lang, labels["en"])
+    with translation.override(django_language(lang)):
+        return str(label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +160,7 @@ class RowError:
     order: str | None = None
 
     def message(self, lang: str = "en") -> str:
-        """The message in `lang` ("en" or "zh"), filled with this error's value, column and fields."""
+        """The message in `lang` (a language code), filled with this error's value, column and fields."""
         return _format(self.code, lang, self.row, self.column, self.value, self.params)
 
 
@@ -243,9 +172,9 @@ def _format(
     value: str | None,
     params: Mapping[str, object],
 ) -> str:
-    templates = MESSAGES.get(code, {})
-    template = templates.get(lang) or templates.get("en") or code
-    sep = "、" if lang == "zh" else ", "
+    with translation.override(django_language(lang)):
+        template = str(MESSAGES.get(code, code))
+        sep = pgettext("list separator", ", ")
     values: dict[str, object] = {"value": value or "", "column": column or "", "row": row or ""}
     values.update(params)
     if "field" in params:

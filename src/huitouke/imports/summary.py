@@ -9,6 +9,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from huitouke.imports.rows import MESSAGES, ParsedOrderRow, ParsedRefundRow, RowError, make_error
 
 ALL_OR_NOTHING = "all_or_nothing"
@@ -20,42 +22,24 @@ VISIT_PREFIX = "visit:"
 
 # Problems only the database can reveal, in the readers' message table so that RowError.message()
 # renders them in both languages like every other row error.
-COMMIT_MESSAGES: dict[str, dict[str, str]] = {
-    "customer_ambiguous": {
-        "en": "More than one customer is called “{value}”; add her phone or customer number.",
-        "zh": "有多位顾客叫“{value}”，请补充手机或会员编号。",
-    },
-    "customer_not_found": {
-        "en": "No customer matches “{value}”, and creating customers is turned off.",
-        "zh": "没有与“{value}”匹配的顾客，且已关闭自动新建顾客。",
-    },
-    "phone_taken": {
-        "en": "The phone {value} already belongs to another customer.",
-        "zh": "手机号 {value} 已属于另一位顾客。",
-    },
-    "external_id_taken": {
-        "en": "The customer number “{value}” already belongs to another customer.",
-        "zh": "会员编号“{value}”已属于另一位顾客。",
-    },
-    "order_line_rejected": {
-        "en": "Another row of order “{value}” has an error, so the whole order was left out.",
-        "zh": "订单“{value}”的其他行有错误，整单未导入。",
-    },
-    "visit_line_rejected": {
-        "en": "Row {bad_row} of the same visit (same customer, store and time) has an error, so the whole visit was left out.",
-        "zh": "同一次购买（同一顾客、门店和时间）的第 {bad_row} 行有错误，整次购买未导入。",
-    },
-    "refund_order_not_found": {
-        "en": "The payment refunded here (“{value}”) is not among the orders.",
-        "zh": "找不到这笔退款对应的原订单（“{value}”）。",
-    },
-    "refund_rejected": {
-        "en": "The refund could not be recorded: {detail}",
-        "zh": "无法记录这笔退款：{detail}",
-    },
+COMMIT_MESSAGES: dict[str, Any] = {
+    "customer_ambiguous": _(
+        "More than one customer is called “{value}”; add her phone or customer number."
+    ),
+    "customer_not_found": _("No customer matches “{value}”, and creating customers is turned off."),
+    "phone_taken": _("The phone {value} already belongs to another customer."),
+    "external_id_taken": _("The customer number “{value}” already belongs to another customer."),
+    "order_line_rejected": _(
+        "Another row of order “{value}” has an error, so the whole order was left out."
+    ),
+    "visit_line_rejected": _(
+        "Row {bad_row} of the same visit (same customer, store and time) has an error, so the whole visit was left out."
+    ),
+    "refund_order_not_found": _("The payment refunded here (“{value}”) is not among the orders."),
+    "refund_rejected": _("The refund could not be recorded: {detail}"),
 }
-for _code, _texts in COMMIT_MESSAGES.items():
-    MESSAGES.setdefault(_code, _texts)
+for _code, _text in COMMIT_MESSAGES.items():
+    MESSAGES.setdefault(_code, _text)
 
 
 @dataclass

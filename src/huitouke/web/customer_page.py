@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +27,7 @@ from huitouke.core.occasions import next_birthday
 from huitouke.customers import actions
 from huitouke.customers.forms import FamilyMemberForm, InteractionForm
 from huitouke.customers.models import Customer, CustomField, FieldGroup, InteractionKind, Relation
-from huitouke.customers.queries import get_customer_for, owner_history
+from huitouke.customers.queries import get_customer_for, moved_from, owner_history
 from huitouke.followups.models import FollowUpTask, TaskStatus
 from huitouke.loyalty.queries import customer_panel_context
 from huitouke.messaging.models import Message
@@ -225,12 +225,27 @@ def _due(analytics: Any, phases: list[Any]) -> list[tuple[str, bool]]:
 
 @login_required
 def customer_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    customer = get_customer_for(request, pk)
+    try:
+        customer = get_customer_for(request, pk)
+    except Http404:
+        return _moved_or_404(request, pk)
     if request.htmx and request.GET.get("partial") == "timeline":
         return render(
             request, "customers/detail.html#timeline", _timeline_context(request, customer)
         )
     return render_detail(request, customer)
+
+
+def _moved_or_404(request: AuthedRequest, pk: int) -> HttpResponse:
+    """A customer who was hers and moved on: say to whom (her name only), not a bare 404."""
+    moved = moved_from(request.user, pk)
+    if moved is None:
+        raise Http404
+    kept = moved.merged_into or moved
+    if Customer.objects.visible_to(request.user).filter(pk=kept.pk).exists():
+        return redirect("customers:detail", kept.pk)
+    ctx = {"new_owner": str(kept.owner) if kept.owner else "", "active_nav": "customers"}
+    return render(request, "customers/moved.html", ctx)
 
 
 def _timeline_context(request: AuthedRequest, customer: Customer) -> dict[str, Any]:
