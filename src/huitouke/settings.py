@@ -223,6 +223,8 @@ BACKUP_HOUR_UTC = env_int("HUITOUKE_BACKUP_HOUR_UTC", 19)  # 03:30 in China
 BACKUP_KEEP_DAILY = env_int("HUITOUKE_BACKUP_KEEP_DAILY", 7)
 BACKUP_KEEP_WEEKLY = env_int("HUITOUKE_BACKUP_KEEP_WEEKLY", 4)
 BACKUP_KEEP_MONTHLY = env_int("HUITOUKE_BACKUP_KEEP_MONTHLY", 12)
+# Finished exports stay downloadable this many days; the daily clean-up removes older files.
+EXPORT_KEEP_DAYS = env_int("HUITOUKE_EXPORT_KEEP_DAYS", 7)
 BACKUP_WARN_AFTER_DAYS = env_int("HUITOUKE_BACKUP_WARN_AFTER_DAYS", 2)
 HEARTBEAT_MAX_AGE = env_int("HUITOUKE_HEARTBEAT_MAX_AGE", 180)  # seconds before /readyz fails
 # Who may read /readyz and /metrics (networks, comma-separated).

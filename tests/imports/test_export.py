@@ -12,12 +12,14 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 from tests.helpers import make_customer, make_order
+from tests.imports.exporting import body, export_through_screen
 
 from huitouke.analytics.models import CustomerAnalytics
 from huitouke.audit.models import AuditEntry
 from huitouke.customers.models import Customer
 from huitouke.imports.actions import do_commit_import
 from huitouke.imports.exports import ExportError, do_export
+from huitouke.imports.models import ExportJob
 from huitouke.sales.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -164,26 +166,31 @@ def test_an_orders_export_reimports_as_the_same_orders(
 
 
 def test_only_owners_may_export_and_every_export_is_audited(
-    client, owner, manager, staff_a, org, store1
+    client, owner, manager, staff_a, org, store1, huey_immediate
 ):
     make_customer(org, name="林晓雨", phone="13800138000")
     for user in (manager, staff_a):
         client.force_login(user)
-        assert client.get(reverse("imports:export", args=["customers", "csv"])).status_code == 403
+        for url in (
+            reverse("imports:export", args=["customers", "csv"]),
+            reverse("imports:export_page"),
+        ):
+            assert client.post(url).status_code == 403
+            assert client.get(url).status_code == 403
     assert not AuditEntry.objects.filter(action="export").exists()
+    assert not ExportJob.objects.exists()
     client.force_login(owner)
-    response = client.get(reverse("imports:export", args=["customers", "xlsx"]))
+    response, job = export_through_screen(client, "customers", "xlsx")
     assert response.status_code == 200
-    assert response["Content-Disposition"].startswith('attachment; filename="customers.xlsx"')
-    rows = list(
-        load_workbook(io.BytesIO(b"".join(response.streaming_content))).active.iter_rows(
-            values_only=True
-        )
+    assert response["Content-Disposition"].startswith(
+        f'attachment; filename="customers-{job.pk}.xlsx"'
     )
+    rows = list(load_workbook(io.BytesIO(body(response))).active.iter_rows(values_only=True))
     assert rows[1][1] == "林晓雨"
     entry = AuditEntry.objects.get(action="export")
     assert entry.actor == owner and entry.detail["rows"] == 1
-    assert client.get(reverse("imports:export", args=["staff", "csv"])).status_code == 404
+    assert entry.detail["job"] == job.pk and job.what == entry.object_repr
+    assert client.post(reverse("imports:export", args=["staff", "csv"])).status_code == 404
 
 
 def test_an_unknown_segment_is_refused_clearly(tmp_path, org):

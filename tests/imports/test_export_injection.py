@@ -6,9 +6,10 @@ import csv
 import io
 
 import pytest
-from django.urls import reverse
 from openpyxl import load_workbook
 from tests.helpers import make_customer, make_order
+from tests.imports.exporting import body as file_body
+from tests.imports.exporting import export_through_screen
 
 from huitouke.customers.models import Customer
 from huitouke.imports.actions import do_commit_import
@@ -16,7 +17,7 @@ from huitouke.imports.exports import do_export
 from huitouke.imports.reports import neutralise, write_table
 from huitouke.sales.models import Order
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("huey_immediate")]
 
 # OWASP CSV injection: a cell starting with = + - @ tab or CR is a formula to a spreadsheet.
 PAYLOADS = [
@@ -37,9 +38,8 @@ def test_every_formula_payload_is_neutralised_in_csv_and_xlsx(client, owner, org
     assert all(n.startswith("'") for n in expected)
     client.force_login(owner)
     for fmt in ("csv", "xlsx"):
-        response = client.get(reverse("imports:export", args=["customers", fmt]) + "?lang=en")
-        assert response.status_code == 200
-        body = b"".join(response.streaming_content)
+        response, _job = export_through_screen(client, "customers", fmt, lang="en")
+        body = file_body(response)
         if fmt == "csv":
             rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
             names = sorted(r["name"] for r in rows)
@@ -62,9 +62,8 @@ def test_a_control_character_in_one_name_does_not_break_the_xlsx_export(client, 
     make_customer(org, name="林\x01晓\x1b雨\x07", phone="13800138000")
     make_customer(org, name="陈静", phone="13800138001")
     client.force_login(owner)
-    response = client.get(reverse("imports:export", args=["customers", "xlsx"]))
-    assert response.status_code == 200
-    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    response, _job = export_through_screen(client, "customers", "xlsx")
+    sheet = load_workbook(io.BytesIO(file_body(response))).active
     names = sorted(row[1] for row in list(sheet.iter_rows(values_only=True))[1:])
     assert names == ["林\ufffd晓\ufffd雨\ufffd", "陈静"]
 

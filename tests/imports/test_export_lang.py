@@ -23,13 +23,14 @@ from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
 from tests.helpers import make_customer, make_order
+from tests.imports.exporting import body, export_through_screen
 
 from huitouke.analytics.models import CustomerAnalytics
 from huitouke.audit.models import AuditEntry
 from huitouke.customers.models import CustomField
 from huitouke.segments.actions import do_save_segment
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("huey_immediate")]
 
 P_ALIVE = 0.123456789012345
 EXPECTED_90D = 1.23456789
@@ -87,11 +88,11 @@ def read(body: bytes, fmt: str) -> list[dict[str, Any]]:
 
 
 def web(client: Any, fmt: str, query: str = "", lang: str = "zh-hans") -> bytes:
-    response = client.get(
-        reverse("imports:export", args=["customers", fmt]) + query, HTTP_ACCEPT_LANGUAGE=lang
+    """The customer export asked for on the screen (`query` "?lang=en": machine-readable)."""
+    response, _job = export_through_screen(
+        client, "customers", fmt, lang="en" if query == "?lang=en" else None, language=lang
     )
-    assert response.status_code == 200
-    return b"".join(response.streaming_content)
+    return body(response)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

@@ -11,7 +11,7 @@ same orders; they keep the machine-readable form.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -30,7 +30,7 @@ from huitouke.audit.actions import record_audit
 from huitouke.customers.models import Customer, CustomField, Gender, Source
 from huitouke.customers.phones import national, phone_as_seen
 from huitouke.imports.reports import Sink, write_table
-from huitouke.sales.models import ZERO, Order
+from huitouke.sales.models import ZERO, Order, OrderLine
 from huitouke.segments.compiler import SegmentError
 from huitouke.segments.compiler import segment_customers as members
 from huitouke.segments.models import Segment
@@ -373,12 +373,15 @@ def do_export(
     segment: int | None = None,
     request: HttpRequest | None = None,
     lang: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    job: int | None = None,
 ) -> int:
     """Write customers or orders (those `actor` may see, all for the CLI) and audit it as "export".
 
     Customers come in the user's language by default (`lang` None: the active language), or
     machine-readable with `lang="en"`. The audit entry names the export, its filters, language
-    and row count.
+    and row count (and the screen's export `job` that asked for it). `progress(done, total)` is
+    called every PROGRESS_EVERY rows and at the end.
     """
     if kind not in KINDS:
         raise ExportError(_("Export customers or orders."))
@@ -406,18 +409,22 @@ def do_export(
         with override(language):
             header = customer_header(fields, form)
         rows = customer_rows(organisation, customers, fields, form, viewer=user)
+        total = customers.count() if progress else 0
     else:
         if segment is not None:
             raise ExportError(_("Only customers can be exported by segment."))
         orders = Order.objects.visible_to(user) if user is not None else Order.objects.all()
-        header, rows = (
-            ORDER_COLUMNS,
-            order_rows(organisation, orders.filter(organisation=organisation), viewer=user),
-        )
+        orders = orders.filter(organisation=organisation)
+        header, rows = ORDER_COLUMNS, order_rows(organisation, orders, viewer=user)
+        total = OrderLine.objects.filter(order__in=orders).count() if progress else 0
+    if progress is not None:
+        rows = _reporting(rows, total, progress)
     # No transaction around the writing: on SQLite it would hold the write lock for the whole
     # export. The audit entry follows once the file is complete.
     with override(language):  # the values of the people's form are translated as written
         count = write_table(sink, fmt, header, rows, kind)
+    if progress is not None:
+        progress(count, max(total, count))
     what = describe_export(kind, fmt, form, lang, filters, count)
     record_audit(
         actor=actor,
@@ -434,9 +441,22 @@ def do_export(
             "segment": segment,
             "filters": filters,
             "what": what,
+            **({"job": job} if job is not None else {}),
         },
     )
     return count
+
+
+PROGRESS_EVERY = 500
+
+
+def _reporting(
+    rows: Iterable[list[Any]], total: int, progress: Callable[[int, int], None]
+) -> Iterator[list[Any]]:
+    for done, row in enumerate(rows, start=1):
+        yield row
+        if done % PROGRESS_EVERY == 0:
+            progress(done, max(total, done))
 
 
 def _segment_name(organisation: Organisation, segment_id: int) -> str:

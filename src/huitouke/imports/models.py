@@ -162,3 +162,77 @@ class PayerAlias(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.payer}"
+
+
+def exports_dir() -> Path:
+    """Where finished exports wait for their download (removed after EXPORT_KEEP_DAYS)."""
+    path = Path(settings.DATA_DIR) / "exports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting to start")
+    RUNNING = "running", _("Exporting")
+    DONE = "done", _("Ready to download")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Removed")
+
+
+class ExportJob(models.Model):
+    """One export asked for on the screen, written by the worker with its creator's scope.
+
+    Only its creator may download the file, which lives in the data dir's exports/ folder until
+    the daily clean-up removes it (EXPORT_KEEP_DAYS after it was written).
+    """
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(_("what"), max_length=10, choices=ImportKind.choices)
+    format = models.CharField(_("format"), max_length=10)
+    # "en": the machine-readable form; "": for people, in `language` (the creator's, when asked).
+    lang = models.CharField(max_length=5, blank=True)
+    language = models.CharField(max_length=10, default="zh-hans")
+    segment_id = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    file_name = models.CharField(max_length=100, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    # What was exported, in the words of its audit entry.
+    what = models.CharField(max_length=300, blank=True)
+    message = models.TextField(blank=True, help_text="Why the export failed.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["created_by", "-created_at"], name="export_creator_created")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} .{self.format}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+    @property
+    def path(self) -> Path | None:
+        return exports_dir() / self.file_name if self.file_name else None
+
+    @property
+    def download_name(self) -> str:
+        stem = self.kind if self.segment_id is None else f"{self.kind}-segment-{self.segment_id}"
+        return f"{stem}-{self.pk}.{self.format}"

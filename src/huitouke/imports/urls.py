@@ -13,5 +13,9 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.job_cancel, name="cancel"),
     path("<int:pk>/errors.<str:fmt>", views.job_errors, name="errors"),
     path("<int:pk>/rows-to-fix/", views.job_bad_rows, name="bad_rows"),
+    path("export/", views.export_page, name="export_page"),
     path("export/<str:kind>.<str:fmt>", views.export, name="export"),
+    path("export/job/<int:pk>/", views.export_job, name="export_job"),
+    path("export/job/<int:pk>/status/", views.export_status, name="export_status"),
+    path("export/job/<int:pk>/download/", views.export_download, name="export_download"),
 ]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,7 +21,8 @@ from huitouke.core.tasks import enqueue_on_commit
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
 from huitouke.imports import actions
-from huitouke.imports.exports import FORMATS, KINDS, ExportError, do_export
+from huitouke.imports.export_jobs import do_request_export
+from huitouke.imports.exports import FORMATS, KINDS, ExportError
 from huitouke.imports.forms import (
     CommitForm,
     UploadForm,
@@ -27,8 +30,9 @@ from huitouke.imports.forms import (
     lang,
     mapping_from_post,
 )
-from huitouke.imports.models import ImportJob, ImportMode, ImportStatus
+from huitouke.imports.models import ExportJob, ExportStatus, ImportJob, ImportMode, ImportStatus
 from huitouke.imports.reports import errors_from_dicts, write_bad_rows, write_error_report
+from huitouke.segments.models import Segment
 
 SHOWN_ERRORS = 50
 CONTENT_TYPES = {
@@ -80,7 +84,7 @@ def import_list(request: AuthedRequest) -> HttpResponse:
     jobs = ImportJob.objects.filter(organisation_id=request.user.organisation_id).select_related(
         "created_by"
     )[:20]
-    ctx = {"form": form, "jobs": jobs, "active_nav": "imports"}
+    ctx = {"form": form, "jobs": jobs, "segments": _segments(request), "active_nav": "imports"}
     return render(request, "imports/list.html", ctx)
 
 
@@ -273,30 +277,108 @@ def job_bad_rows(request: AuthedRequest, pk: int) -> HttpResponse:
     return _download(write, fmt, f"{stem}-rows-to-fix.{fmt}")
 
 
+def _export_job_for(request: AuthedRequest, pk: int) -> ExportJob:
+    # Only its creator sees an export: it holds what her scope and phone rule let her see.
+    _require_owner(request)
+    job = ExportJob.objects.filter(
+        organisation_id=request.user.organisation_id, created_by=request.user, pk=pk
+    ).first()
+    if job is None:
+        raise Http404
+    return job
+
+
+def _segments(request: AuthedRequest) -> list[Segment]:
+    return list(Segment.objects.filter(organisation_id=request.user.organisation_id))
+
+
+@login_required
+def export_page(request: AuthedRequest) -> HttpResponse:
+    """The export screen: customers (all or one segment) or orders, and my recent exports."""
+    _require_owner(request)
+    chosen = request.GET.get("segment", "")
+    segments = _segments(request)
+    ctx = {
+        "segments": segments,
+        "chosen": int(chosen) if chosen.isdigit() else None,
+        "exports": ExportJob.objects.filter(created_by=request.user)[:20],
+        "active_nav": "imports",
+    }
+    return render(request, "imports/export.html", ctx)
+
+
 @login_required
 def export(request: AuthedRequest, kind: str, fmt: str) -> HttpResponse:
-    """Download customers or orders (owners only); audited."""
+    """Queue an export of customers or orders (owners only); the worker writes it, audited."""
     _require_owner(request)
     if kind not in KINDS or fmt not in FORMATS:
         raise Http404
-    segment = request.GET.get("segment")
-    # The user's language by default; ?lang=en keeps the machine-readable form (DESIGN §8).
-    lang = "en" if request.GET.get("lang") == "en" else None
-
-    def write(handle: Any) -> None:
-        do_export(
-            handle,
+    if request.method != "POST":
+        return redirect("imports:export_page")
+    segment = request.POST.get("segment", "")
+    try:
+        job = do_request_export(
+            actor=request.user,
             kind=kind,
             fmt=fmt,
-            organisation=request.user.organisation,
-            actor=request.user,
-            segment=int(segment) if segment and segment.isdigit() else None,
-            request=request,
-            lang=lang,
+            # The user's language by default; lang=en keeps the machine-readable form (DESIGN §8).
+            lang="en" if request.POST.get("lang") == "en" else None,
+            segment=int(segment) if segment.isdigit() else None,
+            language=get_language() or "zh-hans",
         )
-
-    try:
-        return _download(write, fmt, f"{kind}.{fmt}")
     except ExportError as exc:
         messages.error(request, str(exc))
-        return redirect("imports:list")
+        return redirect("imports:export_page")
+    return redirect("imports:export_job", job.pk)
+
+
+def _export_context(job: ExportJob) -> dict[str, Any]:
+    total = max(job.progress_total, job.progress_done)
+    return {
+        "job": job,
+        "done": job.progress_done,
+        "total": total,
+        "percent": job.progress_done * 100 // total if total else 0,
+        "segment_name": (
+            Segment.objects.filter(organisation_id=job.organisation_id, pk=job.segment_id)
+            .values_list("name", flat=True)
+            .first()
+            if job.segment_id is not None
+            else None
+        ),
+        "keep_days": settings.EXPORT_KEEP_DAYS,
+        "active_nav": "imports",
+    }
+
+
+@login_required
+def export_job(request: AuthedRequest, pk: int) -> HttpResponse:
+    job = _export_job_for(request, pk)
+    return render(request, "imports/export_job.html", _export_context(job))
+
+
+@login_required
+def export_status(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The progress fragment, polled every second while the export is being written."""
+    job = _export_job_for(request, pk)
+    if not job.is_active and request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"  # finished: show the download
+        return response
+    return render(request, "imports/export_job.html#status", _export_context(job))
+
+
+@login_required
+def export_download(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The finished file, for its creator only (404 for anyone else, as for a job never made)."""
+    job = _export_job_for(request, pk)
+    path = job.path
+    if job.status != ExportStatus.DONE or path is None or not path.is_file():
+        raise Http404
+    response: HttpResponse = FileResponse(  # type: ignore[assignment]
+        path.open("rb"),
+        as_attachment=True,
+        filename=job.download_name,
+        content_type=CONTENT_TYPES[job.format],
+    )
+    return response
