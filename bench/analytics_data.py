@@ -93,10 +93,10 @@ def load(db_path: Path, n: int, as_of: date, tz: ZoneInfo, seed: int = 20261202)
     )
     con.executemany(
         "INSERT INTO customers_customer (id, birthday_kind, birth_leap_month, external_id, name,"
-        " phone, wechat_id, gender, ethnicity, city, address, email, source, notes, consent_sms,"
-        " consent_email, consent_wechat, custom, created_at, updated_at, home_store_id,"
-        " organisation_id) VALUES (?, 'solar', 0, '', ?, NULL, '', 'f', '', '', '', '',"
-        " 'walk_in', '', 1, 0, 1, '{}', ?, ?, ?, ?)",
+        " salutation_override, phone, wechat_id, gender, ethnicity, city, address, email,"
+        " source, notes, consent_sms, consent_email, consent_wechat, custom, created_at,"
+        " updated_at, home_store_id, organisation_id) VALUES (?, 'solar', 0, '', ?, '', NULL,"
+        " '', 'f', '', '', '', '', 'walk_in', '', 1, 0, 1, '{}', ?, ?, ?, ?)",
         ((i + 1, f"客户{i + 1}", created[i], created[i], store, org) for i in range(n)),
     )
 
@@ -129,9 +129,9 @@ def load(db_path: Path, n: int, as_of: date, tz: ZoneInfo, seed: int = 20261202)
         con.executemany(
             "INSERT INTO sales_order (id, placed_at, status, gross_amount, discount_amount,"
             " coupon_amount, points_used, points_amount, net_paid, cost_amount, refunded_amount,"
-            " refunded_cost, source, external_id, note, created_at, customer_id,"
+            " refunded_cost, source, external_id, note, created_at, updated_at, customer_id,"
             " organisation_id, store_id) VALUES (?, ?, ?, ?, '0', '0', 0, '0', ?, ?, ?, ?,"
-            " 'store', '', '', ?, ?, ?, ?)",
+            " 'store', '', '', ?, ?, ?, ?, ?)",
             zip(
                 ids.tolist(),
                 times,
@@ -141,6 +141,7 @@ def load(db_path: Path, n: int, as_of: date, tz: ZoneInfo, seed: int = 20261202)
                 cost_t,
                 refunded_t,
                 refunded_cost_t,
+                times,
                 times,
                 customer_of_order[lo:hi].tolist(),
                 [org] * m,

@@ -33,7 +33,13 @@ from django.db.models import Max
 
 from huitouke.accounts.models import Organisation
 from huitouke.analytics import lifecycle, rfm
-from huitouke.analytics.loader import Query, child_io, load_category_cycles, read_all
+from huitouke.analytics.loader import (
+    Query,
+    child_io,
+    epoch_seconds,
+    load_category_cycles,
+    read_all,
+)
 from huitouke.analytics.results import join_core
 from huitouke.customers.models import Customer, CustomerStats
 from huitouke.sales.models import Order, OrderStatus
@@ -49,19 +55,6 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _time(column: str) -> tuple[str, pl.DataType]:
-    """SQL reading a stored UTC datetime, and the type it comes back as.
-
-    SQLite keeps naive UTC text ("2026-06-30 02:03:04[.ffffff]"); reading the text and parsing
-    it in Polars (on every core) is much faster than strftime('%s') in SQLite. The CAST keeps
-    Python's sqlite3 from turning a "datetime" column into datetime objects on the cursor
-    path. PostgreSQL gives epoch seconds.
-    """
-    if connection.vendor == "postgresql":
-        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)", _INT
-    return f"CAST({column} AS TEXT)", pl.String()
-
-
 def _day_start(day: dt.date, time_zone: str) -> Any:
     """The first instant of a local day, in the form the database compares order times in."""
     moment = dt.datetime.combine(day, dt.time.min, tzinfo=ZoneInfo(time_zone))
@@ -69,12 +62,9 @@ def _day_start(day: dt.date, time_zone: str) -> Any:
 
 
 def _local_date(column: str, time_zone: str) -> pl.Expr:
-    """A column read with `_time` as the local calendar date (seconds floored)."""
-    if connection.vendor == "postgresql":
-        utc = pl.from_epoch(pl.col(column), time_unit="s")
-    else:
-        utc = pl.col(column).str.slice(0, 19).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S")
-    return utc.dt.replace_time_zone("UTC").dt.convert_time_zone(time_zone).dt.date()
+    """A column of epoch seconds (`epoch_seconds`) as the local calendar date."""
+    utc = pl.from_epoch(pl.col(column), time_unit="s").dt.replace_time_zone("UTC")
+    return utc.dt.convert_time_zone(time_zone).dt.date()
 
 
 def stats_cover(organisation: Organisation, as_of: dt.date) -> bool:
@@ -100,7 +90,7 @@ def _queries(organisation: Organisation, window: tuple[Any, Any, Any]) -> list[Q
     """
     customer, stats = _q(Customer._meta.db_table), _q(CustomerStats._meta.db_table)
     order = _q(Order._meta.db_table)
-    placed, placed_type = _time("o.placed_at")
+    placed = epoch_seconds("o.placed_at")
     org = organisation.pk
     queries: list[Query] = []
     start, middle, end = window
@@ -113,11 +103,10 @@ def _queries(organisation: Organisation, window: tuple[Any, Any, Any]) -> list[Q
                 " CAST(ROUND((o.net_paid - o.refunded_amount) * 100) AS BIGINT)"
                 f" FROM {order} o WHERE {where} AND o.placed_at >= %s AND o.placed_at < %s",
                 [*params, lo, hi],
-                [("customer_id", _INT), ("placed", placed_type), ("net_cents", _INT)],
+                [("customer_id", _INT), ("placed", _INT), ("net_cents", _INT)],
             )
         )
-    first, first_type = _time("first_order_at")
-    last, last_type = _time("last_order_at")
+    first, last = epoch_seconds("first_order_at"), epoch_seconds("last_order_at")
     queries.append(
         (
             # Merged-away customers are dropped by the join with the customers below.
@@ -127,8 +116,8 @@ def _queries(organisation: Organisation, window: tuple[Any, Any, Any]) -> list[Q
             [org],
             [
                 ("customer_id", _INT),
-                ("first", first_type),
-                ("last", last_type),
+                ("first", _INT),
+                ("last", _INT),
                 ("categories", pl.String()),
             ],
         )
@@ -150,7 +139,7 @@ def _earlier_orders(customer_ids: list[int], before: Any, *, latest_only: bool) 
     the (customer, status, placed_at) index, so SQLite answers it from the index alone.
     """
     order = _q(Order._meta.db_table)
-    placed, placed_type = _time("MAX(o.placed_at)" if latest_only else "o.placed_at")
+    placed = epoch_seconds("MAX(o.placed_at)" if latest_only else "o.placed_at")
     queries: list[Query] = []
     for lo in range(0, len(customer_ids), SEEK_CHUNK):
         # The ids are integers from our own frame, written into the SQL as literals rather
@@ -165,12 +154,12 @@ def _earlier_orders(customer_ids: list[int], before: Any, *, latest_only: bool) 
             (
                 sql,
                 [OrderStatus.PAID.value, before],
-                [("customer_id", _INT), ("placed", placed_type)],
+                [("customer_id", _INT), ("placed", _INT)],
             )
         )
     frames = read_all(queries)
     if not frames:
-        return pl.DataFrame(schema={"customer_id": _INT, "placed": placed_type})
+        return pl.DataFrame(schema={"customer_id": _INT, "placed": _INT})
     return pl.concat(frames, how="vertical")
 
 
