@@ -236,6 +236,10 @@ def test_screenshots_empty_filled_and_refused(phone, shop, lang):
         phone.locator(f"label[data-coupon='{shop['coupon'].code}']").click()
         phone.locator("[data-testid=points-max]").click()
         phone.wait_for_load_state("networkidle")
+        expect(phone.locator("[data-testid=product-results]").first).to_be_empty()
+        # The page's total and the server's agree (188 × 0.95 − 30, less the points' ¥9.90).
+        expect(phone.locator("[data-testid=live-total]")).to_have_text("¥138.70")
+        expect(phone.locator("[data-testid=net-total]")).to_have_text("¥138.70")
         _no_horizontal_scroll(phone)
         phone.screenshot(path=str(SHOTS / f"quick-order-{lang}-{width}-filled.png"), full_page=True)
         phone.locator("[data-testid=save-order]").click()

@@ -93,6 +93,7 @@
     price.value = button.dataset.price;
     price.dataset.auto = "1";
     line.querySelector(".qo-results").replaceChildren();
+    if (window.htmx) window.htmx.trigger(search, "htmx:abort"); // a search still on its way
     recompute();
     price.dispatchEvent(new Event("change", { bubbles: true }));
   }
@@ -188,6 +189,14 @@
   document.addEventListener("input", (e) => {
     const lookup = e.target.closest("[data-qo-lookup]");
     if (lookup) lookup.dataset.dirty = "1";
+  });
+
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    // Results that arrive after a product was picked are not shown over the chosen product.
+    const search = e.detail.requestConfig && e.detail.requestConfig.elt;
+    if (search && search.matches && search.matches("[data-qo-product-search]")) {
+      if (search.dataset.chosen !== undefined && search.value === search.dataset.chosen) e.detail.shouldSwap = false;
+    }
   });
 
   document.addEventListener("htmx:afterSwap", (e) => {
