@@ -76,10 +76,11 @@ def test_sale_with_a_coupon_and_points(live_server, org, store1, staff_a):
     def record_the_sale(page: Any) -> str:
         log_in(page, "staff_a", PASSWORD)
         page.goto(page.base_url + sale)
-        before = page.inner_text("[data-checkout]")
-        page.select_option("select[name=lines-0-product]", label="玫瑰面膜 · ¥100.00")
+        before = page.inner_text("[data-testid=benefits]")
+        page.fill("input[name=lines-0-item]", "玫瑰")
+        page.click("[data-pick-product]:has-text('玫瑰面膜')")
         page.fill("input[name=lines-0-quantity]", "2")
-        page.select_option("[data-testid=coupon-select]", value=coupon.code)
+        page.click(f"label[data-coupon='{coupon.code}']")
         page.fill("#id_points", "500")
         # 200 → Silver 9.5折 190 → coupon −30 → 160 → 500 points −¥5 → 155.
         # expect(), not wait_for_function: the CSP forbids the string eval that one uses.
@@ -105,8 +106,8 @@ def test_sale_with_a_coupon_and_points(live_server, org, store1, staff_a):
         log_in(page, "staff_a", PASSWORD)
         page.goto(page.base_url + sale)
         page.wait_for_selector("[data-testid=checkout-summary]")
-        fields = page.inner_text("[data-checkout]")
-        coupon_gone = page.query_selector("[data-testid=coupon-select]") is None
+        fields = page.inner_text("[data-testid=benefits]")
+        coupon_gone = page.query_selector("[data-testid=coupon-choices]") is None
         summary = page.inner_text("#checkout-summary")
         page.goto(page.base_url + f"/loyalty/customers/{customer.pk}/points/")
         return fields, coupon_gone, summary, page.inner_text("[data-testid=points-entries]")

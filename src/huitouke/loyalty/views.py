@@ -266,18 +266,17 @@ def checkout_preview(request: AuthedRequest) -> HttpResponse:
     formset = OrderLineFormSet(request.POST, prefix="lines", form_kwargs={"organisation": org})
     header.is_valid()
     data = getattr(header, "cleaned_data", {})
-    lines = []
-    if formset.is_valid():
-        lines = [
-            LineInput(
-                quantity=f.cleaned_data["quantity"],
-                product=f.cleaned_data.get("product"),
-                name=(f.cleaned_data.get("item") or "").strip(),
-                unit_price=f.cleaned_data.get("unit_price"),
-            )
-            for f in formset.forms
-            if f.cleaned_data
-        ]
+    # The lines complete so far: a line still being typed (no price yet) does not blank the rest.
+    lines = [
+        LineInput(
+            quantity=f.cleaned_data["quantity"],
+            product=f.cleaned_data.get("product"),
+            name=(f.cleaned_data.get("item") or "").strip(),
+            unit_price=f.cleaned_data.get("unit_price"),
+        )
+        for f in formset.forms
+        if f.is_valid() and f.cleaned_data
+    ]
     customer = _checkout_customer(request, data)
     quote = quote_checkout(
         organisation=org,

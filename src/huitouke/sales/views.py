@@ -274,7 +274,7 @@ def product_search(request: AuthedRequest) -> HttpResponse:
     """HTMX: products on sale matching a name, a SKU or pinyin initials, with their prices."""
     # A line's search field sends itself (lines-<n>-item); ?q= works too.
     text = request.GET.get("q") or next(
-        (str(value) for key, value in request.GET.items() if key.endswith("-item")), ""
+        (str(request.GET[key]) for key in request.GET if key.endswith("-item")), ""
     )
     products = search_products(request.user.organisation, text)
     return render(request, "sales/_product_results.html", {"products": products})

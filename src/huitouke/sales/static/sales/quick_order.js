@@ -38,10 +38,10 @@
     if (!f) return;
     const priced = [];
     f.querySelectorAll("[data-lines] [data-line]").forEach((line) => {
-      const qty = parseInt(line.querySelector("[data-qty]").value, 10);
-      const amount = (qty > 0 ? qty : 0) * cents(line.querySelector("[data-price]").value);
+      const qty = parseInt(line.querySelector("input[data-qty]").value, 10);
+      const amount = (qty > 0 ? qty : 0) * cents(line.querySelector("input[data-price]").value);
       line.querySelector("[data-qo-amount]").textContent = yuan(amount);
-      priced.push({ amount, category: line.querySelector("[data-product]").dataset.category || "" });
+      priced.push({ amount, category: line.querySelector("input[data-product]").dataset.category || "" });
     });
     const gross = priced.reduce((s, p) => s + p.amount, 0);
     const benefits = f.querySelector("#qo-benefits");
@@ -83,9 +83,9 @@
 
   function pick(button) {
     const line = button.closest("[data-line]");
-    const product = line.querySelector("[data-product]");
+    const product = line.querySelector("input[data-product]");
     const search = line.querySelector("[data-qo-product-search]");
-    const price = line.querySelector("[data-price]");
+    const price = line.querySelector("input[data-price]");
     product.value = button.dataset.pk;
     product.dataset.category = button.dataset.category || "";
     search.value = button.dataset.name;
@@ -93,6 +93,7 @@
     price.value = button.dataset.price;
     price.dataset.auto = "1";
     line.querySelector(".qo-results").replaceChildren();
+    if (window.htmx) window.htmx.trigger(search, "htmx:abort"); // a search still on its way
     recompute();
     price.dispatchEvent(new Event("change", { bubbles: true }));
   }
@@ -123,7 +124,7 @@
     }
     const step = e.target.closest("[data-qo-step]");
     if (step) {
-      const qty = step.parentElement.querySelector("[data-qty]");
+      const qty = step.parentElement.querySelector("input[data-qty]");
       qty.value = String(Math.max(1, (parseInt(qty.value, 10) || 1) + parseInt(step.dataset.qoStep, 10)));
       recompute();
       return qty.dispatchEvent(new Event("change", { bubbles: true }));
@@ -133,6 +134,7 @@
       const field = f.querySelector("#id_points");
       field.dataset.mode = points.dataset.qoPoints === "max" ? "max" : "";
       field.value = points.dataset.qoPoints === "max" ? "" : "0";
+      f.querySelectorAll("[data-qo-points]").forEach((b) => b.setAttribute("aria-pressed", String(b === points)));
       recompute();
       return field.dispatchEvent(new Event("change", { bubbles: true }));
     }
@@ -145,8 +147,8 @@
     if (search && search.dataset.chosen !== undefined && search.value !== search.dataset.chosen) {
       // Typing over a chosen product starts a new search: the line is a typed item until one is picked.
       const line = search.closest("[data-line]");
-      const product = line.querySelector("[data-product]");
-      const price = line.querySelector("[data-price]");
+      const product = line.querySelector("input[data-product]");
+      const price = line.querySelector("input[data-price]");
       product.value = "";
       product.dataset.category = "";
       delete search.dataset.chosen;
@@ -156,7 +158,10 @@
       }
     }
     if (e.target.matches("[data-price]")) delete e.target.dataset.auto;
-    if (e.target.matches("#id_points")) e.target.dataset.mode = "";
+    if (e.target.matches("#id_points")) {
+      e.target.dataset.mode = "";
+      f.querySelectorAll("[data-qo-points]").forEach((b) => b.setAttribute("aria-pressed", "false"));
+    }
     recompute();
   });
 
@@ -184,6 +189,14 @@
   document.addEventListener("input", (e) => {
     const lookup = e.target.closest("[data-qo-lookup]");
     if (lookup) lookup.dataset.dirty = "1";
+  });
+
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    // Results that arrive after a product was picked are not shown over the chosen product.
+    const search = e.detail.requestConfig && e.detail.requestConfig.elt;
+    if (search && search.matches && search.matches("[data-qo-product-search]")) {
+      if (search.dataset.chosen !== undefined && search.value === search.dataset.chosen) e.detail.shouldSwap = false;
+    }
   });
 
   document.addEventListener("htmx:afterSwap", (e) => {
