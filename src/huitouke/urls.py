@@ -4,6 +4,8 @@ from django.urls import include, path
 from huitouke.accounts import urls as accounts_urls
 from huitouke.api import api
 from huitouke.customers import account_views
+from huitouke.customers import urls as customers_urls
+from huitouke.segments import customer_list
 
 # The accounts section: its own screens plus the two that write customers' data.
 accounts_section = [
@@ -12,11 +14,18 @@ accounts_section = [
     path("organisation/", account_views.organisation_settings, name="organisation"),
 ]
 
+# The customer section: the list (which runs the segment compiler, so it lives in segments) and
+# the customer's own screens.
+customers_section = [
+    path("", customer_list.customer_list, name="list"),
+    *customers_urls.urlpatterns,
+]
+
 urlpatterns = [
     path("", include("huitouke.web.urls")),
     path("", include("huitouke.ops.urls")),
     path("accounts/", include((accounts_section, accounts_urls.app_name))),
-    path("customers/", include("huitouke.customers.urls")),
+    path("customers/", include((customers_section, customers_urls.app_name))),
     path("sales/", include("huitouke.sales.urls")),
     path("audit/", include("huitouke.accounts.audit_urls")),
     path("analytics/", include("huitouke.analytics.urls")),
