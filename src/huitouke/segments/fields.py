@@ -122,7 +122,7 @@ FIELDS: dict[str, FieldSpec] = {
         ),
         FieldSpec(
             "due_category",
-            _("Due to rebuy a category"),
+            _("Due to rebuy"),
             "choice",
             "repurchase_due__category_id",
             ("in", "not_in"),
