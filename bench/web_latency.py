@@ -1,11 +1,13 @@
-"""Customer list, phone search and customer page latency at two data sizes, side by side in one run.
+"""Customer list, phone and pinyin search, customer page and dashboard latency at two data sizes.
 
     python bench/web_latency.py [--small 1000] [--large 100000] [--requests 200]
 
 For each size a fresh embedded SQLite database is filled with the demo generator (about 10 orders
-per customer), then the three screens are requested in-process through Django's test client (the
+per customer), then the screens are requested in-process through Django's test client (the
 full middleware, view, ORM and template stack; no network) and p50/p95 are printed with the
-large/small ratio. The issue's limit: the ratio of p95s stays at most 2.
+large/small ratio. The limits: the ratio of p95s stays at most 2 (issue 2) and at most 1.5 for the
+pinyin search and the dashboard (issue 16). The pinyin searches are the full pinyin of a random
+customer's name, its initials, and "surname given-syllable" with a space (zhang li), as staff type.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
+LIMITS = {"search by pinyin": 1.5, "dashboard": 1.5}  # issue 16; the others: issue 2's 2x
 
 
 def measure(n_requests: int) -> dict[str, list[float]]:
@@ -48,6 +52,15 @@ def measure(n_requests: int) -> dict[str, list[float]]:
         .order_by("?")
         .values_list("phone", flat=True)[:200]
     )
+    names = list(
+        Customer.objects.exclude(name_initials="")
+        .order_by("?")
+        .values_list("name_pinyin", "name_initials")[:200]
+    )
+    typed = []
+    for i in range(n_requests):
+        full, initials = names[i % len(names)]
+        typed.append([full, initials, full[: max(2, len(full) // 2)]][i % 3])
     ids = [rng.randint(min_id, max_id) for _ in range(n_requests)]
     pages = [rng.randint(1, 20) for _ in range(n_requests)]
 
@@ -67,7 +80,9 @@ def measure(n_requests: int) -> dict[str, list[float]]:
         "search by phone": timed(
             [f"/customers/?q={national(phones[i % len(phones)])}" for i in range(n_requests)]
         ),
+        "search by pinyin": timed([f"/customers/?q={quote(t)}" for t in typed]),
         "customer page": timed([f"/customers/{i}/" for i in ids]),
+        "dashboard": timed(["/" for _ in range(n_requests)]),
     }
 
 
@@ -144,15 +159,19 @@ def main() -> None:
     print(
         f"{'screen':<18}{'p50 small':>11}{'p95 small':>11}{'p50 large':>11}{'p95 large':>11}{'p95 ratio':>11}  limit"
     )
-    worst = 0.0
+    over = []
     for screen in results[args.small]:
         s, lg = results[args.small][screen], results[args.large][screen]
         ratio = lg["p95"] / s["p95"]
-        worst = max(worst, ratio)
+        limit = LIMITS.get(screen, 2.0)
+        if ratio > limit:
+            over.append(screen)
         print(
-            f"{screen:<18}{s['p50']:>9.1f}ms{s['p95']:>9.1f}ms{lg['p50']:>9.1f}ms{lg['p95']:>9.1f}ms{ratio:>10.2f}x  ≤ 2.00x"
+            f"{screen:<18}{s['p50']:>9.1f}ms{s['p95']:>9.1f}ms{lg['p50']:>9.1f}ms{lg['p95']:>9.1f}ms{ratio:>10.2f}x  ≤ {limit:.2f}x"
         )
-    print(f"\nworst p95 ratio {worst:.2f}x: {'within' if worst <= 2 else 'OVER'} the limit")
+    print(
+        f"\n{'OVER the limit: ' + ', '.join(over) if over else 'every p95 ratio within its limit'}"
+    )
 
 
 if __name__ == "__main__":

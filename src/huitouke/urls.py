@@ -6,6 +6,7 @@ from huitouke.accounts import urls as accounts_urls
 from huitouke.api import api
 from huitouke.customers import account_views
 from huitouke.customers import urls as customers_urls
+from huitouke.segments import customer_list
 from huitouke.web import customer_page
 
 # The accounts section: its own screens plus the two that write customers' data.
@@ -23,8 +24,10 @@ accounts_section = [
     ),
 ]
 
-# The customer section: the customer page combines every app's data, so its view lives in web.
+# The customer section: the list runs the segment compiler, so it lives in segments; the customer
+# page combines every app's data, so its view lives in web; then the customer's own screens.
 customers_section = [
+    path("", customer_list.customer_list, name="list"),
     path("<int:pk>/", customer_page.customer_detail, name="detail"),
     path("<int:pk>/family/", customer_page.add_family_member, name="add_family"),
     *customers_urls.urlpatterns,

@@ -1,4 +1,8 @@
-"""API: customers, their interactions and timeline; always within `Customer.objects.visible_to`."""
+"""API: customers, their interactions and timeline; always within `Customer.objects.visible_to`.
+
+The filtered list (GET /customers) runs the segment compiler, so segments.api adds it to this
+router.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +24,8 @@ from huitouke.customers.actions import (
     do_update_customer,
 )
 from huitouke.customers.models import Customer, Interaction
-from huitouke.customers.queries import filter_customers, get_customer_for
+from huitouke.customers.queries import get_customer_for
 from huitouke.customers.schemas import (
-    CustomerFilters,
     CustomerIn,
     CustomerOut,
     CustomerPatch,
@@ -30,7 +33,7 @@ from huitouke.customers.schemas import (
     InteractionOut,
     TimelineEntry,
 )
-from huitouke.schemas import ObjectId, Page, Paging, page_of
+from huitouke.schemas import ObjectId
 
 router = Router(tags=["customers"])
 
@@ -89,18 +92,6 @@ def _still_visible(user: User, customer: Customer) -> Customer:
             }
         )
     return found
-
-
-@router.get("/customers", response=Page[CustomerOut])
-def list_customers(
-    request: HttpRequest, filters: Query[CustomerFilters], paging: Query[Paging]
-) -> dict[str, Any]:
-    """Customers you may see, newest first, filtered by search text, owner, store and orders."""
-    user = api_user(request)
-    qs = filter_customers(Customer.objects.visible_to(user), filters.model_dump())
-    page = page_of(qs.select_related("stats").prefetch_related("tags").order_by("-id"), paging)
-    do_record_reads(actor=user, customers=page["items"], request=request, via="api list")
-    return page
 
 
 @router.post("/customers", response={201: CustomerOut})

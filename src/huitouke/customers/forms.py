@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy as _
 
 from huitouke.accounts.models import Role, Store, User
 from huitouke.accounts.scoping import staff_q
-from huitouke.analytics.models import Lifecycle, RfmSegment, ValueClass
 from huitouke.customers.models import (
     Customer,
     CustomField,
@@ -22,7 +21,6 @@ from huitouke.customers.models import (
 )
 from huitouke.customers.phones import phone_as_seen
 from huitouke.customers.validation import validate_birthday, validate_customer, validate_phone
-from huitouke.sales.models import Category
 
 
 class CustomerForm(forms.ModelForm):
@@ -205,70 +203,4 @@ class FamilyMemberForm(forms.ModelForm):
                 who=str(who),
             ),
         )
-        return data
-
-
-class CustomerFilterForm(forms.Form):
-    q = forms.CharField(
-        label=_("Search"),
-        required=False,
-        widget=forms.TextInput(attrs={"placeholder": _("Name, phone or tag")}),
-    )
-    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(), required=False)
-    owner = forms.CharField(label=_("Owner"), required=False)
-    has_orders = forms.ChoiceField(
-        label=_("Orders"),
-        required=False,
-        choices=[("", _("All")), ("yes", _("Has bought")), ("no", _("Potential (no order)"))],
-    )
-    # Analytics filters (values from the nightly refresh; days since last order is live).
-    lifecycle = forms.ChoiceField(
-        label=_("Lifecycle"), required=False, choices=[("", _("All")), *Lifecycle.choices]
-    )
-    reactivated = forms.ChoiceField(
-        label=_("Came back"), required=False, choices=[("", _("All")), ("yes", _("Reactivated"))]
-    )
-    rfm_segment = forms.ChoiceField(
-        label=_("RFM segment"), required=False, choices=[("", _("All")), *RfmSegment.choices]
-    )
-    value_class = forms.ChoiceField(
-        label=_("Value class"), required=False, choices=[("", _("All")), *ValueClass.choices]
-    )
-    days_min = forms.IntegerField(
-        label=_("Days since last order, from"), required=False, min_value=0
-    )
-    days_max = forms.IntegerField(label=_("to"), required=False, min_value=0)
-    spend_min = forms.DecimalField(label=_("Net spend, from"), required=False, min_value=0)
-    spend_max = forms.DecimalField(label=_("to"), required=False, min_value=0)
-    orders_min = forms.IntegerField(label=_("Orders, from"), required=False, min_value=0)
-    orders_max = forms.IntegerField(label=_("to"), required=False, min_value=0)
-    due_category = forms.ModelChoiceField(
-        label=_("Due to rebuy"), queryset=Category.objects.none(), required=False
-    )
-    p_alive_max = forms.FloatField(
-        label=_("P(alive) at most"), required=False, min_value=0, max_value=1
-    )
-    clv_min = forms.DecimalField(label=_("Predicted 12-month value, from"), required=False)
-
-    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.user = user
-        self.fields["store"].queryset = Store.objects.filter(organisation=user.organisation)  # type: ignore[attr-defined]
-        self.fields["due_category"].queryset = Category.objects.filter(  # type: ignore[attr-defined]
-            organisation=user.organisation
-        )
-        owners = User.objects.filter(staff_q(user), is_active=True)
-        self.fields["owner"].widget = forms.Select(
-            choices=[
-                ("", _("Anyone")),
-                ("none", _("Nobody")),
-                *[(str(u.pk), str(u)) for u in owners],
-            ]
-        )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        # "Days since last order" counts local calendar days of the user's organisation.
-        if self.user.organisation is not None:
-            data["time_zone"] = self.user.organisation.time_zone
         return data

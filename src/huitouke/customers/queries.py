@@ -1,16 +1,16 @@
-"""Read-side helpers for the customer screens, the API and exports (one filter definition)."""
+"""Read-side helpers for the customer screens and the API: the one customer search, lookups.
+
+Filtering customers by conditions is segments.compiler.compile_segment (the customer list and
+its API are segments.customer_list).
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huitouke.customers.actions import owner_change_reason_label
@@ -117,77 +117,6 @@ def search_q(text: str, organisation_id: int | None = None) -> Q:
 def search_customers(user: Any, text: str) -> CustomerQuerySet:
     """The customers `user` may see that match the typed `text` (see search_q), newest first."""
     return Customer.objects.visible_to(user).filter(search_q(text, user.organisation_id))
-
-
-def filter_customers(qs: CustomerQuerySet, params: dict[str, Any]) -> CustomerQuerySet:
-    """Apply the list filters shared by the HTML list, the API and the export."""
-    if q := params.get("q"):
-        qs = qs.filter(search_q(str(q)))
-    if store := params.get("store"):
-        qs = qs.filter(home_store_id=getattr(store, "pk", store))
-    owner = params.get("owner")
-    if owner == "none":
-        qs = qs.filter(owner__isnull=True)
-    elif owner:
-        qs = qs.filter(owner_id=getattr(owner, "pk", owner))
-    has_orders = params.get("has_orders")
-    if has_orders in ("yes", True):
-        qs = qs.filter(stats__orders_count__gt=0)
-    elif has_orders in ("no", False):
-        qs = qs.filter(stats__orders_count=0)
-    if tag := params.get("tag"):
-        qs = qs.filter(tags__name=tag)
-    return _filter_analytics(qs, params)
-
-
-def _present(value: Any) -> bool:
-    return value is not None and value != ""
-
-
-def _whole(value: Any) -> int | None:
-    return int(value) if _present(value) else None
-
-
-def _filter_analytics(qs: CustomerQuerySet, params: dict[str, Any]) -> CustomerQuerySet:
-    """Lifecycle, RFM, value class, due category and CLV (nightly); days, spend, orders (live)."""
-    for key, path in (
-        ("lifecycle", "analytics__lifecycle"),
-        ("rfm_segment", "analytics__rfm_segment"),
-        ("value_class", "analytics__value_class"),
-    ):
-        if value := params.get(key):
-            qs = qs.filter(**{path: value})
-    if params.get("reactivated") in ("yes", True):
-        qs = qs.filter(analytics__reactivated=True)
-    if category := params.get("due_category"):
-        qs = qs.filter(
-            repurchase_due__category_id=getattr(category, "pk", category),
-            repurchase_due__due_now=True,
-        )
-    for key, lookup in (
-        ("spend_min", "stats__net_spend__gte"),
-        ("spend_max", "stats__net_spend__lte"),
-        ("orders_min", "stats__orders_count__gte"),
-        ("orders_max", "stats__orders_count__lte"),
-        ("p_alive_max", "analytics__p_alive__lte"),
-        ("clv_min", "analytics__predicted_clv__gte"),
-    ):
-        if _present(params.get(key)):
-            qs = qs.filter(**{lookup: params[key]})
-    days_min, days_max = _whole(params.get("days_min")), _whole(params.get("days_max"))
-    if days_min is not None or days_max is not None:
-        tz = ZoneInfo(params.get("time_zone") or settings.TIME_ZONE)
-        today = timezone.now().astimezone(tz).date()
-
-        def day_start(day: date) -> datetime:
-            return datetime.combine(day, time.min, tzinfo=tz)
-
-        # d >= n: last order before the start of day T-n+1; d <= n: on or after day T-n.
-        if days_min is not None:
-            qs = qs.filter(stats__last_order_at__lt=day_start(today - timedelta(days_min - 1)))
-        if days_max is not None:
-            qs = qs.filter(stats__last_order_at__gte=day_start(today - timedelta(days_max)))
-    return qs
 
 
 def owner_history(customer: Customer, limit: int = 20) -> list[dict[str, Any]]:

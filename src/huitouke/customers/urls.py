@@ -4,7 +4,6 @@ from huitouke.customers import privacy_views, views
 
 app_name = "customers"
 urlpatterns = [
-    path("", views.customer_list, name="list"),
     path("new/", views.customer_create, name="create"),
     path("duplicates/", views.duplicates, name="duplicates"),
     path("merge/", views.merge, name="merge"),

@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -18,13 +17,12 @@ from huitouke.accounts.models import Role
 from huitouke.accounts.scoping import can_reveal_phone
 from huitouke.customers import actions
 from huitouke.customers.forms import (
-    CustomerFilterForm,
     CustomerForm,
     InteractionForm,
 )
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import national
-from huitouke.customers.queries import filter_customers, get_customer_for
+from huitouke.customers.queries import get_customer_for
 
 PAGE_SIZE = 50
 
@@ -35,24 +33,6 @@ def _add_errors(form: Any, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
-
-
-@login_required
-def customer_list(request: AuthedRequest) -> HttpResponse:
-    form = CustomerFilterForm(request.GET or None, user=request.user)
-    params = form.cleaned_data if form.is_valid() else {}
-    qs = filter_customers(Customer.objects.visible_to(request.user), params)
-    qs = (
-        qs.select_related("stats", "owner", "home_store", "analytics")
-        .prefetch_related("tags")
-        .order_by("-id")
-    )
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    ctx = {"form": form, "page": page, "query": query.urlencode(), "active_nav": "customers"}
-    template = "customers/list.html#rows" if request.htmx else "customers/list.html"
-    return render(request, template, ctx)
 
 
 @login_required

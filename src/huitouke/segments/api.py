@@ -9,11 +9,14 @@ from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema, Status
 
 from huitouke.accounts.auth import api_user, require_manager
+from huitouke.customers.actions import do_record_reads
+from huitouke.customers.api import router as customers_router
 from huitouke.customers.models import Customer
-from huitouke.customers.schemas import CustomerOut
+from huitouke.customers.schemas import CustomerFilters, CustomerOut
 from huitouke.schemas import ObjectId, Page, Paging, Text, page_of
 from huitouke.segments.actions import do_save_segment
 from huitouke.segments.compiler import SegmentError, compile_segment
+from huitouke.segments.customer_list import filter_customers
 from huitouke.segments.models import Segment
 
 router = Router(tags=["segments"])
@@ -93,3 +96,18 @@ def segment_members(request: HttpRequest, segment_id: ObjectId, paging: Query[Pa
     user = api_user(request)
     qs = _members(user, _segment(user, segment_id).definition)
     return page_of(qs.select_related("stats").prefetch_related("tags").order_by("-id"), paging)
+
+
+@customers_router.get("/customers", response=Page[CustomerOut])
+def list_customers(
+    request: HttpRequest, filters: Query[CustomerFilters], paging: Query[Paging]
+) -> dict[str, Any]:
+    """Customers you may see, newest first, filtered by search text, owner, store and orders.
+
+    The filters are the customer list's, run through the segment compiler (one customer filter).
+    """
+    user = api_user(request)
+    qs = filter_customers(user, filters.model_dump())
+    page = page_of(qs.select_related("stats").prefetch_related("tags").order_by("-id"), paging)
+    do_record_reads(actor=user, customers=page["items"], request=request, via="api list")
+    return page

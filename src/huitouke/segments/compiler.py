@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation
 from huitouke.accounts.scoping import ALL, customer_q
+from huitouke.analytics.models import CustomerDue
 from huitouke.customers.models import Customer, CustomField, FieldType
 from huitouke.sales.models import OrderLine, OrderStatus
 from huitouke.segments.fields import (
@@ -36,6 +37,7 @@ from huitouke.segments.fields import (
 )
 
 VERSION = 1
+ID_FIELDS = ("owner", "store", "due_category")  # choices that are ids of the organisation's rows
 MAX_DEPTH = 4
 MAX_CONDITIONS = 100
 
@@ -301,7 +303,7 @@ def _list(value: Any, spec: FieldSpec) -> list[Any]:
     allowed = {c for c, _label in spec.choices}
     out = []
     for item in value:
-        if spec.name in ("owner", "store"):
+        if spec.name in ID_FIELDS:
             if isinstance(item, bool) or not isinstance(item, int):
                 raise ValueError(
                     _("“%(f)s” needs ids (whole numbers), not %(v)r.") % {"f": spec.name, "v": item}
@@ -333,6 +335,13 @@ def _build(spec: FieldSpec, op: str, value: Any, ctx: Context) -> Q:
         if op == "ne":
             return _negate(_compare(path, "eq", value, spec, parse), path, ctx)
         return _compare(path, op, value, spec, parse)
+    if spec.name == "due_category":
+        # Due now (the nightly refresh's window is open), as "id IN (the due rows)": no join.
+        due = CustomerDue.objects.filter(
+            organisation=ctx.organisation, due_now=True, category_id__in=_list(value, spec)
+        )
+        due_q = Q(pk__in=due.values("customer_id"))
+        return due_q if op == "in" else ~due_q
     if spec.type == "choice":
         items = _list(value, spec)
         q = Q(**{f"{path}__in": items})

@@ -120,6 +120,13 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec(
             "birthday_month", _("Birthday month"), "number", "birth_month", NUMBER_OPS, integer=True
         ),
+        FieldSpec(
+            "due_category",
+            _("Due to rebuy"),
+            "choice",
+            "repurchase_due__category_id",
+            ("in", "not_in"),
+        ),
         FieldSpec("owner", _("Owner (staff)"), "choice", "owner_id", CHOICE_OPS),
         FieldSpec("store", _("Home store"), "choice", "home_store_id", CHOICE_OPS),
         FieldSpec("consent_sms", _("Accepts SMS"), "bool", "consent_sms", BOOL_OPS),
