@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from tests.e2e.conftest import log_in
+from tests.followups.conftest import make_task
+from tests.helpers import PASSWORD, make_customer, make_order, make_product
 
 from huitouke.customers.actions import apply_industry_template, do_add_interaction
 from huitouke.customers.models import CustomField, FamilyMember, Interaction, Relation
@@ -23,9 +26,6 @@ from huitouke.loyalty.models import CouponKind, CouponTemplate
 from huitouke.loyalty.program import ensure_program
 from huitouke.messaging.models import Message
 from huitouke.sales.models import Order
-from tests.e2e.conftest import log_in
-from tests.followups.conftest import make_task
-from tests.helpers import PASSWORD, make_customer, make_order, make_product
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
