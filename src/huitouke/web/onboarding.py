@@ -257,7 +257,6 @@ def _customers(request: AuthedRequest) -> dict[str, Any] | HttpResponse:
         "add_form": add_form,
         "upload_form": upload_form,
         "job": shown,
-        "job_summary": (shown.summary or {}) if shown else {},
         "job_ready": shown is not None and shown.status == ImportStatus.READY,
         "job_active": shown is not None and shown.is_active,
         "customers_count": Customer.objects.active().filter(organisation=org).count(),
