@@ -13,10 +13,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Sum
+from django.db.models import BooleanField, Case, Count, F, Q, Sum, Value, When
 from django.db.models.functions import TruncMonth
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from huitouke.accounts.models import Industry
 from huitouke.sales.models import Order
@@ -29,17 +29,22 @@ RETURNING_HEAVY = 0.5  # 吸血型: returning customers are more than half of th
 
 # Seed 001's typical repurchase rates (share of a year's buyers who bought twice or more), as
 # (low, high) fractions, per trade; a reference, not a target.
-TYPICAL_REPURCHASE: dict[str, tuple[float, float]] = {
-    Industry.COSMETICS: (0.25, 0.30),
-    Industry.BEAUTY: (0.25, 0.30),  # 美妆: the seed's cosmetics figure
-    Industry.APPAREL: (0.20, 0.20),  # women's apparel ≈ 20%
-    Industry.PERSONAL_SHOPPER: (0.20, 0.20),
-}
+COSMETICS = gettext_lazy("cosmetics")
+WOMENS_APPAREL = gettext_lazy("women's apparel")
+WATCHES = gettext_lazy("watches")
 TRADE_REFERENCES = (
-    (gettext_lazy("cosmetics"), (0.25, 0.30)),
-    (gettext_lazy("women's apparel"), (0.20, 0.20)),
-    (gettext_lazy("watches"), (0.10, 0.10)),
+    (COSMETICS, (0.25, 0.30)),
+    (WOMENS_APPAREL, (0.20, 0.20)),
+    (WATCHES, (0.10, 0.10)),
 )
+# The reference each trade template is shown beside: beauty salons and cosmetics shops the
+# seed's cosmetics figure (美妆), apparel boutiques and personal shoppers women's apparel.
+TYPICAL_REPURCHASE: dict[str, tuple[Any, tuple[float, float]]] = {
+    Industry.COSMETICS: TRADE_REFERENCES[0],
+    Industry.BEAUTY: TRADE_REFERENCES[0],
+    Industry.APPAREL: TRADE_REFERENCES[1],
+    Industry.PERSONAL_SHOPPER: TRADE_REFERENCES[1],
+}
 
 VERDICTS = ("healthy", "returning_weak", "new_weak", "declining", "too_little_data")
 
@@ -88,27 +93,23 @@ class _Split:
 
 def _buyers(orders: Any, start: dt.date, end: dt.date, tz: ZoneInfo) -> _Split:
     """New and returning buyers of [start, end]: returning = first order before `start`."""
-    rows = (
-        orders.filter(
-            placed_at__gte=_local_start(start, tz),
-            placed_at__lt=_local_start(end + dt.timedelta(days=1), tz),
-        )
-        .order_by()
-        .values("customer_id", "customer__stats__first_order_at")
-        .distinct()
+    first_day = _local_start(start, tz)
+    returning = Q(customer__stats__first_order_at__lt=first_day)
+    counts = orders.filter(
+        placed_at__gte=first_day,
+        placed_at__lt=_local_start(end + dt.timedelta(days=1), tz),
+    ).aggregate(
+        returning=Count("customer_id", distinct=True, filter=returning),
+        new=Count("customer_id", distinct=True, filter=~returning),
     )
-    split = _Split()
-    for row in rows:
-        first = row["customer__stats__first_order_at"]
-        if first is not None and first.astimezone(tz).date() < start:
-            split.returning += 1
-        else:
-            split.new += 1
-    return split
+    return _Split(new=counts["new"] or 0, returning=counts["returning"] or 0)
 
 
 def monthly(orders: Any, today: dt.date, tz: ZoneInfo, months: int) -> list[dict[str, Any]]:
-    """Per calendar month up to today: new/returning buyers and their revenue (¥, 2 decimals)."""
+    """Per calendar month up to today: new/returning buyers and their revenue (¥, 2 decimals).
+
+    One grouped query (month × returning), so the cost does not grow with the customers in Python.
+    """
     first_month = _month_start(today, months - 1)
     rows = (
         orders.filter(
@@ -117,8 +118,15 @@ def monthly(orders: Any, today: dt.date, tz: ZoneInfo, months: int) -> list[dict
         )
         .order_by()
         .annotate(month=TruncMonth("placed_at", tzinfo=tz))
-        .values("month", "customer_id", "customer__stats__first_order_at")
-        .annotate(revenue=Sum("net_paid"))
+        .annotate(
+            returning=Case(
+                When(customer__stats__first_order_at__lt=F("month"), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+        .values("month", "returning")
+        .annotate(buyers=Count("customer_id", distinct=True), revenue=Sum("net_paid"))
     )
     out: dict[dt.date, dict[str, Any]] = {
         _month_start(today, back): {
@@ -134,9 +142,8 @@ def monthly(orders: Any, today: dt.date, tz: ZoneInfo, months: int) -> list[dict
         month = row["month"]
         month = month.astimezone(tz).date() if isinstance(month, dt.datetime) else month
         bucket = out[month]
-        first = row["customer__stats__first_order_at"]
-        kind = "returning" if first is not None and first.astimezone(tz).date() < month else "new"
-        bucket[f"{kind}_buyers"] += 1
+        kind = "returning" if row["returning"] else "new"
+        bucket[f"{kind}_buyers"] += row["buyers"]
         bucket[f"{kind}_revenue"] += row["revenue"] or Decimal(0)
     return list(out.values())
 
@@ -253,8 +260,8 @@ def dashboard_trends(user: Any, today: dt.date) -> dict[str, Any] | None:
         },
         "repurchase": {
             **rate,
-            "typical": typical,
-            "industry": organisation.get_industry_display(),
+            "typical": typical[1] if typical else None,
+            "typical_name": str(typical[0]) if typical else "",
             "references": [(str(name), r) for name, r in TRADE_REFERENCES],
         },
         "chart": _chart_data(recent, series),
@@ -282,5 +289,7 @@ def _chart_data(recent: list[dict[str, Any]], trend: list[dict[str, Any]]) -> di
             "revenue": _("Revenue (¥)"),
             "buyers": _("Buyers"),
             "yuan": "¥",
+            # Axis numbers of 10,000 and more: 万 in Chinese, thousands (k) in English.
+            "big": ["万", 10000] if (get_language() or "").startswith("zh") else ["k", 1000],
         },
     }

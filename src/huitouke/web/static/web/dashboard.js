@@ -40,7 +40,7 @@
     draw(id, Object.assign({}, base, {
       tooltip: { trigger: "axis", formatter: axisTip(format) },
       xAxis: { type: "category", data: d.months, axisLabel: { hideOverlap: true } },
-      yAxis: { type: "value", axisLabel: { formatter: (v) => axisName + (v >= 10000 ? v / 10000 + "w" : String(v)) } },
+      yAxis: { type: "value", axisLabel: { formatter: (v) => axisName + (v >= 10000 ? v / d.labels.big[1] + d.labels.big[0] : String(v)) } },
       series: [
         { name: d.labels.new, type: "bar", stack: "all", color: NEW, data: news },
         { name: d.labels.returning, type: "bar", stack: "all", color: RETURNING, data: returning },
