@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.management.base import CommandError
 from django.db import models, transaction
+from django.utils import timezone
 
 from huitouke.accounts.models import ApiToken, Organisation, Role, Store, User
 from huitouke.accounts.tokens import create_api_token, revoke_api_token
@@ -168,6 +169,10 @@ def do_create_owner(
     """
     with transaction.atomic():
         org, store = ensure_default_organisation(org_name, store_name)
+        if not org.onboarding_step and org.onboarding_done_at is None:
+            # Her first sign-in opens the first-hour setup (web.onboarding) while the shop is empty.
+            org.onboarding_step = "shop"
+            org.save(update_fields=["onboarding_step"])
         user = User(
             username=username, organisation=org, store=store, role=Role.OWNER, is_staff=True
         )
@@ -182,6 +187,27 @@ def do_create_owner(
             detail={"store": store.pk},
         )
     return user
+
+
+def do_set_onboarding_step(
+    org: Organisation, step: str, *, actor: Any, done: bool = False, request: Any = None
+) -> Organisation:
+    """Remember the setup step the owner is on; `done` when she finished or skipped it."""
+    org.onboarding_step = step[:20]
+    if done and org.onboarding_done_at is None:
+        org.onboarding_done_at = timezone.now()
+    with transaction.atomic():
+        org.save(update_fields=["onboarding_step", "onboarding_done_at"])
+        if done:
+            record_audit(
+                actor=actor,
+                organisation=org,
+                action="onboarding_done",
+                target=org,
+                request=request,
+                detail={"step": org.onboarding_step},
+            )
+    return org
 
 
 def do_save_organisation(

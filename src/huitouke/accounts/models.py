@@ -36,6 +36,10 @@ class Organisation(models.Model):
         choices=[("mean", _("Above or below the mean")), ("score", _("Score 3 or more"))],
         default="mean",
     )
+    # The owner's first-hour setup (web.onboarding): the step she is on ("" = not started) and
+    # when she finished or skipped it.
+    onboarding_step = models.CharField(max_length=20, blank=True, default="", editable=False)
+    onboarding_done_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -73,6 +73,13 @@ def stage_label(stage: str) -> str:
     return (STAGE_LABELS_ZH if uses_chinese() else STAGE_LABELS_EN).get(stage, stage)
 
 
+def stage_title(stage: str) -> str:
+    """The stage as a heading or chart label: "Silent" in English (the sentence form stays
+    lower case, "… → silent"), 沉默 in Chinese."""
+    label = stage_label(stage)
+    return label[:1].upper() + label[1:]
+
+
 def segment_label(segment: str) -> str:
     """The RFM segment in the reader's language (重要价值客户 / champions …)."""
     return (SEGMENT_LABELS_ZH if uses_chinese() else SEGMENT_LABELS_EN).get(segment, segment)
@@ -251,7 +258,7 @@ def lifecycle_funnel(user: Any) -> dict[str, Any]:
     stages = [
         {
             "code": s,
-            "label": stage_label(s),
+            "label": stage_title(s),
             "count": counts.get(s, 0),
             "url": _list_url(lifecycle=s),
         }

@@ -47,6 +47,7 @@ class AuditAction(models.TextChoices):
     PRODUCT_SAVE = "product_save", _("Saved a product")
     SEGMENT_DELETE = "segment_delete", _("Deleted a segment")
     OWNER_CREATE = "owner_create", _("Created the owner's account")
+    ONBOARDING_DONE = "onboarding_done", _("Finished or skipped the first setup")
     FAMILY_MEMBER_ADD = "family_member_add", _("Added a family member")
     SETTINGS = "settings", _("Changed settings")
     LOYALTY_SETTINGS = "loyalty_settings", _("Changed loyalty settings")

@@ -370,3 +370,35 @@ def _save_catalogue_item(
         # Two people saving the same name at the same moment: the unique constraint decides.
         raise in_use from exc
     return obj
+
+
+# The categories a new shop of each trade starts with, with their usual repurchase cycle in days
+# (seed 001/002: masks a month, skincare two months; apparel a season, outerwear half a year).
+INDUSTRY_CATEGORIES: dict[str, tuple[tuple[str, int], ...]] = {
+    "beauty": (("面部护理", 30), ("身体护理", 30), ("护肤品", 60), ("面膜", 30)),
+    "cosmetics": (("护肤品", 60), ("面膜", 30), ("彩妆", 90), ("香水", 180)),
+    "apparel": (("上装", 90), ("下装", 90), ("外套", 180), ("配饰", 120)),
+    "personal_shopper": (("当季搭配", 90), ("换季衣橱", 180)),
+    "other": (),
+}
+
+
+def do_apply_category_template(
+    organisation: Organisation, industry: str, *, actor: Any, request: Any = None
+) -> int:
+    """Create the trade's usual categories with their cycles; existing names are left alone."""
+    taken = set(Category.objects.filter(organisation=organisation).values_list("name", flat=True))
+    created = 0
+    with transaction.atomic():
+        for name, cycle in INDUSTRY_CATEGORIES.get(industry, ()):
+            if name in taken:
+                continue
+            do_save_category(
+                Category(organisation=organisation),
+                actor=actor,
+                request=request,
+                name=name,
+                cycle_days=cycle,
+            )
+            created += 1
+    return created
