@@ -37,7 +37,7 @@ class CustomFieldForm(forms.ModelForm):
             self.initial["choices_text"] = "\n".join(self.instance.choices or [])
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         self.instance.choices = [
             line.strip() for line in (data.get("choices_text") or "").splitlines() if line.strip()
         ]
