@@ -352,17 +352,19 @@ class RuleForm(forms.Form):
             actions.append({"type": "add_tag", "tag": d["add_tag"]})
         if d.get("remove_tag"):
             actions.append({"type": "remove_tag", "tag": d["remove_tag"]})
-        if d.get("task_kind"):
+        # 员工任务 as the channel: a follow-up task for her owner, no message template asked.
+        as_task = d.get("message_channel") == Channel.TASK and not d.get("message_template")
+        if d.get("task_kind") or as_task:
             actions.append(
                 {
                     "type": "create_task",
-                    "kind": d["task_kind"],
+                    "kind": d.get("task_kind") or "call",
                     "assign_to": d.get("task_assign_to") or "customer_owner",
-                    "title": d.get("task_title") or "",
+                    "title": d.get("task_title") or (d.get("name") or "" if as_task else ""),
                     "script": d.get("task_script") or "",
                 }
             )
-        if d.get("message_channel") or d.get("message_template"):
+        if (d.get("message_channel") or d.get("message_template")) and not as_task:
             template = d.get("message_template")
             actions.append(
                 {

@@ -7,12 +7,17 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
+from huitouke.accounts.scoping import customer_q
 from huitouke.automation.engine import org_today, rule_customers
 from huitouke.automation.holdout import in_holdout
 from huitouke.automation.models import AutomationRule, EnrolmentStatus
+from huitouke.loyalty.models import CouponTemplate
 from huitouke.messaging.actions import channel_ready, ensure_settings
-from huitouke.messaging.models import Channel, Message, OptOut, OptOutChannel
+from huitouke.messaging.models import Channel, Message, MessageTemplate, OptOut, OptOutChannel
+from huitouke.messaging.rendering import VARIABLES, customer_variables, missing_variables, render
 from huitouke.messaging.senders import sender_for
 
 _CONSENT = {
@@ -107,3 +112,81 @@ def audience_preview(rule: AutomationRule, *, now: datetime | None = None) -> di
         holdout = round(reachable * share)
     counts.update(holdout=holdout, contacted=reachable - holdout)
     return counts
+
+
+def why_nobody(rule: AutomationRule, preview: dict[str, Any]) -> list[dict[str, Any]]:
+    """Why a send would reach nobody, biggest reason first: each with its count, what to do and,
+    for a channel that is not set up, the channel (the screen links to the channels page)."""
+    sends = [a for a in rule.actions if a.get("type") == "send_message"]
+    channel = sends[0]["channel"] if sends else ""
+    label = str(Channel(channel).label) if channel in Channel.values else ""
+    advice = {
+        "no_channel": _("The %(channel)s channel is not set up: set it up, then send again.")
+        % {"channel": label},
+        "opted_out": _("They opted out of %(channel)s; choose another channel.")
+        % {"channel": label},
+        "no_consent": _("They have not agreed to marketing; ask them at their next visit."),
+        "no_address": _("They have no address on %(channel)s; choose another channel.")
+        % {"channel": label},
+        "frequency_cap": _("They reached the frequency cap; send later."),
+    }
+    reasons = sorted(preview["suppressed"].items(), key=lambda pair: -pair[1])
+    out = [
+        {"reason": r, "n": n, "advice": advice.get(r, ""), "channel_link": r == "no_channel"}
+        for r, n in reasons
+    ]
+    if not preview["matching"]:
+        out.insert(
+            0,
+            {
+                "reason": "no_match",
+                "n": 0,
+                "advice": _("No customer is in this segment today; choose another segment."),
+                "channel_link": False,
+            },
+        )
+    elif not out:
+        out.append(
+            {
+                "reason": "holdout",
+                "n": preview["holdout"],
+                "advice": _("Everyone would be held out; lower the holdout share."),
+                "channel_link": False,
+            }
+        )
+    return out
+
+
+def sample_message(rule: AutomationRule, user: Any) -> dict[str, Any] | None:
+    """The rule's first message as one customer it would reach today would read it (one she may
+    see), a coupon it issues shown by its example code; None for a rule that sends nothing."""
+    sends = [a for a in rule.actions if a.get("type") == "send_message"]
+    if not sends:
+        return None
+    template = MessageTemplate.objects.filter(
+        pk=sends[0].get("template"), organisation_id=rule.organisation_id
+    ).first()
+    if template is None:
+        return None
+    today = org_today(rule.organisation, timezone.now())
+    customer = rule_customers(rule, today).filter(customer_q(user)).order_by("id").first()
+    if customer is None:
+        return {"customer": "", "body": "", "missing": ""}
+    extra: dict[str, str] = {}
+    coupon = next((a for a in rule.actions if a.get("type") == "issue_coupon"), None)
+    if coupon is not None:
+        found = CouponTemplate.objects.filter(pk=coupon.get("coupon_template")).first()
+        extra = {
+            "coupon_code": VARIABLES["coupon_code"][1],
+            "coupon_value": found.describe() if found else "",
+        }
+    values = customer_variables(customer, **extra)
+    missing = missing_variables(
+        [template.body, template.subject], values, list(template.sms_params or [])
+    )
+    return {
+        "customer": customer.name,
+        "subject": render(template.subject, values, mark_missing=True),
+        "body": render(template.body, values, mark_missing=True),
+        "missing": pgettext("list separator", ", ").join(str(VARIABLES[n][0]) for n in missing),
+    }

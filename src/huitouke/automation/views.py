@@ -26,6 +26,7 @@ from huitouke.automation.presets import BY_CODE, enable_template, template_choic
 from huitouke.automation.results import rule_results
 from huitouke.automation.triggers import upcoming_festivals
 from huitouke.messaging.models import MessageStatus
+from huitouke.segments.compiler import SegmentError
 
 
 def _require_editor(request: AuthedRequest) -> None:
@@ -113,17 +114,47 @@ def rule_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def rule_preview(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
+    """Before a rule is saved: whom it would reach now (by reason left out) and a sample message."""
+    _require_editor(request)
+    organisation = request.user.organisation
+    rule = (
+        _get_rule(request, pk) if pk else new_rule(organisation, name="", trigger=Trigger.BIRTHDAY)
+    )
+    form = RuleForm(request.POST, organisation=organisation)
+    ctx: dict[str, Any] = {"preview": None, "sample": None, "invalid": not form.is_valid()}
+    if form.is_valid():
+        rule = form.apply(rule)  # in memory only: nothing is saved here
+        rule.set_scope(request.user)
+        try:
+            ctx["preview"] = queries.audience_preview(rule)
+            ctx["sample"] = queries.sample_message(rule, request.user)
+        except (ValidationError, SegmentError):
+            ctx["invalid"] = True
+        ctx["channel"] = next(
+            (a["channel"] for a in rule.actions if a.get("type") == "send_message"), ""
+        )
+        ctx["tasks"] = any(a.get("type") == "create_task" for a in rule.actions)
+    return render(request, "automation/_rule_preview.html", ctx)
+
+
+@login_required
 def campaign_edit(request: AuthedRequest) -> HttpResponse:
     """A one-off campaign to a segment, with a live count of who it would reach."""
     _require_editor(request)
     organisation = request.user.organisation
     form = CampaignForm(request.POST or None, organisation=organisation)
     preview = None
+    refusal: list[dict[str, Any]] = []
     if request.method == "POST" and form.is_valid():
         rule = form.apply(new_rule(organisation, name="", trigger=Trigger.MANUAL))
         rule.set_scope(request.user)  # the preview counts whom she may reach, as the send will
         if request.POST.get("preview") or request.htmx:
             preview = queries.audience_preview(rule)
+        elif (reach := queries.audience_preview(rule))["contacted"] == 0:
+            # Refused before it starts: nobody would get it; say why and what to do.
+            preview, refusal = reach, queries.why_nobody(rule, reach)
         else:
             try:
                 do_save_rule(rule, actor=request.user, request=request)
@@ -137,7 +168,7 @@ def campaign_edit(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "automation/campaign.html",
-        {"form": form, "preview": preview, "active_nav": "automation"},
+        {"form": form, "preview": preview, "refusal": refusal, "active_nav": "automation"},
     )
 
 

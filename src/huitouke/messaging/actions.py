@@ -40,7 +40,14 @@ from huitouke.messaging.models import (
     seal_settings,
 )
 from huitouke.messaging.quiet import postpone
-from huitouke.messaging.rendering import VARIABLES, check_text, customer_variables, render
+from huitouke.messaging.rendering import (
+    MISSING_PREFIX,
+    VARIABLES,
+    check_text,
+    customer_variables,
+    missing_variables,
+    render,
+)
 
 OPT_OUT_TEXT = "回T退订"
 # Replies that mean "stop" (回T退订 asks for T; people also write the word itself).
@@ -230,9 +237,16 @@ def enqueue_message(
         )
         message.fallback_channel = fallback_channel if fallback_template else ""
         message.fallback_template = fallback_template if fallback_channel else None
+        missing = missing_variables(
+            [template.body, template.subject], values, list(template.sms_params or [])
+        )
         if reason:
             message.status = MessageStatus.SUPPRESSED
             message.reason = reason
+        elif missing:
+            # Never a text with a hole in it ("券码，30天内有效"): blocked, the reason kept.
+            message.status = MessageStatus.SUPPRESSED
+            message.error = MISSING_PREFIX + ",".join(missing)
         try:
             with transaction.atomic():
                 message.save()
@@ -262,7 +276,7 @@ def _build(
     enrolment_id: int | None,
     now: datetime,
 ) -> Message:
-    body = render(template.body, values)
+    body = render(template.body, values, mark_missing=True)
     signature = ""
     if channel == Channel.SMS:
         signature = sms_signature(customer)
@@ -275,7 +289,7 @@ def _build(
         channel=channel,
         template=template,
         recipient=recipient_for(customer, channel),
-        subject=render(template.subject, values)[:200],
+        subject=render(template.subject, values, mark_missing=True)[:200],
         body=body,
         provider_template_code=template.provider_template_code,
         template_params={name: values.get(name, "") for name in template.sms_params or []},

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from huitouke.customers.models import Customer
 from huitouke.loyalty.models import LoyaltyAccount
@@ -60,9 +60,43 @@ def check_text(text: str, field: str = "body") -> None:
         raise ValidationError({field: _("Use at most %(n)s characters.") % {"n": MAX_BODY}})
 
 
-def render(text: str, variables: dict[str, str]) -> str:
-    """Replace each {{ name }} by its value ('' for a value the customer does not have)."""
-    return _PLACEHOLDER.sub(lambda m: variables.get(m.group(1), ""), text or "")
+def render(text: str, variables: dict[str, str], *, mark_missing: bool = False) -> str:
+    """Replace each {{ name }} by its value: '' for a value the customer does not have, or with
+    `mark_missing` the variable's name in brackets (［券码］), for a message that is not sent."""
+
+    def value(match: re.Match[str]) -> str:
+        found = variables.get(match.group(1), "")
+        if found or not mark_missing:
+            return found
+        label = VARIABLES.get(match.group(1), (match.group(1), ""))[0]
+        return f"［{label}］"
+
+    return _PLACEHOLDER.sub(value, text or "")
+
+
+# A message whose text needs a value she does not have is not sent: Message.error keeps this
+# prefix and the variables' names, and `explain_error` says it in the reader's language.
+MISSING_PREFIX = "missing:"
+
+
+def missing_variables(texts: list[str], variables: dict[str, str], params: list[str]) -> list[str]:
+    """The variables the texts (or the SMS template's parameters) use that have no value."""
+    names: list[str] = []
+    for text in texts:
+        names += placeholders(text)
+    names += list(params)
+    return [n for n in dict.fromkeys(names) if n in VARIABLES and not variables.get(n)]
+
+
+def explain_error(error: str) -> str:
+    """A message's stored error as the reader reads it (a missing value named by its label)."""
+    if not error.startswith(MISSING_PREFIX):
+        return error
+    names = [n for n in error[len(MISSING_PREFIX) :].split(",") if n in VARIABLES]
+    labels = pgettext("list separator", ", ").join(str(VARIABLES[n][0]) for n in names)
+    return _("Not sent: the text needs %(what)s, which this customer does not have.") % {
+        "what": labels
+    }
 
 
 def _plain(amount: Decimal) -> str:

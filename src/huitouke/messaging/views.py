@@ -42,7 +42,7 @@ from huitouke.messaging.models import (
     OptOut,
     Provider,
 )
-from huitouke.messaging.rendering import VARIABLES, customer_variables
+from huitouke.messaging.rendering import VARIABLES, customer_variables, explain_error
 from huitouke.messaging.rendering import render as render_text
 
 
@@ -67,6 +67,8 @@ def outbox(request: AuthedRequest) -> HttpResponse:
     if rule.isdigit():
         rows = rows.filter(rule_id=int(rule))
     page = Paginator(rows.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
+    for message in page.object_list:
+        message.problem = explain_error(message.error)
     counts = dict(
         _visible_messages(request)
         .values_list("status")

@@ -10,4 +10,15 @@
   }
   trigger.addEventListener("change", update);
   update();
+  // 员工任务 as the channel needs no message template: the task's fields say what to do.
+  const channel = form.querySelector("[name=message_channel]");
+  function updateChannel() {
+    form.querySelectorAll("[data-hide-channel]").forEach((node) => {
+      node.hidden = channel !== null && node.dataset.hideChannel.split(" ").includes(channel.value);
+    });
+  }
+  if (channel) {
+    channel.addEventListener("change", updateChannel);
+    updateChannel();
+  }
 })();
