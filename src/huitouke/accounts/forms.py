@@ -31,6 +31,7 @@ class StaffForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["store"].queryset = Store.objects.filter(organisation=organisation)  # type: ignore[attr-defined]
         self.fields["store"].required = True
+        self.fields["store"].label = _("Store")
         if not self.instance.pk:
             self.fields["password"].required = True
 

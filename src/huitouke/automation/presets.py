@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from huitouke.accounts.models import Organisation
 from huitouke.automation.actions import do_save_rule, do_set_rule_active, new_rule
@@ -204,16 +204,27 @@ BY_CODE: dict[str, RuleTemplate] = {t.code: t for t in TEMPLATES}
 
 
 def _message_template(
-    organisation: Organisation, code: str, channel: str, subject: str, body: str, actor: Any
+    organisation: Organisation,
+    code: str,
+    channel: str,
+    subject: str,
+    body: str,
+    actor: Any,
+    title: Any = "",
 ) -> MessageTemplate:
     found = MessageTemplate.objects.filter(organisation=organisation, code=code).first()
     if found is not None:
         return found
-    name = body[:20] if not subject else subject[:40]
+    # Named in words, as the owner reads it in a list ("生日祝福（短信）"): never the body with
+    # its {{ placeholders }} or the template's code.
+    name = gettext("%(name)s (%(channel)s)") % {
+        "name": title or subject or code,
+        "channel": Channel(channel).label,
+    }
     template = MessageTemplate(
         organisation=organisation,
         code=code,
-        name=f"{name} ({code})"[:100],
+        name=name[:100],
         channel=channel,
         subject=subject,
         body=body,
@@ -255,7 +266,8 @@ def enable_template(
             coupon = _coupon_template(organisation, spec.coupon, actor)
             actions.append({"type": "issue_coupon", "coupon_template": coupon.pk})
         templates = [
-            _message_template(organisation, *message, actor=actor) for message in spec.messages
+            _message_template(organisation, *message, actor=actor, title=spec.name)
+            for message in spec.messages
         ]
         if templates:
             send: dict[str, Any] = {

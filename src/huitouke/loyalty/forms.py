@@ -57,6 +57,9 @@ class TierForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # A row of the tiers table: each box is named by its column for screen readers.
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("aria-label", field.label)
         if self.instance.pk is None:
             # The blank row for a new tier shows no model defaults, so leaving it empty changes nothing.
             for name in ("threshold", "price_rate", "points_multiplier"):
@@ -64,6 +67,11 @@ class TierForm(forms.ModelForm):
 
 
 class BaseTierFormSet(forms.BaseModelFormSet):
+    def add_fields(self, form: Any, index: Any) -> None:
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:  # the row's delete box, named for screen readers
+            form.fields["DELETE"].widget.attrs["aria-label"] = _("Delete")
+
     def clean(self) -> None:
         super().clean()
         names, thresholds = set(), set()

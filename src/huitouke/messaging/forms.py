@@ -15,7 +15,6 @@ from huitouke.messaging.models import (
     OptOutChannel,
     Provider,
 )
-from huitouke.messaging.rendering import VARIABLES
 
 
 class TemplateForm(forms.ModelForm):
@@ -23,7 +22,8 @@ class TemplateForm(forms.ModelForm):
         label=_("SMS template parameters"),
         required=False,
         help_text=_(
-            "Variable names in the order of the approved template, e.g. salutation, coupon_code"
+            "The approved template's variables in its order, separated by commas (the names"
+            " in the table of variables)."
         ),
     )
 
@@ -35,9 +35,10 @@ class TemplateForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["sms_params_text"].initial = ", ".join(self.instance.sms_params or [])
-        self.fields["body"].help_text = _("Variables: %(names)s") % {
-            "names": ", ".join(f"{{{{ {name} }}}}" for name in VARIABLES)
-        }
+        self.fields["body"].help_text = _(
+            "Type a variable as shown in the table of variables; it is replaced by the"
+            " customer's own value."
+        )
 
     def clean_sms_params_text(self) -> list[str]:
         text = self.cleaned_data.get("sms_params_text") or ""

@@ -109,6 +109,9 @@ class OrderLineForm(forms.Form):
         self.fields["product"].queryset = Product.objects.filter(  # type: ignore[attr-defined]
             organisation=organisation, is_active=True
         ).select_related("category")
+        # The line's boxes sit in a row under one heading: each is named for screen readers.
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("aria-label", field.label)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -10,9 +10,36 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from huitouke.analytics.models import Lifecycle, RfmSegment, ValueClass
 from huitouke.customers.models import Gender, Source
+
+# Each operator as the builder shows it: words, never the code (是 / 不是 / 至少 / 介于 …).
+OP_LABELS: dict[str, Any] = {
+    "eq": pgettext_lazy("segment operator", "equals"),
+    "ne": pgettext_lazy("segment operator", "does not equal"),
+    "gt": pgettext_lazy("segment operator", "more than"),
+    "gte": pgettext_lazy("segment operator", "at least"),
+    "lt": pgettext_lazy("segment operator", "less than"),
+    "lte": pgettext_lazy("segment operator", "at most"),
+    "between": pgettext_lazy("segment operator", "between"),
+    "is_empty": pgettext_lazy("segment operator", "is empty"),
+    "is_not_empty": pgettext_lazy("segment operator", "is not empty"),
+    "in": pgettext_lazy("segment operator", "is"),
+    "not_in": pgettext_lazy("segment operator", "is not"),
+    "is": pgettext_lazy("segment operator", "is"),
+    "contains": pgettext_lazy("segment operator", "contains"),
+    "startswith": pgettext_lazy("segment operator", "starts with"),
+    "any": pgettext_lazy("segment operator", "has any of"),
+    "all": pgettext_lazy("segment operator", "has all of"),
+    "none": pgettext_lazy("segment operator", "has none of"),
+    "before": pgettext_lazy("segment operator", "before"),
+    "after": pgettext_lazy("segment operator", "after"),
+    "within_last_days": pgettext_lazy("segment operator", "within the last (days)"),
+    "bought": pgettext_lazy("segment operator", "bought"),
+    "not_bought": pgettext_lazy("segment operator", "did not buy"),
+}
 
 NUMBER_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "between", "is_empty", "is_not_empty")
 CHOICE_OPS = ("in", "not_in", "is_empty", "is_not_empty")

@@ -19,7 +19,7 @@ from huitouke.accounts.models import Role
 from huitouke.customers.models import Customer, CustomField
 from huitouke.segments import actions
 from huitouke.segments.compiler import SegmentError, compile_segment, empty_definition
-from huitouke.segments.fields import FIELDS
+from huitouke.segments.fields import FIELDS, OP_LABELS
 from huitouke.segments.models import Segment
 
 
@@ -126,6 +126,7 @@ def segment_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
         "name": request.POST.get("name", segment.name if segment else ""),
         "description": request.POST.get("description", segment.description if segment else ""),
         "fields_json": json.dumps(_field_spec(request), ensure_ascii=False),
+        "ops_json": json.dumps({k: str(v) for k, v in OP_LABELS.items()}, ensure_ascii=False),
         "active_nav": "segments",
     }
     return render(request, "segments/edit.html", ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import pgettext
 
 register = template.Library()
 
@@ -19,11 +20,11 @@ def pct(value: Any, digits: int = 1) -> str:
 
 @register.filter
 def change(value: Any, kind: str = "") -> str:
-    """A signed change: "+12.3%" for amounts, "+1.2 pp" for rates ("—" when unknown)."""
+    """A signed change: "+12.3%" for amounts, "+1.2 pp" (个百分点) for rates ("—" when unknown)."""
     if value is None or value == "":
         return "—"
     sign = "+" if value > 0 else ("−" if value < 0 else "±")
-    unit = " pp" if kind == "rate" else "%"
+    unit = " " + pgettext("percentage points", "pp") if kind == "rate" else "%"
     return f"{sign}{abs(float(value)):.1f}{unit}"
 
 

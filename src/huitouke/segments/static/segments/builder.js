@@ -11,6 +11,7 @@
   function initBuilder(root, textarea) {
     const fields = JSON.parse(root.dataset.fields);
     const labels = JSON.parse(root.dataset.labels);
+    const opLabels = JSON.parse(root.dataset.ops || "{}");
     const byName = Object.fromEntries(fields.map((f) => [f.name, f]));
     let definition;
     try { definition = JSON.parse(textarea.value || "{}"); } catch (e) { definition = {}; }
@@ -45,14 +46,14 @@
       const op = cond.op;
       if (op === "is_empty" || op === "is_not_empty") return el("span");
       if (field.type === "bool") {
-        const s = el("select");
+        const s = el("select", { "aria-label": labels.value });
         [["true", "✓"], ["false", "✗"]].forEach(([v, t]) => s.appendChild(el("option", { value: v, text: t })));
         s.value = String(cond.value);
         s.onchange = () => { cond.value = s.value === "true"; changed(); };
         return s;
       }
       if ((field.type === "choice" || field.type === "multi") && field.choices.length) {
-        const s = el("select", { multiple: "multiple", size: "3" });
+        const s = el("select", { multiple: "multiple", size: "3", "aria-label": labels.value });
         field.choices.forEach(([v, t]) => {
           const o = el("option", { value: v, text: t });
           if ((cond.value || []).includes(v)) o.selected = true;
@@ -61,7 +62,7 @@
         s.onchange = () => { cond.value = Array.from(s.selectedOptions).map((o) => o.value); changed(); };
         return s;
       }
-      const input = el("input", { type: "text", size: "14" });
+      const input = el("input", { type: "text", size: "14", "aria-label": labels.value });
       const show = (v) => (Array.isArray(v) ? v.join(", ") : (v && typeof v === "object" ? (v.ids || []).join(", ") : v ?? ""));
       input.value = show(cond.value);
       input.oninput = () => {
@@ -80,12 +81,12 @@
 
     function condRow(cond, parent, index) {
       const row = el("div", { class: "row", "data-condition": "" });
-      const fieldSel = el("select", { "aria-label": "field" });
+      const fieldSel = el("select", { "aria-label": labels.field });
       fields.forEach((f) => fieldSel.appendChild(el("option", { value: f.name, text: f.label })));
       fieldSel.value = cond.field;
       const field = byName[cond.field] || fields[0];
-      const opSel = el("select", { "aria-label": "operator" });
-      field.ops.forEach((o) => opSel.appendChild(el("option", { value: o, text: o })));
+      const opSel = el("select", { "aria-label": labels.operator });
+      field.ops.forEach((o) => opSel.appendChild(el("option", { value: o, text: opLabels[o] || o })));
       opSel.value = cond.op;
       fieldSel.onchange = () => {
         const f = byName[fieldSel.value];
@@ -102,7 +103,7 @@
     function groupBox(group, parent, index) {
       const box = el("div", { class: "card", "data-group": "" });
       const head = el("div", { class: "row" });
-      const match = el("select", { "aria-label": "match" });
+      const match = el("select", { "aria-label": labels.match });
       [["all", labels.all], ["any", labels.any]].forEach(([v, t]) => match.appendChild(el("option", { value: v, text: t })));
       match.value = group.match || "all";
       match.onchange = () => { group.match = match.value; changed(); };

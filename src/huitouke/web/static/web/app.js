@@ -32,3 +32,9 @@ document.addEventListener("submit", (e) => {
   if (form && !window.confirm(form.dataset.confirm)) e.preventDefault();
 });
 
+// A table that scrolls sideways on a phone can be scrolled from the keyboard too (WCAG 2.1.1).
+function hutkScrollers(root) {
+  root.querySelectorAll(".table-wrap:not([tabindex])").forEach((el) => { el.tabIndex = 0; });
+}
+document.addEventListener("DOMContentLoaded", () => hutkScrollers(document));
+document.addEventListener("htmx:afterSettle", (e) => hutkScrollers(e.target));
