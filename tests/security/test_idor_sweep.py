@@ -304,3 +304,65 @@ def test_staff_and_a_manager_of_another_store_reach_nothing_of_her(
     assert her.name not in response.content.decode()
     assert leaks == []
     assert fingerprint(org) == before
+
+
+def query_routes(shop: dict[str, Any], staff_id: int) -> list[str]:
+    """Every screen that takes an id (or a phone) in its query string, with organisation 1's."""
+    her, digits = shop["her"], shop["her"].phone[-11:]
+    return [
+        f"/sales/order/new/?customer={her.pk}",
+        f"/sales/order/lookup/?phone={digits}",
+        f"/loyalty/coupons/issue/?customer={her.pk}&template={shop['template'].pk}",
+        f"/messages/?rule={shop['rule'].pk}",
+        f"/messages/templates/new/?customer={her.pk}",
+        f"/tasks/new/?customer={her.pk}",
+        f"/imports/export/?segment={shop['segment'].pk}",
+        f"/customers/?store={her.home_store_id}&owner={her.owner_id}",
+        f"/customers/?q={digits}",
+        f"/accounts/handover/?from={staff_id}",
+    ]
+
+
+def secrets_of(shop: dict[str, Any]) -> list[str]:
+    """What a page must not show someone outside her scope: her name and number, and the names
+    of organisation 1's segment, rule and coupon template."""
+    her = shop["her"]
+    return [
+        her.name,
+        her.phone[-11:],
+        her.phone[-4:] + "<",  # the last digits as a masked number ends them
+        shop["segment"].name,
+        shop["rule"].name,
+        shop["template"].name,
+    ]
+
+
+@pytest.mark.parametrize("persona", ["other_owner", "staff_a", "manager"])
+def test_query_string_ids_and_phones_reach_nothing(
+    request: pytest.FixtureRequest, persona: str, org: Any, shop: dict[str, Any], staff_c: Any
+) -> None:
+    user = request.getfixturevalue(persona)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    # Staff and the manager of store 1 share organisation 1's segment, rule and template names
+    # by design; her name and number are what they must not reach.
+    secrets = secrets_of(shop) if persona == "other_owner" else secrets_of(shop)[:3]
+    before = fingerprint(org)
+    leaks = []
+    for url in query_routes(shop, staff_c.pk):
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            if response.status_code in REFUSED or response.status_code == 302:
+                continue
+            if response.status_code != 200:
+                leaks.append(f"{method.upper()} {url} -> {response.status_code}")
+                continue
+            body = response.content.decode()
+            if "phone=" in url or "q=" in url:
+                # A search box shows back what was typed; her name must still not appear.
+                body = body.replace(shop["her"].phone[-11:], "")
+            shown = [s for s in secrets if s and s in body]
+            if shown:
+                leaks.append(f"{method.upper()} {url} shows {shown}")
+    assert leaks == []
+    assert fingerprint(org) == before

@@ -507,6 +507,12 @@ def do_merge_customers(
         # Lock in primary-key order so two merges touching the same pair cannot deadlock.
         for c in sorted((keep, duplicate), key=lambda c: c.pk):
             lock_customer_stats(c.pk, c.organisation_id)
+        gone = Customer.objects.filter(pk__in=[keep.pk, duplicate.pk]).filter(
+            Q(merged_into__isnull=False) | Q(erased_at__isnull=False)
+        )
+        if gone.exists():
+            # Read under the lock: an erased or already merged customer takes no one in.
+            raise ValidationError(_("An erased or already merged customer cannot be merged."))
         moved_orders = duplicate.orders.count()  # the stats lock keeps new ones out
         duplicate.interactions.update(customer=keep)
         duplicate.family.update(customer=keep)

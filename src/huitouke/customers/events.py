@@ -44,3 +44,9 @@ customers_changed = Signal()
 # staff record a marketing-consent answer she gave (or withdrew), inside the write's transaction;
 # members keeps each as a ConsentEvent. Nothing is sent for a consent nobody answered.
 consent_answered = Signal()
+
+# sender=Customer, customer=<Customer> (anonymised), removed=<{model name: [ids]}> (the rows
+# deleted, e.g. {"Message": [4, 9]}). Sent by customers.privacy.do_erase_customer inside the
+# erasure's transaction, after her rows are removed and her fields anonymised. Receivers:
+# integrations (tombstones for the removed messages and her kept orders and coupons).
+customer_erased = Signal()

@@ -154,6 +154,11 @@ class Customer(Birthday):
     merged_into = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_from"
     )
+    # When her personal data was erased (PIPL art. 47, customers.privacy.do_erase_customer).
+    # The one answer to "was she erased?"; an erased customer is also marked merged into herself,
+    # which is what takes her out of every list, search, segment, rule and feed (the ~30 queries,
+    # constraints and indexes that mean "a live customer" by merged_into IS NULL).
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(

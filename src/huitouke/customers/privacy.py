@@ -7,9 +7,9 @@ orders, refunds, points and coupons kept as anonymous money records so every sum
 messages, contacts, tasks, consents and member sign-ins removed, and the act audited as
 `customer_anonymised` (which the integrations hooks turn into the change feed's tombstone).
 
-An erased customer is marked as merged into herself: she leaves every list, search, segment,
-rule and feed the way a merged duplicate does, while her orders keep pointing at the anonymous
-row.
+`Customer.erased_at` says when she was erased (shown on her privacy page and her orders). She is
+also marked as merged into herself: she leaves every list, search, segment, rule and feed the way
+a merged duplicate does, while her orders keep pointing at the anonymous row.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from django.utils import timezone
 from huitouke.accounts.models import Role
 from huitouke.audit.actions import record_audit
 from huitouke.audit.models import AuditEntry
+from huitouke.customers import events
 from huitouke.customers.models import Customer
 
 ANONYMOUS_NAME = "已删除客户"
@@ -157,20 +158,24 @@ def do_erase_customer(customer: Customer, *, actor: Any, request: Any = None) ->
     _require_owner(actor, customer)
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
-        if customer.merged_into_id is not None:
-            raise PermissionDenied  # merged or already erased
+        if customer.erased_at is not None or customer.merged_into_id is not None:
+            raise PermissionDenied  # already erased, or merged into another
         removed: dict[str, int] = {}
+        removed_ids: dict[str, list[int]] = {}
         for app_label, name in REMOVED:
             model = _model(app_label, name)
             if model is not None:
-                count, _rows = model.objects.filter(customer=customer).delete()
+                rows = model.objects.filter(customer=customer)
+                removed_ids[name] = list(rows.values_list("pk", flat=True))
+                count, _rows = rows.delete()
                 removed[name] = count
         customer.tags.clear()
         for field, value in PERSONAL_FIELDS.items():
             setattr(customer, field, value)
         customer.name = f"{ANONYMOUS_NAME} #{customer.pk}"
         customer.consent_updated_at = timezone.now()
-        customer.merged_into = customer
+        customer.erased_at = timezone.now()
+        customer.merged_into = customer  # out of every list (see Customer.erased_at)
         customer.save()
         # The audit log keeps what happened, but no longer her name.
         AuditEntry.objects.filter(
@@ -178,6 +183,7 @@ def do_erase_customer(customer: Customer, *, actor: Any, request: Any = None) ->
             object_type="customer",
             object_id=str(customer.pk),
         ).update(object_repr=customer.name)
+        events.customer_erased.send(Customer, customer=customer, removed=removed_ids)
         record_audit(
             actor=actor,
             organisation=customer.organisation,

@@ -11,14 +11,23 @@ from django.views.decorators.http import require_POST
 
 from huitouke.accounts.http import AuthedRequest, require_role
 from huitouke.accounts.models import Role
+from huitouke.customers.models import Customer
 from huitouke.customers.privacy import do_erase_customer, do_export_customer_data
 from huitouke.customers.queries import get_customer_for
+
+
+def _erased_for(request: AuthedRequest, pk: int) -> Customer | None:
+    # An erased customer is in no list, but her owner can still see when she was erased.
+    org = request.user.organisation_id
+    if org is None:
+        return None
+    return Customer.objects.filter(organisation_id=org, pk=pk, erased_at__isnull=False).first()
 
 
 @login_required
 def privacy(request: AuthedRequest, pk: int) -> HttpResponse:
     require_role(request, Role.OWNER)
-    customer = get_customer_for(request, pk)
+    customer = _erased_for(request, pk) or get_customer_for(request, pk)
     return render(
         request,
         "customers/privacy.html",
@@ -49,4 +58,4 @@ def privacy_erase(request: AuthedRequest, pk: int) -> HttpResponse:
         request,
         _("Her personal data was erased; her orders stay as anonymous records."),
     )
-    return redirect("customers:list")
+    return redirect("customers:privacy", pk)

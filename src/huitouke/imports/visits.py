@@ -28,6 +28,7 @@ from huitouke.audit.actions import record_audit
 from huitouke.imports.summary import ROW_PREFIX
 from huitouke.loyalty.models import Coupon, PointsEntry
 from huitouke.loyalty.program import reevaluate_tiers_of
+from huitouke.sales import events as sales_events
 from huitouke.sales.models import Order, OrderLine, OrderSource, OrderStatus
 from huitouke.sales.stats import refresh_stats_for
 
@@ -115,6 +116,12 @@ def do_merge_visit_orders(
             return outcome
         for start in range(0, len(groups), BATCH_GROUPS):
             _merge(groups[start : start + BATCH_GROUPS])
+        # The change feeds show each removed order as merged into its visit's kept one.
+        sales_events.orders_merged.send(
+            Order,
+            organisation_id=organisation.pk,
+            merged={pk: keep for keep, *others in groups for pk in others},
+        )
         refresh_stats_for(organisation.pk, outcome.customers)
         record_audit(
             actor=actor,
@@ -143,6 +150,6 @@ def _merge(groups: list[list[int]]) -> None:
         sums = {
             name: sum((amounts[pk][name] for pk in others), amounts[keep][name]) for name in AMOUNTS
         }
-        Order.objects.filter(pk=keep).update(**sums)
+        Order.objects.filter(pk=keep).update(**sums, updated_at=timezone.now())
         OrderLine.objects.filter(order_id__in=others).update(order_id=keep)
     Order.objects.filter(pk__in=[pk for g in groups for pk in g[1:]]).delete()

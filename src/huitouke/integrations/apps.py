@@ -23,6 +23,8 @@ class IntegrationsConfig(AppConfig):
         sales.order_paid.connect(hooks.on_order_paid)
         sales.order_refunded.connect(hooks.on_order_refunded)
         customers.customers_merged.connect(hooks.on_customers_merged)
+        customers.customer_erased.connect(hooks.on_customer_erased)
+        sales.orders_merged.connect(hooks.on_orders_merged)
         customers.customers_changed.connect(hooks.on_customers_changed)
         loyalty.coupon_redeemed.connect(hooks.on_coupon_redeemed)
         followups.task_completed.connect(hooks.on_task_completed)

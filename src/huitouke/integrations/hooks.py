@@ -13,8 +13,10 @@ from typing import Any
 from huitouke.customers.changes import CONSENT_FIELDS, CustomerChanges
 from huitouke.customers.models import Customer
 from huitouke.integrations.models import Tombstone, WebhookEvent
-from huitouke.integrations.tombstones import record_tombstone
+from huitouke.integrations.tombstones import record_tombstone, record_tombstones
 from huitouke.integrations.webhooks import emit, emit_many
+from huitouke.loyalty.models import Coupon
+from huitouke.sales.models import Order
 
 # Audit entries of actions that take a customer out of the feeds (erasure, deletion).
 AUDITED_TOMBSTONES = {
@@ -69,6 +71,30 @@ def on_customers_merged(sender: Any, *, keep: Any, duplicate: Any, **kwargs: Any
         keep.organisation_id,
         WebhookEvent.CUSTOMER_MERGED,
         {"customer_id": keep.pk, "merged_customer_id": duplicate.pk},
+    )
+
+
+def on_customer_erased(
+    sender: Any, *, customer: Any, removed: dict[str, list[int]], **kwargs: Any
+) -> None:
+    """customers.events.customer_erased: her removed messages leave the message feed; her kept
+    orders and coupons are anonymous money records now (the customer's own tombstone comes from
+    the audit entry, below)."""
+    org = customer.organisation_id
+    anonymised = Tombstone.Reason.ANONYMISED
+    record_tombstones(org, Tombstone.Kind.MESSAGE, removed.get("Message", []), anonymised)
+    orders = Order.objects.filter(customer_id=customer.pk).values_list("pk", flat=True)
+    record_tombstones(org, Tombstone.Kind.ORDER, list(orders), anonymised)
+    coupons = Coupon.objects.filter(customer_id=customer.pk).values_list("pk", flat=True)
+    record_tombstones(org, Tombstone.Kind.COUPON, list(coupons), anonymised)
+
+
+def on_orders_merged(
+    sender: Any, *, organisation_id: int, merged: dict[int, int], **kwargs: Any
+) -> None:
+    """sales.events.orders_merged: each removed order is a tombstone naming the kept one."""
+    record_tombstones(
+        organisation_id, Tombstone.Kind.ORDER, merged, Tombstone.Reason.MERGED, replaced_by=merged
     )
 
 

@@ -279,7 +279,7 @@ def do_checkout(
             note=note,
         )
         if quote.coupon is not None:
-            Coupon.objects.filter(pk=quote.coupon.pk).update(order=order)
+            Coupon.objects.filter(pk=quote.coupon.pk).update(order=order, updated_at=timezone.now())
             if customer is not None:
                 coupons.redeemed(quote.coupon, order)
         if quote.points_used and customer is not None:

@@ -367,7 +367,10 @@ def do_void_coupon(coupon: Coupon, *, actor: Any, reason: str = "", request: Any
     """Cancel an unused coupon; a used one stays as it is."""
     with transaction.atomic():
         voided = Coupon.objects.filter(pk=coupon.pk, status=CouponStatus.ISSUED).update(
-            status=CouponStatus.VOID, voided_at=timezone.now(), void_reason=(reason or "")[:200]
+            status=CouponStatus.VOID,
+            voided_at=timezone.now(),
+            void_reason=(reason or "")[:200],
+            updated_at=timezone.now(),  # .update() skips auto_now: the coupon feed shows the void
         )
         if not voided:
             raise ValidationError(_("Only an unused coupon can be voided."))
@@ -387,7 +390,7 @@ def do_expire_coupons(*, now: datetime | None = None) -> int:
     """Mark unused coupons past their validity as expired (the daily job)."""
     now = now or timezone.now()
     return Coupon.objects.filter(status=CouponStatus.ISSUED, expires_at__lte=now).update(
-        status=CouponStatus.EXPIRED
+        status=CouponStatus.EXPIRED, updated_at=timezone.now()
     )
 
 
@@ -404,4 +407,6 @@ def return_coupon(order: Order, *, now: datetime | None = None) -> int:
 
 def move_coupons(keep: Customer, duplicate: Customer) -> int:
     """The duplicate's coupons become the kept customer's (inside a merge)."""
-    return Coupon.objects.filter(customer=duplicate).update(customer=keep)
+    return Coupon.objects.filter(customer=duplicate).update(
+        customer=keep, updated_at=timezone.now()
+    )

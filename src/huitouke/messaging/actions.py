@@ -589,7 +589,11 @@ def do_retry_message(message: Message, *, actor: Any, request: Any = None) -> Me
     """Send a failed message again (the owner fixed the channel); its key stays the same."""
     with transaction.atomic():
         updated = Message.objects.filter(pk=message.pk, status=MessageStatus.FAILED).update(
-            status=MessageStatus.QUEUED, attempts=0, next_attempt_at=timezone.now(), error=""
+            status=MessageStatus.QUEUED,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            error="",
+            updated_at=timezone.now(),
         )
         if not updated:
             raise ValidationError(_("Only failed messages can be sent again."))

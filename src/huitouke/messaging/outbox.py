@@ -160,7 +160,7 @@ def claim(pk: int, now: datetime) -> bool:
     """Take a queued, due message for this worker; False when another worker has it."""
     return (
         Message.objects.filter(pk=pk, status=MessageStatus.QUEUED, next_attempt_at__lte=now).update(
-            status=MessageStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+            status=MessageStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1, updated_at=now
         )
         == 1
     )
@@ -168,6 +168,7 @@ def claim(pk: int, now: datetime) -> bool:
 
 def _finish(pk: int, **fields: Any) -> bool:
     # Only the worker holding the claim writes the outcome.
+    fields.setdefault("updated_at", timezone.now())  # .update() skips auto_now; feeds need it
     return Message.objects.filter(pk=pk, status=MessageStatus.SENDING).update(**fields) == 1
 
 

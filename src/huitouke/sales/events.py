@@ -21,3 +21,8 @@ order_refunded = Signal()
 # importer once an import has committed (send_robust: a receiver's failure is logged and counted,
 # never hides the import's outcome). Imported orders send no order_paid.
 orders_imported = Signal()
+
+# sender=Order, organisation_id=<int>, merged=<{removed order id: kept order id}>. Sent by
+# imports.visits.do_merge_visit_orders inside its transaction, once one-row orders of a visit
+# are joined into the visit's first order. Receivers: integrations (order tombstones).
+orders_merged = Signal()

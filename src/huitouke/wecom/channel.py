@@ -219,11 +219,11 @@ def refresh_outbox(task: WeComGroupMessage, *, client: Any = None) -> dict[str, 
         if status == RecipientStatus.SENT:
             Message.objects.filter(
                 pk=message_id, status=MessageStatus.SENT, delivered_at__isnull=True
-            ).update(delivered_at=now)
+            ).update(delivered_at=now, updated_at=now)
         elif status in (RecipientStatus.NOT_FRIEND, RecipientStatus.LIMIT):
             reason = str(RecipientStatus(status).label)
             if Message.objects.filter(pk=message_id, status=MessageStatus.SENT).update(
-                status=MessageStatus.FAILED, error=reason[:300]
+                status=MessageStatus.FAILED, error=reason[:300], updated_at=now
             ):
                 enqueue_fallback(Message.objects.get(pk=message_id), now=now)
     return counts
