@@ -1,8 +1,9 @@
 """The Arrow reader and writer in a child process read and write what the cursor does.
 
 Large reads and writes of the embedded SQLite database go through `analytics/sqlite_arrow.py`
-in a child process. The child sees only committed rows, so these tests commit
-(transaction=True). On PostgreSQL the child is never used, and the tests check that.
+in a child process, and on PostgreSQL through ADBC's driver. Both see only committed rows, so
+these tests commit (transaction=True). On PostgreSQL the child is never used, and the tests
+check that.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def test_the_child_reader_reads_what_the_cursor_reads():
     """Large reads of the embedded database go through the Arrow reader in a child process.
 
     Committed rows (transaction=True): the child sees only what is committed. On PostgreSQL the
-    child reader is never used and the large read is the cursor's.
+    child reader is never used; large reads go through ADBC's PostgreSQL driver, which must
+    give the cursor's frames value by value (and type by type).
     """
     org = build(HAND_WORKED, 90, 180, 365)
     cfg = results.Settings.of(org)
@@ -61,6 +63,13 @@ def test_the_child_reader_reads_what_the_cursor_reads():
         for child, cursor in zip(by_child, by_cursor, strict=True):
             assert child.height > 0
             assert_frame_equal(child, cursor)
+    if connection.vendor == "postgresql":
+        by_adbc = loader._read_pg_arrow(queries)
+        assert by_adbc is not None
+        for adbc, cursor in zip(by_adbc, by_cursor, strict=True):
+            assert adbc.height > 0
+            assert_frame_equal(adbc, cursor)
+    assert loader.arrow_reads(org)
     for large, cursor in zip(loader.read_all(queries, large=True), by_cursor, strict=True):
         assert_frame_equal(large, cursor)
     # The whole nightly computation through the large reads equals the every-order path.
@@ -73,14 +82,20 @@ def test_the_child_reader_reads_what_the_cursor_reads():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_child_read_falls_back_to_the_cursor(caplog, monkeypatch):
-    if connection.vendor != "sqlite":
-        assert not loader.child_usable()
-        return
     org = build(HAND_WORKED[:2], 90, 180, 365)
     good = loader._customers_query(org, None)
     ids = [c.pk for c in org.customers.order_by("pk")]
     # A value that is not a number cannot take the frame's integer type.
     bad = ("SELECT 'x' FROM customers_customer", [], [("customer_id", pl.Int64())])
+    if connection.vendor != "sqlite":
+        assert not loader.child_usable()
+        assert loader._read_pg_arrow([good, bad]) is None
+        assert "Arrow reader failed" in caplog.text
+        # SQL the server refuses: the cursor's error, not the Arrow reader's, reaches the caller.
+        broken = ("SELECT no_such_column FROM customers_customer", [], [("x", pl.Int64())])
+        assert loader._read_pg_arrow([broken]) is None
+        assert loader.read_all([good], large=True)[0]["customer_id"].to_list() == ids
+        return
     assert loader._read_in_child([good, bad]) is None
     assert "Arrow reader failed" in caplog.text
     # A child that cannot start: the same rows come through the cursor.
@@ -91,8 +106,10 @@ def test_a_failing_child_read_falls_back_to_the_cursor(caplog, monkeypatch):
 
 
 def test_no_child_reads_inside_a_transaction(db):
-    # pytest-django's `db` runs each test in a transaction the child could not see into.
+    # pytest-django's `db` runs each test in a transaction the child could not see into, nor
+    # another PostgreSQL connection.
     assert not loader.child_usable()
+    assert not loader._pg_arrow_usable()
 
 
 def _stored(model, order_by: str, leave_out: tuple[str, ...] = ("id",)) -> list[tuple]:

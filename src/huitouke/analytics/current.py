@@ -35,7 +35,7 @@ from huitouke.accounts.models import Organisation
 from huitouke.analytics import lifecycle, rfm
 from huitouke.analytics.loader import (
     Query,
-    child_io,
+    arrow_reads,
     epoch_seconds,
     load_category_cycles,
     read_all,
@@ -181,7 +181,7 @@ def core_results_from_stats(
     start, end = _day_start(window_first, tz), _day_start(as_of + dt.timedelta(days=1), tz)
     middle = _day_start(window_first + dt.timedelta(days=lookback // 2), tz)
     relevant = lifecycle.relevant_cycles(load_category_cycles(organisation), s_org, c_org)
-    frames = read_all(_queries(organisation, (start, middle, end)), large=child_io(organisation))
+    frames = read_all(_queries(organisation, (start, middle, end)), large=arrow_reads(organisation))
     stats, customers = frames[-2:]
     stats = stats.join(customers, on="customer_id", how="semi")
     dates = stats.select(
