@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_apitoken_use_count'),
+        ('accounts', '0005_onboarding'),
     ]
 
     operations = [

@@ -27,7 +27,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0005_uxrules"),
+        ("customers", "0006_name_pinyin"),
         ("audit", "0002_action_any_code"),
     ]
 
