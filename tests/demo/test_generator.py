@@ -26,6 +26,7 @@ from huitouke.customers.models import (
     Interaction,
 )
 from huitouke.customers.phones import normalise_phone
+from huitouke.customers.pinyin import name_keys
 from huitouke.demo.generator import DEMO_PASSWORD, DemoSummary, generate_demo
 from huitouke.sales.models import Category, Order, OrderLine, Product, Refund
 
@@ -274,3 +275,9 @@ def test_profiles_are_varied_and_fit_the_archive_template(demo: DemoSummary) -> 
                 assert value and set(value) <= set(spec[key]["choices"])
             else:
                 assert isinstance(value, str) and value
+
+
+def test_demo_customers_have_their_pinyin_keys(demo: DemoSummary) -> None:
+    # The demo's bulk row writer bypasses Customer.save(): it must write the search keys itself.
+    rows = list(Customer.objects.values_list("name", "name_pinyin", "name_initials"))
+    assert rows and all((p, i) == name_keys(n) and p for n, p, i in rows)

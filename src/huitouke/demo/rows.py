@@ -13,6 +13,7 @@ from django.db.models import Max
 
 from huitouke.accounts.models import Organisation
 from huitouke.customers.models import Customer, FamilyMember, Interaction
+from huitouke.customers.pinyin import name_keys
 from huitouke.demo.simulation import CustomerPlan, OrderPlan, World
 from huitouke.sales.models import Order, OrderLine, OrderStatus, Refund
 
@@ -111,6 +112,7 @@ class Writer:
             if ref is not None:
                 row["referrer_id"] = self.customer_ids[ref]
             row["organisation_id"] = org_id
+            row["name_pinyin"], row["name_initials"] = name_keys(row.get("name"))
             cid = self.customers.add(row)
             self.customer_ids.append(cid)
             self.potential += not plan.orders
