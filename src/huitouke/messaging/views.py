@@ -110,7 +110,10 @@ def message_retry(request: AuthedRequest, pk: int) -> HttpResponse:
 @login_required
 def template_list(request: AuthedRequest) -> HttpResponse:
     require_role(request, Role.OWNER, Role.MANAGER)
-    templates = MessageTemplate.objects.filter(organisation_id=request.user.organisation_id)
+    templates = list(MessageTemplate.objects.filter(organisation_id=request.user.organisation_id))
+    for template in templates:
+        # The text as people read it: each {{ variable }} by its name (［称呼］).
+        template.readable = render_text(template.body, {}, mark_missing=True)
     return render(
         request, "messaging/templates.html", {"templates": templates, "active_nav": "automation"}
     )
