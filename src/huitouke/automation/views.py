@@ -197,7 +197,7 @@ def rule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         .order_by("-due_at", "-id")[:50]
     )
     for enrolment in enrolments:
-        enrolment.occasion = queries.occasion_label(rule, enrolment.occurrence_key)
+        enrolment.occasion = queries.occasion_label(rule, enrolment.occurrence_key)  # type: ignore[attr-defined]
     return render(
         request,
         "automation/detail.html",

@@ -113,7 +113,7 @@ def template_list(request: AuthedRequest) -> HttpResponse:
     templates = list(MessageTemplate.objects.filter(organisation_id=request.user.organisation_id))
     for template in templates:
         # The text as people read it: each {{ variable }} by its name (［称呼］).
-        template.readable = render_text(template.body, {}, mark_missing=True)
+        template.readable = render_text(template.body, {}, mark_missing=True)  # type: ignore[attr-defined]
     return render(
         request, "messaging/templates.html", {"templates": templates, "active_nav": "automation"}
     )
