@@ -8,21 +8,26 @@ as the channel asks for no message template and saves a follow-up task.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 from tests.e2e.conftest import log_in
 from tests.helpers import PASSWORD, make_customer
 
-from huitouke.automation.models import AutomationRule
+from huitouke.automation import engine
+from huitouke.automation.models import AutomationRule, Enrolment
 from huitouke.messaging.actions import do_opt_out
 from huitouke.messaging.models import MessageTemplate
 from huitouke.segments.models import Segment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
+# What people must never read: {{ variables }}, %(formats)s, snake_case codes, "birthday:2026".
+IDENTIFIER = re.compile(r"\{\{|%\(|\b[a-z]+_[a-z_]+\b|\b[a-z]+:\w")
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 WOMEN = {
     "version": 1,
@@ -45,7 +50,6 @@ def _shoot(page: Any, name: str) -> None:
             expect(page.locator("[data-testid=rule-sample]")).to_be_visible()
             overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
             assert not overflow, f"{name} scrolls sideways at {width}px"
-            page.locator("#rule-preview").scroll_into_view_if_needed()
             page.screenshot(path=str(SHOTS / f"issue15-{name}-{lang}-{vp}.png"), full_page=True)
     page.context.add_cookies(
         [{"name": "django_language", "value": "zh-hans", "url": page.base_url}]
@@ -77,6 +81,8 @@ def test_the_editor_shows_the_audience_and_a_sample_before_saving(
     expect(page.locator("[data-testid=rule-sample-missing]")).to_contain_text("券码")
     assert "{{" not in sample.inner_text()
     assert not AutomationRule.objects.filter(organisation=org).exists()  # nothing saved yet
+    # Only the chosen trigger's settings show (the festival boxes are not a birthday's).
+    expect(page.locator("[data-field=festivals]")).to_be_hidden()
     _shoot(page, "rule-preview")
 
 
@@ -97,3 +103,29 @@ def test_the_task_channel_asks_for_no_message_template(page, org, owner, store1)
     page.goto(page.base_url + "/automation/new/")
     page.select_option("#id_message_channel", "sms")
     expect(page.locator("[data-field=message_template]")).to_be_visible()
+
+
+def test_no_identifier_reaches_the_rule_screens(page, org, owner, store1, sms_channel) -> None:
+    """Item 2: a ready-made rule's message templates are named in words, and an enrolment's
+    occasion reads as the rule's trigger and year, never "birthday:2026"."""
+    today = timezone.localdate()
+    make_customer(org, name="陈静", gender="f", birth_month=today.month, birth_day=today.day)
+    log_in(page, "owner", PASSWORD)
+    page.goto(page.base_url + "/automation/")
+    page.click("[data-testid=enable-birthday_coupon]")
+    rule = AutomationRule.objects.get(organisation=org, template_code="birthday_coupon")
+    page.wait_for_url(page.base_url + f"/automation/{rule.pk}/")
+    names = list(MessageTemplate.objects.filter(organisation=org).values_list("name", flat=True))
+    assert names and all(IDENTIFIER.search(n) is None for n in names), names
+    page.goto(page.base_url + "/messages/templates/")
+    assert IDENTIFIER.search(page.inner_text("main")) is None
+    rule.params = {**rule.params, "days_before": 0}
+    rule.save(update_fields=["params"])
+    engine.run_scheduler(now=timezone.now())
+    assert Enrolment.objects.filter(rule=rule).exists()
+    for lang, words in (("zh-hans", "年"), ("en", str(today.year))):
+        page.context.add_cookies([{"name": "django_language", "value": lang, "url": page.base_url}])
+        page.goto(page.base_url + f"/automation/{rule.pk}/")
+        table = page.locator("[data-testid=enrolments]").inner_text()
+        assert "birthday:" not in table and words in table, table
+        assert IDENTIFIER.search(page.inner_text("main")) is None

@@ -218,7 +218,9 @@ def test_results_page_shows_the_numbers(
     engine.run_scheduler(now=local(2026, 5, 20, 9, 0))
     client.force_login(owner)
     html = page(client, "automation:detail", rule.pk)
-    assert 'data-kpi="targeted">1<' in html and "王丽" in html and "birthday:2026" in html
+    assert 'data-kpi="targeted">1<' in html and "王丽" in html
+    # The occasion in words (the trigger and its year), never its key "birthday:2026".
+    assert "birthday:2026" not in html and "2026" in html
 
 
 @pytest.mark.django_db

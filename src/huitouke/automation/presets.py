@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from huitouke.accounts.models import Organisation
 from huitouke.automation.actions import do_save_rule, do_set_rule_active, new_rule
@@ -210,21 +210,25 @@ def _message_template(
     subject: str,
     body: str,
     actor: Any,
-    title: Any = "",
+    rule_name: str = "",
 ) -> MessageTemplate:
     found = MessageTemplate.objects.filter(organisation=organisation, code=code).first()
     if found is not None:
         return found
-    # Named in words, as the owner reads it in a list ("生日祝福（短信）"): never the body with
-    # its {{ placeholders }} or the template's code.
-    name = gettext("%(name)s (%(channel)s)") % {
-        "name": title or subject or code,
-        "channel": Channel(channel).label,
-    }
+    # Named as people read it: the ready-made rule's name and the channel, never the text's
+    # {{ variables }} or the preset's code.
+    label = Channel(channel).label if channel in Channel.values else ""
+    name = (
+        pgettext("template name", "%(rule)s (%(channel)s)") % {"rule": rule_name, "channel": label}
+    )[:96]
+    taken = set(
+        MessageTemplate.objects.filter(organisation=organisation).values_list("name", flat=True)
+    )
+    name = next(n for n in (name, *(f"{name} {i}" for i in range(2, 999))) if n not in taken)
     template = MessageTemplate(
         organisation=organisation,
         code=code,
-        name=name[:100],
+        name=name,
         channel=channel,
         subject=subject,
         body=body,
@@ -266,7 +270,7 @@ def enable_template(
             coupon = _coupon_template(organisation, spec.coupon, actor)
             actions.append({"type": "issue_coupon", "coupon_template": coupon.pk})
         templates = [
-            _message_template(organisation, *message, actor=actor, title=spec.name)
+            _message_template(organisation, *message, actor=actor, rule_name=str(spec.name))
             for message in spec.messages
         ]
         if templates:

@@ -190,3 +190,20 @@ def sample_message(rule: AutomationRule, user: Any) -> dict[str, Any] | None:
         "body": render(template.body, values, mark_missing=True),
         "missing": pgettext("list separator", ", ").join(str(VARIABLES[n][0]) for n in missing),
     }
+
+
+def occasion_label(rule: AutomationRule, key: str) -> str:
+    """An enrolment's occasion as people read it ("2026 birthday"), never its key
+    ("birthday:2026"): the rule's trigger, with the year or date the key carries."""
+    parts = key.split(":")
+    trigger = str(rule.get_trigger_display())
+    last = parts[-1] if len(parts) > 1 else ""
+    lunar = last.startswith("L") and last[1:].isdigit()
+    year = last[1:] if lunar else last
+    if year.isdigit() and len(year) == 4:
+        if lunar:
+            return _("%(what)s, lunar year %(year)s") % {"what": trigger, "year": year}
+        return _("%(what)s, %(year)s") % {"what": trigger, "year": year}
+    if len(last) == 10 and last[4] == "-":
+        return _("%(what)s, %(date)s") % {"what": trigger, "date": last}
+    return trigger

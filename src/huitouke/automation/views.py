@@ -196,6 +196,8 @@ def rule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         .select_related("customer")
         .order_by("-due_at", "-id")[:50]
     )
+    for enrolment in enrolments:
+        enrolment.occasion = queries.occasion_label(rule, enrolment.occurrence_key)  # type: ignore[attr-defined]
     return render(
         request,
         "automation/detail.html",

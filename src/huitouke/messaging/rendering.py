@@ -94,9 +94,7 @@ def explain_error(error: str) -> str:
         return error
     names = [n for n in error[len(MISSING_PREFIX) :].split(",") if n in VARIABLES]
     labels = pgettext("list separator", ", ").join(str(VARIABLES[n][0]) for n in names)
-    return _("Not sent: the text needs %(what)s, which this customer does not have.") % {
-        "what": labels
-    }
+    return _("The text needs %(what)s, which this customer does not have.") % {"what": labels}
 
 
 def _plain(amount: Decimal) -> str:

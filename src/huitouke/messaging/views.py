@@ -111,10 +111,9 @@ def message_retry(request: AuthedRequest, pk: int) -> HttpResponse:
 def template_list(request: AuthedRequest) -> HttpResponse:
     require_role(request, Role.OWNER, Role.MANAGER)
     templates = list(MessageTemplate.objects.filter(organisation_id=request.user.organisation_id))
-    # The list shows each text as a customer reads it (the examples in place of {{ variables }}).
-    examples = {name: example for name, (_label, example) in VARIABLES.items()}
-    for t in templates:
-        t.sample = render_text(t.body, examples)  # type: ignore[attr-defined]
+    for template in templates:
+        # The text as people read it: each {{ variable }} by its name (［称呼］).
+        template.readable = render_text(template.body, {}, mark_missing=True)  # type: ignore[attr-defined]
     return render(
         request, "messaging/templates.html", {"templates": templates, "active_nav": "automation"}
     )
