@@ -21,8 +21,10 @@ import urllib.parse
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.standin_http import StandInServer
 
 # Failure modes understood by both servers (see fail_next).
 HTTP_500 = "http500"
@@ -53,52 +55,19 @@ class _State:
     counter: int = 0
 
 
-class _FakeServer:
-    """Shared lifecycle: start on a free port, stop, record, script failures."""
+class _FakeServer(StandInServer):
+    """Shared by both providers: record every request, script failures (the server itself is
+    tests.standin_http.StandInServer)."""
 
     slow_seconds = 1.0
 
     def __init__(self) -> None:
+        super().__init__()
         self.state = _State()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                fake._dispatch(self)
-
-            def do_POST(self) -> None:
-                fake._dispatch(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # keep pytest output clean
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        # A short poll interval keeps shutdown (and so each test's teardown) quick.
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> _FakeServer:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self) -> _FakeServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self.base_url
 
     def fail_next(self, *modes: str) -> None:
         """Make the next len(modes) requests fail in these ways, in order."""
@@ -144,13 +113,8 @@ class _FakeServer:
         self._reply(handler, status, payload)
 
     def _reply(self, handler: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         try:
-            handler.send_response(status)
-            handler.send_header("Content-Type", "application/json; charset=utf-8")
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            handler.wfile.write(data)
+            self.reply_json(handler, status, payload)
         except OSError:
             # The client gave up (a SLOW reply after its timeout); nothing left to answer.
             handler.close_connection = True

@@ -15,8 +15,10 @@ import threading
 import urllib.parse
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.standin_http import StandInServer
 
 
 @dataclass
@@ -39,7 +41,7 @@ def _offset(cursor: str) -> int:
     return int(base64.urlsafe_b64decode(cursor.encode()).decode()[1:])
 
 
-class WeComStandIn:
+class WeComStandIn(StandInServer):
     def __init__(self, corp_id: str = "wwstandin0001", secret: str = "contact-secret") -> None:
         self.corp_id = corp_id
         self.secret = secret
@@ -62,40 +64,13 @@ class WeComStandIn:
             None,
             [],
         )  # external_userid → get_groupmsg_send_result status
-        standin = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                standin._dispatch(self)
-
-            def do_POST(self) -> None:
-                standin._dispatch(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    # --- lifecycle and set-up ----------------------------------------------------------------
+    # --- lifecycle (tests.standin_http.StandInServer) and set-up -----------------------------
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}/cgi-bin"
-
-    def start(self) -> WeComStandIn:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        return f"{self.base_url}/cgi-bin"
 
     def add_member(self, userid: str, name: str, mobile: str = "") -> None:
         self.members[userid] = {"userid": userid, "name": name, "mobile": mobile}
@@ -147,12 +122,7 @@ class WeComStandIn:
         with self.lock:
             self.paths.append(path)
             answer = self._answer(path, query, body)
-        data = json.dumps(answer, ensure_ascii=False).encode()
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/json; charset=utf-8")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        self.reply_json(handler, 200, answer)
 
     def _answer(self, path: str, query: dict[str, str], body: Any) -> dict[str, Any]:
         if self.script:
