@@ -9,7 +9,8 @@ Small reads go through Django's own connection. Large reads of the embedded SQLi
 (a shop of tens of thousands of customers and up) are done by an Arrow-native reader in a
 child process (`sqlite_arrow`), several times faster than the DB-API cursor; it is not used
 in-process because ADBC links its own copy of SQLite, and two copies in one process corrupt a
-database (see that module and docs/benchmarks.md).
+database (see that module and docs/benchmarks.md). Large reads of PostgreSQL go through ADBC's
+PostgreSQL driver in process (`_read_pg_arrow`), about 1.7× faster than psycopg's cursor.
 """
 
 from __future__ import annotations
