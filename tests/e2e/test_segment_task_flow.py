@@ -78,6 +78,8 @@ def test_owner_segments_staff_follows_up_and_others_do_not_see_it(
     for staff_page in other_page(browser, page.base_url):
         log_in(staff_page, "staff_a", PASSWORD)
         staff_page.goto(staff_page.base_url + "/tasks/")
+        # The form's due time is tomorrow: under "upcoming", one tap away.
+        staff_page.click("[data-testid=task-tabs] a[data-tab=upcoming]")
         row = staff_page.locator(f"#task-{task.pk}")
         assert "陈静" in row.inner_text()
         row.locator("input[name=outcome]").fill("她说周六来店复购")

@@ -96,8 +96,9 @@ class User(AbstractUser):
     display_name = models.CharField(_("display name"), max_length=50, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     # The language her pages are in: set when she switches, applied when she logs in. One of
-    # settings.LANGUAGES (checked by the action, so a new language needs no migration).
-    language = models.CharField(_("language"), max_length=10, default="zh-hans")
+    # settings.LANGUAGES (checked by the action, so a new language needs no migration); empty
+    # until she first switches, so the language she logged in with (cookie, browser) stays.
+    language = models.CharField(_("language"), max_length=10, blank=True, default="")
 
     class Meta:
         verbose_name = _("staff member")
