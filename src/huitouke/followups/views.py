@@ -66,11 +66,15 @@ TAB_LABELS = {
 def inbox(request: AuthedRequest) -> HttpResponse:
     """My tasks in tabs (today, overdue, upcoming, done), by kind, paged, with counts."""
     now = timezone.now()
-    tab = request.GET.get("tab", "")
-    tab = tab if tab in queries.INBOX_TABS else "today"
     kind = request.GET.get("kind", "")
     kind = kind if kind in TaskKind.values else ""
     data = queries.inbox_tabs(request.user, kind=kind, now=now)
+    tab = request.GET.get("tab", "")
+    if tab not in queries.INBOX_TABS:
+        # Opened without a tab: the first of today / overdue / upcoming with something to do, so
+        # late in the evening tomorrow's tasks are not hidden behind an empty "today".
+        open_tabs = ("today", "overdue", "upcoming")
+        tab = next((t for t in open_tabs if data["counts"][t]), "today")
     page = Paginator(data["querysets"][tab], queries.INBOX_PAGE).get_page(request.GET.get("page"))
     kind_labels = dict(TaskKind.choices)
     in_tab = data["by_kind"][tab]
