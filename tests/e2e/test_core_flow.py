@@ -30,6 +30,9 @@ def test_create_customer_record_order_and_see_stats(page, staff_a, org, store1):
 
     # Record an order for her from her page.
     page.click("text=记录消费")
+    # The product search listens through htmx, which starts once the deferred scripts ran.
+    page.wait_for_url("**/sales/order/new/**")
+    page.wait_for_load_state("load")
     page.fill("input[name=lines-0-item]", "玫瑰")
     page.click("[data-pick-product]:has-text('玫瑰面膜')")
     page.fill("input[name=lines-0-quantity]", "2")
