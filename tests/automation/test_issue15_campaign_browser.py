@@ -41,7 +41,8 @@ def _shoot(page: Any, name: str) -> None:
             if name == "campaign-refused":
                 page.goto(page.base_url + "/automation/campaigns/new/")
                 _fill(page)
-                page.click("button.btn:not(.secondary)[type=submit]")
+                with page.expect_navigation():
+                    page.click("button.btn:not(.secondary)[type=submit]")
             else:
                 page.reload()
             overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
