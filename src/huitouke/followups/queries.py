@@ -20,7 +20,6 @@ from huitouke.customers.phones import mask_phone, national
 from huitouke.followups.models import FollowUpTask, TaskQuerySet, TaskStatus
 from huitouke.sales.models import Order
 
-UPCOMING_DAYS = 7
 LIST_LIMIT = 100
 
 
@@ -70,30 +69,6 @@ def task_phone(user: Any, task: FollowUpTask) -> tuple[str, str]:
 
 def _with_customer(qs: TaskQuerySet) -> TaskQuerySet:
     return qs.select_related("customer", "customer__stats", "assignee")
-
-
-def inbox(user: User, *, now: datetime | None = None) -> dict[str, list[FollowUpTask]]:
-    """The user's own open tasks: overdue, due later today, upcoming (next 7 days); done today."""
-    now = now or timezone.now()
-    start, end = day_bounds(user, local_today(user, now))
-    mine = _with_customer(FollowUpTask.objects.filter(assignee=user, organisation_id=_org_id(user)))
-    open_ = mine.filter(status=TaskStatus.OPEN)
-    return {
-        "overdue": list(open_.filter(due_at__lt=now).order_by("due_at", "id")[:LIST_LIMIT]),
-        "today": list(
-            open_.filter(due_at__gte=now, due_at__lt=end).order_by("due_at", "id")[:LIST_LIMIT]
-        ),
-        "upcoming": list(
-            open_.filter(due_at__gte=end, due_at__lt=end + timedelta(days=UPCOMING_DAYS)).order_by(
-                "due_at", "id"
-            )[:LIST_LIMIT]
-        ),
-        "closed_today": list(
-            mine.exclude(status=TaskStatus.OPEN)
-            .filter(completed_at__gte=start)
-            .order_by("-completed_at")[:LIST_LIMIT]
-        ),
-    }
 
 
 INBOX_TABS = ("today", "overdue", "upcoming", "done")
