@@ -48,7 +48,7 @@ def moved_from(user: Any, pk: int) -> Customer | None:
     )
 
 
-def customer_by_phone(user: Any, phone: str) -> Customer | None:
+def customer_for_phone(user: Any, phone: str) -> Customer | None:
     """The customer with `phone` whom `user` may see, None when the organisation has none.
 
     The one phone lookup of the checkout: a customer of the organisation outside the user's

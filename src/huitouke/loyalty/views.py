@@ -17,7 +17,7 @@ from huitouke.accounts.http import AuthedRequest, require_role
 from huitouke.accounts.models import Role
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
-from huitouke.customers.queries import customer_by_phone, get_customer_for
+from huitouke.customers.queries import customer_for_phone, get_customer_for
 from huitouke.loyalty import coupons as coupon_actions
 from huitouke.loyalty.actions import do_adjust_points
 from huitouke.loyalty.checkout import quote_checkout
@@ -26,6 +26,8 @@ from huitouke.loyalty.forms import (
     CouponTemplateForm,
     IssueCouponsForm,
     LoyaltySettingsForm,
+    OrderHeaderForm,
+    OrderLineFormSet,
     TierFormSet,
     VoidCouponForm,
 )
@@ -33,7 +35,6 @@ from huitouke.loyalty.models import Coupon, CouponTemplate, PointsEntry, Tier
 from huitouke.loyalty.program import do_update_program, ensure_program
 from huitouke.loyalty.queries import template_results, usable_coupons
 from huitouke.sales.actions import LineInput
-from huitouke.sales.forms import OrderHeaderForm, OrderLineFormSet
 
 
 def _messages_of(exc: ValidationError) -> str:
@@ -252,7 +253,7 @@ def _checkout_customer(request: AuthedRequest, data: dict[str, Any]) -> Customer
         return None
     # As the quick order does: only a customer in the user's scope; the order refuses the others.
     try:
-        return customer_by_phone(request.user, phone)
+        return customer_for_phone(request.user, phone)
     except ValidationError:
         return None
 
