@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from huitouke.accounts.models import Store, User
 from huitouke.loyalty.coupons import clean_template
 from huitouke.loyalty.models import CouponTemplate, LoyaltySettings, Tier
+from huitouke.sales.actions import LineInput
 from huitouke.sales.models import Category, Product
 
 
@@ -238,6 +239,15 @@ class OrderLineForm(forms.Form):
         # The line's boxes sit in a row under one heading: each is named for screen readers.
         for field in self.fields.values():
             field.widget.attrs.setdefault("aria-label", field.label)
+
+    def line(self) -> LineInput:
+        """The checked line as the checkout takes it (call after is_valid)."""
+        return LineInput(
+            quantity=self.cleaned_data["quantity"],
+            product=self.cleaned_data.get("product"),
+            name=(self.cleaned_data.get("item") or "").strip(),
+            unit_price=self.cleaned_data.get("unit_price"),
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -83,16 +83,7 @@ def _is_member_code(text: str) -> bool:
 
 
 def _order_lines(formset: Any) -> list[LineInput]:
-    return [
-        LineInput(
-            quantity=f.cleaned_data["quantity"],
-            product=f.cleaned_data.get("product"),
-            name=(f.cleaned_data.get("item") or "").strip(),
-            unit_price=f.cleaned_data.get("unit_price"),
-        )
-        for f in formset.forms
-        if f.cleaned_data and not f.cleaned_data.get("DELETE")
-    ]
+    return [f.line() for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
 
 
 def _line_rows(formset: Any, organisation: Any) -> list[dict[str, Any]]:

@@ -34,7 +34,6 @@ from huitouke.loyalty.forms import (
 from huitouke.loyalty.models import Coupon, CouponTemplate, PointsEntry, Tier
 from huitouke.loyalty.program import do_update_program, ensure_program
 from huitouke.loyalty.queries import template_results, usable_coupons
-from huitouke.sales.actions import LineInput
 
 
 def _messages_of(exc: ValidationError) -> str:
@@ -268,16 +267,7 @@ def checkout_preview(request: AuthedRequest) -> HttpResponse:
     header.is_valid()
     data = getattr(header, "cleaned_data", {})
     # The lines complete so far: a line still being typed (no price yet) does not blank the rest.
-    lines = [
-        LineInput(
-            quantity=f.cleaned_data["quantity"],
-            product=f.cleaned_data.get("product"),
-            name=(f.cleaned_data.get("item") or "").strip(),
-            unit_price=f.cleaned_data.get("unit_price"),
-        )
-        for f in formset.forms
-        if f.is_valid() and f.cleaned_data
-    ]
+    lines = [f.line() for f in formset.forms if f.is_valid() and f.cleaned_data]
     customer = _checkout_customer(request, data)
     quote = quote_checkout(
         organisation=org,
