@@ -33,8 +33,18 @@ ALLOWED = {
 }
 
 
+def _renders_pages(path: Path) -> bool:
+    """A module that imports django.shortcuts (render, redirect) is a screen whatever its name
+    (loyalty/quick_order.py, web/customer_page.py, segments/customer_list.py)."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module == "django.shortcuts":
+            return True
+    return False
+
+
 def _screen_files() -> list[Path]:
-    """views*.py, *_views.py, api*.py, forms*.py, *_forms.py and management commands."""
+    """views*.py, *_views.py, api*.py, forms*.py, *_forms.py, management commands, and every
+    other module that renders pages."""
     found = []
     for path in sorted(SRC.rglob("*.py")):
         parts = path.relative_to(SRC).parts
@@ -44,6 +54,7 @@ def _screen_files() -> list[Path]:
             name.startswith(("views", "api", "forms"))
             or name.endswith(("_views", "_forms"))
             or name == "api"
+            or _renders_pages(path)
         )
         if "migrations" not in parts and (command or screen):
             found.append(path)
@@ -136,6 +147,12 @@ def view(request, form, ctx, segment):
     assert {"sales/views.py", "sales/api.py", "sales/forms.py"} <= screens
     assert "accounts/management/commands/createowner.py" in screens
     assert "customers/account_views.py" in screens
+    assert {
+        "loyalty/quick_order.py",
+        "analytics/products_page.py",
+        "web/customer_page.py",
+        "segments/customer_list.py",
+    } <= screens
 
 
 def _queued_task_names() -> list[str]:

@@ -114,14 +114,26 @@ def email_channel(org: Organisation, smtp_port: int) -> ChannelConfig:
     )
 
 
-@pytest.fixture
-def sms_template(org: Organisation) -> MessageTemplate:
+def make_sms_template(
+    org: Organisation, *, name: str, body: str, sms_params: list[str]
+) -> MessageTemplate:
+    """An SMS template approved at the stand-in provider (its template code)."""
     return MessageTemplate.objects.create(
         organisation=org,
-        name="生日短信",
+        name=name,
         channel=Channel.SMS,
-        body="{{ salutation }}，生日快乐！券码{{ coupon_code }}",
+        body=body,
         provider_template_code=SMS_TEMPLATE_CODE,
+        sms_params=sms_params,
+    )
+
+
+@pytest.fixture
+def sms_template(org: Organisation) -> MessageTemplate:
+    return make_sms_template(
+        org,
+        name="生日短信",
+        body="{{ salutation }}，生日快乐！券码{{ coupon_code }}",
         sms_params=["salutation", "coupon_code"],
     )
 

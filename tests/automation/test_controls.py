@@ -9,15 +9,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests.automation.conftest import SMS_TEMPLATE_CODE, local, make_rule, send_sms
+from tests.automation.conftest import local, make_rule, make_sms_template, send_sms
 from tests.helpers import make_customer
 
 from huitouke.automation import engine
 from huitouke.automation.holdout import holdout_draw, in_holdout
 from huitouke.automation.models import Enrolment, EnrolmentStatus, Trigger
 from huitouke.automation.triggers import Occurrence
-from huitouke.messaging.actions import do_opt_out, ensure_settings
-from huitouke.messaging.models import Channel, Message, MessageStatus, MessageTemplate
+from huitouke.messaging.actions import ensure_settings
+from huitouke.messaging.models import Message, MessageStatus, MessageTemplate
+from huitouke.messaging.opt_outs import do_opt_out
 from huitouke.messaging.quiet import in_quiet_hours, postpone
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -26,13 +27,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 @pytest.fixture
 def sms_template(org: Any) -> MessageTemplate:
     """These rules give no coupon: a text without a coupon code (one needing it is not sent)."""
-    return MessageTemplate.objects.create(
-        organisation=org,
-        name="关怀短信",
-        channel=Channel.SMS,
-        body="{{ salutation }}，祝您生活愉快！",
-        provider_template_code=SMS_TEMPLATE_CODE,
-        sms_params=["salutation"],
+    return make_sms_template(
+        org, name="关怀短信", body="{{ salutation }}，祝您生活愉快！", sms_params=["salutation"]
     )
 
 

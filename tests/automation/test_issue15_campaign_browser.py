@@ -8,12 +8,12 @@ customer does not have (a coupon code without a coupon) is not sent, and the out
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
+from tests.automation.browser_shots import WOMEN, shoot_each_size
 from tests.e2e.conftest import log_in
 from tests.helpers import PASSWORD, make_customer
 
@@ -24,33 +24,18 @@ from huitouke.segments.models import Segment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-WOMEN = {
-    "version": 1,
-    "match": "all",
-    "conditions": [{"field": "gender", "op": "in", "value": ["f"]}],
-}
-
 
 def _shoot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for lang in ("zh-hans", "en"):
-        page.context.add_cookies([{"name": "django_language", "value": lang, "url": page.base_url}])
-        for vp, (width, height) in {"phone": (390, 844), "desktop": (1366, 900)}.items():
-            page.set_viewport_size({"width": width, "height": height})
-            if name == "campaign-refused":
-                page.goto(page.base_url + "/automation/campaigns/new/")
-                _fill(page)
-                with page.expect_navigation():
-                    page.click("button.btn:not(.secondary)[type=submit]")
-            else:
-                page.reload()
-            overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-            assert not overflow, f"{name} scrolls sideways at {width}px"
-            page.screenshot(path=str(SHOTS / f"issue15-{name}-{lang}-{vp}.png"), full_page=True)
-    page.context.add_cookies(
-        [{"name": "django_language", "value": "zh-hans", "url": page.base_url}]
-    )
+    def show(page: Any) -> None:
+        if name == "campaign-refused":
+            page.goto(page.base_url + "/automation/campaigns/new/")
+            _fill(page)
+            with page.expect_navigation():
+                page.click("button.btn:not(.secondary)[type=submit]")
+        else:
+            page.reload()
+
+    shoot_each_size(page, name, show)
 
 
 def _fill(page: Any) -> None:

@@ -9,51 +9,38 @@ as the channel asks for no message template and saves a follow-up task.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
+from tests.automation.browser_shots import WOMEN, shoot_each_size
 from tests.e2e.conftest import log_in
 from tests.helpers import PASSWORD, make_customer
 
 from huitouke.automation import engine
 from huitouke.automation.models import AutomationRule, Enrolment
-from huitouke.messaging.actions import do_opt_out
 from huitouke.messaging.models import MessageTemplate
+from huitouke.messaging.opt_outs import do_opt_out
 from huitouke.segments.models import Segment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 # What people must never read: {{ variables }}, %(formats)s, snake_case codes, "birthday:2026".
 IDENTIFIER = re.compile(r"\{\{|%\(|\b[a-z]+_[a-z_]+\b|\b[a-z]+:\w")
-SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-WOMEN = {
-    "version": 1,
-    "match": "all",
-    "conditions": [{"field": "gender", "op": "in", "value": ["f"]}],
-}
+
+
+def _show_filled(page: Any) -> None:
+    page.reload()
+    page.fill("#id_name", "生日祝福")
+    page.select_option("#id_segment", label="女性")
+    page.select_option("#id_message_channel", "sms")
+    page.select_option("#id_message_template", label="生日短信")
+    expect(page.locator("[data-testid=rule-sample]")).to_be_visible()
 
 
 def _shoot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for lang in ("zh-hans", "en"):
-        page.context.add_cookies([{"name": "django_language", "value": lang, "url": page.base_url}])
-        for vp, (width, height) in {"phone": (390, 844), "desktop": (1366, 900)}.items():
-            page.set_viewport_size({"width": width, "height": height})
-            page.reload()
-            page.fill("#id_name", "生日祝福")
-            page.select_option("#id_segment", label="女性")
-            page.select_option("#id_message_channel", "sms")
-            page.select_option("#id_message_template", label="生日短信")
-            expect(page.locator("[data-testid=rule-sample]")).to_be_visible()
-            overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-            assert not overflow, f"{name} scrolls sideways at {width}px"
-            page.screenshot(path=str(SHOTS / f"issue15-{name}-{lang}-{vp}.png"), full_page=True)
-    page.context.add_cookies(
-        [{"name": "django_language", "value": "zh-hans", "url": page.base_url}]
-    )
+    shoot_each_size(page, name, _show_filled)
     page.set_viewport_size({"width": 390, "height": 844})
 
 

@@ -146,7 +146,7 @@ def test_the_editor_saves_a_rule_and_reports_problems(
 def test_campaign_preview_counts_after_opt_outs_and_holdout_then_sends(
     client: Client, org: Any, owner: Any, store1: Any, sms_channel: Any, sms_template: Any
 ) -> None:
-    from huitouke.messaging.actions import do_opt_out
+    from huitouke.messaging.opt_outs import do_opt_out
 
     client.force_login(owner)
     segment = Segment.objects.create(

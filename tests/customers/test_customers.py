@@ -12,13 +12,11 @@ from huitouke.audit.models import AuditEntry
 from huitouke.customers.actions import (
     apply_industry_template,
     do_add_interaction,
-    do_hand_over_customers,
-    do_merge_customers,
     do_update_customer,
-    possible_duplicates,
-    unowned_customers,
 )
+from huitouke.customers.duplicates import do_merge_customers, possible_duplicates
 from huitouke.customers.models import Customer, CustomField, OwnershipChange
+from huitouke.customers.ownership import do_hand_over_customers, unowned_customers
 from huitouke.customers.phones import mask_phone, normalise_phone
 from huitouke.sales.models import Order
 

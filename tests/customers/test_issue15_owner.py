@@ -10,8 +10,9 @@ from tests.followups.conftest import make_task
 from tests.helpers import PASSWORD, make_customer
 
 from huitouke.audit.models import AuditEntry
-from huitouke.customers.actions import do_change_owner, do_merge_customers
+from huitouke.customers.duplicates import do_merge_customers
 from huitouke.customers.models import Customer, OwnershipChange
+from huitouke.customers.ownership import do_change_owner
 from huitouke.followups.actions import do_complete_task
 from huitouke.followups.models import FollowUpTask, TaskStatus
 

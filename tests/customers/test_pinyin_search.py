@@ -10,11 +10,13 @@ from django.urls import reverse
 from tests.helpers import make_customer
 from tests.imports.importfiles import write_csv
 
+from huitouke.core.pinyin import readings
 from huitouke.customers.actions import do_update_customer
 from huitouke.customers.models import Customer
 from huitouke.customers.pinyin import name_keys
 from huitouke.customers.queries import search_customers
 from huitouke.imports.actions import do_commit_import
+from huitouke.sales.queries import pinyin_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +47,23 @@ pytestmark = pytest.mark.django_db
 )
 def test_name_keys(name: str, full: str, initials: str) -> None:
     assert name_keys(name) == (full, initials)
+
+
+def test_names_and_products_share_one_reading_with_the_surname_rule_on_top() -> None:
+    """core.pinyin reads the text; names add the surname reading, products keep Latin whole."""
+    assert readings("SK-II 神仙水") == [
+        ("SK-II ", False),
+        ("shen", True),
+        ("xian", True),
+        ("shui", True),
+    ]
+    assert name_keys("王小贤") == pinyin_keys("王小贤") == ("wangxiaoxian", "wxx")
+    # 曾 as a surname is zeng; in a product name it keeps pypinyin's reading.
+    assert name_keys("曾小贤") == ("zengxiaoxian", "zxx")
+    assert pinyin_keys("曾小贤") == ("cengxiaoxian", "cxx")
+    # Latin: a name splits it into words, a product keeps it whole.
+    assert name_keys("Anna Li 美") == ("annalimei", "alm")
+    assert pinyin_keys("Anna Li 美") == ("annalimei", "annalim")
 
 
 @pytest.mark.parametrize(

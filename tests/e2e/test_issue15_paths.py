@@ -20,8 +20,8 @@ from tests.helpers import PASSWORD, make_customer
 
 from huitouke.accounts.models import User
 from huitouke.audit.models import AuditEntry
-from huitouke.customers.actions import do_change_owner
 from huitouke.customers.models import Customer, CustomField
+from huitouke.customers.ownership import do_change_owner
 from huitouke.segments.models import Segment
 from huitouke.web.errors import server_error
 

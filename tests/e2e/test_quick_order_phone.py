@@ -15,9 +15,9 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import log_in
 from tests.helpers import PASSWORD, make_customer, make_order, make_product
 
+from huitouke.customers.passcode import make_pass
 from huitouke.loyalty import coupons
 from huitouke.loyalty.models import CouponKind, CouponStatus, CouponTemplate
-from huitouke.members.passcode import make_pass
 from huitouke.sales.models import Category, Order
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

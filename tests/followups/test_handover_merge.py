@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from huitouke.customers.actions import do_hand_over_customers, do_merge_customers
+from huitouke.customers.duplicates import do_merge_customers
+from huitouke.customers.ownership import do_hand_over_customers
 from huitouke.followups import actions
 from huitouke.followups.defaults import CARE, ensure_default_rules
 from huitouke.followups.models import FollowUpTask, SopRule, TaskStatus

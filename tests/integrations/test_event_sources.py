@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 from huey.contrib.djhuey import HUEY
 
-from huitouke.customers.actions import do_hand_over_customers
 from huitouke.customers.models import Customer
+from huitouke.customers.ownership import do_hand_over_customers
 from huitouke.imports.actions import do_commit_import
 from huitouke.integrations.webhooks import do_create_endpoint
 from huitouke.loyalty import coupons
 from huitouke.loyalty.checkout import do_checkout
 from huitouke.loyalty.models import CouponKind, CouponTemplate
 from huitouke.members.actions import do_set_consent
-from huitouke.messaging.actions import do_opt_out, do_remove_opt_out
+from huitouke.messaging.opt_outs import do_opt_out, do_remove_opt_out
 from huitouke.sales.actions import LineInput
 from tests.helpers import make_customer
 from tests.imports.importfiles import write_csv

@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from huitouke.accounts.tokens import create_api_token
-from huitouke.customers.actions import do_merge_customers
+from huitouke.customers.duplicates import do_merge_customers
 from huitouke.customers.privacy import do_erase_customer
 from huitouke.imports.visits import do_merge_visit_orders
 from huitouke.loyalty import coupons

@@ -11,7 +11,7 @@ from django.db import connections
 from django.test import Client
 
 from huitouke.accounts.tokens import create_api_token
-from huitouke.customers.actions import do_merge_customers
+from huitouke.customers.duplicates import do_merge_customers
 from huitouke.integrations.feeds import encode_cursor
 from huitouke.sales.actions import do_refund_order
 from tests.helpers import make_customer, make_order

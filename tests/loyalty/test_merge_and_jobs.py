@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.utils import timezone
 from tests.helpers import make_customer, make_order
 
-from huitouke.customers.actions import do_merge_customers
+from huitouke.customers.duplicates import do_merge_customers
 from huitouke.loyalty import coupons, tasks
 from huitouke.loyalty.actions import do_adjust_points, do_redeem_points
 from huitouke.loyalty.models import (

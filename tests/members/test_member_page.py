@@ -17,7 +17,6 @@ from huitouke.automation.models import Trigger
 from huitouke.followups.models import FollowUpTask
 from huitouke.members.models import ConsentEvent
 from huitouke.members.sessions import COOKIE, start_session
-from huitouke.messaging.actions import do_save_template
 from huitouke.messaging.models import (
     Channel,
     Message,
@@ -25,6 +24,7 @@ from huitouke.messaging.models import (
     MessageTemplate,
     SuppressReason,
 )
+from huitouke.messaging.setup_actions import do_save_template
 from tests.helpers import make_customer, make_order
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from huitouke.members.passcode import customer_for_pass, make_pass, read_pass
+from huitouke.customers.passcode import customer_for_pass, make_pass, read_pass
 from tests.helpers import make_customer
 
 pytestmark = pytest.mark.django_db

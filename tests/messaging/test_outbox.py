@@ -20,7 +20,7 @@ from tests.automation.conftest import (
 from tests.helpers import make_customer
 from tests.messaging.provider_server import HTTP_500, AliyunFakeServer, TencentFakeServer
 
-from huitouke.messaging.actions import do_opt_out, enqueue_message, ensure_settings
+from huitouke.messaging.actions import enqueue_message, ensure_settings
 from huitouke.messaging.models import (
     Channel,
     ChannelConfig,
@@ -29,6 +29,7 @@ from huitouke.messaging.models import (
     MessageTemplate,
     Provider,
 )
+from huitouke.messaging.opt_outs import do_opt_out
 from huitouke.messaging.outbox import send_due
 
 

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from tests.helpers import make_customer, make_order, make_product
 
+from huitouke.customers.passcode import make_pass
 from huitouke.loyalty import coupons
 from huitouke.loyalty.models import CouponKind, CouponTemplate
-from huitouke.members.passcode import make_pass
 from huitouke.sales.models import Order
 from huitouke.sales.queries import pinyin_keys, search_products
 

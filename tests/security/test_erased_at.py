@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from tests.helpers import make_customer, make_order
 
-from huitouke.customers.actions import do_merge_customers
+from huitouke.customers.duplicates import do_merge_customers
 from huitouke.customers.models import Customer
 from huitouke.customers.privacy import do_erase_customer
 

@@ -28,8 +28,8 @@ from huitouke.loyalty.actions import do_adjust_points
 from huitouke.loyalty.models import PointsEntry
 from huitouke.members.actions import do_request_data, do_set_consent
 from huitouke.members.models import ConsentEvent
-from huitouke.messaging.actions import do_opt_out
 from huitouke.messaging.models import Message, OptOut
+from huitouke.messaging.opt_outs import do_opt_out
 from huitouke.sales.models import Order
 
 pytestmark = pytest.mark.django_db

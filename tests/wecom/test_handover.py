@@ -8,8 +8,8 @@ import pytest
 
 from huitouke.accounts.models import User
 from huitouke.audit.models import AuditEntry
-from huitouke.customers.actions import do_hand_over_customers
 from huitouke.customers.models import Customer, OwnershipChange
+from huitouke.customers.ownership import do_hand_over_customers
 from huitouke.wecom.models import TransferKind, TransferStatus, WeComConnection, WeComTransfer
 from huitouke.wecom.sync import do_sync_contacts
 from huitouke.wecom.transfers import poll_transfers, transfer_failed

@@ -156,7 +156,7 @@ def test_a_contact_wecom_refuses_fails_over(
 def test_an_opt_out_of_wechat_stops_the_wecom_channel(
     linked: dict[str, Customer], templates: Any, owner: User, standin: WeComStandIn
 ) -> None:
-    from huitouke.messaging.actions import do_opt_out
+    from huitouke.messaging.opt_outs import do_opt_out
 
     do_opt_out(linked["甲"], channel="wechat", source="manual", actor=owner)
     message = _queue(linked["甲"], templates, "k")

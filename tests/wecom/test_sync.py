@@ -180,7 +180,7 @@ def test_token_expiry_and_rate_limit_mid_sync_are_recovered(
 def test_merge_moves_the_wechat_link_and_resync_keeps_it(
     connection: WeComConnection, standin: WeComStandIn, owner: User, staff_a: User
 ) -> None:
-    from huitouke.customers.actions import do_merge_customers
+    from huitouke.customers.duplicates import do_merge_customers
 
     staff_members(standin, staff_a)
     standin.add_contact("wmM", "黄蓉", {"u0": {}})

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from huitouke.accounts.models import User
-from huitouke.customers.actions import do_hand_over_customers
+from huitouke.customers.ownership import do_hand_over_customers
 from huitouke.wecom.models import WeComConnection, WeComMember
 from tests.wecom.conftest import AES_KEY
 from tests.wecom.standin import WeComStandIn

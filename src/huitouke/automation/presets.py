@@ -18,8 +18,8 @@ from huitouke.automation.actions import do_save_rule, do_set_rule_active, new_ru
 from huitouke.automation.models import AutomationRule, Trigger
 from huitouke.loyalty.coupons import do_save_template as save_coupon
 from huitouke.loyalty.models import CouponTemplate, Validity
-from huitouke.messaging.actions import do_save_template
 from huitouke.messaging.models import Channel, MessageTemplate
+from huitouke.messaging.setup_actions import do_save_template
 
 IMPORTANT = {
     "version": 1,

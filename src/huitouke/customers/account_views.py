@@ -21,13 +21,12 @@ from huitouke.audit.actions import record_audit
 from huitouke.customers.actions import (
     apply_industry_template,
     do_deactivate_custom_field,
-    do_hand_over_customers,
     do_save_custom_field,
-    handover_preview,
 )
 from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
 from huitouke.customers.field_forms import CustomFieldForm
 from huitouke.customers.models import CustomField
+from huitouke.customers.ownership import do_hand_over_customers, handover_preview
 
 
 @login_required

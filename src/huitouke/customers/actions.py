@@ -1,27 +1,24 @@
-"""Every write to customers: create, edit, interactions, handover, merge, phone reveal."""
+"""Every write to customers: create, edit, interactions, family, phone reveal, reads, archive
+fields. Handover and owner changes are customers.ownership; merges are customers.duplicates."""
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from huitouke.accounts.models import Organisation, Role, User
+from huitouke.accounts.models import Organisation, Role
 from huitouke.accounts.scoping import can_see_full_phone
 from huitouke.audit.actions import audit_value, record_audit
-from huitouke.core.locks import lock_customer_stats
 from huitouke.customers import events
 from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
-from huitouke.customers.changes import customers_changed
 from huitouke.customers.models import (
     Customer,
     CustomerStats,
@@ -29,9 +26,9 @@ from huitouke.customers.models import (
     FamilyMember,
     FieldType,
     Interaction,
-    OwnershipChange,
     Tag,
 )
+from huitouke.customers.ownership import OwnerChangeReason, do_change_owner
 from huitouke.customers.phones import mask_phone
 from huitouke.customers.validation import validate_customer, validate_phone
 
@@ -326,248 +323,6 @@ def do_add_family_member(
     return member
 
 
-def do_hand_over_customers(
-    *,
-    from_staff: User,
-    to_staff: Sequence[User],
-    actor: Any,
-    request: Any = None,
-    customer_ids: Sequence[int] | None = None,
-) -> int:
-    """Move a staff member's customers to one colleague, or spread them evenly over several."""
-    if not to_staff:
-        raise ValidationError({"to_staff": _("Choose who takes over the customers.")})
-    if any(s.pk == from_staff.pk for s in to_staff):
-        raise ValidationError(
-            {"to_staff": _("A staff member cannot hand customers over to herself.")}
-        )
-    if any(s.organisation_id != from_staff.organisation_id for s in to_staff):
-        raise ValidationError({"to_staff": _("This staff member belongs to another organisation.")})
-    with transaction.atomic():
-        qs = Customer.objects.active().filter(owner=from_staff)
-        if customer_ids is not None:
-            qs = qs.filter(pk__in=customer_ids)
-        # Locked: a concurrent handover of the same customers waits, then finds them moved.
-        ids = list(qs.select_for_update().order_by("pk").values_list("pk", flat=True))
-        assignments: dict[int, list[int]] = {s.pk: [] for s in to_staff}
-        for cid, staff in zip(ids, itertools.cycle(to_staff), strict=False):
-            assignments[staff.pk].append(cid)
-        by_pk = Customer.objects.in_bulk(ids)
-        for staff in to_staff:
-            do_change_owner(
-                [by_pk[c] for c in assignments[staff.pk]],
-                staff,
-                actor=actor,
-                reason=OwnerChangeReason.HANDOVER,
-                request=request,
-            )
-        # WeChat follows go with the customers (wecom); open tasks moved in do_change_owner.
-        events.customers_handed_over.send(
-            sender=Customer, customer_ids=ids, from_staff=from_staff, assignments=assignments
-        )
-        customers_changed(from_staff.organisation_id, updated=ids)
-        record_audit(
-            actor=actor,
-            organisation=from_staff.organisation,
-            action="handover",
-            target=from_staff,
-            request=request,
-            detail={"customers": len(ids), "to": {str(k): len(v) for k, v in assignments.items()}},
-        )
-    return len(ids)
-
-
-def handover_preview(from_staff: User, to_staff: Sequence[User]) -> dict[str, Any]:
-    """What a handover would move: her customers and their open tasks, and who gets how many."""
-    ids = list(
-        Customer.objects.active()
-        .filter(owner=from_staff)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    answers = events.handover_previewed.send(
-        sender=Customer, customer_ids=ids, from_staff=from_staff
-    )
-    tasks = sum(int(count or 0) for _receiver, count in answers)
-    per_staff = {s.pk: 0 for s in to_staff}
-    for _cid, staff in zip(ids, itertools.cycle(to_staff), strict=False):
-        per_staff[staff.pk] += 1
-    return {
-        "customers": len(ids),
-        "tasks": tasks,
-        "per_staff": [(s, per_staff[s.pk]) for s in to_staff],
-    }
-
-
-class OwnerChangeReason:
-    MANUAL = "manual"
-    HANDOVER = "handover"
-    MERGE = "merge"
-
-
-def owner_change_reason_label(reason: str) -> str:
-    labels = {
-        OwnerChangeReason.MANUAL: pgettext("owner change", "Edited on her profile"),
-        OwnerChangeReason.HANDOVER: pgettext("owner change", "Handover"),
-        OwnerChangeReason.MERGE: pgettext("owner change", "Merge of duplicates"),
-        "api": pgettext("owner change", "Edited through the API"),
-        "wecom_refused": pgettext("owner change", "WeCom transfer refused"),
-    }
-    return labels.get(reason, reason and pgettext("owner change", "Other"))
-
-
-def do_change_owner(
-    customers: Customer | Sequence[Customer],
-    new_owner: User | None,
-    *,
-    actor: Any,
-    reason: str,
-    request: Any = None,
-) -> int:
-    """Give customers a new 负责人: the one way every ownership change is made.
-
-    In one transaction: the owner is set, an ownership-history row per customer and one audit
-    entry are written, and her open follow-up tasks move to the new owner with their scripts'
-    signature re-rendered (events.owners_changed). Customers she already owns are left alone.
-    Returns how many customers changed owner.
-    """
-    batch = [customers] if isinstance(customers, Customer) else list(customers)
-    if not batch:
-        return 0
-    org_id = batch[0].organisation_id
-    if any(c.organisation_id != org_id for c in batch) or (
-        new_owner is not None and new_owner.organisation_id != org_id
-    ):
-        raise ValidationError({"owner": _("This belongs to another organisation.")})
-    new_id = new_owner.pk if new_owner is not None else None
-    with transaction.atomic():
-        current = dict(
-            Customer.objects.select_for_update()
-            .filter(pk__in=[c.pk for c in batch])
-            .order_by("pk")
-            .values_list("pk", "owner_id")
-        )
-        moves = [(cid, old) for cid, old in current.items() if old != new_id]
-        for c in batch:
-            c.owner = new_owner
-        if not moves:
-            return 0
-        moved_ids = [cid for cid, _old in moves]
-        Customer.objects.filter(pk__in=moved_ids).update(owner_id=new_id, updated_at=timezone.now())
-        changed_by = actor if getattr(actor, "pk", None) else None
-        OwnershipChange.objects.bulk_create(
-            OwnershipChange(
-                customer_id=cid,
-                from_owner_id=old,
-                to_owner_id=new_id,
-                changed_by=changed_by,
-                reason=reason,
-            )
-            for cid, old in moves
-        )
-        # Her open tasks follow, their signature re-rendered (followups' receiver counts them).
-        answers = events.owners_changed.send(sender=Customer, moves=moves, new_owner=new_owner)
-        tasks = sum(int(count or 0) for _receiver, count in answers)
-        previous: dict[str, int] = {}
-        for _cid, old in moves:
-            previous[str(old or "")] = previous.get(str(old or ""), 0) + 1
-        target = batch[0] if len(batch) == 1 else new_owner
-        record_audit(
-            actor=actor,
-            organisation=batch[0].organisation,
-            action="owner_change",
-            target=target,
-            request=request,
-            detail={
-                "reason": reason,
-                "customers": len(moves),
-                "customer_ids": moved_ids[:200],
-                "from": previous,
-                "to": new_id,
-                "tasks_moved": tasks,
-            },
-        )
-    return len(moves)
-
-
-def do_merge_customers(
-    *, keep: Customer, duplicate: Customer, actor: Any, request: Any = None
-) -> Customer:
-    """Merge `duplicate` into `keep`: orders, interactions, tags, family and history move; audited.
-
-    Each app moves what it keeps for the duplicate in its customers_merged receiver, inside this
-    transaction: sales her orders (and both customers' stats), loyalty her points and coupons,
-    follow-ups her tasks, WeCom her WeChat links, integrations the feed's tombstone.
-    """
-    if keep.pk == duplicate.pk:
-        raise ValidationError(_("A customer cannot be merged with herself."))
-    if keep.organisation_id != duplicate.organisation_id:
-        raise ValidationError(_("These customers belong to different organisations."))
-    with transaction.atomic():
-        # Lock in primary-key order so two merges touching the same pair cannot deadlock.
-        for c in sorted((keep, duplicate), key=lambda c: c.pk):
-            lock_customer_stats(c.pk, c.organisation_id)
-        gone = Customer.objects.filter(pk__in=[keep.pk, duplicate.pk]).filter(
-            Q(merged_into__isnull=False) | Q(erased_at__isnull=False)
-        )
-        if gone.exists():
-            # Read under the lock: an erased or already merged customer takes no one in.
-            raise ValidationError(_("An erased or already merged customer cannot be merged."))
-        moved_orders = duplicate.orders.count()  # the stats lock keeps new ones out
-        duplicate.interactions.update(customer=keep)
-        duplicate.family.update(customer=keep)
-        duplicate.ownership_changes.update(customer=keep)
-        duplicate.referrals.exclude(pk=keep.pk).update(referrer=keep)
-        keep.tags.add(*duplicate.tags.all())
-        events.customers_merged.send(sender=Customer, keep=keep, duplicate=duplicate)
-        # Fill the kept profile's blanks from the duplicate; never overwrite what is there.
-        for field in ("wechat_id", "email", "city", "address", "ethnicity", "notes", "external_id"):
-            if not getattr(keep, field) and getattr(duplicate, field):
-                setattr(keep, field, getattr(duplicate, field))
-                if field == "external_id":
-                    duplicate.external_id = ""
-        for field in (
-            "birth_year",
-            "birth_month",
-            "birth_day",
-            "city_tier",
-            "budget",
-            "home_store_id",
-        ):
-            if getattr(keep, field) is None and getattr(duplicate, field) is not None:
-                setattr(keep, field, getattr(duplicate, field))
-        if keep.owner_id is None and duplicate.owner_id is not None:
-            # The kept customer takes the duplicate's 负责人, recorded like every owner change.
-            do_change_owner(
-                keep,
-                duplicate.owner,
-                actor=actor,
-                reason=OwnerChangeReason.MERGE,
-                request=request,
-            )
-        keep.custom = {**duplicate.custom, **keep.custom}
-        dup_phone = duplicate.phone
-        duplicate.phone = None
-        duplicate.merged_into = keep
-        duplicate.save()
-        if not keep.phone and dup_phone:
-            keep.phone = dup_phone
-        keep.save()
-        record_audit(
-            actor=actor,
-            organisation=keep.organisation,
-            action="merge",
-            target=keep,
-            request=request,
-            detail={
-                "merged": duplicate.pk,
-                "merged_name": duplicate.name,
-                "orders_moved": moved_orders,
-            },
-        )
-    return keep
-
-
 def do_reveal_phone(customer: Customer, *, actor: Any, request: Any = None) -> str:
     """Return the full phone number and write the reveal to the audit log."""
     record_audit(
@@ -600,47 +355,6 @@ def apply_industry_template(organisation: Organisation, template: str) -> int:
         )
         created += was_created
     return created
-
-
-def possible_duplicates(organisation: Organisation) -> list[tuple[Customer, Customer, str]]:
-    """Pairs that look like one person: same phone, same WeChat id, or same name in the same city."""
-
-    pairs: list[tuple[Customer, Customer, str]] = []
-    base = Customer.objects.active().filter(organisation=organisation)
-    for field, reason in (("wechat_id", "wechat"), ("phone", "phone")):
-        dupes = (
-            base.exclude(**{field: ""})
-            .exclude(**{f"{field}__isnull": True})
-            .values(field)
-            .annotate(n=Count("id"))
-            .filter(n__gt=1)
-            .values_list(field, flat=True)[:200]
-        )
-        for value in dupes:
-            group = list(base.filter(**{field: value}).order_by("pk")[:5])
-            pairs.extend((group[0], other, reason) for other in group[1:])
-    name_city = (
-        base.exclude(city="").values("name", "city").annotate(n=Count("id")).filter(n__gt=1)[:200]
-    )
-    for row in name_city:
-        group = list(base.filter(name=row["name"], city=row["city"]).order_by("pk")[:5])
-        pairs.extend((group[0], other, "name_city") for other in group[1:])
-    seen: set[tuple[int, int]] = set()
-    unique = []
-    for a, b, reason in pairs:
-        if (a.pk, b.pk) not in seen:
-            seen.add((a.pk, b.pk))
-            unique.append((a, b, reason))
-    return unique
-
-
-def unowned_customers(organisation: Organisation) -> Any:
-    """Customers nobody looks after (户户有人管): listed for the owner to assign."""
-    return (
-        Customer.objects.active()
-        .filter(organisation=organisation)
-        .filter(Q(owner__isnull=True) | Q(owner__is_active=False))
-    )
 
 
 def do_record_reads(*, actor: Any, customers: list[Any], request: Any, via: str) -> Any:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import re
 
-from pypinyin import Style, lazy_pinyin
-
+from huitouke.core.pinyin import readings
 from huitouke.customers.names import COMPOUND_SURNAMES, surname_of
 
 PINYIN_MAX = 200
@@ -72,9 +71,10 @@ _WORD = re.compile(r"[0-9a-z]+")
 
 
 def _syllables(text: str) -> list[str]:
-    """Pinyin syllables of the Chinese characters, and the other words, in lower case."""
+    """Pinyin syllables of the Chinese characters (core.pinyin), and the other words, in lower
+    case; a character pypinyin does not know is left out."""
     out: list[str] = []
-    for piece in lazy_pinyin(text, style=Style.NORMAL, errors="default", v_to_u=False):
+    for piece, _syllable in readings(text):
         piece = piece.lower()
         if _CJK.search(piece):
             continue  # a character pypinyin does not know

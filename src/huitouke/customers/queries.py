@@ -13,8 +13,8 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 
-from huitouke.customers.actions import owner_change_reason_label
 from huitouke.customers.models import Customer, CustomerQuerySet, OwnershipChange, Tag
+from huitouke.customers.ownership import owner_change_reason_label
 from huitouke.customers.phones import normalise_phone
 from huitouke.customers.pinyin import looks_like_pinyin, search_key
 
@@ -48,7 +48,7 @@ def moved_from(user: Any, pk: int) -> Customer | None:
     )
 
 
-def customer_by_phone(user: Any, phone: str) -> Customer | None:
+def customer_for_phone(user: Any, phone: str) -> Customer | None:
     """The customer with `phone` whom `user` may see, None when the organisation has none.
 
     The one phone lookup of the checkout: a customer of the organisation outside the user's

@@ -16,6 +16,7 @@ from huitouke.accounts.http import AuthedRequest
 from huitouke.accounts.models import Role
 from huitouke.accounts.scoping import can_reveal_phone
 from huitouke.customers import actions
+from huitouke.customers.duplicates import do_merge_customers, possible_duplicates
 from huitouke.customers.forms import (
     CustomerForm,
     InteractionForm,
@@ -119,7 +120,7 @@ def _owner_only(request: AuthedRequest) -> None:
 @login_required
 def duplicates(request: AuthedRequest) -> HttpResponse:
     _owner_only(request)
-    pairs = actions.possible_duplicates(request.user.organisation)
+    pairs = possible_duplicates(request.user.organisation)
     return render(request, "customers/duplicates.html", {"pairs": pairs, "active_nav": "customers"})
 
 
@@ -133,9 +134,7 @@ def merge(request: AuthedRequest) -> HttpResponse:
     except (KeyError, ValueError) as exc:
         raise Http404 from exc
     try:
-        actions.do_merge_customers(
-            keep=keep, duplicate=duplicate, actor=request.user, request=request
-        )
+        do_merge_customers(keep=keep, duplicate=duplicate, actor=request.user, request=request)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("customers:duplicates")

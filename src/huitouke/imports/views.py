@@ -134,15 +134,20 @@ def job_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     return render(request, "imports/job.html", _job_context(job))
 
 
+def _progress(request: AuthedRequest, job: Any, fragment: str, context: Any) -> HttpResponse:
+    """The progress fragment of a job (an import or an export) while it runs; once it has
+    finished, HTMX reloads the whole page, which shows the outcome or the download."""
+    if not job.is_active and request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return render(request, fragment, context(job))
+
+
 @login_required
 def job_status(request: AuthedRequest, pk: int) -> HttpResponse:
     """The progress fragment, polled every second while the job is busy."""
-    job = _job_for(request, pk)
-    if not job.is_active and request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Refresh"] = "true"  # finished: show the whole outcome
-        return response
-    return render(request, "imports/job.html#status", _job_context(job))
+    return _progress(request, _job_for(request, pk), "imports/job.html#status", _job_context)
 
 
 @login_required
@@ -361,11 +366,7 @@ def export_job(request: AuthedRequest, pk: int) -> HttpResponse:
 def export_status(request: AuthedRequest, pk: int) -> HttpResponse:
     """The progress fragment, polled every second while the export is being written."""
     job = _export_job_for(request, pk)
-    if not job.is_active and request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Refresh"] = "true"  # finished: show the download
-        return response
-    return render(request, "imports/export_job.html#status", _export_context(job))
+    return _progress(request, job, "imports/export_job.html#status", _export_context)
 
 
 @login_required

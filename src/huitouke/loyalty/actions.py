@@ -1,4 +1,5 @@
-"""Every write to points: the ledger, the cached balance, earning, refunds, expiry and merges.
+"""Every write to points: the ledger, the cached balance, expiry and merges (earning on an order
+and taking back on a refund are loyalty.order_points).
 
 The balance on LoyaltyAccount is a cache of the ledger: each change is an F() update of the
 account in the same transaction as the ledger row, and a debit is conditional
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import calendar
 from datetime import datetime
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,21 +35,17 @@ from django.utils.translation import gettext as _
 from huitouke.accounts.models import Organisation
 from huitouke.audit.actions import record_audit
 from huitouke.core.locks import lock_loyalty_account
-from huitouke.core.occasions import birthday_in_year
 from huitouke.customers.models import Customer
 from huitouke.loyalty.models import (
-    ZERO,
     ExpiryPolicy,
     LoyaltyAccount,
     LoyaltySettings,
     PointsEntry,
     PointsKind,
-    Tier,
 )
 from huitouke.loyalty.program import ensure_program as ensure_program
 from huitouke.loyalty.program import evaluate_tier as evaluate_tier
-from huitouke.loyalty.program import tier_for
-from huitouke.sales.models import Order, OrderStatus, Refund
+from huitouke.sales.models import Order
 
 MAX_POINTS = 100_000_000
 
@@ -75,7 +71,7 @@ def expiry_for(earned_at: datetime, rules: LoyaltySettings, time_zone: str) -> d
     )
 
 
-def _org_time_zone(organisation_id: int, order: Order | None = None) -> str:
+def org_time_zone(organisation_id: int, order: Order | None = None) -> str:
     # The order path usually holds the organisation already (do_record_order was given it).
     if order is not None and Order.organisation.is_cached(order):
         return order.organisation.time_zone
@@ -136,7 +132,7 @@ def _append(
     )
 
 
-def _credit(
+def credit(
     customer_id: int,
     organisation_id: int,
     kind: str,
@@ -179,7 +175,7 @@ def _debit(customer: Customer, kind: str, points: int, **fields: Any) -> PointsE
     return _append(account, kind, -points, 0, **fields)
 
 
-def _take_back(customer_id: int, organisation_id: int, due: int, **fields: Any) -> PointsEntry:
+def take_back(customer_id: int, organisation_id: int, due: int, **fields: Any) -> PointsEntry:
     """Take back `due` points after a refund: what the balance holds, the rest recorded as owed."""
     account = lock_loyalty_account(customer_id, organisation_id)
     taken = min(due, account.balance)
@@ -209,8 +205,8 @@ def do_adjust_points(
     with transaction.atomic():
         if points > 0:
             rules = ensure_program(customer.organisation_id)
-            expires_at = expiry_for(timezone.now(), rules, _org_time_zone(customer.organisation_id))
-            entry = _credit(
+            expires_at = expiry_for(timezone.now(), rules, org_time_zone(customer.organisation_id))
+            entry = credit(
                 customer.pk,
                 customer.organisation_id,
                 PointsKind.ADJUST,
@@ -245,120 +241,6 @@ def do_redeem_points(
             order=order,
             reason=(reason or "").strip()[:200],
             actor=actor,
-        )
-
-
-# --- earning and refunds (called from the sales hooks, inside the order's transaction) ---------
-
-
-def birthday_multiplier_applies(customer: Customer, when: datetime, time_zone: str) -> bool:
-    """Whether `when` falls in the customer's birthday month (a lunar birthday: its solar month that year)."""
-
-    if not customer.has_birthday:
-        return False
-    local = timezone.localtime(when, ZoneInfo(time_zone)).date()
-    if customer.birthday_kind != "lunar":
-        return customer.birth_month == local.month
-    # A lunar year's last months reach into the next solar year, so look at two lunar years.
-    for year in (local.year - 1, local.year):
-        try:
-            day = birthday_in_year(
-                "lunar",
-                customer.birth_month or 0,
-                customer.birth_day or 0,
-                customer.birth_leap_month,
-                year,
-            )
-        except ValueError:
-            return False
-        if (day.year, day.month) == (local.year, local.month):
-            return True
-    return False
-
-
-def earn_for_order(
-    order: Order, *, tiers: list[Tier] | None = None, rules: LoyaltySettings | None = None
-) -> PointsEntry | None:
-    """Credit the points a paid order earns: net paid × rate × tier multiplier (× birthday month).
-
-    `rules` and `tiers` are the organisation's program and tiers, when the caller has read them
-    already (after ensure_program, which creates the default tiers).
-    """
-    if order.customer_id is None or order.status != OrderStatus.PAID:
-        return None
-    rules = rules or ensure_program(order.organisation_id)
-    account = lock_loyalty_account(order.customer_id, order.organisation_id)
-    # The tier she held when she ordered; a new member starts in the base tier.
-    if tiers is None:
-        tiers = list(Tier.objects.filter(organisation_id=order.organisation_id))
-    tier = next((t for t in tiers if t.pk == account.tier_id), None) or tier_for(tiers, ZERO)
-    time_zone = _org_time_zone(order.organisation_id, order)
-    rate = rules.points_per_yuan * (tier.points_multiplier if tier else Decimal(1))
-    customer = order.customer
-    if customer is not None and birthday_multiplier_applies(customer, order.placed_at, time_zone):
-        rate *= rules.birthday_multiplier
-    points = int((order.net_paid * rate).to_integral_value(rounding=ROUND_FLOOR))
-    if points <= 0:
-        return None
-    return _credit(
-        order.customer_id,
-        order.organisation_id,
-        PointsKind.EARN,
-        min(points, MAX_POINTS),
-        expires_at=expiry_for(order.placed_at, rules, time_zone),
-        order=order,
-        locked=account,
-    )
-
-
-def _net(entries: Any, kind: str) -> int:
-    # points - debt is the row's effect on what she holds net of what she owes.
-    total = entries.filter(kind=kind).aggregate(n=Coalesce(Sum(F("points") - F("debt")), Value(0)))[
-        "n"
-    ]
-    return int(total)
-
-
-def _share(total: int, refunded: Decimal, paid: Decimal) -> int:
-    return int((Decimal(total) * refunded / paid).to_integral_value(rounding=ROUND_HALF_UP))
-
-
-def reverse_for_refund(order: Order, refund: Refund) -> None:
-    """Return the points an order used and take back the points it earned, in proportion to the refund."""
-    if order.customer_id is None or order.net_paid <= 0:
-        return
-    rules = ensure_program(order.organisation_id)
-    entries = PointsEntry.objects.filter(order=order)
-    earned, used = _net(entries, PointsKind.EARN), -_net(entries, PointsKind.REDEEM)
-    taken, returned = (
-        -_net(entries, PointsKind.REFUND_REVERSAL),
-        _net(entries, PointsKind.REFUND_RETURN),
-    )
-    full = order.status == OrderStatus.REFUNDED
-    # Cumulative targets, so several partial refunds add up to exactly the whole.
-    due_back = (used if full else _share(used, order.refunded_amount, order.net_paid)) - returned
-    due_taken = (earned if full else _share(earned, order.refunded_amount, order.net_paid)) - taken
-    # Return first: the returned points can then cover what is taken back.
-    if due_back > 0:
-        now = timezone.now()
-        _credit(
-            order.customer_id,
-            order.organisation_id,
-            PointsKind.REFUND_RETURN,
-            due_back,
-            order=order,
-            refund=refund,
-            expires_at=expiry_for(now, rules, _org_time_zone(order.organisation_id)),
-        )
-    if due_taken > 0:
-        earn_entry = entries.filter(kind=PointsKind.EARN).first()
-        _take_back(
-            order.customer_id,
-            order.organisation_id,
-            due_taken,
-            order=order,
-            refund=refund,
-            expires_at=earn_entry.expires_at if earn_entry else None,
         )
 
 

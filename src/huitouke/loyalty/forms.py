@@ -1,4 +1,5 @@
-"""Forms of the loyalty screens: rules and tiers, coupon templates, issuing, point adjustments."""
+"""Forms of the loyalty screens: rules and tiers, coupon templates, issuing, point adjustments,
+and the quick order (its header with the checkout fields, its lines)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from huitouke.accounts.models import Store, User
 from huitouke.loyalty.coupons import clean_template
 from huitouke.loyalty.models import CouponTemplate, LoyaltySettings, Tier
-from huitouke.sales.models import Category
+from huitouke.sales.actions import LineInput
+from huitouke.sales.models import Category, Product
 
 
 class CheckoutFields(forms.Form):
-    """The quick order's coupon and points fields (sales.forms.OrderHeaderForm inherits them)."""
+    """The quick order's coupon and points fields (OrderHeaderForm below inherits them)."""
 
     coupon = forms.CharField(label=_("Coupon"), required=False, max_length=30)
     points = forms.IntegerField(
@@ -191,3 +194,70 @@ class AdjustPointsForm(forms.Form):
 
 class VoidCouponForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+
+class OrderHeaderForm(CheckoutFields):
+    customer = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # The lookup: a mobile, its last digits, a name or a scanned member code (loyalty.quick_order).
+    phone = forms.CharField(
+        label=_("Customer"),
+        required=False,
+        max_length=60,
+        widget=forms.TextInput(
+            attrs={"type": "search", "autocomplete": "off", "enterkeyhint": "search"}
+        ),
+    )
+    name = forms.CharField(label=_("Name (for a new customer)"), required=False, max_length=100)
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none())
+    discount = forms.DecimalField(
+        label=_("Discount (yuan)"), required=False, min_value=0, decimal_places=2, initial=0
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = Store.objects.filter(organisation=user.organisation)  # type: ignore[attr-defined]
+        if user.store_id:
+            self.fields["store"].initial = user.store_id
+
+
+class OrderLineForm(forms.Form):
+    product = forms.ModelChoiceField(
+        label=_("Product"), queryset=Product.objects.none(), required=False
+    )
+    item = forms.CharField(label=_("or item name"), required=False, max_length=100)
+    quantity = forms.IntegerField(label=_("Qty"), min_value=1, initial=1)
+    unit_price = forms.DecimalField(
+        label=_("Unit price"), min_value=0, decimal_places=2, required=False
+    )
+
+    def __init__(self, *args: Any, organisation: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = Product.objects.filter(  # type: ignore[attr-defined]
+            organisation=organisation, is_active=True
+        ).select_related("category")
+        # The line's boxes sit in a row under one heading: each is named for screen readers.
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("aria-label", field.label)
+
+    def line(self) -> LineInput:
+        """The checked line as the checkout takes it (call after is_valid)."""
+        return LineInput(
+            quantity=self.cleaned_data["quantity"],
+            product=self.cleaned_data.get("product"),
+            name=(self.cleaned_data.get("item") or "").strip(),
+            unit_price=self.cleaned_data.get("unit_price"),
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("product") and not (data.get("item") or "").strip():
+            raise forms.ValidationError(_("Choose a product or type the item's name."))
+        if not data.get("product") and data.get("unit_price") is None:
+            raise forms.ValidationError(_("Enter the unit price."))
+        return data
+
+
+OrderLineFormSet = forms.formset_factory(
+    OrderLineForm, extra=0, min_num=1, validate_min=True, max_num=100
+)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from huitouke.accounts.models import Organisation
 from huitouke.customers.models import Customer
-from huitouke.loyalty import actions, coupons, program
+from huitouke.loyalty import actions, coupons, order_points, program
 from huitouke.loyalty.models import Tier
 from huitouke.sales.models import Order, OrderStatus, Refund
 
@@ -26,7 +26,7 @@ def on_order_paid(sender: Any, *, order: Order, **kwargs: Any) -> None:
     # its first use creates the default tiers).
     rules = program.ensure_program(order.organisation_id)
     tiers = list(Tier.objects.filter(organisation_id=order.organisation_id))
-    actions.earn_for_order(order, tiers=tiers, rules=rules)
+    order_points.earn_for_order(order, tiers=tiers, rules=rules)
     program.evaluate_tier(order.customer_id, order.organisation_id, reason="order", tiers=tiers)
 
 
@@ -34,7 +34,7 @@ def on_order_refunded(sender: Any, *, order: Order, refund: Refund, **kwargs: An
     """sales.events.order_refunded: settle points in proportion, give back the coupon of a full refund, re-evaluate the tier."""
     if order.customer_id is None:
         return
-    actions.reverse_for_refund(order, refund)
+    order_points.reverse_for_refund(order, refund)
     if order.status == OrderStatus.REFUNDED:
         coupons.return_coupon(order)
     program.evaluate_tier(order.customer_id, order.organisation_id, reason="refund")

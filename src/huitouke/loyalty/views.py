@@ -17,7 +17,7 @@ from huitouke.accounts.http import AuthedRequest, require_role
 from huitouke.accounts.models import Role
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import normalise_phone
-from huitouke.customers.queries import customer_by_phone, get_customer_for
+from huitouke.customers.queries import customer_for_phone, get_customer_for
 from huitouke.loyalty import coupons as coupon_actions
 from huitouke.loyalty.actions import do_adjust_points
 from huitouke.loyalty.checkout import quote_checkout
@@ -26,14 +26,14 @@ from huitouke.loyalty.forms import (
     CouponTemplateForm,
     IssueCouponsForm,
     LoyaltySettingsForm,
+    OrderHeaderForm,
+    OrderLineFormSet,
     TierFormSet,
     VoidCouponForm,
 )
 from huitouke.loyalty.models import Coupon, CouponTemplate, PointsEntry, Tier
 from huitouke.loyalty.program import do_update_program, ensure_program
 from huitouke.loyalty.queries import template_results, usable_coupons
-from huitouke.sales.actions import LineInput
-from huitouke.sales.forms import OrderHeaderForm, OrderLineFormSet
 
 
 def _messages_of(exc: ValidationError) -> str:
@@ -252,7 +252,7 @@ def _checkout_customer(request: AuthedRequest, data: dict[str, Any]) -> Customer
         return None
     # As the quick order does: only a customer in the user's scope; the order refuses the others.
     try:
-        return customer_by_phone(request.user, phone)
+        return customer_for_phone(request.user, phone)
     except ValidationError:
         return None
 
@@ -267,16 +267,7 @@ def checkout_preview(request: AuthedRequest) -> HttpResponse:
     header.is_valid()
     data = getattr(header, "cleaned_data", {})
     # The lines complete so far: a line still being typed (no price yet) does not blank the rest.
-    lines = [
-        LineInput(
-            quantity=f.cleaned_data["quantity"],
-            product=f.cleaned_data.get("product"),
-            name=(f.cleaned_data.get("item") or "").strip(),
-            unit_price=f.cleaned_data.get("unit_price"),
-        )
-        for f in formset.forms
-        if f.is_valid() and f.cleaned_data
-    ]
+    lines = [f.line() for f in formset.forms if f.is_valid() and f.cleaned_data]
     customer = _checkout_customer(request, data)
     quote = quote_checkout(
         organisation=org,

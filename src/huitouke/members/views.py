@@ -19,10 +19,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from huitouke.audit.actions import client_ip
+from huitouke.customers import passcode
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import national
 from huitouke.loyalty.queries import customer_panel_context
-from huitouke.members import actions, passcode, qr, sms
+from huitouke.members import actions, qr, sms
 from huitouke.members.forms import JoinForm
 from huitouke.members.models import ConsentEvent, JoinCode, Member
 from huitouke.members.sessions import current_member, end_session, start_session

@@ -1,5 +1,6 @@
-"""Every write to messaging: enqueueing (with caps, consent, opt-outs, quiet hours), opt-outs,
-templates, channels and settings.
+"""Every write to messaging: enqueueing (with caps, consent, opt-outs, quiet hours), delivery
+reports and retries. Opt-outs are messaging.opt_outs; templates, channels and settings are
+messaging.setup_actions.
 
 Enqueueing never sends: it writes a Message row (queued, or suppressed with its reason) in the
 caller's transaction, and the outbox sender delivers it after commit. A message is identified by
@@ -21,9 +22,7 @@ from django.utils.translation import gettext as _
 from huitouke.accounts.models import Organisation
 from huitouke.audit.actions import record_audit
 from huitouke.core.locks import lock_customer
-from huitouke.customers.changes import consent_of, customers_changed
 from huitouke.customers.models import Customer
-from huitouke.customers.phones import normalise_phone
 from huitouke.messaging import senders
 from huitouke.messaging.models import (
     Channel,
@@ -34,24 +33,17 @@ from huitouke.messaging.models import (
     MessagingSettings,
     OptOut,
     OptOutChannel,
-    OptOutSource,
-    Provider,
     SuppressReason,
-    seal_settings,
 )
 from huitouke.messaging.quiet import postpone
 from huitouke.messaging.rendering import (
     MISSING_PREFIX,
-    VARIABLES,
-    check_text,
     customer_variables,
     missing_variables,
     render,
 )
 
 OPT_OUT_TEXT = "回T退订"
-# Replies that mean "stop" (回T退订 asks for T; people also write the word itself).
-STOP_WORDS = frozenset({"T", "TD", "退订", "N", "STOP", "UNSUBSCRIBE", "取消", "退"})
 # Suppressions a fallback channel can get round; a frequency cap covers every channel.
 FALLBACK_REASONS = frozenset(
     {
@@ -62,7 +54,7 @@ FALLBACK_REASONS = frozenset(
     }
 )
 # Which opt-outs cover which channel. A staff task is a person calling or writing on WeChat.
-_COVERED_BY: dict[str, list[str]] = {
+COVERED_BY: dict[str, list[str]] = {
     Channel.SMS: [OptOutChannel.SMS, OptOutChannel.ALL],
     Channel.EMAIL: [OptOutChannel.EMAIL, OptOutChannel.ALL],
     Channel.TASK: [OptOutChannel.WECHAT, OptOutChannel.ALL],
@@ -73,10 +65,6 @@ _CONSENT_FIELD: dict[str, str] = {
     Channel.EMAIL: "consent_email",
     Channel.TASK: "consent_wechat",
     Channel.WECOM: "consent_wechat",
-}
-_PROVIDERS = {
-    Channel.EMAIL: {Provider.SMTP},
-    Channel.SMS: {Provider.ALIYUN, Provider.TENCENT},
 }
 
 
@@ -125,7 +113,7 @@ def recipient_for(customer: Customer, channel: str) -> str:
 
 def is_opted_out(customer_id: int, channel: str) -> bool:
     """Whether an opt-out covers this channel for her."""
-    return OptOut.objects.filter(customer_id=customer_id, channel__in=_COVERED_BY[channel]).exists()
+    return OptOut.objects.filter(customer_id=customer_id, channel__in=COVERED_BY[channel]).exists()
 
 
 def suppression_reason(
@@ -363,117 +351,7 @@ def enqueue_fallback(message: Message, *, now: datetime | None = None) -> Messag
     return fallback
 
 
-# --- opt-outs ----------------------------------------------------------------------------------
-
-
-def do_opt_out(
-    customer: Customer,
-    *,
-    channel: str,
-    source: str,
-    actor: Any,
-    note: str = "",
-    request: Any = None,
-    now: datetime | None = None,
-) -> OptOut:
-    """Record that she wants no more messages on a channel; queued ones on it are suppressed."""
-    if channel not in OptOutChannel.values:
-        raise ValidationError({"channel": _("Choose a channel.")})
-    if source not in OptOutSource.values:
-        raise ValidationError({"source": _("Unknown source.")})
-    now = now or timezone.now()
-    with transaction.atomic():
-        opt_out, created = OptOut.objects.get_or_create(
-            customer=customer,
-            channel=channel,
-            defaults={
-                "organisation_id": customer.organisation_id,
-                "source": source,
-                "note": note[:200],
-                "at": now,
-            },
-        )
-        covered = [c for c, by in _COVERED_BY.items() if channel in by]
-        # Messages not yet sent on a covered channel stop here too (the sender checks again).
-        queued = Message.objects.filter(
-            customer=customer, channel__in=covered, status=MessageStatus.QUEUED
-        )
-        if Channel.TASK in covered:
-            queued = queued.exclude(channel=Channel.TASK, is_marketing=False)
-        queued.update(status=MessageStatus.SUPPRESSED, reason=SuppressReason.OPTED_OUT)
-        consent = {
-            OptOutChannel.SMS: ["consent_sms"],
-            OptOutChannel.EMAIL: ["consent_email"],
-            OptOutChannel.WECHAT: ["consent_wechat"],
-            OptOutChannel.ALL: ["consent_sms", "consent_email", "consent_wechat"],
-        }[OptOutChannel(channel)]
-        before = consent_of([customer.pk]).get(customer.pk)
-        Customer.objects.filter(pk=customer.pk).update(
-            consent_updated_at=now, updated_at=now, **dict.fromkeys(consent, False)
-        )
-        for field in consent:
-            setattr(customer, field, False)
-        after = consent_of([customer.pk])
-        if after.get(customer.pk) != before:
-            customers_changed(customer.organisation_id, updated=[customer.pk], consent=after)
-        if created:
-            record_audit(
-                actor=actor,
-                organisation=customer.organisation,
-                action="opt_out",
-                target=customer,
-                request=request,
-                detail={"channel": channel, "source": source},
-            )
-    return opt_out
-
-
-def do_remove_opt_out(customer: Customer, *, channel: str, actor: Any, request: Any = None) -> int:
-    """Withdraw an opt-out (she asked to hear from the store again); consent is set separately."""
-    with transaction.atomic():
-        deleted, _rows = OptOut.objects.filter(customer=customer, channel=channel).delete()
-        if deleted:
-            # Her consent flags stay as they are, but she may hear from the store again.
-            customers_changed(customer.organisation_id, consent=consent_of([customer.pk]))
-            record_audit(
-                actor=actor,
-                organisation=customer.organisation,
-                action="opt_in",
-                target=customer,
-                request=request,
-                detail={"channel": channel},
-            )
-    return deleted
-
-
-def is_stop_reply(text: str) -> bool:
-    """Whether a reply to an SMS asks to stop (T, TD, 退订 ...)."""
-    return text.strip().strip("。.!！ ").upper() in STOP_WORDS
-
-
-def record_reply(
-    organisation: Organisation, *, phone: str, text: str, now: datetime | None = None
-) -> list[OptOut]:
-    """A provider forwarded a reply: a stop word opts out every customer with that number."""
-    if not is_stop_reply(text):
-        return []
-
-    try:
-        number = normalise_phone(phone)
-    except ValidationError:
-        return []  # a reply from a number that is not a phone: nobody to opt out
-    customers = Customer.objects.active().filter(organisation=organisation, phone=number)
-    return [
-        do_opt_out(
-            customer,
-            channel=OptOutChannel.SMS,
-            source=OptOutSource.REPLY,
-            actor=None,
-            note=text[:200],
-            now=now,
-        )
-        for customer in customers
-    ]
+# --- delivery reports and retries -------------------------------------------------------------
 
 
 def record_delivery(
@@ -497,92 +375,6 @@ def record_delivery(
         return messages.filter(delivered_at__isnull=True).update(delivered_at=at or timezone.now())
     # Sent but not delivered (number off, blocked): a failure the owner should see.
     return messages.update(status=MessageStatus.FAILED, error=(error or "not delivered")[:300])
-
-
-# --- templates, channels, settings ---------------------------------------------------------------
-
-
-def do_save_template(
-    template: MessageTemplate, *, actor: Any, request: Any = None
-) -> MessageTemplate:
-    """Create or change a message template after checking its variables; audited."""
-    errors: dict[str, list[str]] = {}
-    if not (template.name or "").strip():
-        errors.setdefault("name", []).append(_("Give the template a name."))
-    if not (template.body or "").strip():
-        errors.setdefault("body", []).append(_("Write the message text."))
-    for field in ("body", "subject"):
-        try:
-            check_text(getattr(template, field), field)
-        except ValidationError as exc:
-            errors.setdefault(field, []).extend(exc.message_dict[field])
-    params = template.sms_params or []
-    if not isinstance(params, list) or any(
-        not isinstance(p, str) or p not in VARIABLES for p in params
-    ):
-        errors.setdefault("sms_params", []).append(
-            _("List variable names only, in the order of the approved template.")
-        )
-    if errors:
-        raise ValidationError(errors)
-    with transaction.atomic():
-        created = template.pk is None
-        try:
-            with transaction.atomic():
-                template.save()
-        except IntegrityError as exc:
-            raise ValidationError({"name": _("Another template already has this name.")}) from exc
-        record_audit(
-            actor=actor,
-            organisation=template.organisation,
-            action="message_template_create" if created else "message_template_edit",
-            target=template,
-            request=request,
-            detail={"name": template.name},
-        )
-    return template
-
-
-def do_save_channel(config: ChannelConfig, *, actor: Any, request: Any = None) -> ChannelConfig:
-    """Set up or change how a channel sends (provider, credentials, unit cost); audited without secrets."""
-    if config.provider not in _PROVIDERS.get(Channel(config.channel), set()):
-        raise ValidationError({"provider": _("This provider cannot send on this channel.")})
-    if not isinstance(config.settings, dict):
-        raise ValidationError({"settings": _("Send the settings as a JSON object.")})
-    config.settings = seal_settings(config.settings)  # credentials encrypted at rest
-    with transaction.atomic():
-        config.save()
-        record_audit(
-            actor=actor,
-            organisation=config.organisation,
-            action="channel_config",
-            target=config,
-            request=request,
-            # Keys only: credentials never go into the audit log.
-            detail={
-                "channel": config.channel,
-                "provider": config.provider,
-                "keys": sorted(config.settings),
-            },
-        )
-    return config
-
-
-def do_save_settings(
-    rules: MessagingSettings, *, actor: Any, request: Any = None
-) -> MessagingSettings:
-    """Change the frequency cap and retry settings; audited."""
-    with transaction.atomic():
-        rules.save()
-        record_audit(
-            actor=actor,
-            organisation=rules.organisation,
-            action="messaging_settings",
-            target=None,
-            request=request,
-            detail={"cap_messages": rules.cap_messages, "cap_days": rules.cap_days},
-        )
-    return rules
 
 
 def do_retry_message(message: Message, *, actor: Any, request: Any = None) -> Message:

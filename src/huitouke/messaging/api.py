@@ -11,8 +11,8 @@ from ninja import Query, Router, Status
 from huitouke.accounts import scoping
 from huitouke.accounts.auth import api_user, require_manager
 from huitouke.customers.models import Customer
-from huitouke.messaging.actions import do_opt_out
 from huitouke.messaging.models import Message, OptOut
+from huitouke.messaging.opt_outs import do_opt_out
 from huitouke.messaging.schemas import MessageFilter, MessageOut, OptOutIn, OptOutOut
 from huitouke.schemas import ObjectId, Page, Paging, page_of
 

@@ -24,7 +24,7 @@ from huitouke.accounts.http import AuthedRequest, require_role
 from huitouke.accounts.models import Role
 from huitouke.customers.models import Customer
 from huitouke.customers.queries import get_customer_for
-from huitouke.messaging import actions, queries
+from huitouke.messaging import actions, opt_outs, queries, setup_actions
 from huitouke.messaging.forms import (
     EmailChannelForm,
     OptOutForm,
@@ -155,7 +155,9 @@ def template_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse
     )
     if request.method == "POST" and form.is_valid():
         try:
-            template = actions.do_save_template(form.apply(), actor=request.user, request=request)
+            template = setup_actions.do_save_template(
+                form.apply(), actor=request.user, request=request
+            )
         except ValidationError as exc:
             for field, problems in exc.message_dict.items():
                 for problem in problems:
@@ -229,7 +231,7 @@ def channels(request: AuthedRequest) -> HttpResponse:
             config.settings = sms_form.settings(previous)
             config.unit_cost = sms_form.cleaned_data["unit_cost"]
             config.is_active = sms_form.cleaned_data["is_active"]
-            actions.do_save_channel(config, actor=request.user, request=request)
+            setup_actions.do_save_channel(config, actor=request.user, request=request)
             saved = True
         elif which == "email" and email_form.is_valid():
             config = email or ChannelConfig(
@@ -238,10 +240,10 @@ def channels(request: AuthedRequest) -> HttpResponse:
             config.settings = email_form.settings(dict(config.settings or {}))
             config.unit_cost = email_form.cleaned_data["unit_cost"]
             config.is_active = email_form.cleaned_data["is_active"]
-            actions.do_save_channel(config, actor=request.user, request=request)
+            setup_actions.do_save_channel(config, actor=request.user, request=request)
             saved = True
         elif which == "settings" and settings_form.is_valid():
-            actions.do_save_settings(
+            setup_actions.do_save_settings(
                 settings_form.save(commit=False), actor=request.user, request=request
             )
             saved = True
@@ -289,7 +291,7 @@ def customer_opt_out(request: AuthedRequest, pk: int) -> HttpResponse:
     customer = get_customer_for(request, pk)
     form = OptOutForm(request.POST)
     if form.is_valid():
-        actions.do_opt_out(
+        opt_outs.do_opt_out(
             customer,
             channel=form.cleaned_data["channel"],
             source="manual",
@@ -308,7 +310,7 @@ def customer_opt_out(request: AuthedRequest, pk: int) -> HttpResponse:
 def customer_opt_in(request: AuthedRequest, pk: int) -> HttpResponse:
     """Withdraw an opt-out (she asked to hear from the store again)."""
     customer = get_customer_for(request, pk)
-    actions.do_remove_opt_out(
+    opt_outs.do_remove_opt_out(
         customer, channel=request.POST.get("channel", ""), actor=request.user, request=request
     )
     messages.success(request, _("Opt-out withdrawn."))
@@ -344,7 +346,7 @@ def provider_callback(request: HttpRequest, token: str) -> HttpResponse:
         phone = str(item.get("phone_number") or item.get("mobile") or "")
         text = item.get("content") if "content" in item else item.get("text")
         if phone and isinstance(text, str):
-            opted += len(actions.record_reply(organisation, phone=phone, text=text))
+            opted += len(opt_outs.record_reply(organisation, phone=phone, text=text))
             continue
         provider_id = str(item.get("biz_id") or item.get("sid") or "")
         key = str(item.get("out_id") or "")

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from pypinyin import Style, lazy_pinyin
 
+from huitouke.core.pinyin import readings
 from huitouke.sales.models import Category, OrderLine, OrderStatus, Product
 from huitouke.sales.phases import Phase, PhaseWindows, windows_for
 
@@ -80,14 +80,14 @@ def pinyin_keys(name: str) -> tuple[str, str]:
     "sk-iisxs"; the cache keeps a search over the organisation's products cheap.
     """
     full, initials = [], []
-    for part in lazy_pinyin(name, style=Style.NORMAL, errors=lambda chars: "\0" + chars):
-        if part.startswith("\0"):  # not Chinese: kept whole in both
-            kept = "".join(part[1:].split()).lower()
-            full.append(kept)
-            initials.append(kept)
-        elif part:
+    for part, syllable in readings(name):  # core.pinyin
+        if syllable:
             full.append(part)
             initials.append(part[0])
+        else:  # not Chinese: kept whole in both
+            kept = "".join(part.split()).lower()
+            full.append(kept)
+            initials.append(kept)
     return "".join(full), "".join(initials)
 
 

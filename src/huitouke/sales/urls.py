@@ -4,14 +4,9 @@ from huitouke.sales import views
 
 app_name = "sales"
 urlpatterns = [
-    path("order/new/", views.quick_order, name="quick_order"),
-    path("order/lookup/", views.customer_lookup, name="lookup"),
-    path("order/customer/", views.quick_customer, name="quick_customer"),
-    path("order/products/", views.product_search, name="product_search"),
     path("orders/", views.order_list, name="orders"),
     path("orders/<int:pk>/", views.order_detail, name="order"),
     path("orders/<int:pk>/refund/", views.refund, name="refund"),
-    path("products/", views.product_list, name="products"),
     path("products/new/", views.product_edit, name="product_create"),
     path("products/<int:pk>/", views.product_edit, name="product_edit"),
     path("categories/new/", views.category_edit, name="category_create"),

@@ -1,6 +1,6 @@
 """Handover that moves the WeChat relationship too (在职继承 / 离职继承).
 
-Huitouke's handover moves owners at once (customers.actions.do_hand_over_customers); this hook
+Huitouke's handover moves owners at once (customers.ownership.do_hand_over_customers); this hook
 records, inside that transaction (wecom.hooks), one WeComTransfer per customer whose WeChat the departing
 member holds, and after commit asks WeCom to move them. WeCom answers per customer later
 (transfer_result, or a transfer_fail callback): moved, still waiting for the customer's 24 h
@@ -19,8 +19,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from huitouke.accounts.models import User
-from huitouke.customers.actions import do_change_owner
 from huitouke.customers.models import Customer
+from huitouke.customers.ownership import do_change_owner
 from huitouke.wecom.actions import client_for
 from huitouke.wecom.client import WeComError
 from huitouke.wecom.models import (

@@ -3,21 +3,8 @@
 "use strict";
 
 (function () {
-  // Tooltip formatters return HTML: every piece of data in them goes through esc().
-  const esc = (v) => String(v).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-
-  function data(id) {
-    const el = document.getElementById(id);
-    return el ? JSON.parse(el.textContent) : null;
-  }
-
-  function draw(id, option) {
-    const el = document.getElementById(id);
-    if (!el || !window.echarts) return;
-    const chart = window.echarts.init(el);
-    chart.setOption(option);
-    window.addEventListener("resize", () => chart.resize());
-  }
+  // esc (tooltip formatters return HTML), data and draw: analytics/charts.js.
+  const { esc, data, draw } = window.HuitoukeCharts;
 
   function funnel(d) {
     const stages = d.stages.map((s) => ({ name: s.label, value: s.count }));

@@ -3,26 +3,13 @@
 "use strict";
 
 (function () {
-  // Tooltip formatters return HTML: every piece of data in them goes through esc().
-  const esc = (v) => String(v).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  // esc (tooltip formatters return HTML), data and draw: analytics/charts.js.
+  const { esc, data, draw } = window.HuitoukeCharts;
   // One colour per meaning, the same on every chart: new customers, returning customers, and
   // each lifecycle stage.
   const NEW = "#3b82c4";
   const RETURNING = "#c2185b";
   const STAGE_COLOURS = { potential: "#9e9e9e", new: NEW, active: "#2e7d32", silent: "#ef8a17", churned: "#b71c1c" };
-
-  function data(id) {
-    const el = document.getElementById(id);
-    return el ? JSON.parse(el.textContent) : null;
-  }
-
-  function draw(id, option) {
-    const el = document.getElementById(id);
-    if (!el || !window.echarts) return;
-    const chart = window.echarts.init(el);
-    chart.setOption(option);
-    window.addEventListener("resize", () => chart.resize());
-  }
 
   // An axis tooltip as text: "2026-03<br>New customers: 12".
   function axisTip(format) {

@@ -1,4 +1,4 @@
-// The quick order (sales/quick_order.html): lines as cards, the product picked from a search,
+// The quick order (loyalty/quick_order.html): lines as cards, the product picked from a search,
 // the customer and her benefits swapped in by HTMX, and the live total. The server checks and
 // recomputes everything on save (loyalty.checkout.quote_checkout); this mirrors it in cents.
 "use strict";
