@@ -42,8 +42,19 @@ def reference(viewer, start, end, now):
         }
     )
     owners = {}
+
+    def sees(c):  # the owner sees her organisation; a manager her store's and her own customers
+        if viewer.role == "owner":
+            return True
+        return c.home_store_id == viewer.store_id or c.owner_id == viewer.pk
+
     for c in Customer.objects.all():
-        if c.organisation_id == viewer.organisation_id and c.merged_into_id is None and c.owner_id:
+        if (
+            c.organisation_id == viewer.organisation_id
+            and c.merged_into_id is None
+            and c.owner_id
+            and sees(c)
+        ):
             owners[c.pk] = c.owner_id
             out[c.owner_id]["customers"] += 1
     for o in Order.objects.all():
@@ -81,10 +92,12 @@ def data(org, other_org, store1, other_store, owner, manager, staff_a, staff_b):
     now = timezone.now()
     today = now.astimezone(TZ).date()
     start, end = today - timedelta(days=29), today
-    a1 = make_customer(org, name="甲一", owner=staff_a)
+    # a1 and b1 live in the manager's store; a2, a3 have no home store: hers to see only if
+    # she owned them, so the manager's figures leave them out.
+    a1 = make_customer(org, name="甲一", owner=staff_a, home_store=store1)
     a2 = make_customer(org, name="甲二", owner=staff_a)
     a3 = make_customer(org, name="甲三", owner=staff_a)
-    b1 = make_customer(org, name="乙一", owner=staff_b)
+    b1 = make_customer(org, name="乙一", owner=staff_b, home_store=store1)
     m1 = make_customer(org, name="店长客", owner=manager)
     stranger = make_customer(other_org, name="外人")
     day = lambda n: now - timedelta(days=n)  # noqa: E731

@@ -245,3 +245,135 @@ def test_a_bad_row_rejects_its_whole_visit_and_the_corrected_book_creates_it(
     stats = CustomerStats.objects.get(customer__name="李娜")
     assert (stats.orders_count, stats.net_spend) == (1, Decimal("603.00"))
     assert run(path, store1, mode="good_rows").created == 0  # nothing twice
+
+
+# A row whose date or customer cell cannot be read cannot be put in its visit: the visit's other
+# rows are saved as its order without it. The corrected book imported again adds that row's line
+# to the visit's order (stats recomputed), creates no order, and adds nothing a second time.
+UNGROUPABLE = [
+    ["李娜", dt.datetime(2026, 3, 2), "玻尿酸精华", "", 1, 80, 268, "护肤"],  # row 2
+    ["王芳", dt.datetime(2026, 3, 3), "补水面膜", "", 1, 20, 68, "面膜"],  # row 3
+    ["李娜", "2026-02-30", "补水面膜", "", 2, 20, 68, "面膜"],  # row 4: no such day
+    ["张敏", dt.datetime(2026, 3, 5), "口红", "", 1, 60, 199, "彩妆"],  # row 5
+    ["", dt.datetime(2026, 3, 5), "口红", "", 1, 60, 199, "彩妆"],  # row 6: whose?
+    ["李娜", dt.datetime(2026, 3, 2), "口红", "", 1, 60, 199, "彩妆"],  # row 7
+]
+
+
+def corrected(rows: list[list[Any]]) -> list[list[Any]]:
+    fixed = [row[:] for row in rows]
+    fixed[2][1] = dt.datetime(2026, 3, 2)
+    fixed[4][0] = "张敏"
+    return fixed
+
+
+def visit_of(name: str) -> Order:
+    return Order.objects.get(customer__name=name)
+
+
+@pytest.mark.parametrize("chunk_size", [1000, 1], ids=["one-chunk", "row-by-row"])
+def test_a_row_left_out_of_its_visit_is_added_by_the_corrected_book_once(
+    tmp_path, store1, chunk_size
+):
+    first = run(write_book(tmp_path / "a.xlsx", UNGROUPABLE), store1, mode="good_rows")
+    assert first.committed and sorted(e.row for e in first.errors) == [4, 6]
+    assert first.created == 3  # 李娜 (rows 2, 7), 王芳, 张敏 (row 5): the bad rows stand alone
+    assert (visit_of("李娜").lines.count(), visit_of("张敏").lines.count()) == (2, 1)
+    assert CustomerStats.objects.get(customer__name="李娜").net_spend == Decimal("467.00")
+
+    book = write_book(tmp_path / "b.xlsx", corrected(UNGROUPABLE))
+    preview = run(book, store1, dry_run=True, chunk_size=chunk_size)
+    assert (preview.created, preview.updated, preview.details["order_rows_added"]) == (0, 2, 2)
+    assert OrderLine.objects.count() == 4  # a dry run writes nothing
+    again = run(book, store1, chunk_size=chunk_size)
+    assert again.errors == [] and (again.created, again.updated) == (0, 2)
+    assert again.details["order_rows_added"] == 2 and again.skipped == 4
+    assert Order.objects.count() == 3
+    li = visit_of("李娜")
+    assert sorted(li.lines.values_list("name", "quantity")) == [
+        ("口红", 1),
+        ("玻尿酸精华", 1),
+        ("补水面膜", 2),
+    ]
+    # 268 + 2 × 68 + 199, the same as a fresh import of the corrected book would give.
+    assert (li.gross_amount, li.net_paid, li.cost_amount) == (
+        Decimal("603.00"),
+        Decimal("603.00"),
+        Decimal("180.00"),
+    )
+    # 张敏's two identical 口红 rows: the one already there is not taken for the missing one.
+    assert visit_of("张敏").lines.count() == 2 and visit_of("张敏").net_paid == Decimal("398.00")
+    for name, spend in (("李娜", "603.00"), ("张敏", "398.00"), ("王芳", "68.00")):
+        stats = CustomerStats.objects.get(customer__name=name)
+        assert (stats.orders_count, stats.net_spend) == (1, Decimal(spend)), name
+    # Imported a third time, either way: nothing more.
+    for options in ({}, {"one_order_per_row": True}, {"mode": "good_rows"}):
+        more = run(book, store1, **options)
+        assert (more.created, more.updated) == (0, 0), options
+    assert OrderLine.objects.count() == 6 and Order.objects.count() == 3
+
+
+def test_the_same_book_imported_fresh_gives_the_same_orders(tmp_path, store1):
+    # The reference for the test above: the corrected book into an empty shop.
+    run(write_book(tmp_path / "b.xlsx", corrected(UNGROUPABLE)), store1)
+    assert Order.objects.count() == 3 and OrderLine.objects.count() == 6
+    assert visit_of("李娜").net_paid == Decimal("603.00")
+    assert visit_of("张敏").net_paid == Decimal("398.00")
+
+
+def test_visits_imported_before_lines_kept_their_row_are_matched_by_content(tmp_path, store1):
+    run(write_book(tmp_path / "a.xlsx", UNGROUPABLE), store1, mode="good_rows")
+    OrderLine.objects.update(import_key="")  # as an import of an earlier version left them
+    again = run(write_book(tmp_path / "b.xlsx", corrected(UNGROUPABLE)), store1)
+    assert (again.created, again.updated, again.details["order_rows_added"]) == (0, 2, 2)
+    assert visit_of("李娜").lines.count() == 3 and visit_of("张敏").lines.count() == 2
+    assert run(write_book(tmp_path / "c.xlsx", corrected(UNGROUPABLE)), store1).updated == 0
+
+
+def test_one_order_per_row_adds_only_the_row_a_visit_lacks(tmp_path, store1):
+    run(write_book(tmp_path / "a.xlsx", UNGROUPABLE), store1, mode="good_rows")
+    book = write_book(tmp_path / "b.xlsx", corrected(UNGROUPABLE))
+    again = run(book, store1, one_order_per_row=True)
+    assert again.created == 2  # rows 4 and 6, each an order of its own as asked
+    assert Order.objects.count() == 5 and OrderLine.objects.count() == 6
+    assert run(book, store1).created == 0 and run(book, store1).updated == 0
+
+
+def test_a_merged_older_database_takes_the_missing_row_into_the_merged_visit(tmp_path, store1):
+    run(
+        write_book(tmp_path / "a.xlsx", UNGROUPABLE),
+        store1,
+        one_order_per_row=True,
+        mode="good_rows",
+    )
+    assert Order.objects.count() == 4
+    call_command("merge_visit_orders", "--apply", stdout=io.StringIO())
+    assert Order.objects.count() == 3
+    assert not OrderLine.objects.filter(import_key="").exists()
+    again = run(write_book(tmp_path / "b.xlsx", corrected(UNGROUPABLE)), store1)
+    assert (again.created, again.updated) == (0, 2)
+    assert visit_of("李娜").lines.count() == 3 and visit_of("李娜").net_paid == Decimal("603.00")
+
+
+def test_the_job_page_names_its_counts_in_words(client, owner, tmp_path, store1):
+    from django.urls import reverse
+
+    from huitouke.imports.models import ImportJob
+    from huitouke.imports.summary import DETAIL_LABELS
+
+    run(write_book(tmp_path / "a.xlsx", UNGROUPABLE), store1, mode="good_rows")
+    summary = run(write_book(tmp_path / "b.xlsx", corrected(UNGROUPABLE)), store1)
+    job = ImportJob.objects.create(
+        organisation=store1.organisation,
+        store=store1,
+        kind="orders",
+        status="done",
+        summary=summary.for_job(),
+        created_by=owner,
+    )
+    assert set(summary.details) <= set(DETAIL_LABELS)
+    client.force_login(owner)
+    page = client.get(reverse("imports:job", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="en").content
+    text = page.decode()
+    assert "rows added to a visit imported before without them: 2" in text
+    assert "order_rows_added" not in text

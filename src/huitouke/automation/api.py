@@ -105,7 +105,8 @@ def deactivate_rule(request: HttpRequest, rule_id: ObjectId) -> Any:
 @router.get("/automations/{rule_id}/results", response=ResultsOut)
 def get_results(request: HttpRequest, rule_id: ObjectId) -> Any:
     """The rule's campaign results: reach, messages, conversions, revenue, cost, ROI, uplift."""
-    return asdict(rule_results(_rule(_editor(request), rule_id)))
+    user = _editor(request)
+    return asdict(rule_results(_rule(user, rule_id), viewer=user))
 
 
 @router.get("/automation-templates", response=list[TemplateOut])

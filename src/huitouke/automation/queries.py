@@ -34,27 +34,38 @@ _OPT_OUTS = {
 }
 
 
-def rules_with_counts(organisation_id: int) -> QuerySet[AutomationRule]:
-    """The organisation's rules, each with its numbers of acted and held-out enrolments."""
+def rules_with_counts(viewer: Any) -> QuerySet[AutomationRule]:
+    """The viewer's organisation's rules, each with its numbers of acted, held-out and scheduled
+    enrolments of the customers she may see (a manager counts her store's, as the rule's page)."""
+    seen = customer_q(viewer, "enrolments__customer__")
+
+    def count(status: str) -> Count:
+        return Count("enrolments", filter=Q(enrolments__status=status) & seen)
+
     return (
-        AutomationRule.objects.filter(organisation_id=organisation_id)
+        AutomationRule.objects.filter(organisation_id=viewer.organisation_id)
         .select_related("segment")
         .annotate(
-            n_done=Count("enrolments", filter=Q(enrolments__status=EnrolmentStatus.DONE)),
-            n_holdout=Count("enrolments", filter=Q(enrolments__status=EnrolmentStatus.HOLDOUT)),
-            n_scheduled=Count("enrolments", filter=Q(enrolments__status=EnrolmentStatus.SCHEDULED)),
+            n_done=count(EnrolmentStatus.DONE),
+            n_holdout=count(EnrolmentStatus.HOLDOUT),
+            n_scheduled=count(EnrolmentStatus.SCHEDULED),
         )
     )
 
 
-def audience_preview(rule: AutomationRule, *, now: datetime | None = None) -> dict[str, Any]:
+def audience_preview(
+    rule: AutomationRule, *, now: datetime | None = None, viewer: Any = None
+) -> dict[str, Any]:
     """Who a (possibly unsaved) rule would reach now: matching, minus each suppression, minus holdout.
 
     Counts follow the first message channel of the rule (fallbacks are not counted); the holdout
-    is exact for a saved rule and the expected share for a new one.
+    is exact for a saved rule and the expected share for a new one. With a `viewer`, only the
+    customers she may see are counted (a manager looking at the owner's campaign).
     """
     now = now or timezone.now()
     customers = rule_customers(rule, org_today(rule.organisation, now))
+    if viewer is not None:
+        customers = customers.filter(customer_q(viewer))
     sends = [a for a in rule.actions if a.get("type") == "send_message"]
     counts: dict[str, Any] = {"matching": customers.count(), "suppressed": {}}
     remaining = customers

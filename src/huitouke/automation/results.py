@@ -10,6 +10,11 @@
 - cost: the sent messages' unit costs plus the discounts of the rule's redeemed coupons;
 - ROI = (attributed revenue − cost) / cost; uplift = treated minus holdout, for the conversion
   rate (with a 95% normal-approximation interval) and for revenue per enrolment.
+
+Every figure counts only the customers the viewer may see (`viewer`, through
+`accounts.scoping.customer_q`): a manager looking at the owner's organisation-wide rule gets the
+results of her store's customers, the same people its list of enrolments shows her. Without a
+viewer (the command line, organisation-wide jobs) it counts everyone the rule reached.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, F, Min, Sum
+from django.db.models import Count, F, Min, Q, Sum
 
+from huitouke.accounts.scoping import customer_q
 from huitouke.automation.models import AutomationRule, Enrolment, EnrolmentStatus
 from huitouke.loyalty.models import Coupon, CouponStatus
 from huitouke.messaging.models import Message, MessageStatus
@@ -72,18 +79,23 @@ def _per(amount: Decimal, n: int) -> Decimal | None:
     return (amount / n).quantize(CENT) if n else None
 
 
-def rule_results(rule: AutomationRule, *, window_days: int = 7) -> CampaignResults:
-    """The results of one rule (or campaign), computed from its enrolments, messages, coupons and orders."""
+def rule_results(
+    rule: AutomationRule, *, viewer: Any = None, window_days: int = 7
+) -> CampaignResults:
+    """The results of one rule (or campaign), computed from its enrolments, messages, coupons and
+    orders, over the customers `viewer` may see (everyone the rule reached when None)."""
 
     result = CampaignResults(window_days=window_days)
     window = timedelta(days=window_days)
+    seen = Q() if viewer is None else customer_q(viewer, "customer__")
     enrolments = list(
         Enrolment.objects.filter(
+            seen,
             rule=rule,
             status__in=[EnrolmentStatus.DONE, EnrolmentStatus.HOLDOUT, EnrolmentStatus.SUPPRESSED],
         ).values_list("pk", "customer_id", "status", "acted_at", "event_order_id")
     )
-    messages = Message.objects.filter(rule=rule)
+    messages = Message.objects.filter(seen, rule=rule)
     by_status = dict(
         messages.values_list("status").annotate(n=Count("id")).values_list("status", "n")
     )
@@ -109,7 +121,7 @@ def rule_results(rule: AutomationRule, *, window_days: int = 7) -> CampaignResul
 
     # A subquery, not a list of ids: a big campaign's ids would overflow SQLite's parameters.
     coupons = Coupon.objects.filter(
-        pk__in=Enrolment.objects.filter(rule=rule, coupon__isnull=False).values("coupon_id")
+        pk__in=Enrolment.objects.filter(seen, rule=rule, coupon__isnull=False).values("coupon_id")
     )
     result.coupons_issued = coupons.count()
     redeemed = coupons.filter(status=CouponStatus.REDEEMED)

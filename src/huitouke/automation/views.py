@@ -57,7 +57,7 @@ def _form_errors(form: Any, exc: ValidationError) -> None:
 def rule_list(request: AuthedRequest) -> HttpResponse:
     """The organisation's rules and campaigns, and the ready-made templates to switch on."""
     _require_editor(request)
-    rules = list(queries.rules_with_counts(request.user.organisation_id))
+    rules = list(queries.rules_with_counts(request.user))
     return render(
         request,
         "automation/list.html",
@@ -177,7 +177,7 @@ def rule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """A rule's results (table and chart) and its latest enrolments."""
     _require_editor(request)
     rule = _get_rule(request, pk)
-    results = rule_results(rule)
+    results = rule_results(rule, viewer=request.user)
     chart = {
         "labels": [_("Contacted"), _("Holdout")],
         "conversion": [
@@ -207,8 +207,12 @@ def rule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "results": results,
             "chart_json": json.dumps(chart, ensure_ascii=False),
             "enrolments": enrolments,
-            "failed_messages": rule.messages.filter(status=MessageStatus.FAILED).count(),
-            "preview": queries.audience_preview(rule) if rule.is_campaign else None,
+            "failed_messages": rule.messages.filter(
+                customer_q(request.user, "customer__"), status=MessageStatus.FAILED
+            ).count(),
+            "preview": (
+                queries.audience_preview(rule, viewer=request.user) if rule.is_campaign else None
+            ),
             "upcoming": _upcoming(rule),
             "active_nav": "automation",
         },

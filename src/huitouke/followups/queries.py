@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from huitouke.accounts.models import Role, User
-from huitouke.accounts.scoping import can_see_full_phone, staff_q
+from huitouke.accounts.scoping import can_see_full_phone, customer_q, staff_q, task_q
 from huitouke.analytics.models import CustomerAnalytics, Lifecycle
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import mask_phone, national
@@ -265,6 +265,9 @@ def staff_results(
     - tasks: assigned to her and due in the period: done on time (closed by the due time),
       done late, still open past due (overdue), skipped; average delay of the done ones in
       hours, on-time ones counting as 0.
+
+    Customers, their orders and lifecycles count only those the user may see (`customer_q`: a
+    manager's staff may own customers of another store), tasks only those she may see (`task_q`).
     """
     now = now or timezone.now()
     since, _ = day_bounds(user, start)
@@ -272,7 +275,9 @@ def staff_results(
     staff = list(User.objects.filter(staff_q(user), is_active=True).order_by("pk"))
     results = {u.pk: StaffResult(staff=u) for u in staff}
     ids = list(results)
-    customers = Customer.objects.active().filter(organisation_id=_org_id(user), owner_id__in=ids)
+    customers = Customer.objects.active().filter(
+        customer_q(user), organisation_id=_org_id(user), owner_id__in=ids
+    )
     for owner_id, n in (
         customers.order_by().values("owner_id").annotate(n=Count("id")).values_list("owner_id", "n")
     ):
@@ -280,6 +285,7 @@ def staff_results(
     orders = (
         Order.objects.counted()
         .filter(
+            customer_q(user, "customer__"),
             organisation_id=_org_id(user),
             customer__owner_id__in=ids,
             customer__merged_into__isnull=True,
@@ -306,6 +312,7 @@ def staff_results(
     for owner_id, stage, n in lifecycle:
         results[owner_id].lifecycle[stage] = n
     tasks = FollowUpTask.objects.filter(
+        task_q(user),
         organisation_id=_org_id(user),
         assignee_id__in=ids,
         due_at__gte=since,

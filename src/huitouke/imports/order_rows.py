@@ -47,7 +47,7 @@ from huitouke.imports.summary import (
     row_order_key,
     visit_key,
 )
-from huitouke.sales.models import ZERO, Order, OrderSource, OrderStatus
+from huitouke.sales.models import ZERO, Order, OrderLine, OrderSource, OrderStatus
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -83,6 +83,7 @@ LINE_FIELDS = (
     "quantity",
     "unit_price",
     "unit_cost",
+    "import_key",
 )
 _CUSTOMER, _PLACED_AT, _NET_PAID, _KEY = (
     ORDER_FIELDS.index(f) for f in ("customer_id", "placed_at", "net_paid", "external_id")
@@ -149,36 +150,31 @@ class OrderRowsMixin:
                             "order_line_rejected",
                         )
                     )
-        # The same rows imported the other way (one order per row, or one per visit) are there
-        # already when any of their keys is: importing a file again never creates twice.
-        # A visit merged by merge_visit_orders keeps the row key of its first row only, so one
-        # row per order looks for its visit's key and for the keys of its visit's other rows.
-        others: dict[str, set[str]] = {}
-        if key_of is visit_key:
-            for key, group in groups.items():
-                others[key] = {k for r in group if (k := row_order_key(r))} - {key}
-        else:
-            mates: dict[str, set[str]] = {}
-            for key, group in groups.items():
-                mates.setdefault(visit_key(group[0]), set()).add(key)
-            for key, group in groups.items():
-                visit = visit_key(group[0])
-                others[key] = ({visit} | mates[visit]) - {key}
-        existing = existing_keys(
-            Order, self.org_id, [*groups, *{k for ks in others.values() for k in ks}]
-        )
+        # What is there already: an order under the group's key, or, for rows without an order
+        # number, the rows of their visit that some order holds (see _rows_there). A visit
+        # saved without one of its rows (a bad date or customer cell kept that row out of it)
+        # gets the corrected row added; nothing is ever created twice.
+        visit_mode = key_of is visit_key
+        existing, there = self._rows_there(groups, visit_mode=visit_mode)
         new: list[tuple[str, list[ParsedOrderRow]]] = []
         extend: list[tuple[str, list[ParsedOrderRow]]] = []
+        add: list[tuple[int, list[ParsedOrderRow]]] = []
         for key, group in groups.items():
-            pk = existing.get(key)
+            found = there.get(key)
             if key in self.sim_orders or key in self.saved_numbers:
                 extend.append((key, group))
-            elif pk is not None or not others[key].isdisjoint(existing):
+            elif found is None:
+                new.append((key, group))
+            elif (missing := [r for r in group if r.row not in found[0]]) and not visit_mode:
+                new.append((key, group))  # one order per row: a row not there is an order
+            elif missing:
+                tally.skipped += len(group) - len(missing)
+                add.append((found[1], missing))
+                self._preview_order(tally, missing, None, "added")
+            else:
                 tally.skipped += len(group)
                 tally.details["orders_existing"] += 1
                 self._preview_order(tally, group, None, "existing")
-            else:
-                new.append((key, group))
         self._prefetch_customers([g[0] for _, g in new])
         owners: list[tuple[str, list[ParsedOrderRow], Cust | None]] = []
         for key, group in new:
@@ -229,10 +225,105 @@ class OrderRowsMixin:
             self._extend_order(key, group, existing.get(key), tally)
             if key.startswith(VISIT_PREFIX):
                 tally.visit_rows.setdefault(key, []).extend(r.row for r in group)
+        for pk, missing in add:
+            self._extend_order(None, missing, pk, tally, earlier=True)
         tally.details.update(
             {k: v for k, v in self.products.created.items() if v}
         )  # counted per chunk, then reset
         self.products.created = dict.fromkeys(self.products.created, 0)
+
+    def _rows_there(
+        self, groups: dict[str, list[ParsedOrderRow]], *, visit_mode: bool
+    ) -> tuple[dict[str, int], dict[str, tuple[set[int], int]]]:
+        """Orders already saved under the groups' keys ({key: id}), and per group that some
+        order holds already: (the numbers of its rows held, the order to add the others to).
+
+        A group with an order number is there when its order is. A row without one is there
+        when an order is saved under its own key (imported one order per row), or when a line
+        of an order of its visit came from it (`OrderLine.import_key`). Lines imported before
+        lines kept their row's key are matched by what they hold (item, quantity, unit price),
+        each line standing for one row, after the rows found under their own order's key have
+        taken theirs. The
+        visit's order, or else the first order holding one of its rows, takes the missing
+        rows in visit mode; one order per row makes a missing row an order of its own.
+        """
+        families: dict[str, list[ParsedOrderRow]] = {}
+        of_group: dict[str, str] = {}
+        for key, group in groups.items():
+            if group[0].external_id:
+                continue
+            family = key if visit_mode else visit_key(group[0])
+            of_group[key] = family
+            families.setdefault(family, []).extend(group)
+        wanted = {*groups, *families}
+        wanted |= {k for rows in families.values() for r in rows if (k := row_order_key(r))}
+        existing = existing_keys(Order, self.org_id, list(wanted))
+        there: dict[str, tuple[set[int], int]] = {}
+        for key, group in groups.items():
+            if group[0].external_id and key in existing:
+                there[key] = ({r.row for r in group}, existing[key])
+        orders_of: dict[str, list[int]] = {}
+        for family, rows in families.items():
+            keys = [family, *(row_order_key(r) or "" for r in rows)]
+            found = sorted({existing[k] for k in keys if k in existing})
+            if found:
+                # The visit's own order first: the missing rows go there.
+                first = existing.get(family)
+                orders_of[family] = (
+                    [first, *(pk for pk in found if pk != first)] if first else found
+                )
+        lines: dict[int, list[tuple[str, str, int, Decimal]]] = {}
+        ids = sorted({pk for pks in orders_of.values() for pk in pks})
+        for start in range(0, len(ids), 500):
+            for order_id, *line in OrderLine.objects.filter(
+                order_id__in=ids[start : start + 500]
+            ).values_list("order_id", "import_key", "name", "quantity", "unit_price"):
+                lines.setdefault(order_id, []).append(tuple(line))  # type: ignore[arg-type]
+        held: dict[str, set[int]] = {}
+        for family, pks in orders_of.items():
+            keyed = {line[0] for pk in pks for line in lines.get(pk, []) if line[0]}
+            loose: dict[tuple[str, int, Decimal], int] = {}
+            for pk in pks:
+                for _key, name, quantity, price in lines.get(pk, []):
+                    if not _key:
+                        what = (name, quantity, price)
+                        loose[what] = loose.get(what, 0) + 1
+            rows = families[family]
+            found_rows = set()
+            for row in rows:
+                row_key = row_order_key(row) or ""
+                if row_key in keyed:
+                    found_rows.add(row.row)
+                elif row_key in existing:
+                    # Its own order (one per row); an unkeyed line of it is this row's.
+                    found_rows.add(row.row)
+                    if any(not line[0] for line in lines.get(existing[row_key], [])):
+                        self._take(loose, row)
+            for row in rows:
+                if row.row not in found_rows and self._take(loose, row):
+                    found_rows.add(row.row)
+            held[family] = found_rows
+        for key, family in of_group.items():
+            if family in orders_of:
+                there[key] = (held[family], orders_of[family][0])
+        return existing, there
+
+    def _take(self, loose: dict[tuple[str, int, Decimal], int], row: ParsedOrderRow) -> bool:
+        """Take one unkeyed line holding what `row` would make, if there is one left."""
+        what = (self._line_name(row), row.quantity, self._unit_price(row))
+        if loose.get(what, 0) > 0:
+            loose[what] -= 1
+            return True
+        return False
+
+    def _line_name(self, row: ParsedOrderRow) -> str:
+        return (row.product_name or row.category or self.item_name)[:100]
+
+    @staticmethod
+    def _unit_price(row: ParsedOrderRow) -> Decimal:
+        if row.unit_price is not None:
+            return row.unit_price
+        return ((row.amount + (row.discount or ZERO)) / row.quantity).quantize(CENT)
 
     def _reject_orders_of_bad_rows(self, tally: Tally) -> None:
         # A bad row of a multi-row order rejects the whole order: never half an order saved.
@@ -476,9 +567,7 @@ class OrderRowsMixin:
         products, create, write = self.products, self.create_products, self.write
         for row in group:
             quantity = row.quantity
-            unit_price = row.unit_price
-            if unit_price is None:
-                unit_price = ((row.amount + (row.discount or ZERO)) / quantity).quantize(CENT)
+            unit_price = self._unit_price(row)
             category_id, product_id, product_category, product_cost = products.line(
                 row.category,
                 row.product_name,
@@ -493,10 +582,11 @@ class OrderRowsMixin:
                 (
                     _real(product_id),
                     _real(category_id) or _real(product_category),
-                    (row.product_name or row.category or self.item_name)[:100],
+                    self._line_name(row),
                     quantity,
                     unit_price,
                     unit_cost,
+                    row_order_key(row) or "",
                 )
             )
             gross += unit_price * quantity
@@ -505,14 +595,25 @@ class OrderRowsMixin:
         return lines, gross, net, cost
 
     def _extend_order(
-        self, key: str, group: list[ParsedOrderRow], pk: int | None, tally: Tally
+        self,
+        key: str | None,
+        group: list[ParsedOrderRow],
+        pk: int | None,
+        tally: Tally,
+        *,
+        earlier: bool = False,
     ) -> None:
-        """Rows of an order this run already saved from earlier in the file: add their lines."""
+        """Add rows' lines to an order: one this run already saved from earlier in the file, or
+        (`earlier`) the order of a visit an earlier import saved without these rows."""
         lines, gross, net, cost = self._lines(group)
-        tally.details["order_rows_appended"] += len(group)
-        tally.details["order_rows"] += len(group)
+        if earlier:
+            tally.updated += 1
+            tally.details["order_rows_added"] += len(group)
+        else:
+            tally.details["order_rows_appended"] += len(group)
+            tally.details["order_rows"] += len(group)
         if not self.write or pk is None:
-            sim = self.sim_orders.get(key)
+            sim = self.sim_orders.get(key) if key is not None else None
             if sim is not None:
                 sim.net += net
             return
@@ -522,6 +623,7 @@ class OrderRowsMixin:
             net_paid=F("net_paid") + net,
             cost_amount=F("cost_amount") + cost,
             discount_amount=F("discount_amount") + max(gross - net, ZERO),
+            updated_at=timezone.now(),
         )
         customer_id = Order.objects.values_list("customer_id", flat=True).get(pk=pk)
         if customer_id is not None:

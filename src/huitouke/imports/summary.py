@@ -20,6 +20,32 @@ PREVIEW_ROWS = 10
 ROW_PREFIX = "row:"
 VISIT_PREFIX = "visit:"
 
+# The counts an import keeps in its details, as the job page names them. A count without a label
+# (a future one) is left off the page rather than shown as its code.
+DETAIL_LABELS: dict[str, Any] = {
+    "customers_created": _("customers created"),
+    "customers_updated": _("customers updated"),
+    "customers_unchanged": _("customers unchanged"),
+    "orders_created": _("orders created"),
+    "orders_existing": _("orders already imported"),
+    "order_rows": _("rows in new orders"),
+    "order_rows_appended": _("rows joining an order begun earlier in the file"),
+    "order_rows_added": _("rows added to a visit imported before without them"),
+    "refunds_created": _("refunds recorded"),
+    "refunds_existing": _("refunds already recorded"),
+    "tags_created": _("tags created"),
+    "products": _("products created"),
+    "categories": _("categories created"),
+    "stores": _("stores created"),
+    "hook_failures": _("follow-up steps that failed (see the log)"),
+}
+
+
+def labelled_details(details: dict[str, int]) -> list[tuple[str, int]]:
+    """The import's counts as (label, count) for the job page, in the table's order."""
+    return [(str(label), details[k]) for k, label in DETAIL_LABELS.items() if details.get(k)]
+
+
 # Problems only the database can reveal, in the readers' message table so that RowError.message()
 # renders them in both languages like every other row error.
 COMMIT_MESSAGES: dict[str, Any] = {

@@ -32,6 +32,7 @@ from huitouke.imports.forms import (
 )
 from huitouke.imports.models import ExportJob, ExportStatus, ImportJob, ImportMode, ImportStatus
 from huitouke.imports.reports import errors_from_dicts, write_bad_rows, write_error_report
+from huitouke.imports.summary import labelled_details
 from huitouke.segments.models import Segment
 
 SHOWN_ERRORS = 50
@@ -101,6 +102,7 @@ def _job_context(job: ImportJob) -> dict[str, Any]:
         "job": job,
         "summary": summary,
         "details": summary.get("details", {}),
+        "detail_counts": labelled_details(summary.get("details", {})),
         "preview": summary.get("preview", []),
         "payers": summary.get("payers", []),
         "is_bill": job.detected_format in ("wechat", "alipay"),

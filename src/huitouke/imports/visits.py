@@ -7,8 +7,9 @@ import does now, and recomputes the stats and tiers of the customers concerned.
 
 Only imported orders keyed by their row ("row:…") are touched, and only plain ones: paid, no
 refund, no points or coupon attached (imported history earns none), so merging moves lines and
-sums amounts and nothing else. The kept order (the group's first) keeps its key, which a
-re-import of the file recognises (see order_rows: any row key of a visit names it).
+sums amounts and nothing else. The kept order (the group's first) keeps its key, and each moved
+line takes its own order's row key as its `import_key`, so a re-import of the file recognises
+every row of the visit (see order_rows._rows_there) and adds only a row not there yet.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from huitouke.accounts.models import Organisation
@@ -146,6 +147,10 @@ def _merge(groups: list[list[int]]) -> None:
             "pk", *AMOUNTS
         )
     }
+    # Each line remembers the row it came from: its one-row order's key.
+    OrderLine.objects.filter(order_id__in=list(amounts), import_key="").update(
+        import_key=Subquery(Order.objects.filter(pk=OuterRef("order_id")).values("external_id")[:1])
+    )
     for keep, *others in groups:
         sums = {
             name: sum((amounts[pk][name] for pk in others), amounts[keep][name]) for name in AMOUNTS

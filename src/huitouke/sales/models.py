@@ -227,6 +227,9 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
     unit_cost = models.DecimalField(_("unit cost"), max_digits=12, decimal_places=2, default=ZERO)
     refunded_quantity = models.PositiveIntegerField(default=0)
+    # The row of an imported file this line came from ("row:<hash>", see imports.summary): a
+    # re-import adds to a visit's order only the rows it does not hold yet. Blank otherwise.
+    import_key = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         verbose_name = _("order line")
