@@ -19,7 +19,7 @@ NAMES = {
         "New-customer welcome coupon (Staff task (call / WeChat))",
     ),
     "birthday_sms": ("生日祝福送券（短信）", "Birthday wish with a coupon (SMS)"),
-    "birthday_email": ("生日祝福送券（邮件）", "Birthday wish with a coupon (Email)"),
+    "birthday_email": ("生日祝福送券（电子邮件）", "Birthday wish with a coupon (Email)"),
     "winback_sms": ("重要客户沉默挽回（短信）", "Win back a silent important customer (SMS)"),
     "repurchase_sms": ("到期回购提醒（短信）", "Due-for-repurchase reminder (SMS)"),
     "near_tier_sms": ("接近下一等级（短信）", "Close to the next tier (SMS)"),
