@@ -82,7 +82,7 @@ def test_a_store_condition_is_chosen_and_read_by_its_name(page, org, store1, own
     page.wait_for_url(page.base_url + f"/segments/{segment.pk}/")
     words = page.locator("[data-testid=segment-conditions]")
     expect(words).to_contain_text("所属门店 是 滨江店")
-    assert not re.search(r"\b%d\b" % far.pk, words.inner_text())
+    assert not re.search(rf"\b{far.pk}\b", words.inner_text())
 
     # Reading the saved segment in the builder: the store shows as its name, selected.
     page.goto(page.base_url + f"/segments/{segment.pk}/edit/")

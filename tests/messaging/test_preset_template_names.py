@@ -11,11 +11,11 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import override_settings
 from django.utils import translation
+from tests.conftest import make_user
 
 from huitouke.accounts.models import Organisation, Role, Store
 from huitouke.automation.presets import BY_CODE, enable_template
 from huitouke.messaging.models import MessageTemplate
-from tests.conftest import make_user
 
 BEFORE = ("messaging", "0004_alter_channelconfig_channel_alter_message_channel_and_more")
 AFTER = ("messaging", "0005_preset_template_names")
