@@ -188,6 +188,8 @@ def test_campaign_preview_counts_after_opt_outs_and_holdout_then_sends(
     assert preview.context["preview"] == {
         "matching": 10,
         "suppressed": {"opted_out": 1, "frequency_cap": 1},
+        "by_channel": {"sms": 8},
+        "channel_rows": [("短信", 8)],
         "holdout": 0,
         "contacted": 8,
     }

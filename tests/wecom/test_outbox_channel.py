@@ -197,7 +197,11 @@ def test_an_automation_rule_sends_on_wecom_and_falls_back(
     )
     day = date(2026, 5, 20)
     preview = audience_preview(rule, now=local(day.year, day.month, day.day, 9, 0))
-    assert preview["suppressed"] == {"no_address": 1}  # 丁: no WeCom follow by her owner
+    # 丁 has no WeCom follow by her owner: her message goes on the fallback, a staff task, so
+    # nobody is left out and the task channel carries hers.
+    assert preview["suppressed"] == {}
+    assert preview["by_channel"]["task"] == 1
+    assert preview["by_channel"]["wecom"] == preview["contacted"] - 1
     engine.run_scheduler(now=local(day.year, day.month, day.day, 9, 0))
     assert sorted(Message.objects.values_list("customer__name", "channel", "status", "reason")) == [
         ("丁", "task", "queued", ""),

@@ -20,13 +20,13 @@ from huitouke.messaging.models import Channel, Message, MessageTemplate, OptOut,
 from huitouke.messaging.rendering import VARIABLES, customer_variables, missing_variables, render
 from huitouke.messaging.senders import sender_for
 
-_CONSENT = {
+_CONSENT: dict[str, str] = {
     Channel.SMS: "consent_sms",
     Channel.EMAIL: "consent_email",
     Channel.TASK: "consent_wechat",
     Channel.WECOM: "consent_wechat",
 }
-_OPT_OUTS = {
+_OPT_OUTS: dict[str, list[str]] = {
     Channel.SMS: [OptOutChannel.SMS, OptOutChannel.ALL],
     Channel.EMAIL: [OptOutChannel.EMAIL, OptOutChannel.ALL],
     Channel.TASK: [OptOutChannel.WECHAT, OptOutChannel.ALL],
@@ -53,25 +53,12 @@ def rules_with_counts(viewer: Any) -> QuerySet[AutomationRule]:
     )
 
 
-def audience_preview(
-    rule: AutomationRule, *, now: datetime | None = None, viewer: Any = None
-) -> dict[str, Any]:
-    """Who a (possibly unsaved) rule would reach now: matching, minus each suppression, minus holdout.
-
-    Counts follow the first message channel of the rule (fallbacks are not counted); the holdout
-    is exact for a saved rule and the expected share for a new one. With a `viewer`, only the
-    customers she may see are counted (a manager looking at the owner's campaign).
-    """
-    now = now or timezone.now()
-    customers = rule_customers(rule, org_today(rule.organisation, now))
-    if viewer is not None:
-        customers = customers.filter(customer_q(viewer))
-    sends = [a for a in rule.actions if a.get("type") == "send_message"]
-    counts: dict[str, Any] = {"matching": customers.count(), "suppressed": {}}
-    remaining = customers
-    if sends:
-        channel = sends[0]["channel"]
-        steps: list[tuple[str, Q]] = [
+def _blocked_steps(rule: AutomationRule, channel: str) -> list[tuple[str, Q]]:
+    """Why a customer cannot get a message on this channel, as (reason, filter) in the order the
+    engine asks (messaging.actions.suppression_reason); the cap is counted once, for the rule."""
+    steps: list[tuple[str, Q]] = []
+    if channel != Channel.TASK or rule.is_marketing:
+        steps.append(
             (
                 "opted_out",
                 Q(
@@ -81,25 +68,75 @@ def audience_preview(
                         )
                     )
                 ),
-            ),
-        ]
+            )
+        )
         if rule.is_marketing:
             steps.append(("no_consent", Q(**{_CONSENT[channel]: False})))
-        if channel == Channel.SMS:
-            steps.append(("no_address", Q(phone__isnull=True) | Q(phone="")))
-        elif channel == Channel.EMAIL:
-            steps.append(("no_address", Q(email="")))
-        elif channel == Channel.WECOM:
-            sender = sender_for(channel)
-            steps.append(("no_address", ~sender.linked() if sender else Q()))
-        for reason, q in steps:
-            n = remaining.filter(q).count()
+    if channel == Channel.SMS:
+        steps.append(("no_address", Q(phone__isnull=True) | Q(phone="")))
+    elif channel == Channel.EMAIL:
+        steps.append(("no_address", Q(email="")))
+    elif channel == Channel.WECOM:
+        sender = sender_for(channel)
+        steps.append(("no_address", ~sender.linked() if sender else Q()))
+    if not channel_ready(rule.organisation_id, channel):
+        steps.append(("no_channel", Q(pk__isnull=False)))
+    return steps
+
+
+def _blocked(steps: list[tuple[str, Q]]) -> Q:
+    combined = Q(pk__in=[])
+    for _reason, q in steps:
+        combined |= q
+    return combined
+
+
+def audience_preview(
+    rule: AutomationRule, *, now: datetime | None = None, viewer: Any = None
+) -> dict[str, Any]:
+    """Who a (possibly unsaved) rule would reach now: matching, minus each suppression, minus holdout.
+
+    A customer counts when one of the rule's messages reaches her on its channel or, where that
+    channel cannot, on its fallback (the engine's order); `by_channel` says how many messages go
+    on each channel. Those left out are counted by the first message channel's reason. The
+    holdout is exact for a saved rule and the expected share for a new one. With a `viewer`, only
+    the customers she may see are counted (a manager looking at the owner's campaign).
+    """
+    now = now or timezone.now()
+    customers = rule_customers(rule, org_today(rule.organisation, now))
+    if viewer is not None:
+        customers = customers.filter(customer_q(viewer))
+    sends = [a for a in rule.actions if a.get("type") == "send_message"]
+    counts: dict[str, Any] = {
+        "matching": customers.count(),
+        "suppressed": {},
+        "by_channel": {},
+        "channel_rows": [],
+    }
+    remaining = customers
+    if sends:
+        steps = {
+            channel: _blocked_steps(rule, channel)
+            for action in sends
+            for channel in (action["channel"], action.get("fallback_channel") or "")
+            if channel in _OPT_OUTS
+        }
+        # Nobody to reach for one message: blocked on its channel and on its fallback.
+        unreachable = Q()
+        for action in sends:
+            fallback = action.get("fallback_channel") or ""
+            lost = _blocked(steps[action["channel"]])
+            if fallback in steps:
+                lost &= _blocked(steps[fallback])
+            unreachable &= lost
+        left_out = customers.filter(unreachable)
+        # Each one left out is blocked on the first channel: name the first reason there.
+        for reason, q in steps[sends[0]["channel"]]:
+            n = left_out.filter(q).count()
             if n:
-                counts["suppressed"][reason] = n
-            remaining = remaining.exclude(q)
-        if not channel_ready(rule.organisation_id, channel):
-            counts["suppressed"]["no_channel"] = remaining.count()
-            remaining = remaining.none()
+                counts["suppressed"][reason] = counts["suppressed"].get(reason, 0) + n
+            left_out = left_out.exclude(q)
+        remaining = customers.exclude(unreachable)
         if rule.is_marketing and not rule.cap_exempt:
             settings = ensure_settings(rule.organisation_id)
             recent = Message.objects.counting_toward_cap().filter(
@@ -112,6 +149,22 @@ def audience_preview(
             if n:
                 counts["suppressed"]["frequency_cap"] = n
             remaining = remaining.exclude(pk__in=capped.values("pk"))
+        for action in sends:
+            channel, fallback = action["channel"], action.get("fallback_channel") or ""
+            on_channel = remaining.exclude(_blocked(steps[channel])).count()
+            by = counts["by_channel"]
+            by[channel] = by.get(channel, 0) + on_channel
+            if fallback in steps:
+                on_fallback = (
+                    remaining.filter(_blocked(steps[channel]))
+                    .exclude(_blocked(steps[fallback]))
+                    .count()
+                )
+                by[fallback] = by.get(fallback, 0) + on_fallback
+        counts["by_channel"] = {c: n for c, n in counts["by_channel"].items() if n}
+        counts["channel_rows"] = [
+            (str(Channel(c).label), n) for c, n in counts["by_channel"].items()
+        ]
     reachable = remaining.count()
     share = float(rule.holdout_share or 0)
     if rule.pk and share:

@@ -6,14 +6,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.accounts.models import User
 from huitouke.accounts.scoping import staff_q
 from huitouke.analytics.models import RfmSegment
 from huitouke.followups.models import SopRule, TaskKind
-from huitouke.followups.scripts import VARIABLES
+from huitouke.followups.scripts import LABELS, VARIABLES, from_readable, readable
 from huitouke.sales.models import Category
 from huitouke.segments.models import Segment
 
@@ -37,6 +37,27 @@ class SkipForm(forms.Form):
     )
 
 
+def script_help() -> str:
+    """The variables a script may use, for the script field's help text, by the names people
+    type (［称呼］), never the stored {{ code }}."""
+    names = pgettext("list separator", ", ").join(f"［{LABELS[name]}］" for name, _ex in VARIABLES)
+    return gettext("Variables: %(names)s. Example: %(example)s, hello…") % {
+        "names": names,
+        "example": f"［{LABELS['salutation']}］",
+    }
+
+
+class ScriptField(forms.CharField):
+    """A script field that shows {{ variables }} as ［称呼］ and stores what is typed that way
+    as {{ salutation }}."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return readable(value) if isinstance(value, str) else value
+
+    def to_python(self, value: Any) -> Any:
+        return from_readable(super().to_python(value) or "")
+
+
 class TaskForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=TaskKind.choices)
     title = forms.CharField(label=_("Title"), max_length=100, required=False)
@@ -51,7 +72,7 @@ class TaskForm(forms.Form):
         required=False,
         help_text=_("Empty: the customer's owner."),
     )
-    script = forms.CharField(
+    script = ScriptField(
         label=_("Script"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
 
@@ -62,12 +83,6 @@ class TaskForm(forms.Form):
         assignee.queryset = User.objects.filter(staff_q(user), is_active=True)
 
 
-def script_help() -> str:
-    """The variables a script may use, for the script field's help text."""
-    names = ", ".join(f"{{{{ {name} }}}}" for name, _example in VARIABLES)
-    return gettext("Variables: %(names)s. Example: {{ salutation }}您好…") % {"names": names}
-
-
 class SopRuleForm(forms.ModelForm):
     rfm_segment = forms.ChoiceField(
         label=_("RFM segment"), choices=[("", "—"), *RfmSegment.choices], required=False
@@ -75,6 +90,7 @@ class SopRuleForm(forms.ModelForm):
 
     class Meta:
         model = SopRule
+        field_classes = {"script_template": ScriptField}
         fields = [
             "name",
             "is_active",

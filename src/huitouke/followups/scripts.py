@@ -9,11 +9,13 @@ when they show them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import FieldError, ValidationError
 from django.db.models import OuterRef, Subquery
 from django.template import (
@@ -24,8 +26,9 @@ from django.template import (
     defaultfilters,
     defaulttags,
 )
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from huitouke.customers.models import Customer
 from huitouke.sales.models import Order, OrderLine, OrderStatus
@@ -49,6 +52,52 @@ VARIABLES: tuple[tuple[str, str], ...] = (
     ("order_amount", "1280"),
     ("birthday", "03-08"),
 )
+
+# Each variable by the name people read (［称呼］), in the script field and its help.
+LABELS: dict[str, Any] = {
+    "salutation": pgettext_lazy("script variable", "Salutation"),
+    "surname": pgettext_lazy("script variable", "Surname"),
+    "name": pgettext_lazy("script variable", "Full name"),
+    "store": pgettext_lazy("script variable", "Store"),
+    "staff": pgettext_lazy("script variable", "Staff name"),
+    "last_purchase": pgettext_lazy("script variable", "Last purchase"),
+    "last_order_date": pgettext_lazy("script variable", "Last order date"),
+    "days_since_last_order": pgettext_lazy("script variable", "Days since last order"),
+    "orders_count": pgettext_lazy("script variable", "Orders"),
+    "net_spend": pgettext_lazy("script variable", "Net spend"),
+    "tier": pgettext_lazy("script variable", "Tier"),
+    "points": pgettext_lazy("script variable", "Points"),
+    "order_amount": pgettext_lazy("script variable", "Order amount"),
+    "birthday": pgettext_lazy("script variable", "Birthday"),
+}
+_CODE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_WORD = re.compile(r"［([^［］\n]{1,30})］")
+
+
+def readable(text: str) -> str:
+    """A script as people edit it: each plain {{ variable }} as its name in brackets (［称呼］)."""
+
+    def word(match: re.Match[str]) -> str:
+        label = LABELS.get(match.group(1))
+        return f"［{label}］" if label is not None else match.group(0)
+
+    return _CODE.sub(word, text or "")
+
+
+def from_readable(text: str) -> str:
+    """The stored form of a script typed with ［称呼］ names (in any of the site's languages);
+    a bracketed word that names no variable stays as typed."""
+    names: dict[str, str] = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            names.update({str(label): name for name, label in LABELS.items()})
+
+    def code(match: re.Match[str]) -> str:
+        name = names.get(match.group(1).strip())
+        return f"{{{{ {name} }}}}" if name else match.group(0)
+
+    return _WORD.sub(code, text or "")
+
 
 register = Library()
 register.tag("if", defaulttags.do_if)

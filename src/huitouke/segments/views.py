@@ -15,10 +15,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from huitouke.accounts.http import AuthedRequest
-from huitouke.accounts.models import Role
+from huitouke.accounts.models import Role, User
 from huitouke.customers.models import Customer, CustomField
 from huitouke.segments import actions
 from huitouke.segments.compiler import SegmentError, compile_segment, empty_definition
+from huitouke.segments.describe import ID_CHOICE_FIELDS, describe_definition, id_choices
 from huitouke.segments.fields import FIELDS, OP_LABELS
 from huitouke.segments.models import Segment
 
@@ -40,20 +41,52 @@ def _members(request: AuthedRequest, definition: Any) -> Any:
     return Customer.objects.visible_to(request.user).filter(q)
 
 
-def _field_spec(request: AuthedRequest) -> list[dict[str, Any]]:
-    """The builder's field list: built-in fields plus the organisation's archive fields."""
+def _referenced_ids(node: Any, field: str) -> set[int]:
+    """The ids a definition names for one field (so the builder can show them by name)."""
+    found: set[int] = set()
+    if not isinstance(node, dict):
+        return found
+    for child in node.get("conditions") or []:
+        if isinstance(child, dict) and "conditions" in child:
+            found |= _referenced_ids(child, field)
+        elif isinstance(child, dict) and child.get("field") == field:
+            value = child.get("value")
+            value = value.get("ids") if isinstance(value, dict) else value
+            found |= (
+                {v for v in value or [] if isinstance(v, int)} if isinstance(value, list) else set()
+            )
+    return found
 
+
+def _field_spec(request: AuthedRequest, definition: Any = None) -> list[dict[str, Any]]:
+    """The builder's field list: built-in fields plus the organisation's archive fields. Fields
+    whose values are ids of the organisation's rows (store, staff, category, product) come with
+    those rows' names as choices, so the builder never shows an id."""
+
+    organisation = request.user.organisation
+    by_id = id_choices(organisation, request.user)
+    owners = dict(by_id["owner"])
+    missing = _referenced_ids(definition, "owner") - set(owners)
+    if missing:
+        for user in User.objects.filter(organisation=organisation, pk__in=missing):
+            owners[user.pk] = str(user)
+        by_id["owner"] = sorted(owners.items(), key=lambda item: item[1])
     specs = [
         {
             "name": s.name,
             "label": str(s.label),
             "type": s.type,
             "ops": list(s.ops),
-            "choices": [[c, str(label)] for c, label in s.choices],
+            "choices": (
+                [[pk, name] for pk, name in by_id[s.name]]
+                if s.name in by_id
+                else [[c, str(label)] for c, label in s.choices]
+            ),
+            "ids": s.name in ID_CHOICE_FIELDS,
         }
         for s in FIELDS.values()
     ]
-    for cf in CustomField.objects.filter(organisation=request.user.organisation):
+    for cf in CustomField.objects.filter(organisation=organisation):
         kind = {
             "number": "number",
             "date": "custom_date",
@@ -76,6 +109,13 @@ def _field_spec(request: AuthedRequest) -> list[dict[str, Any]]:
             }
         )
     return specs
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
 
 
 @login_required
@@ -125,7 +165,9 @@ def segment_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
         "definition": definition_text,
         "name": request.POST.get("name", segment.name if segment else ""),
         "description": request.POST.get("description", segment.description if segment else ""),
-        "fields_json": json.dumps(_field_spec(request), ensure_ascii=False),
+        "fields_json": json.dumps(
+            _field_spec(request, _loads(definition_text)), ensure_ascii=False
+        ),
         "ops_json": json.dumps({k: str(v) for k, v in OP_LABELS.items()}, ensure_ascii=False),
         "active_nav": "segments",
     }
@@ -177,6 +219,7 @@ def segment_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             {"days": [s.day.isoformat() for s in snapshots], "counts": [s.count for s in snapshots]}
         ),
         "can_edit": request.user.role in (Role.OWNER, Role.MANAGER),
+        "conditions_text": describe_definition(segment.definition, request.user.organisation),
     }
     if request.htmx:
         return render(request, "customers/list.html#rows", ctx)

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -66,11 +67,13 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
 
 ACT_NOW_KINDS = ("turning-silent", "due", "birthdays", "valuable-fading")
 FULL_LIST = 500
+PAGE_SIZE = 20
 
 
 @login_required
 def act_now(request: AuthedRequest, kind: str) -> HttpResponse:
-    """One act-now list of the dashboard in full (up to 500), each row with its one-tap action."""
+    """One act-now list of the dashboard in full (up to 500, 20 a page), each row with its one-tap
+    action."""
     user = request.user
     if kind not in ACT_NOW_KINDS or user.organisation is None:
         raise Http404
@@ -92,6 +95,10 @@ def act_now(request: AuthedRequest, kind: str) -> HttpResponse:
         ctx["rows"] = queries.valuable_fading(user, threshold, limit=FULL_LIST)
         ctx["title"] = _("Valuable and fading")
     ctx["limit"] = FULL_LIST
+    ctx["total"] = len(ctx["rows"])
+    # 20 a page like the other lists; the page's rows replace the whole list.
+    ctx["page"] = Paginator(ctx["rows"], PAGE_SIZE).get_page(request.GET.get("page"))
+    ctx["rows"] = ctx["page"].object_list
     return render(request, "web/act_now.html", ctx)
 
 

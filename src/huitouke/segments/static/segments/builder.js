@@ -36,7 +36,7 @@
       if (field.type === "bool") return true;
       if (field.type === "choice" || field.type === "multi") return field.choices.length ? [field.choices[0][0]] : [];
       if (field.type === "tags") return [];
-      if (field.type === "bought") return { ids: [] };
+      if (field.type === "bought") return { ids: field.choices.length ? [field.choices[0][0]] : [] };
       if (field.type === "date" || field.type === "custom_date") return op === "within_last_days" ? 30 : new Date().toISOString().slice(0, 10);
       if (field.type === "number") return 0;
       return "";
@@ -52,14 +52,23 @@
         s.onchange = () => { cond.value = s.value === "true"; changed(); };
         return s;
       }
-      if ((field.type === "choice" || field.type === "multi") && field.choices.length) {
+      if ((field.type === "choice" || field.type === "multi" || field.type === "bought") && field.choices.length) {
+        // Ids of the shop's rows (store, staff, category, product) are chosen by name; the
+        // definition keeps the numbers.
+        const bought = field.type === "bought";
+        const current = (bought ? (cond.value || {}).ids : cond.value) || [];
         const s = el("select", { multiple: "multiple", size: "3", "aria-label": labels.value });
         field.choices.forEach(([v, t]) => {
-          const o = el("option", { value: v, text: t });
-          if ((cond.value || []).includes(v)) o.selected = true;
+          const o = el("option", { value: String(v), text: t });
+          if (current.map(String).includes(String(v))) o.selected = true;
           s.appendChild(o);
         });
-        s.onchange = () => { cond.value = Array.from(s.selectedOptions).map((o) => o.value); changed(); };
+        s.onchange = () => {
+          const picked = Array.from(s.selectedOptions).map((o) => (field.ids ? Number(o.value) : o.value));
+          if (bought) cond.value = Object.assign({}, cond.value || {}, { ids: picked });
+          else cond.value = picked;
+          changed();
+        };
         return s;
       }
       const input = el("input", { type: "text", size: "14", "aria-label": labels.value });
