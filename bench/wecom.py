@@ -1,6 +1,7 @@
 """Sync of WeCom external contacts against the local stand-in: contacts/s and peak memory.
 
-    python bench/wecom.py [--contacts 100000] [--members 20]
+    python bench/wecom.py [--contacts 100000] [--members 20] [--profile]
+    python bench/wecom.py --contacts 10000,40000,100000   # time per contact, side by side
 
 A fresh SQLite database in a temporary HUITOUKE_DATA_DIR (the project's migrations in a child
 process); the WeCom stand-in (tests/wecom/standin.py, a real HTTP server) runs in its own
@@ -14,10 +15,14 @@ memory is this process's ru_maxrss before and after each step.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import json
 import multiprocessing as mp
 import os
 import platform
+import pstats
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -56,9 +61,25 @@ def serve(contacts: int, members: int, conn: Any) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument(
+        "--contacts",
+        default="100000",
+        help="contacts in the stand-in; several sizes separated by commas run one after the "
+        "other (each in a fresh database and process) and are compared per contact",
+    )
     parser.add_argument("--members", type=int, default=20)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print each batch's apply time and the first sync's top functions (cProfile)",
+    )
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    sizes = [int(n) for n in str(args.contacts).split(",")]
+    if len(sizes) > 1:
+        compare(sizes, args)
+        return
+    args.contacts = sizes[0]
 
     data_dir = Path(tempfile.mkdtemp(prefix="wecom-bench-"))
     started = time.perf_counter()
@@ -112,26 +133,96 @@ def main() -> None:
     )
     del remotes
 
+    batch_times: list[float] = []
+    if args.profile:
+        from huitouke.wecom import sync
+
+        apply = sync._Applier.apply
+
+        def timed(self: Any, batch: list[Any]) -> None:
+            t = time.perf_counter()
+            apply(self, batch)
+            batch_times.append(time.perf_counter() - t)
+
+        sync._Applier.apply = timed  # type: ignore[method-assign]
+
     results = {}
+    cpu = {}
     for label in ("first sync", "second sync"):
         before = rss_mb()
-        started = time.perf_counter()
+        batch_times.clear()
+        profiler = cProfile.Profile() if args.profile and label == "first sync" else None
+        started, cpu_started = time.perf_counter(), time.process_time()
+        if profiler:
+            profiler.enable()
         counts = do_sync_contacts(connection, actor=owner)
         elapsed = time.perf_counter() - started
+        cpu[label] = time.process_time() - cpu_started
+        if profiler:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+        if batch_times:
+            tenth = max(1, len(batch_times) // 10)
+            print(
+                f"{label}: apply per batch of 1,000, first {tenth}: "
+                f"{sum(batch_times[:tenth]) / tenth * 1000:.0f} ms, last {tenth}: "
+                f"{sum(batch_times[-tenth:]) / tenth * 1000:.0f} ms"
+            )
         results[label] = elapsed
         print(
             f"{label}: {counts.contacts:,} contacts in {elapsed:.1f} s "
             f"({counts.contacts / elapsed:,.0f} contacts/s); created {counts.created:,}, "
             f"changed {counts.follows_changed:,}, unchanged {counts.unchanged:,}; "
+            f"CPU {cpu[label]:.1f} s; "
             f"peak RSS {rss_mb():.0f} MB (was {before:.0f})"
         )
-    assert Customer.objects.filter(organisation=org).count() == args.contacts - 0
+    assert Customer.objects.filter(organisation=org).count() == args.contacts
     print(f"ratio first sync / read only: {results['first sync'] / read_s:.2f}")
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
     parent.send("done")
     server.join(timeout=5)
+    if args.json:
+        print(
+            "JSON "
+            + json.dumps(
+                {
+                    "contacts": args.contacts,
+                    "read": read_s,
+                    **results,
+                    **{f"{k} CPU": v for k, v in cpu.items()},
+                }
+            )
+        )
+
+
+def compare(sizes: list[int], args: argparse.Namespace) -> None:
+    """Each size in its own process, then the time per contact side by side.
+
+    On a shared machine wall time follows the others' load, which changes during a run; the
+    syncing process's CPU time per contact is the steadier measure of how the work grows.
+    """
+    rows = []
+    for n in sizes:
+        cmd = [sys.executable, __file__, "--contacts", str(n), "--members", str(args.members)]
+        done = subprocess.run(
+            [*cmd, "--json", *(["--profile"] if args.profile else [])],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        lines = done.stdout.splitlines()
+        print("\n".join(line for line in lines if not line.startswith("JSON ")))
+        rows.append(json.loads(next(x for x in lines if x.startswith("JSON "))[5:]))
+    base = rows[0]
+    print(f"\nload average {os.getloadavg()[0]:.2f} (1 min) at the end")
+    print(f"{'contacts':>9} {'step':16} {'s':>7} {'µs/contact':>11} {'vs ' + str(sizes[0]):>9}")
+    for row in rows:
+        for step in ("read", "first sync", "first sync CPU", "second sync", "second sync CPU"):
+            per = row[step] / row["contacts"] * 1e6
+            ratio = per / (base[step] / base["contacts"] * 1e6)
+            print(f"{row['contacts']:9,} {step:16} {row[step]:7.1f} {per:11.0f} {ratio:8.2f}×")
 
 
 if __name__ == "__main__":

@@ -159,7 +159,8 @@ def test_cluster_restarts_a_dead_worker_and_leaves_no_child_after_sigterm(shop_e
             proc.kill()
 
 
-def test_serve_leaves_no_child_after_sigint(shop_env):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_serve_leaves_no_child_after_the_signal(shop_env, sig):
     port = _free_port()
     proc = _start(["serve", "--workers", "1", "--bind", f"127.0.0.1:{port}"], shop_env)
     try:
@@ -168,7 +169,7 @@ def test_serve_leaves_no_child_after_sigint(shop_env):
         assert any("run_huey" in cmdline(p) for p in tree) and any(
             "gunicorn" in cmdline(p) for p in tree
         )
-        _stop_and_check(proc, tree, signal.SIGINT)
+        _stop_and_check(proc, tree, sig)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import connection as db
 from django.db import transaction
 from django.utils import timezone
 
@@ -130,6 +131,40 @@ def read_contacts(client: Any, userids: list[str]) -> dict[str, Remote]:
     return remotes
 
 
+def customers_by_phone(org_id: int, phones: set[str]) -> dict[str, int]:
+    """Unmerged customers of the organisation with one of these phones: phone → customer id.
+
+    SQLite's planner, without statistics, answers `phone IN (…3 or more…)` through the
+    (organisation, merged_into) index, i.e. by reading every customer of the organisation:
+    46 ms per batch of 1,000 contacts at 40,000 customers, growing with the table, which made
+    a first sync slower than linear. The partial unique index on (organisation, phone) is named
+    explicitly there; PostgreSQL's planner has statistics and picks it by itself.
+    """
+    if not phones:
+        return {}
+    if db.vendor != "sqlite":
+        rows = (
+            Customer.objects.active()
+            .filter(organisation_id=org_id, phone__in=phones)
+            .values_list("phone", "pk")
+        )
+        return {phone: pk for phone, pk in rows if phone}
+    found: dict[str, int] = {}
+    ordered = sorted(phones)
+    table = Customer._meta.db_table
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        marks = ", ".join(["%s"] * len(chunk))
+        with db.cursor() as cursor:
+            cursor.execute(
+                f'SELECT phone, id FROM "{table}" INDEXED BY customer_phone_unique_per_org '
+                f"WHERE organisation_id = %s AND phone IN ({marks}) AND merged_into_id IS NULL",
+                [org_id, *chunk],
+            )
+            found.update(cursor.fetchall())
+    return found
+
+
 def sync_corp_tags(connection: WeComConnection, client: Any) -> dict[str, str]:
     """Corp tags (企业标签) upserted; tag_id → name."""
     names: dict[str, str] = {}
@@ -202,12 +237,7 @@ class _Applier:
                 organisation_id=org, unionid__in={r.unionid for r in fresh if r.unionid}
             ).values_list("unionid", "customer_id")
         )
-        all_phones = {p for r in fresh for p in r.phones()}
-        by_phone = dict(
-            Customer.objects.active()
-            .filter(organisation_id=org, phone__in=all_phones)
-            .values_list("phone", "pk")
-        )
+        by_phone = customers_by_phone(org, {p for r in fresh for p in r.phones()})
         # New customers as plain rows for the imports' fast INSERT path; a contact whose phone
         # or unionid matches one created earlier in this batch joins that one.
         new_rows: list[tuple[Any, ...]] = []
