@@ -95,8 +95,9 @@ def load(db_path: Path, n: int, as_of: date, tz: ZoneInfo, seed: int = 20261202)
         "INSERT INTO customers_customer (id, birthday_kind, birth_leap_month, external_id, name,"
         " salutation_override, phone, wechat_id, gender, ethnicity, city, address, email,"
         " source, notes, consent_sms, consent_email, consent_wechat, custom, created_at,"
-        " updated_at, home_store_id, organisation_id) VALUES (?, 'solar', 0, '', ?, '', NULL,"
-        " '', 'f', '', '', '', '', 'walk_in', '', 1, 0, 1, '{}', ?, ?, ?, ?)",
+        " updated_at, home_store_id, organisation_id, name_pinyin, name_initials) VALUES (?,"
+        " 'solar', 0, '', ?, '', NULL, '', 'f', '', '', '', '', 'walk_in', '', 1, 0, 1, '{}', ?,"
+        " ?, ?, ?, '', '')",
         ((i + 1, f"客户{i + 1}", created[i], created[i], store, org) for i in range(n)),
     )
 

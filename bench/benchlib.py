@@ -49,8 +49,8 @@ def create_shop(
     """Insert one organisation (default analytics settings) and one store; their ids."""
     org = con.execute(
         "INSERT INTO accounts_organisation (name, industry, time_zone, silent_after_days,"
-        " churned_after_days, rfm_lookback_days, created_at, rfm_high_low)"
-        " VALUES (?, ?, ?, 90, 180, 365, ?, 'mean')",
+        " churned_after_days, rfm_lookback_days, created_at, rfm_high_low, onboarding_step)"
+        " VALUES (?, ?, ?, 90, 180, 365, ?, 'mean', 'done')",
         (name, industry, time_zone, now),
     ).lastrowid
     shop = con.execute(

@@ -11,7 +11,7 @@ from tests.analytics.shop import TZ, at, shared_world
 from tests.helpers import make_customer, make_order, make_product
 
 from huitouke.analytics.frames import CUSTOMERS, LINES, ORDERS, validate
-from huitouke.analytics.loader import NO_PRODUCT, load_frames
+from huitouke.analytics.loader import NO_PRODUCT, _priced_lines, load_frames
 from huitouke.customers.models import Customer
 from huitouke.sales.actions import LineInput, do_record_order, do_refund_order
 from huitouke.sales.models import Order, OrderLine, OrderStatus
@@ -205,3 +205,48 @@ def test_a_customer_id_range_loads_only_those_customers(org, shop):
 def test_category_cycles_lists_only_configured_cycles(org, shop):
     cycles = load_frames(org).category_cycles
     assert cycles.rows() == [(shop.serum.pk, 120)]
+
+
+def test_lines_are_priced_as_a_join_and_window_sum_would_price_them():
+    """The binary-search pricing gives what an inner join plus a per-order sum gives, for
+    lines and orders out of id order and a line whose order was not read."""
+    lines = pl.DataFrame(
+        {
+            "order_id": [7, 3, 3, 9, 7, 7, 5, 3],
+            "product_id": [1, 2, 3, 1, 2, 3, 1, 1],
+            "category_id": [1, 1, 2, 2, 1, 2, 1, 1],
+            "qty": [1, 2, 1, 1, 3, 1, 1, 1],
+            "list_cents": [1001, 250, 0, 500, 333, 667, 0, 1],
+            "cost_cents": [10, 20, 30, 40, 50, 60, 70, 80],
+        }
+    )
+    orders = pl.DataFrame(
+        {
+            "customer_id": [11, 12, 13],
+            "order_id": [7, 3, 5],  # order 9 was not read
+            "store_id": [1, 1, 1],
+            "order_date": [dt.date(2026, 6, d) for d in (1, 2, 3)],
+            "net_cents": [1999, 100, 500],
+            "margin_cents": [0, 0, 0],
+        }
+    )
+    joined = lines.join(orders.rename({"net_cents": "paid"}), on="order_id")
+    listed = pl.col("list_cents").sum().over("order_id")
+    expected = joined.with_columns(
+        net_cents=pl.when(listed > 0)
+        .then((pl.col("list_cents") * pl.col("paid") / listed).round(0))
+        .otherwise(0)
+        .cast(pl.Int64)
+    ).select(list(LINES.columns))
+    priced = _priced_lines(lines, orders)
+    assert priced.sort(pl.all()).rows() == expected.sort(pl.all()).rows()
+    # Hand-worked: order 7 (list 2001) shares 1999 as 1000 / 333 / 666; order 5 lists nothing.
+    assert priced.filter(pl.col("order_id") == 7).sort("product_id")["net_cents"].to_list() == [
+        1000,
+        333,
+        666,
+    ]
+    assert priced.filter(pl.col("order_id") == 5)["net_cents"].to_list() == [0]
+    assert 9 not in priced["order_id"].to_list()
+    assert _priced_lines(lines.clear(), orders).height == 0
+    assert _priced_lines(lines, orders.clear()).height == 0

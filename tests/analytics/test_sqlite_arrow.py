@@ -229,3 +229,42 @@ def test_the_child_replaces_the_due_rows_as_the_cursor_does():
     assert _stored_due() == by_cursor
     jobs._write_due(org, AS_OF, today.clear())  # nothing due any more
     assert _stored_due() == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["cursor", "child"])
+def test_a_second_write_of_the_same_results_rewrites_only_the_changed_rows(path):
+    """Stored rows equal to the new results (updated_at aside) are left alone, on both paths
+    and both databases; a row that differs is rewritten whole and gets a new updated_at."""
+    threshold = 0 if path == "child" else 10**9
+    org = build(HAND_WORKED, 90, 180, 365)
+    core = current.core_results_from_stats(org, AS_OF, results.Settings.of(org))
+    due = pl.DataFrame(
+        {"customer_id": [core["customer_id"][0]], "category_id": [9], "due_now": [True]}
+    )
+    predictions = core.select(
+        "customer_id",
+        p_alive=pl.lit(0.5),
+        expected_orders_90d=pl.lit(None, pl.Float64),
+        p_order_90d=pl.lit(0.25),
+        expected_aov=pl.lit(12.345),
+        predicted_clv=pl.lit(99.999),
+        clv_rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
+        clv_if_alive=pl.lit(None, pl.Float64),
+    )
+    table = results.customer_results(core, due, predictions)
+    with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=threshold):
+        assert loader.child_io(org) == (path == "child" and connection.vendor == "sqlite")
+        jobs._write_customers(org, AS_OF, table)
+        expected = _stored_rows()
+        old = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        CustomerAnalytics.objects.update(updated_at=old)
+        changed = int(core["customer_id"][1])
+        CustomerAnalytics.objects.filter(customer_id=changed).update(lifecycle="x", monetary=None)
+        jobs._write_customers(org, AS_OF, table)
+        assert _stored_rows() == expected
+        stamps = dict(CustomerAnalytics.objects.values_list("customer_id", "updated_at"))
+        assert {c for c, at in stamps.items() if at != old} == {changed}
+        # Another day: as_of differs on every row, so every row is written.
+        jobs._write_customers(org, AS_OF + dt.timedelta(days=1), table)
+        assert not CustomerAnalytics.objects.filter(updated_at=old).exists()

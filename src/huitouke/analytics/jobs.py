@@ -139,23 +139,33 @@ def _column(model: type[Model], name: str) -> str:
 
 
 def _upsert(
-    model: type[Model], fields: list[str], rows: list[tuple[Any, ...]], unique: list[str]
+    model: type[Model],
+    fields: list[str],
+    rows: list[tuple[Any, ...]],
+    unique: list[str],
+    ignore_for_change: list[str] | None = None,
 ) -> None:
     """INSERT … ON CONFLICT (unique) DO UPDATE for many rows, in slices, one transaction each.
 
     The ORM's bulk_create spends most of a 100,000-row refresh preparing values one by one
     (and SQLite batches of 33 rows); the rows here are already database-ready, so a single
     prepared statement run with executemany is an order of magnitude faster. Each slice is
-    its own transaction so order entry never waits long behind SQLite's write lock.
+    its own transaction so order entry never waits long behind SQLite's write lock. With
+    `ignore_for_change`, a stored row is left alone unless another field differs
+    (`loader.unchanged_guard`).
     """
     qn = connection.ops.quote_name
     columns = [_column(model, f) for f in fields]
     conflict = [_column(model, f) for f in unique]
     updates = ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in columns if c not in conflict)
+    guard = ""
+    if ignore_for_change is not None:
+        skip = {*conflict, *(_column(model, f) for f in ignore_for_change)}
+        guard = loader.unchanged_guard(model._meta.db_table, [c for c in columns if c not in skip])
     sql = (
         f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)})"
         f" VALUES ({', '.join(['%s'] * len(columns))})"
-        f" ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET {updates}"
+        f" ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET {updates}{guard}"
     )
     for offset in range(0, len(rows), WRITE_BATCH):
         with transaction.atomic(), connection.cursor() as cursor:
@@ -282,15 +292,25 @@ def _analytics_frame(
 
 
 def _write_customers(organisation: Organisation, as_of: dt.date, table: pl.DataFrame) -> None:
+    # A stored row whose results (as_of included) are what was computed is not rewritten, so
+    # a second refresh of the same day writes only the customers whose orders changed;
+    # updated_at then says when her results last changed.
     # A large shop's rows go through the child process's bulk upsert (about 3x faster).
     written = loader.child_io(organisation) and loader.upsert_in_child(
         CustomerAnalytics._meta.db_table,
         _analytics_frame(table, organisation, as_of),
         [_column(CustomerAnalytics, "customer")],
+        ignore_for_change=[_column(CustomerAnalytics, "updated_at")],
     )
     if not written:
         rows = _analytics_rows(table, organisation, as_of)
-        _upsert(CustomerAnalytics, ["customer", *_CUSTOMER_FIELDS], rows, ["customer"])
+        _upsert(
+            CustomerAnalytics,
+            ["customer", *_CUSTOMER_FIELDS],
+            rows,
+            ["customer"],
+            ignore_for_change=["updated_at"],
+        )
     # Customers merged into another since the last refresh keep no results of their own.
     CustomerAnalytics.objects.filter(
         organisation=organisation, customer__merged_into__isnull=False

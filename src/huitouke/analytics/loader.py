@@ -29,6 +29,7 @@ from typing import Any
 
 import adbc_driver_manager
 import adbc_driver_postgresql
+import numpy as np
 import polars as pl
 import psycopg
 import psycopg.conninfo
@@ -55,6 +56,7 @@ __all__ = [
     "load_orders",
     "read_all",
     "reads_are_large",
+    "unchanged_guard",
     "upsert_in_child",
 ]
 
@@ -171,28 +173,46 @@ def _read_in_child(queries: Sequence[Query]) -> list[pl.DataFrame] | None:
 UPSERT_SLICE = 50_000  # rows per transaction of the child's upsert: well under a second each
 
 
+def unchanged_guard(table: str, columns: Sequence[str]) -> str:
+    """The WHERE of an ON CONFLICT DO UPDATE that leaves a row alone when none of `columns`
+    would change: a refresh that computes what is stored writes nothing for it (no page, no
+    index entry rewritten). NULLs compare as values (IS NOT / IS DISTINCT FROM)."""
+    qn = connection.ops.quote_name
+    stored = ", ".join(f"{qn(table)}.{qn(c)}" for c in columns)
+    new = ", ".join(f"excluded.{qn(c)}" for c in columns)
+    differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    return f" WHERE ({stored}) {differs} ({new})"
+
+
 def upsert_in_child(
     table: str,
     rows: pl.DataFrame,
     conflict: list[str],
     replace: tuple[str, int] | None = None,
+    ignore_for_change: Sequence[str] | None = None,
 ) -> bool:
     """INSERT … ON CONFLICT (conflict) DO UPDATE the rows into a table, by the child process.
 
     `rows` holds database-ready values (what the cursor would bind: integers, text, floats,
     nulls) in columns named as the table's. Only where `child_usable()`. Each slice of rows is
     its own transaction, except with `replace` = (column, value): then the rows with that value
-    are deleted first and every row written, all in one transaction. False when the child
+    are deleted first and every row written, all in one transaction. With `ignore_for_change`
+    (columns such as a write time), a stored row is updated only when another of its columns
+    differs (`unchanged_guard`). False when the child
     failed: some slices may be written, and the caller writes every row again its own way
     (an upsert, so nothing is written twice).
     """
     qn = connection.ops.quote_name
     columns = ", ".join(qn(c) for c in rows.columns)
     updates = ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in rows.columns if c not in conflict)
+    guard = ""
+    if ignore_for_change is not None:
+        skip = {*conflict, *ignore_for_change}
+        guard = unchanged_guard(table, [c for c in rows.columns if c not in skip])
     upsert = (
         f"INSERT INTO {qn(table)} ({columns}) SELECT {columns} FROM temp.huitouke_rows"
         f" WHERE rowid > ? AND rowid <= ?"
-        f" ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET {updates}"
+        f" ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET {updates}{guard}"
     )
     with tempfile.TemporaryDirectory(prefix="huitouke-write-") as out:
         ipc = Path(out) / "rows.arrow"
@@ -384,21 +404,48 @@ def _lines_query(organisation: Organisation, ids: IdRange) -> Query:
     return _query(sql, params, LINES, columns, {"list_cents": pl.Int64()})
 
 
+def _sorted_by_order(df: pl.DataFrame) -> pl.DataFrame:
+    # Rows come in rowid order, which is order id order unless lines were added later.
+    return df if df["order_id"].is_sorted() else df.sort("order_id")
+
+
 def _priced_lines(raw: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
-    """Raw lines with their order's customer and date, and their share of its net money."""
-    df = raw.join(
-        orders.select("order_id", "customer_id", "order_date", order_net_cents="net_cents"),
-        on="order_id",
-        how="inner",
+    """Raw lines with their order's customer and date, and their share of its net money.
+
+    Lines and orders sorted by order id (as they are read), so a line finds its order by a
+    binary search and an order's list value is the sum of its run of lines: about four times
+    faster than a hash join and a window sum over a million orders. A line whose order is not
+    in `orders` (paid after the orders were read) is left out, as an inner join would.
+    """
+    lines, keyed = _sorted_by_order(raw), _sorted_by_order(orders)
+    line_ids, order_ids = lines["order_id"].to_numpy(), keyed["order_id"].to_numpy()
+    at = np.minimum(np.searchsorted(order_ids, line_ids), max(len(order_ids) - 1, 0))
+    found = order_ids[at] == line_ids if len(order_ids) else np.zeros(len(line_ids), bool)
+    if not found.all():
+        lines, at, line_ids = lines.filter(pl.Series(found)), at[found], line_ids[found]
+    listed = lines["list_cents"].to_numpy()
+    starts = np.flatnonzero(np.diff(line_ids, prepend=line_ids[:1] - 1))
+    order_list = np.repeat(
+        np.add.reduceat(listed, starts) if len(starts) else listed[:0],
+        np.diff(np.append(starts, len(line_ids))),
     )
-    listed = pl.col("list_cents")
-    order_list = listed.sum().over("order_id")
-    return df.with_columns(
-        net_cents=pl.when(order_list > 0)
-        .then((listed * pl.col("order_net_cents") / order_list).round(0))
-        .otherwise(0)
-        .cast(pl.Int64)
-    ).select(list(LINES.columns))
+    order = keyed.select("customer_id", "order_date", "net_cents")[at]
+    net = pl.col("order_net_cents")
+    return (
+        lines.with_columns(
+            customer_id=order["customer_id"],
+            order_date=order["order_date"],
+            order_net_cents=order["net_cents"],
+            order_list=pl.Series(order_list, dtype=pl.Int64),
+        )
+        .with_columns(
+            net_cents=pl.when(pl.col("order_list") > 0)
+            .then((pl.col("list_cents") * net / pl.col("order_list")).round(0))
+            .otherwise(0)
+            .cast(pl.Int64)
+        )
+        .select(list(LINES.columns))
+    )
 
 
 def load_lines(
