@@ -2,15 +2,21 @@
 
     python bench/cluster.py [--topology pg|sqlite|both] [--clients 16] [--seconds 30]
                             [--database-url postgres://…/h_bench]
+    python bench/cluster.py --short     # a quick check: 4 clients, 12 s, both topologies
 
 pg: `huitouke cluster --web 2 --workers 2` on PostgreSQL (the database is emptied and migrated)
 and a redis-server started on a free port. sqlite: `huitouke serve --workers 2` (embedded:
 SQLite, 2 gunicorn processes, one worker). Concurrent clients drive the API for a bounded time
 (record orders, award and redeem points, redeem coupons, create customers, list customers); half
 way through, one gunicorn process and one worker get kill -9 and are restarted (by gunicorn and
-the supervisor). Afterwards the invariants are checked and the run fails if any is broken:
-every answered 201 exists exactly once, no unanswered write is half done, each account's balance
-equals its ledger, each coupon is used at most once, no outbox message is sent twice.
+the supervisor). An automation is active throughout: every paid order tags the customer, creates
+a follow-up task and sends an SMS through a local Aliyun stand-in (tests/messaging/
+provider_server.py, a real HTTP server that records every accepted SendSms). After the load the
+workers are given time to finish (--drain seconds), then the invariants are checked and the run
+exits 1 if any is broken: every answered 201 exists exactly once, no unanswered write is half
+done, each account's balance equals its ledger, each coupon is used at most once, each paid
+order enrolled once and acted on once (one tag, one task, one message), no message left unsent,
+and no SMS accepted twice by the provider (its OutId is the message's idempotency key).
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+SMS_KEY, SMS_SECRET, SMS_SIGN, SMS_TEMPLATE = "LTAIbench", "bench-secret", "回头客", "SMS_700001"
+BENCH_TAG, BENCH_TASK = "已付款回访", "付款后回访"
 OPS = {  # weight of each operation in the mix
     "order": 50,
     "award_points": 8,
@@ -79,10 +87,154 @@ def seed(n_customers: int, n_coupons: int) -> dict[str, Any]:
         do_issue_coupon(template, customers[i % len(customers)], actor=None)
         for i in range(n_coupons)
     ]
+    from huitouke.accounts.models import Store
+    from huitouke.automation.actions import do_save_rule, new_rule
+    from huitouke.automation.models import Trigger
+    from huitouke.messaging.models import Channel, ChannelConfig, MessageTemplate, Provider
+
+    # The approved signature the stand-in knows; a message signs with its store's.
+    Store.objects.filter(organisation=org).update(sms_signature=f"【{SMS_SIGN}】")
+    ChannelConfig.objects.create(
+        organisation=org,
+        channel=Channel.SMS,
+        provider=Provider.ALIYUN,
+        settings={
+            "access_key_id": SMS_KEY,
+            "access_key_secret": SMS_SECRET,
+            "sign_name": SMS_SIGN,
+            "endpoint": os.environ["BENCH_SMS_URL"] + "/",
+            "timeout": 5,
+        },
+        unit_cost=Decimal("0.05"),
+    )
+    sms = MessageTemplate.objects.create(
+        organisation=org,
+        name="消费提醒",
+        channel=Channel.SMS,
+        body="{{ salutation }}，感谢光临",
+        provider_template_code=SMS_TEMPLATE,
+        sms_params=["salutation"],
+    )
+    do_save_rule(
+        new_rule(
+            org,
+            name="付款后回访",
+            trigger=Trigger.ORDER_PAID,
+            is_marketing=False,
+            is_active=True,
+            quiet_start=None,
+            quiet_end=None,
+            actions=[
+                {"type": "add_tag", "tag": BENCH_TAG},
+                {"type": "create_task", "kind": "call", "title": BENCH_TASK, "due_hours": 24},
+                {"type": "send_message", "channel": "sms", "template": sms.pk},
+            ],
+        ),
+        actor=None,
+    )
     return {
         "token": out.getvalue().strip(),
         "customers": [c.pk for c in customers],
         "coupons": [[c.code, c.customer_id] for c in coupons],
+    }
+
+
+def pending() -> dict[str, int]:
+    """What the workers still have to do: scheduled enrolments, queued or sending messages."""
+    from huitouke.automation.models import Enrolment, EnrolmentStatus
+    from huitouke.messaging.models import Message, MessageStatus
+
+    return {
+        "enrolments_scheduled": Enrolment.objects.filter(status=EnrolmentStatus.SCHEDULED).count(),
+        "messages_unsent": Message.objects.filter(
+            status__in=[MessageStatus.QUEUED, MessageStatus.SENDING]
+        ).count(),
+    }
+
+
+def drain(seconds: float) -> dict[str, Any]:
+    """Wait (at most `seconds`) until the workers have acted on every enrolment and message."""
+    started = time.monotonic()
+    left = pending()
+    while any(left.values()) and time.monotonic() - started < seconds:
+        time.sleep(2)
+        left = pending()
+    return {"waited_s": round(time.monotonic() - started, 1), **left, **activity()}
+
+
+def check_automation(answers: dict[str, Any]) -> dict[str, int]:
+    """The order-paid rule acted once per answered order: one enrolment, tag, task, message, SMS."""
+    from django.db.models import Count
+
+    from huitouke.automation.models import Enrolment, EnrolmentStatus
+    from huitouke.customers.models import Customer
+    from huitouke.followups.models import FollowUpTask
+    from huitouke.messaging.models import Message, MessageStatus
+    from huitouke.sales.models import Order
+
+    paid = dict(
+        Order.objects.filter(external_id__startswith="bench-").values_list("pk", "customer_id")
+    )
+    enrolments = list(
+        Enrolment.objects.filter(event_order_id__in=list(paid)).values_list(
+            "pk", "event_order_id", "status", "detail"
+        )
+    )
+    per_order: dict[int, int] = {}
+    for _pk, order_id, _status, _detail in enrolments:
+        per_order[order_id] = per_order.get(order_id, 0) + 1
+    done = [e for e in enrolments if e[2] == EnrolmentStatus.DONE]
+    task_ids = [t for e in done for t in (e[3] or {}).get("task_ids", [])]
+    tasks = FollowUpTask.objects.filter(title=BENCH_TASK).count()
+    messages = dict(
+        Message.objects.filter(enrolment_id__in=[e[0] for e in enrolments])
+        .values_list("enrolment_id")
+        .annotate(n=Count("id"))
+    )
+    sent = dict(
+        Message.objects.filter(status=MessageStatus.SENT, channel="sms").values_list(
+            "idempotency_key", "pk"
+        )
+    )
+    accepted: dict[str, int] = answers["sms_accepted"]
+    tagged = set(
+        Customer.tags.through.objects.filter(tag__name=BENCH_TAG).values_list(
+            "customer_id", flat=True
+        )
+    )
+    return {
+        "automation_order_not_enrolled": sum(1 for o in paid if per_order.get(o, 0) == 0),
+        "automation_enrolled_twice": sum(1 for n in per_order.values() if n > 1),
+        "automation_not_done": len(enrolments) - len(done),
+        "automation_task_not_once": sum(
+            1 for e in done if len((e[3] or {}).get("task_ids", [])) != 1
+        )
+        + abs(tasks - len(set(task_ids))),
+        "automation_message_not_once": sum(1 for e in done if messages.get(e[0], 0) != 1),
+        # Care messages to customers with a phone, no quiet hours: every one goes out.
+        "automation_message_not_sent": Message.objects.filter(enrolment_id__in=[e[0] for e in done])
+        .exclude(status=MessageStatus.SENT)
+        .count(),
+        "automation_tag_missing": len({paid[e[1]] for e in done} - tagged),
+        "outbox_unsent": Message.objects.filter(
+            status__in=[MessageStatus.QUEUED, MessageStatus.SENDING]
+        ).count(),
+        "sms_accepted_twice": sum(1 for n in accepted.values() if n > 1),
+        "sms_sent_not_accepted": sum(1 for key in sent if key not in accepted),
+        "sms_accepted_not_sent": sum(1 for key in accepted if key not in sent),
+    }
+
+
+def activity() -> dict[str, int]:
+    """What the automation did (shown beside the invariants: zero broken of nothing is no proof)."""
+    from huitouke.automation.models import Enrolment, EnrolmentStatus
+    from huitouke.followups.models import FollowUpTask
+    from huitouke.messaging.models import Message, MessageStatus
+
+    return {
+        "enrolments_done": Enrolment.objects.filter(status=EnrolmentStatus.DONE).count(),
+        "tasks": FollowUpTask.objects.filter(title=BENCH_TASK).count(),
+        "sms_sent": Message.objects.filter(status=MessageStatus.SENT, channel="sms").count(),
     }
 
 
@@ -122,6 +274,7 @@ def check(answers: dict[str, Any]) -> dict[str, int]:
         .annotate(n=Count("id"))
         .filter(n__gt=1)
         .count(),
+        **check_automation(answers),
     }
 
 
@@ -134,6 +287,8 @@ def child_main(mode: str) -> None:
         print(
             json.dumps(seed(int(os.environ["BENCH_CUSTOMERS"]), int(os.environ["BENCH_COUPONS"])))
         )
+    elif mode == "drain":
+        print(json.dumps(drain(float(os.environ["BENCH_DRAIN"]))))
     else:
         print(json.dumps(check(json.loads(sys.stdin.read()))))
 
@@ -314,7 +469,27 @@ def summarise(load: Load) -> list[dict[str, Any]]:
     return rows
 
 
+def sms_standin() -> Any:
+    sys.path.insert(0, str(ROOT))
+    from tests.messaging.provider_server import AliyunFakeServer
+
+    return AliyunFakeServer(
+        keys={SMS_KEY: SMS_SECRET}, sign_names={SMS_SIGN}, templates={SMS_TEMPLATE}
+    ).start()
+
+
+def accepted_sms(sms: Any) -> dict[str, int]:
+    """OutId (the message's idempotency key) -> how many times the provider accepted it."""
+    counts: dict[str, int] = {}
+    for request in sms.requests:
+        if request.verdict == "OK":
+            key = request.query.get("OutId", "")
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def run_topology(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    sms = sms_standin()
     work = Path(tempfile.mkdtemp(prefix=f"bench-cluster-{kind}-"))
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
     env.update(
@@ -324,9 +499,12 @@ def run_topology(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         PYTHONPATH=os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]),
         BENCH_CUSTOMERS=str(args.customers),
         BENCH_COUPONS=str(args.coupons),
+        BENCH_SMS_URL=sms.url,
+        BENCH_DRAIN=str(args.drain),
         GUNICORN_ACCESS_LOG="/dev/null",
     )
     redis = None
+    keep = True  # until the checks pass
     if kind == "pg":
         env["DATABASE_URL"] = args.database_url
         rport = free_port()
@@ -362,6 +540,11 @@ def run_topology(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     )
     try:
         _wait(port)
+        if server.poll() is not None or not any(
+            "gunicorn" in c for _p, c in tree(server.pid).values()
+        ):
+            # Something else answers on the port (it was taken between free_port() and the bind).
+            raise SystemExit(f"the {kind} server did not start: see {work / 'server.log'}")
         load = Load(port, seeded, args.clients, args.seconds)
         killed: list[str] = []
 
@@ -379,6 +562,7 @@ def run_topology(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     killed.append(f"{what} {p}")
 
         load.run(fault)
+        drained = in_child("drain", env)
         after = tree(server.pid)
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=90)
@@ -392,10 +576,18 @@ def run_topology(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             "orders_201": load.orders_201,
             "orders_unanswered": load.orders_unanswered,
             "coupon_200": load.coupon_200,
+            "sms_accepted": accepted_sms(sms),
         }
         broken = in_child("check", env, json.dumps(answers))
         broken["orphans_after_sigterm"] = len(orphans)
-        return {"topology": kind, "killed": killed, "rows": summarise(load), "broken": broken}
+        keep = any(broken.values())
+        return {
+            "topology": kind,
+            "killed": killed,
+            "rows": summarise(load),
+            "drained": drained,
+            "broken": broken,
+        }
     finally:
         if server.poll() is None:
             server.kill()
@@ -403,7 +595,11 @@ def run_topology(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         if redis is not None:
             redis.terminate()
             redis.wait()
-        shutil.rmtree(work, ignore_errors=True)
+        sms.stop()
+        if keep:
+            print(f"kept for a look: {work} (server.log)")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def _migrated(env: dict[str, str]) -> bool:
@@ -433,7 +629,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--child", choices=["seed", "check"])
+    parser.add_argument("--child", choices=["seed", "drain", "check"])
     parser.add_argument("--topology", choices=["pg", "sqlite", "both"], default="both")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=30)
@@ -444,7 +640,21 @@ def main() -> None:
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/h_bench"),
         help="PostgreSQL database for the pg topology: EMPTIED first.",
     )
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=150,
+        help="seconds to wait after the load for the workers to act on every enrolment and "
+        "message (the outbox is swept once a minute)",
+    )
+    parser.add_argument(
+        "--short",
+        action="store_true",
+        help="a quick check of the invariants: 4 clients, 12 s, 100 customers, 300 coupons",
+    )
     args = parser.parse_args()
+    if args.short:
+        args.clients, args.seconds, args.customers, args.coupons = 4, 12, 100, 300
     if args.child:
         child_main(args.child)
         return
@@ -462,6 +672,7 @@ def main() -> None:
             print(
                 f"{r['phase']:7} {r['op']:16} {r['n']:6} {r['per_s']:7} {r['p50_ms']:8} {r['p95_ms']:8} {r['p99_ms']:8} {r['no_answer']:6} {r['5xx']:4}"
             )
+        print("after the load:", json.dumps(result["drained"]))
         print("invariants broken:", json.dumps(result["broken"]))
     print(json.dumps({"cores": os.cpu_count(), "results": results}))
     if any(any(r["broken"].values()) for r in results):

@@ -124,6 +124,7 @@ def main() -> None:
             if seconds
             else f"reused {size:,}-customer database"
         )
+    load_before = os.getloadavg()
     # Alternate short rounds of the two sizes so that whatever else the machine is doing weighs
     # on both alike; the percentiles are taken over all rounds together.
     samples: dict[int, dict[str, list[float]]] = {args.small: {}, args.large: {}}
@@ -155,6 +156,11 @@ def main() -> None:
     }
     print(
         f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite"
+    )
+    load_after = os.getloadavg()
+    print(
+        f"load average (1/5/15 min) before measuring {'/'.join(f'{x:.2f}' for x in load_before)}, "
+        f"after {'/'.join(f'{x:.2f}' for x in load_after)}"
     )
     print(
         f"{'screen':<18}{'p50 small':>11}{'p95 small':>11}{'p50 large':>11}{'p95 large':>11}{'p95 ratio':>11}  limit"
