@@ -115,7 +115,8 @@ def test_no_child_reads_inside_a_transaction(db):
 def _stored(model, order_by: str, leave_out: tuple[str, ...] = ("id",)) -> list[tuple]:
     """Every stored value of a table with its SQLite storage class, in a fixed order."""
     columns = [f.column for f in model._meta.concrete_fields if f.name not in leave_out]
-    select = ", ".join(f"{c}, typeof({c})" for c in columns)
+    kind = "typeof({})" if connection.vendor == "sqlite" else "pg_typeof({})::text"
+    select = ", ".join(f"{c}, {kind.format(c)}" for c in columns)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {select} FROM {model._meta.db_table} ORDER BY {order_by}")
         return cursor.fetchall()
@@ -268,3 +269,92 @@ def test_a_second_write_of_the_same_results_rewrites_only_the_changed_rows(path)
         # Another day: as_of differs on every row, so every row is written.
         jobs._write_customers(org, AS_OF + dt.timedelta(days=1), table)
         assert not CustomerAnalytics.objects.filter(updated_at=old).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=0)
+def test_the_copy_writer_stores_what_the_cursor_stores(monkeypatch, caplog):
+    """On PostgreSQL a large shop's customer and due rows go by COPY into a temporary table
+    and one upsert: the same values and types as the cursor's executemany, inserted, updated
+    on conflict, and due rows replaced."""
+    org = build(HAND_WORKED, 90, 180, 365)
+    if connection.vendor != "postgresql":
+        assert loader.bulk_writes(org) == loader.child_io(org)
+        return
+    cfg = results.Settings.of(org)
+    core = current.core_results_from_stats(org, AS_OF, cfg)
+    due = pl.DataFrame(
+        {
+            "customer_id": [core["customer_id"][0]] * 2,
+            "category_id": [9, 3],
+            "due_now": [True, True],
+        }
+    )
+    predictions = core.select(
+        "customer_id",
+        p_alive=pl.Series([0.5, float("nan"), None, 1.0, 0.25, 0.75][: core.height]),
+        expected_orders_90d=pl.lit(1.0000000000000002),
+        p_order_90d=pl.lit(float("inf")),
+        expected_aov=pl.Series([12.345, 0.005, None, -1.0, 1e7, 2.5][: core.height]),
+        predicted_clv=pl.lit(99.999),
+        clv_rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
+        clv_if_alive=pl.lit(float("-inf")),
+    )
+    table = results.customer_results(core, due, predictions)
+    assert loader.bulk_writes(org)
+    with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9):
+        assert not loader.bulk_writes(org)
+        jobs._write_customers(org, AS_OF, table)
+    by_cursor = _stored_rows()
+    assert len(by_cursor) == core.height
+    CustomerAnalytics.objects.all().delete()
+
+    def no_cursor(*args):
+        raise AssertionError("the rows should have gone through COPY")
+
+    monkeypatch.setattr(jobs, "_analytics_rows", no_cursor)
+    jobs._write_customers(org, AS_OF, table)  # inserted
+    assert _stored_rows() == by_cursor
+    CustomerAnalytics.objects.update(lifecycle="x", monetary=None, due_categories=[1])
+    jobs._write_customers(org, AS_OF, table)  # updated on conflict
+    assert _stored_rows() == by_cursor
+    first = CustomerAnalytics.objects.order_by("customer_id").first()
+    assert first is not None
+    assert (first.due_categories, first.p_order_90d, first.clv_if_alive) == ([3, 9], None, None)
+    assert str(first.predicted_clv) == "100.00"
+    assert first.expected_orders_90d == 1.0000000000000002  # floats kept to the last bit
+
+    frames = loader.load_frames(org)
+    _, category_stats = reports.cycles_report(frames, AS_OF)
+    today = results.due_rows(frames, AS_OF, category_stats)
+    assert today.height > 0
+    with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9):
+        jobs._write_due(org, AS_OF, today)
+    due_by_cursor = _stored_due()
+    jobs._write_due(org, AS_OF, today.with_columns(days_since_last=pl.col("days_since_last") - 1))
+    assert _stored_due() != due_by_cursor
+    jobs._write_due(org, AS_OF, today)  # by COPY: yesterday's rows replaced
+    assert _stored_due() == due_by_cursor
+    jobs._write_due(org, AS_OF, today.clear())
+    assert _stored_due() == []
+    assert "COPY writer failed" not in caplog.text  # no write fell back to the cursor
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=0)
+def test_a_failing_copy_write_rolls_back_and_the_cursor_refuses_too(caplog):
+    """A row for a customer who does not exist fails the COPY writer's upsert (nothing of it
+    is kept) and then the cursor's, as on SQLite."""
+    if connection.vendor != "postgresql":
+        return
+    org = build(HAND_WORKED[:2], 90, 180, 365)
+    core = current.core_results_from_stats(org, AS_OF, results.Settings.of(org))
+    empty_due = pl.DataFrame(
+        schema={"customer_id": pl.Int64, "category_id": pl.Int64, "due_now": pl.Boolean}
+    )
+    table = results.customer_results(core, empty_due, None)
+    gone = table.head(1).with_columns(customer_id=pl.lit(10**9, pl.Int64))
+    with pytest.raises(IntegrityError):
+        jobs._write_customers(org, AS_OF, pl.concat([table, gone]))
+    assert "COPY writer failed" in caplog.text
+    assert not CustomerAnalytics.objects.filter(customer_id=10**9).exists()

@@ -34,7 +34,7 @@ import polars as pl
 import psycopg
 import psycopg.conninfo
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from huitouke.accounts.models import Organisation
 from huitouke.analytics import sqlite_arrow
@@ -46,6 +46,8 @@ __all__ = [
     "NO_PRODUCT",
     "Frames",
     "arrow_reads",
+    "bulk_upsert",
+    "bulk_writes",
     "child_io",
     "child_usable",
     "epoch_seconds",
@@ -57,6 +59,7 @@ __all__ = [
     "read_all",
     "reads_are_large",
     "unchanged_guard",
+    "upsert_by_copy",
     "upsert_in_child",
 ]
 
@@ -233,6 +236,79 @@ def upsert_in_child(
         except _CHILD_ERRORS as exc:
             logger.warning("Arrow writer failed, writing through the cursor: %s", exc)
             return False
+
+
+COPY_ROWS = 100_000  # rows per CSV chunk sent by COPY
+
+
+def upsert_by_copy(
+    table: str,
+    rows: pl.DataFrame,
+    conflict: list[str],
+    replace: tuple[str, int] | None = None,
+    ignore_for_change: Sequence[str] | None = None,
+) -> bool:
+    """`upsert_in_child` for PostgreSQL: COPY the rows into a temporary table, then one
+    INSERT … SELECT … ON CONFLICT DO UPDATE, all in one transaction (readers keep seeing the
+    old rows until it commits; with `replace`, the deleted rows too). The values are sent as
+    CSV text (NULL as backslash-N, so an empty string stays one); PostgreSQL parses them by the
+    table's column types. False when it failed (nothing is written: the transaction rolls
+    back) and the caller writes the rows its own way.
+    """
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(c) for c in rows.columns)
+    updates = ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in rows.columns if c not in conflict)
+    guard = ""
+    if ignore_for_change is not None:
+        skip = {*conflict, *ignore_for_change}
+        guard = unchanged_guard(table, [c for c in rows.columns if c not in skip])
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if replace is not None:
+                cursor.execute(
+                    f"DELETE FROM {qn(table)} WHERE {qn(replace[0])} = %s", [int(replace[1])]
+                )
+            # The rows' columns with the table's types, without its constraints (an id the
+            # table fills itself is not sent).
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE huitouke_rows ON COMMIT DROP AS"
+                f" SELECT {columns} FROM {qn(table)} WITH NO DATA"
+            )
+            copy_sql = f"COPY huitouke_rows ({columns}) FROM STDIN (FORMAT csv, NULL '\\N')"
+            with cursor.cursor.copy(copy_sql) as copy:
+                for offset in range(0, rows.height, COPY_ROWS):
+                    part = rows.slice(offset, COPY_ROWS)
+                    copy.write(part.write_csv(include_header=False, null_value="\\N"))
+            cursor.execute(
+                f"INSERT INTO {qn(table)} ({columns}) SELECT {columns} FROM huitouke_rows"
+                f" ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET {updates}"
+                + guard
+            )
+        return True
+    except (DatabaseError, psycopg.Error, pl.exceptions.PolarsError) as exc:
+        logger.warning("COPY writer failed, writing through the cursor: %s", exc)
+        return False
+
+
+def bulk_writes(organisation: Organisation) -> bool:
+    """Whether a large organisation's rows are written in bulk: by the child process on
+    SQLite (`child_io`), by COPY on PostgreSQL (outside a transaction: the COPY writer's
+    failure must roll back only its own)."""
+    if connection.vendor == "postgresql":
+        return not connection.in_atomic_block and reads_are_large(organisation)
+    return child_io(organisation)
+
+
+def bulk_upsert(
+    table: str,
+    rows: pl.DataFrame,
+    conflict: list[str],
+    replace: tuple[str, int] | None = None,
+    ignore_for_change: Sequence[str] | None = None,
+) -> bool:
+    """`upsert_by_copy` on PostgreSQL, `upsert_in_child` on SQLite (see `bulk_writes`)."""
+    write = upsert_by_copy if connection.vendor == "postgresql" else upsert_in_child
+    return write(table, rows, conflict, replace=replace, ignore_for_change=ignore_for_change)
 
 
 def reads_are_large(organisation: Organisation) -> bool:
