@@ -21,8 +21,8 @@ from huitouke.audit.actions import record_audit
 from huitouke.customers.actions import (
     apply_industry_template,
     do_deactivate_custom_field,
-    do_reactivate_custom_field,
     do_hand_over_customers,
+    do_reactivate_custom_field,
     do_save_custom_field,
     handover_preview,
 )
