@@ -25,6 +25,11 @@ accounts_section = [
         account_views.custom_field_deactivate,
         name="field_deactivate",
     ),
+    path(
+        "fields/<int:pk>/reactivate/",
+        account_views.custom_field_reactivate,
+        name="field_reactivate",
+    ),
 ]
 
 # The customer section: the list runs the segment compiler, so it lives in segments; the customer

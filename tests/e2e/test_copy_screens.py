@@ -152,3 +152,20 @@ def test_on_a_phone_the_customer_page_does_not_repeat_the_card(page, org, store1
     expect(page.locator("[data-testid=kpi-strip]")).to_be_visible()
     expect(page.locator("[data-testid=card-avg-order]")).to_be_hidden()
     _shoot(page, "customer-card", f"/customers/{her.pk}/")
+
+
+def test_the_field_list_shows_a_deactivated_field_and_its_way_back(page, org, owner) -> None:
+    from huitouke.customers.models import CustomField
+
+    on = CustomField.objects.create(organisation=org, key="skin", label="肤质", group="style")
+    off = CustomField.objects.create(
+        organisation=org, key="style", label="风格", group="style", active=False
+    )
+    log_in(page, "owner", PASSWORD)
+    page.goto(page.base_url + "/accounts/fields/")
+    page.wait_for_load_state("load")
+    expect(page.locator(f"[data-testid=field-state-{on.pk}]")).to_have_text("使用中")
+    expect(page.locator(f"[data-testid=field-state-{off.pk}]")).to_have_text("已停用")
+    expect(page.locator(f"[data-testid=reactivate-{off.pk}]")).to_be_visible()
+    expect(page.locator(f"[data-testid=deactivate-{on.pk}]")).to_be_visible()
+    _shoot(page, "fields", "/accounts/fields/")

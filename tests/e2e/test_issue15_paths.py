@@ -114,19 +114,43 @@ def test_the_owner_keeps_archive_fields_on_a_screen_of_the_app(page, org, owner,
     Customer.objects.filter(pk=her.pk).update(custom={field.key: "油性"})
     page.goto(page.base_url + "/accounts/fields/")
     page.on("dialog", lambda dialog: dialog.accept())
-    page.click(f"[data-testid=deactivate-{field.pk}]")
+    with page.expect_navigation():
+        page.click(f"[data-testid=deactivate-{field.pk}]")
     page.wait_for_url(page.base_url + "/accounts/fields/")
-    assert not CustomField.objects.filter(pk=field.pk).exists()
+    # The definition is kept, switched off; the list says so.
+    field.refresh_from_db()
+    assert (field.active, field.label) == (False, "皮肤类型")
+    expect(page.locator(f"[data-testid=field-state-{field.pk}]")).to_have_text("已停用")
     page.goto(page.base_url + f"/customers/{her.pk}/edit/")
     assert "皮肤类型" not in page.inner_text("main")
+    page.goto(page.base_url + f"/customers/{her.pk}/")
+    assert "皮肤类型" not in page.inner_text("[data-testid=call-card]")
+    # Saving her form while the field is off keeps her value.
+    page.goto(page.base_url + f"/customers/{her.pk}/edit/")
+    with page.expect_navigation():
+        page.click("main form.stacked button[type=submit]")
     her.refresh_from_db()
     assert her.custom[field.key] == "油性"
+
+    # Reactivate: back on the form and the card, with her value.
+    page.goto(page.base_url + "/accounts/fields/")
+    with page.expect_navigation():
+        page.click(f"[data-testid=reactivate-{field.pk}]")
+    page.wait_for_url(page.base_url + "/accounts/fields/")
+    expect(page.locator(f"[data-testid=field-state-{field.pk}]")).to_have_text("使用中")
+    page.goto(page.base_url + f"/customers/{her.pk}/")
+    expect(page.locator("[data-testid=call-card]")).to_contain_text("油性")
     actions = list(
         AuditEntry.objects.filter(organisation=org, action__startswith="custom_field_")
         .order_by("id")
         .values_list("action", flat=True)
     )
-    assert actions == ["custom_field_create", "custom_field_edit", "custom_field_remove"]
+    assert actions == [
+        "custom_field_create",
+        "custom_field_edit",
+        "custom_field_remove",
+        "custom_field_reactivate",
+    ]
 
     # Staff cannot open the screen: the 403 page, in the app's layout.
     page.context.clear_cookies()

@@ -42,6 +42,7 @@ class AuditAction(models.TextChoices):
     CUSTOM_FIELD_CREATE = "custom_field_create", _("Added an archive field")
     CUSTOM_FIELD_EDIT = "custom_field_edit", _("Edited an archive field")
     CUSTOM_FIELD_REMOVE = "custom_field_remove", _("Deactivated an archive field")
+    CUSTOM_FIELD_REACTIVATE = "custom_field_reactivate", _("Reactivated an archive field")
     REFUND = "refund", _("Refunded an order")
     CATEGORY_SAVE = "category_save", _("Saved a product category")
     PRODUCT_SAVE = "product_save", _("Saved a product")

@@ -238,7 +238,9 @@ class RuleForm(forms.Form):
             "delay_minutes": rule.delay_minutes,
             "is_marketing": rule.is_marketing,
             "cap_exempt": rule.cap_exempt,
-            "holdout_percent": rule.holdout_share * 100,
+            # One decimal, as the field takes it: 0.10 is "10.0", not "10.00" (which the field
+            # would refuse, so a saved rule could not be saved again or previewed).
+            "holdout_percent": (rule.holdout_share * 100).quantize(Decimal("0.1")),
             "quiet_start": rule.quiet_start,
             "quiet_end": rule.quiet_end,
             "active_from": rule.active_from,

@@ -78,6 +78,16 @@ class RuleOut(Schema):
     scope_store_id: int | None
 
 
+class EstimateOut(Schema):
+    """Whom a rule would reach if it ran now, as the editor's preview counts it."""
+
+    matching: int
+    suppressed: dict[str, int]  # opted_out, no_consent, no_address, no_channel, frequency_cap
+    by_channel: dict[str, int]  # messages per channel (fallbacks included), before the holdout
+    holdout: int
+    contacted: int
+
+
 class ResultsOut(Schema):
     """DESIGN §5 "Campaign results" of one rule or campaign."""
 

@@ -27,6 +27,7 @@ from huitouke.automation.results import rule_results
 from huitouke.automation.triggers import upcoming_festivals
 from huitouke.messaging.models import MessageStatus
 from huitouke.segments.compiler import SegmentError
+from huitouke.segments.describe import describe_definition
 
 
 def _require_editor(request: AuthedRequest) -> None:
@@ -109,7 +110,15 @@ def rule_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     return render(
         request,
         "automation/edit.html",
-        {"form": form, "rule": rule if pk else None, "active_nav": "automation"},
+        {
+            "form": form,
+            "rule": rule if pk else None,
+            "active_nav": "automation",
+            # The saved conditions in words (stores, staff, categories by name), under the JSON.
+            "conditions_text": describe_definition(rule.conditions, organisation)
+            if pk and rule.conditions and rule.conditions.get("conditions")
+            else "",
+        },
     )
 
 

@@ -33,6 +33,7 @@ PROBLEMS: dict[str, tuple[int, Any]] = {
     "idempotency_key_reused": (422, _("The Idempotency-Key was used for a different request")),
     "validation_failed": (422, _("The input is not valid")),
     "value_out_of_range": (422, _("A value is out of range")),
+    "reaches_nobody": (422, _("The campaign would reach nobody")),
     "server_error": (500, _("Internal error")),
 }
 # The problems any operation may answer, by HTTP method (declared in the OpenAPI schema).

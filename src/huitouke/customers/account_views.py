@@ -21,6 +21,7 @@ from huitouke.audit.actions import record_audit
 from huitouke.customers.actions import (
     apply_industry_template,
     do_deactivate_custom_field,
+    do_reactivate_custom_field,
     do_save_custom_field,
 )
 from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
@@ -146,5 +147,18 @@ def custom_field_deactivate(request: AuthedRequest, pk: int) -> HttpResponse:
         request,
         _("Field “%(l)s” deactivated; what customers had in it stays in their archive.")
         % {"l": field.label},
+    )
+    return redirect("accounts:fields")
+
+
+@login_required
+@require_POST
+def custom_field_reactivate(request: AuthedRequest, pk: int) -> HttpResponse:
+    require_role(request, Role.OWNER)
+    field = get_object_or_404(CustomField, pk=pk, organisation=request.user.organisation)
+    do_reactivate_custom_field(field, actor=request.user, request=request)
+    messages.success(
+        request,
+        _("Field “%(l)s” is active again, with what customers had in it.") % {"l": field.label},
     )
     return redirect("accounts:fields")

@@ -404,6 +404,16 @@ def _check_custom_field(field: CustomField) -> None:
     duplicate = CustomField.objects.filter(
         organisation_id=field.organisation_id, label=label
     ).exclude(pk=field.pk)
+    if duplicate.filter(active=False).exists():
+        raise ValidationError(
+            {
+                "label": _(
+                    "There is already a deactivated field called “%(l)s”: reactivate it on "
+                    "the list of fields."
+                )
+                % {"l": label}
+            }
+        )
     if duplicate.exists():
         raise ValidationError(
             {"label": _("There is already a field called “%(l)s”.") % {"l": label}}
@@ -448,14 +458,29 @@ def do_save_custom_field(field: CustomField, *, actor: Any, request: Any = None)
 
 
 def do_deactivate_custom_field(field: CustomField, *, actor: Any, request: Any = None) -> None:
-    """Take the field off every screen; customers' values for it stay in their archive."""
+    """Take the field off the forms and the customer page; the definition and customers' values
+    for it are kept, so it can be switched on again (do_reactivate_custom_field)."""
+    _set_custom_field_active(field, False, actor=actor, request=request)
+
+
+def do_reactivate_custom_field(field: CustomField, *, actor: Any, request: Any = None) -> None:
+    """Bring a deactivated field back on the forms and the customer page, with its values."""
+    _set_custom_field_active(field, True, actor=actor, request=request)
+
+
+def _set_custom_field_active(
+    field: CustomField, active: bool, *, actor: Any, request: Any = None
+) -> None:
     with transaction.atomic():
+        changed = CustomField.objects.filter(pk=field.pk, active=not active).update(active=active)
+        field.active = active
+        if not changed:
+            return  # already so: nothing to record
         record_audit(
             actor=actor,
             organisation=field.organisation,
-            action="custom_field_remove",
+            action="custom_field_reactivate" if active else "custom_field_remove",
             target=field,
             request=request,
             detail={"label": field.label},
         )
-        field.delete()

@@ -79,7 +79,8 @@ class CustomerForm(forms.ModelForm):
             self.shown_phone = phone_as_seen(user, self.instance)
             if self.instance.phone:
                 self.initial["phone"] = self.shown_phone
-        self.custom_fields = list(CustomField.objects.filter(organisation=org))
+        # Deactivated fields are not asked; their values stay (action_fields keeps them).
+        self.custom_fields = list(CustomField.objects.filter(organisation=org, active=True))
         for cf in self.custom_fields:
             self.fields[f"cf_{cf.key}"] = _custom_form_field(cf)
             if self.instance.pk and cf.key in self.instance.custom:

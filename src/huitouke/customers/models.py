@@ -316,6 +316,9 @@ class CustomField(models.Model):
     template = models.CharField(
         max_length=20, blank=True, help_text=_("Industry template that created it.")
     )
+    # A deactivated field leaves the forms and the customer page; its definition and what
+    # customers had in it are kept, and it can be switched on again.
+    active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         verbose_name = _("archive field")

@@ -45,7 +45,8 @@ DESCRIPTIONS = {
     403: "Not allowed for your role or token scope",
     404: "Not found, or outside what you may see",
     409: "Conflicts with stored data, or the same Idempotency-Key still running",
-    422: "Invalid input",
+    422: "Invalid input (validation_failed), a value out of range, or a campaign switched on "
+    "that would reach nobody (reaches_nobody)",
 }
 
 

@@ -180,7 +180,9 @@ def clean_birthday(
 def clean_custom(code: JoinCode, raw: dict[str, Any]) -> dict[str, Any]:
     """The optional archive fields the code asks for, checked by their type."""
     values: dict[str, Any] = {}
-    fields = CustomField.objects.filter(organisation_id=code.organisation_id, key__in=code.fields)
+    fields = CustomField.objects.filter(
+        organisation_id=code.organisation_id, key__in=code.fields, active=True
+    )
     for field in fields:
         value = raw.get(field.key)
         if value in (None, "", []):

@@ -76,7 +76,7 @@ class JoinForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.archive_fields: list[str] = []
         fields = CustomField.objects.filter(
-            organisation_id=code.organisation_id, key__in=code.fields
+            organisation_id=code.organisation_id, key__in=code.fields, active=True
         ).order_by("group", "position", "id")
         for field in fields:
             name = f"custom_{field.key}"
@@ -142,7 +142,8 @@ class JoinCodeForm(forms.Form):
             scoping.staff_q(user), is_active=True
         )
         self.fields["ask_fields"].choices = [  # type: ignore[attr-defined]
-            (f.key, f.label) for f in CustomField.objects.filter(organisation_id=org_id)
+            (f.key, f.label)
+            for f in CustomField.objects.filter(organisation_id=org_id, active=True)
         ]
         if user.role == Role.STAFF:
             self.fields["staff"].required = True

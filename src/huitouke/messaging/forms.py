@@ -15,6 +15,17 @@ from huitouke.messaging.models import (
     OptOutChannel,
     Provider,
 )
+from huitouke.messaging.rendering import VARIABLES, from_readable, param_names, readable
+
+
+class ReadableTextField(forms.CharField):
+    """A message text shown with its variables as ［称呼］ and stored as {{ salutation }}."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return readable(value) if isinstance(value, str) else value
+
+    def to_python(self, value: Any) -> Any:
+        return from_readable(super().to_python(value) or "")
 
 
 class TemplateForm(forms.ModelForm):
@@ -31,10 +42,14 @@ class TemplateForm(forms.ModelForm):
         model = MessageTemplate
         fields = ["name", "channel", "subject", "body", "provider_template_code"]
         widgets = {"body": forms.Textarea(attrs={"rows": 5})}
+        field_classes = {"subject": ReadableTextField, "body": ReadableTextField}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["sms_params_text"].initial = ", ".join(self.instance.sms_params or [])
+        self.fields["sms_params_text"].initial = ", ".join(
+            str(VARIABLES[name][0]) if name in VARIABLES else name
+            for name in self.instance.sms_params or []
+        )
         self.fields["body"].help_text = _(
             "Type a variable as shown in the table of variables; it is replaced by the"
             " customer's own value."
@@ -42,7 +57,9 @@ class TemplateForm(forms.ModelForm):
 
     def clean_sms_params_text(self) -> list[str]:
         text = self.cleaned_data.get("sms_params_text") or ""
-        return [p.strip() for p in text.replace("，", ",").split(",") if p.strip()]
+        return param_names(
+            [p.strip() for p in text.replace("，", ",").replace("、", ",").split(",") if p.strip()]
+        )
 
     def apply(self) -> MessageTemplate:
         """The template with the cleaned values (unsaved)."""

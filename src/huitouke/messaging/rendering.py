@@ -10,8 +10,9 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
@@ -44,6 +45,45 @@ def placeholders(text: str) -> list[str]:
         if match.group(1) not in seen:
             seen.append(match.group(1))
     return seen
+
+
+_WORD = re.compile(r"［([^［］\n]{1,40})］")
+
+
+def readable(text: str) -> str:
+    """A text as people edit it: each {{ variable }} as its name in brackets (［称呼］)."""
+
+    def word(match: re.Match[str]) -> str:
+        found = VARIABLES.get(match.group(1))
+        return f"［{found[0]}］" if found else match.group(0)
+
+    return _PLACEHOLDER.sub(word, text or "")
+
+
+def _names_by_label() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for language, _language_name in settings.LANGUAGES:
+        with translation.override(language):
+            names.update({str(label): name for name, (label, _example) in VARIABLES.items()})
+    return names
+
+
+def from_readable(text: str) -> str:
+    """The stored form of a text typed with ［称呼］ names (in any of the site's languages); a
+    bracketed word that names no variable stays as typed."""
+    names = _names_by_label()
+
+    def code(match: re.Match[str]) -> str:
+        name = names.get(match.group(1).strip())
+        return f"{{{{ {name} }}}}" if name else match.group(0)
+
+    return _WORD.sub(code, text or "")
+
+
+def param_names(items: list[str]) -> list[str]:
+    """SMS template parameters typed by their names (称呼) or as stored (salutation)."""
+    names = _names_by_label()
+    return [names.get(item.strip("［］ "), item) for item in items]
 
 
 def check_text(text: str, field: str = "body") -> None:

@@ -42,7 +42,13 @@ from huitouke.messaging.models import (
     OptOut,
     Provider,
 )
-from huitouke.messaging.rendering import VARIABLES, customer_variables, explain_error
+from huitouke.messaging.rendering import (
+    VARIABLES,
+    customer_variables,
+    explain_error,
+    from_readable,
+    readable,
+)
 from huitouke.messaging.rendering import render as render_text
 
 
@@ -113,7 +119,7 @@ def template_list(request: AuthedRequest) -> HttpResponse:
     templates = list(MessageTemplate.objects.filter(organisation_id=request.user.organisation_id))
     for template in templates:
         # The text as people read it: each {{ variable }} by its name (［称呼］).
-        template.readable = render_text(template.body, {}, mark_missing=True)  # type: ignore[attr-defined]
+        template.readable = readable(template.body)  # type: ignore[attr-defined]
     return render(
         request, "messaging/templates.html", {"templates": templates, "active_nav": "automation"}
     )
@@ -190,8 +196,8 @@ def template_preview(request: AuthedRequest) -> HttpResponse:
     preview = _preview(
         customer,
         request.POST.get("channel", ""),
-        request.POST.get("subject", "")[:200],
-        request.POST.get("body", "")[:2000],
+        from_readable(request.POST.get("subject", "")[:200]),
+        from_readable(request.POST.get("body", "")[:2000]),
         True,
     )
     return render(request, "messaging/_preview.html", {"preview": preview, "customer": customer})

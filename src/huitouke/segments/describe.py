@@ -108,6 +108,12 @@ def _condition_text(node: dict[str, Any], names: _Names, custom: dict[str, Custo
         if spec is None:
             return _("(unknown condition)")
         label = str(spec.label)
+    if spec.type == "bool":
+        # "Accepts SMS: yes", not "Accepts SMS is yes".
+        return _("%(field)s: %(value)s") % {
+            "field": label,
+            "value": _("yes") if node.get("value") else _("no"),
+        }
     words = [label, str(OP_LABELS.get(op, op))]
     value = _value_text(name, spec, op, node.get("value"), names)
     if value:

@@ -58,6 +58,18 @@ def _referenced_ids(node: Any, field: str) -> set[int]:
     return found
 
 
+def _used_fields(node: Any) -> set[str]:
+    """The field names a definition uses."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for child in node.get("conditions") or []:
+            if isinstance(child, dict) and "conditions" in child:
+                found |= _used_fields(child)
+            elif isinstance(child, dict) and isinstance(child.get("field"), str):
+                found.add(child["field"])
+    return found
+
+
 def _field_spec(request: AuthedRequest, definition: Any = None) -> list[dict[str, Any]]:
     """The builder's field list: built-in fields plus the organisation's archive fields. Fields
     whose values are ids of the organisation's rows (store, staff, category, product) come with
@@ -86,7 +98,11 @@ def _field_spec(request: AuthedRequest, definition: Any = None) -> list[dict[str
         }
         for s in FIELDS.values()
     ]
+    # A deactivated archive field is no longer offered (a saved segment using it still counts).
+    used = _used_fields(definition)
     for cf in CustomField.objects.filter(organisation=organisation):
+        if not cf.active and f"custom.{cf.key}" not in used:
+            continue
         kind = {
             "number": "number",
             "date": "custom_date",

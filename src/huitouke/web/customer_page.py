@@ -132,7 +132,7 @@ def timeline_page(customer: Customer, show: str, number: int) -> TimelinePage:
 
 def _archive(customer: Customer) -> tuple[list[tuple[str, list[tuple[str, str]]]], list[str]]:
     """Her filled archive fields by group (soft archive first), and the labels still empty."""
-    fields = list(CustomField.objects.filter(organisation_id=customer.organisation_id))
+    fields = list(CustomField.objects.filter(organisation_id=customer.organisation_id, active=True))
     groups: dict[str, list[tuple[str, str]]] = {}
     empty: list[str] = []
     for f in fields:
