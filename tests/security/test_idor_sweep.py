@@ -26,16 +26,15 @@ from tests.helpers import make_customer, make_order
 from tests.loyalty.test_coupons import make_template
 
 from huitouke.accounts.tokens import create_api_token
-from huitouke.automation.models import Trigger
+from huitouke.automation.models import Enrolment, Trigger
 from huitouke.customers.actions import do_add_interaction
 from huitouke.followups.actions import do_create_task
-from huitouke.loyalty.actions import do_adjust_points
-from huitouke.loyalty.coupons import do_issue_coupons
-from huitouke.messaging.models import Message, MessageTemplate
-from huitouke.automation.models import Enrolment
 from huitouke.followups.defaults import ensure_default_rules
 from huitouke.followups.models import SopRule
 from huitouke.imports.export_jobs import do_request_export
+from huitouke.loyalty.actions import do_adjust_points
+from huitouke.loyalty.coupons import do_issue_coupons
+from huitouke.messaging.models import Message, MessageTemplate
 from huitouke.segments.actions import do_save_segment
 from huitouke.segments.models import SegmentSnapshot
 
