@@ -40,7 +40,7 @@ SKIP_PATH = re.compile(
 # The member centre's walk: only its own pages (under /m/), never signing out or sending codes.
 MEMBER_SKIP_PATH = re.compile(r"^/(?!m/)|/(sign-out|code)/")
 # Links that answer a file, not a page: fetched (status checked), not rendered.
-DOWNLOAD_PATH = re.compile(r"/export/|\.(csv|xlsx|svg|png|json|pdf)$|/errors\.")
+DOWNLOAD_PATH = re.compile(r"/export/|/rows-to-fix/|\.(csv|xlsx|svg|png|json|pdf)$|/errors\.")
 
 # A code or a template/format placeholder that reached the screen.
 IDENTIFIER = re.compile(
