@@ -10,7 +10,14 @@ one order, one segment, one rule …) and on every page checks:
 - visible text with an identifier in it (snake_case words, `{{`, `{%`, `%(`, `{placeholder}`);
 - on a Chinese page, English words outside a small explicit allow-list (an untranslated msgid);
 - at phone width, a horizontal scrollbar (documentElement.scrollWidth > clientWidth);
-- axe-core's serious and critical violations.
+- axe-core's serious and critical violations;
+- the Content-Security-Policy (issue 14, `script-src 'self'`): any `securitypolicyviolation`
+  event on the page, and any console message about the policy. The page runs under its real
+  policy: axe-core is loaded as a same-origin script (answered by the browser context at
+  AXE_URL), never injected inline, so the walk needs no `bypass_csp`.
+
+Besides the links, `expect()` visits pages that must answer a given status (the 403, 404 and
+500 pages, rendered in the app's layout) and checks them the same way.
 """
 
 from __future__ import annotations
@@ -30,8 +37,10 @@ SKIP_PATH = re.compile(
     r"|/(delete|erase|void|cancel|toggle|refresh|retry|commit|complete|skip|duplicate|enable"
     r"|adopt|replay|sign-out|opt-out|opt-in|reveal-phone|test|sync)/"
 )
+# The member centre's walk: only its own pages (under /m/), never signing out or sending codes.
+MEMBER_SKIP_PATH = re.compile(r"^/(?!m/)|/(sign-out|code)/")
 # Links that answer a file, not a page: fetched (status checked), not rendered.
-DOWNLOAD_PATH = re.compile(r"/export/|\.(csv|xlsx|svg|png|json|pdf)$|/errors\.")
+DOWNLOAD_PATH = re.compile(r"/export/|/rows-to-fix/|\.(csv|xlsx|svg|png|json|pdf)$|/errors\.")
 
 # A code or a template/format placeholder that reached the screen.
 IDENTIFIER = re.compile(
@@ -146,6 +155,21 @@ OVERFLOW_JS = """() => {
   return d.scrollWidth + ' > ' + d.clientWidth + ': ' + out.slice(0, 4).join(', ');
 }"""
 
+# Where the walk's pages load axe-core from: a same-origin script, allowed by `script-src 'self'`
+# (the browser context answers it from node_modules; the server never sees the request).
+AXE_URL = "/__walk__/axe.min.js"
+
+# Collects the page's CSP violations from its first script on (an init script is not subject
+# to the page's policy).
+CSP_INIT_JS = """(() => {
+  window.__cspViolations = [];
+  document.addEventListener('securitypolicyviolation', e => {
+    window.__cspViolations.push(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline')
+      + (e.sourceFile ? ' at ' + e.sourceFile + ':' + e.lineNumber : ''));
+  });
+})()"""
+CSP_CONSOLE = re.compile(r"Content[ -]Security[ -]Policy", re.I)
+
 AXE_JS = """async () => {
   const r = await axe.run(document, {resultTypes: ['violations']});
   return r.violations
@@ -206,15 +230,58 @@ class Walk:
     screenshots: Path | None = None
     data_words: frozenset[str] = frozenset()
     data_values: tuple[str, ...] = ()
+    skip: re.Pattern[str] = SKIP_PATH
     problems: list[str] = field(default_factory=list)
     visited: list[str] = field(default_factory=list)
     downloads: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+    _expecting: tuple[str, int] | None = None
 
-    def run(self, start: list[str]) -> None:
+    def __post_init__(self) -> None:
+        self.context.add_init_script(CSP_INIT_JS)
+        axe = self.axe_path.read_text(encoding="utf-8")
+        self.context.route(
+            self.base_url + AXE_URL,
+            lambda route: route.fulfill(
+                status=200, body=axe, content_type="application/javascript; charset=utf-8"
+            ),
+        )
+
+    def _page(self) -> Any:
         page = self.context.new_page()
         page.set_default_timeout(20000)
         # A stylesheet, script, image or htmx fragment of the page that fails is a broken link too.
         page.on("response", self._on_response)
+        page.on("console", self._on_console)
+        return page
+
+    def _on_console(self, message: Any) -> None:
+        if CSP_CONSOLE.search(message.text):
+            self.console.append(message.text)
+
+    def expect(self, urls: list[tuple[str, int]]) -> None:
+        """Visit pages that must answer these statuses (error pages) and check what they show."""
+        page = self._page()
+        for url, status in urls:
+            url = self.base_url + url if url.startswith("/") else url
+            self._expecting = (url, status)
+            self.visited.append(url)
+            for width in self.widths:
+                page.set_viewport_size({"width": width, "height": 844 if width < 700 else 900})
+                response = page.goto(url, wait_until="load")
+                got = response.status if response is not None else 0
+                if got != status:
+                    self._problem(url, width, "status", f"{got}, expected {status}")
+                    continue
+                self._check(page, url, width)
+                if self.screenshots is not None:
+                    name = f"{self.who}-{self.lang}-{width}-error-{status}.png"
+                    page.screenshot(path=str(self.screenshots / name), full_page=True)
+        self._expecting = None
+        page.close()
+
+    def run(self, start: list[str]) -> None:
+        page = self._page()
         seen: set[str] = set()
         queue: deque[tuple[str, int, str]] = deque()
         for url in start:
@@ -235,7 +302,7 @@ class Walk:
         if not url.startswith(self.base_url + "/"):
             return
         path = urlsplit(url).path
-        if SKIP_PATH.search(path):
+        if self.skip.search(path):
             return
         key = pattern_of(url)
         base = key.split("?", 1)[0]
@@ -248,7 +315,9 @@ class Walk:
         url = response.url
         # /favicon.ico is asked for by the browser itself, not by the page.
         same_origin = url.startswith(self.base_url + "/") and urlsplit(url).path != "/favicon.ico"
-        if response.status >= 400 and same_origin:
+        # An error page visited on purpose (expect()) answers its status: not a broken link.
+        expected = self._expecting == (url, response.status)
+        if response.status >= 400 and same_origin and not expected:
             self._problem(url, 0, "status", f"{response.status} (a resource of a page)")
 
     def _problem(self, url: str, width: int, kind: str, detail: str) -> None:
@@ -288,6 +357,11 @@ class Walk:
         return links
 
     def _check(self, page: Any, url: str, width: int) -> None:
+        # The policy first, before the walk adds a script of its own (axe).
+        for violation in page.evaluate("window.__cspViolations || ['no CSP listener']"):
+            self._problem(url, width, "csp", violation)
+        while self.console:
+            self._problem(url, width, "csp", "console: " + self.console.pop(0)[:300])
         lang = page.evaluate("document.documentElement.lang")
         if lang != self.lang:
             self._problem(url, width, "lang", f"<html lang={lang!r}>")
@@ -305,6 +379,6 @@ class Walk:
             overflow = page.evaluate(OVERFLOW_JS)
             if overflow:
                 self._problem(url, width, "overflow", overflow)
-        page.add_script_tag(path=str(self.axe_path))
+        page.add_script_tag(url=self.base_url + AXE_URL)  # same origin: allowed by the CSP
         for violation in page.evaluate(AXE_JS):
             self._problem(url, width, "axe", violation)

@@ -26,13 +26,17 @@ from tests.helpers import make_customer, make_order
 from tests.loyalty.test_coupons import make_template
 
 from huitouke.accounts.tokens import create_api_token
-from huitouke.automation.models import Trigger
+from huitouke.automation.models import Enrolment, Trigger
 from huitouke.customers.actions import do_add_interaction
 from huitouke.followups.actions import do_create_task
+from huitouke.followups.defaults import ensure_default_rules
+from huitouke.followups.models import SopRule
+from huitouke.imports.export_jobs import do_request_export
 from huitouke.loyalty.actions import do_adjust_points
 from huitouke.loyalty.coupons import do_issue_coupons
 from huitouke.messaging.models import Message, MessageTemplate
 from huitouke.segments.actions import do_save_segment
+from huitouke.segments.models import SegmentSnapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -163,6 +167,20 @@ def shop(org: Any, store1: Any, store2: Any, owner: Any, staff_c: Any) -> dict[s
         organisation=org, customer=her, channel="sms", body="您好", idempotency_key="idor-seed"
     )
     token_raw = create_api_token(owner, "seed", actor=owner)
+    # Her place in the rule's results, the segment's size history, the owner's own export and
+    # the shop's SOP rules: what a rule, campaign, segment, SOP or export page could show.
+    Enrolment.objects.create(
+        organisation=org,
+        rule=rule,
+        customer=her,
+        occurrence_key="manual",
+        status="done",
+        due_at=timezone.now(),
+        acted_at=timezone.now(),
+    )
+    SegmentSnapshot.objects.create(segment=segment, day=timezone.now().date(), count=86421)
+    export = do_request_export(actor=owner, kind="customers", fmt="csv")
+    ensure_default_rules(org)
     return {
         "her": her,
         "order": order,
@@ -172,6 +190,8 @@ def shop(org: Any, store1: Any, store2: Any, owner: Any, staff_c: Any) -> dict[s
         "rule": rule,
         "message_template": message_template,
         "owner_token": token_raw,
+        "export": export,
+        "sop": SopRule.objects.filter(organisation=org).order_by("pk")[0],
     }
 
 
@@ -364,5 +384,50 @@ def test_query_string_ids_and_phones_reach_nothing(
             shown = [s for s in secrets if s and s in body]
             if shown:
                 leaks.append(f"{method.upper()} {url} shows {shown}")
+    assert leaks == []
+    assert fingerprint(org) == before
+
+
+@pytest.mark.parametrize("persona", ["staff_a", "manager"])
+def test_rules_campaigns_sops_segments_and_exports_show_nothing_of_her(
+    request: pytest.FixtureRequest, persona: str, org: Any, shop: dict[str, Any]
+) -> None:
+    """Pages of shop-wide objects (the organisation's rule and campaign, SOP, segment, the
+    owner's export): refused, or shown without her (name, number, her place in the totals)."""
+    user = request.getfixturevalue(persona)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    rule, segment, sop, export = shop["rule"], shop["segment"], shop["sop"], shop["export"]
+    refused = [
+        # The owner's export: only its creator sees or fetches it.
+        f"/imports/export/job/{export.pk}/",
+        f"/imports/export/job/{export.pk}/status/",
+        f"/imports/export/job/{export.pk}/download/",
+        # An organisation-wide rule is the owner's to change.
+        f"/automation/{rule.pk}/edit/",
+        f"/automation/{rule.pk}/toggle/",
+        f"/tasks/rules/{sop.pk}/delete/",
+    ]
+    shown = [f"/automation/{rule.pk}/", f"/segments/{segment.pk}/", "/automation/", "/segments/"]
+    if persona == "staff_a":  # rules and SOPs are for the owner and managers
+        refused += [*shown[:1], f"/tasks/rules/{sop.pk}/", f"/automation/{rule.pk}/preview/"]
+        shown = shown[1:]
+    secrets = [*secrets_of(shop)[:3], "86421"]  # her, and the organisation-wide size
+    before = fingerprint(org)
+    leaks = []
+    for url in refused:
+        for method in ("get", "post"):
+            status = getattr(client, method)(url).status_code
+            if status not in REFUSED:
+                leaks.append(f"{method.upper()} {url} -> {status}")
+    for url in shown:
+        response = client.get(url)
+        if response.status_code in REFUSED:
+            continue
+        body = response.content.decode()
+        if found := [s for s in secrets if s in body]:
+            leaks.append(f"GET {url} shows {found}")
+        if url == f"/automation/{rule.pk}/" and 'data-kpi="targeted">0<' not in body:
+            leaks.append(f"GET {url} counts her among the targeted")
     assert leaks == []
     assert fingerprint(org) == before

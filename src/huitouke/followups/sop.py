@@ -420,5 +420,9 @@ def run_all(*, now: datetime | None = None) -> int:
         try:
             total += run_sops(organisation, now=now)
         except Exception:
+            # Broad on purpose: the nightly run serves every organisation, and one's failure (a
+            # rule whose segment no longer compiles, a bug) must not leave the others without
+            # their tasks. Each rule runs in its own transaction, so nothing half-done stays;
+            # the log has the traceback, and the next run tries again.
             logger.exception("SOP run failed for organisation %s", organisation.pk)
     return total

@@ -134,6 +134,8 @@ def run_export_job(job_id: int) -> ExportJob | None:
             _fail(job, str(exc))
             return job
         except Exception:
+            # Broad on purpose and re-raised: whatever went wrong (a disk error, a bug), the job
+            # must not stay "running" for ever on its page, and its half-written file goes.
             partial.unlink(missing_ok=True)
             log.exception("export job %s failed", job.pk)
             _fail(job, _("The export failed; try again, and tell us if it fails again."))

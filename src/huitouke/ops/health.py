@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 
+from huitouke.core.tasks import QUEUE_ERRORS
 from huitouke.ops.models import BackupRecord, Heartbeat
+
+log = logging.getLogger(__name__)
 
 
 def check_database() -> dict[str, Any]:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception as exc:  # any driver error means "not ready"
+    except DatabaseError as exc:  # any driver error (Django wraps them all) means "not ready"
+        log.warning("readiness: the database does not answer", exc_info=True)
         return {"ok": False, "error": type(exc).__name__}
     return {"ok": True, "vendor": connection.vendor}
 
@@ -48,7 +53,9 @@ def queue_depth() -> int | None:
 
     try:
         return int(HUEY.pending_count())
-    except Exception:
+    except QUEUE_ERRORS:
+        # Reported as unknown; the Redis check says whether the queue's server answers.
+        log.warning("the queue's length could not be read", exc_info=True)
         return None
 
 

@@ -33,7 +33,10 @@ def daily_backup() -> None:
     try:
         path = do_backup(rotate=True)
     except Exception:
-        # The owner sees the backup's age on the dashboard; the log says why it failed.
+        # Broad on purpose and re-raised: nothing is swallowed. A backup can fail in many ways
+        # (disk full, permissions, the database's own backup API, a bug); whichever it is, the
+        # log names the directory with the traceback, and huey records the failed job. The
+        # owner sees the backup's age on the dashboard.
         log.exception("daily backup into %s failed", settings.BACKUP_DIR)
         raise
     log.info("daily backup written to %s", path)

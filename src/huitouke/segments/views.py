@@ -224,7 +224,13 @@ def segment_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     except SegmentError as exc:
         qs, error = Customer.objects.none(), "; ".join(m for _p, m in exc.errors)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    snapshots = list(segment.snapshots.order_by("-day")[:90])[::-1]
+    # The nightly sizes count the whole organisation's members: the owner's figures only. Others
+    # see the members they may see (the list below), never a count of those they may not.
+    snapshots = (
+        list(segment.snapshots.order_by("-day")[:90])[::-1]
+        if request.user.role == Role.OWNER
+        else []
+    )
     ctx = {
         "segment": segment,
         "page": page,
