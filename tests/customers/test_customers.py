@@ -9,11 +9,8 @@ from django.core.exceptions import ValidationError
 from tests.helpers import make_customer, make_order
 
 from huitouke.audit.models import AuditEntry
-from huitouke.customers.actions import (
-    apply_industry_template,
-    do_add_interaction,
-    do_update_customer,
-)
+from huitouke.customers.actions import do_add_interaction, do_update_customer
+from huitouke.customers.archive_fields import apply_industry_template
 from huitouke.customers.duplicates import do_merge_customers, possible_duplicates
 from huitouke.customers.models import Customer, CustomField, OwnershipChange
 from huitouke.customers.ownership import do_hand_over_customers, unowned_customers

@@ -148,7 +148,7 @@ def test_second_join_signs_her_in_without_changing_consent_or_firing_again(clien
 
 
 def test_archive_fields_the_code_asks_for_are_saved(client, owner, store1):
-    from huitouke.customers.actions import apply_industry_template
+    from huitouke.customers.archive_fields import apply_industry_template
 
     apply_industry_template(store1.organisation, "beauty")
     code = make_join_code(owner, store1, fields=["occupation", "no_such_field"])

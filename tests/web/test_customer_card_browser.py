@@ -18,7 +18,8 @@ from tests.e2e.conftest import log_in
 from tests.followups.conftest import make_task
 from tests.helpers import PASSWORD, make_customer, make_order, make_product
 
-from huitouke.customers.actions import apply_industry_template, do_add_interaction
+from huitouke.customers.actions import do_add_interaction
+from huitouke.customers.archive_fields import apply_industry_template
 from huitouke.customers.models import CustomField, FamilyMember, Interaction, Relation
 from huitouke.followups.models import FollowUpTask
 from huitouke.loyalty import coupons

@@ -18,7 +18,7 @@ from huitouke.accounts.forms import HandoverForm, OrganisationForm
 from huitouke.accounts.http import AuthedRequest, require_role
 from huitouke.accounts.models import Role
 from huitouke.audit.actions import record_audit
-from huitouke.customers.actions import (
+from huitouke.customers.archive_fields import (
     apply_industry_template,
     do_deactivate_custom_field,
     do_reactivate_custom_field,

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from huitouke.accounts.models import Industry, Organisation, Role, Store, User
-from huitouke.customers.actions import apply_industry_template
+from huitouke.customers.archive_fields import apply_industry_template
 from huitouke.customers.models import Tag
 from huitouke.demo import names
 from huitouke.demo.rows import Writer

@@ -27,7 +27,8 @@ from huitouke.accounts.models import Industry, Organisation, Role
 from huitouke.automation.models import AutomationRule
 from huitouke.automation.presets import BY_CODE, enable_template
 from huitouke.core.tasks import enqueue_on_commit
-from huitouke.customers.actions import apply_industry_template, do_create_customer
+from huitouke.customers.actions import do_create_customer
+from huitouke.customers.archive_fields import apply_industry_template
 from huitouke.customers.archive_templates import INDUSTRY_TEMPLATES
 from huitouke.customers.models import Customer
 from huitouke.imports.actions import do_create_import_job, do_queue_import
