@@ -102,6 +102,8 @@ def world(org, store1, owner, manager, staff_a, staff_b, now):
     )
     c["in3"], c["in5"] = in3, in5
     c["today"] = today
+    # The local date of the two orders of an hour ago (yesterday's, just after midnight in the shop).
+    c["first_day"] = (now - timedelta(hours=1)).astimezone(TZ).date()
     return c
 
 
@@ -110,8 +112,8 @@ def expected(c) -> set[tuple[str, int, str]]:
     return {
         (defaults.BIG_ORDER, c["big"].pk, f"order:{c['big_order'].pk}"),
         (defaults.NEW_CUSTOMER, c["fresh"].pk, "created"),
-        (defaults.CARE, c["big"].pk, f"first:{today}"),
-        (defaults.CARE, c["small"].pk, f"first:{today}"),
+        (defaults.CARE, c["big"].pk, f"first:{c['first_day']}"),
+        (defaults.CARE, c["small"].pk, f"first:{c['first_day']}"),
         (defaults.RECOMMENDATION, c["rec"].pk, f"first:{c['today'] - timedelta(days=10)}"),
         (defaults.INCENTIVE, c["inc"].pk, f"first:{c['today'] - timedelta(days=35)}"),
         (defaults.VIP_BIRTHDAY, c["vip"].pk, f"birthday:{c['in5']}"),
@@ -147,7 +149,7 @@ def test_tasks_carry_due_time_assignee_kind_and_script(world, now, staff_a, staf
     assert fresh.due_at == fresh.customer.created_at + timedelta(hours=2)
     assert fresh.assignee == staff_b
     care = by[(defaults.CARE, world["small"].pk)]
-    assert care.due_at == midnight(world["today"] + timedelta(days=5))
+    assert care.due_at == midnight(world["first_day"] + timedelta(days=5))
     card = by[(defaults.VIP_BIRTHDAY, world["vip"].pk)]
     assert card.kind == TaskKind.CARD and card.due_at == midnight(world["in5"])
     assert card.script.startswith("亲爱的吴女士")

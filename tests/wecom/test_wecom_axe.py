@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 
 from huitouke.accounts.models import User
-from huitouke.customers.actions import do_hand_over_customers
+from huitouke.customers.ownership import do_hand_over_customers
 from huitouke.wecom.models import WeComConnection, WeComContact, WeComMember, WeComTransfer
 from huitouke.wecom.sync import do_sync_contacts
 from tests.e2e.conftest import log_in

@@ -341,11 +341,14 @@ class CustomerRowsMixin:
             Customer.objects.bulk_update(
                 list(changed.values()), sorted(fields | {"updated_at"}), batch_size=500
             )
-        # In the chunk's transaction: a rolled-back chunk announces nothing.
+        # In the chunk's transaction: a rolled-back chunk announces nothing. A customer who only
+        # gains tags is updated too (webhooks, and WeCom marks her corp tags).
+        created = {i.pk for _, i in self.new_customers if i.pk}
+        tagged = [r.pk for r, _tag in tag_links if r.pk and r.pk > 0 and r.pk not in created]
         customers_changed(
             self.org.pk,
-            created=[i.pk for _, i in self.new_customers if i.pk],
-            updated=[i.pk for i in changed.values() if i.pk],
+            created=sorted(created),
+            updated=[i.pk for i in changed.values() if i.pk] + tagged,
         )
         self._send_consents()
         for instance, referrer in referrals:

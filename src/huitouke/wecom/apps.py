@@ -19,6 +19,7 @@ class WecomConfig(AppConfig):
         customers.customers_merged.connect(hooks.on_customers_merged)
         customers.customers_handed_over.connect(hooks.on_customers_handed_over)
         m2m_changed.connect(hooks.on_tags_changed, sender=Customer.tags.through)
+        customers.customers_changed.connect(hooks.on_customers_changed)
         # 群发 is a messaging channel that this app sends (messaging/senders.py).
         from huitouke.messaging.models import Channel
         from huitouke.messaging.senders import Sender, register

@@ -12,9 +12,16 @@ from typing import Any
 
 from huitouke.accounts.models import User
 from huitouke.core.tasks import enqueue_on_commit
+from huitouke.customers.changes import CustomerChanges
 from huitouke.customers.models import Customer, Tag
 from huitouke.wecom import transfers
-from huitouke.wecom.models import WeComContact, WeComCorpTag, WeComGroupRecipient, WeComTransfer
+from huitouke.wecom.models import (
+    WeComConnection,
+    WeComContact,
+    WeComCorpTag,
+    WeComGroupRecipient,
+    WeComTransfer,
+)
 
 
 def on_customers_handed_over(
@@ -61,3 +68,29 @@ def on_tags_changed(
     remove = tag_ids if action == "post_remove" else []
     customer_id = instance.pk
     enqueue_on_commit("huitouke.wecom.tasks.mark_tags", customer_id, add, remove)
+
+
+# Customers written at once, past their tags' m2m_changed (an import): reconciled in chunks, as
+# `customer_id IN (…)` lists stay under the databases' parameter limits.
+RECONCILE_CHUNK = 5_000
+
+
+def on_customers_changed(sender: Any, *, changes: CustomerChanges, **kwargs: Any) -> None:
+    """customers.events.customers_changed: a WeCom-linked customer's corp tags go to WeCom."""
+    if not WeComConnection.objects.filter(organisation_id=changes.organisation_id).exists():
+        return
+    ids = list(dict.fromkeys((*changes.created, *changes.updated)))
+    corp_tags = WeComCorpTag.objects.filter(organisation_id=changes.organisation_id).values("name")
+    for start in range(0, len(ids), RECONCILE_CHUNK):
+        # Only customers linked in WeCom who carry a tag named like a corp tag: a handover or an
+        # opt-out leaves WeCom alone.
+        linked = sorted(
+            set(
+                WeComContact.objects.filter(
+                    customer_id__in=ids[start : start + RECONCILE_CHUNK],
+                    customer__tags__name__in=corp_tags,
+                ).values_list("customer_id", flat=True)
+            )
+        )
+        if linked:
+            enqueue_on_commit("huitouke.wecom.tasks.reconcile_tags", linked)

@@ -14,6 +14,7 @@ from huitouke.wecom.client import WeComError
 from huitouke.wecom.models import TransferStatus, WeComConnection, WeComTransfer
 from huitouke.wecom.sync import do_sync_contacts
 from huitouke.wecom.tagsync import mark_tags as mark
+from huitouke.wecom.tagsync import reconcile_tags as reconcile
 
 
 @db_task()
@@ -50,6 +51,12 @@ def sync_contacts(connection_id: int, actor_id: int | None) -> None:
 def mark_tags(customer_id: int, add: list[str], remove: list[str]) -> int:
 
     return mark(customer_id, add, remove)
+
+
+@db_task()
+def reconcile_tags(customer_ids: list[int]) -> int:
+
+    return reconcile(customer_ids)
 
 
 @db_periodic_task(crontab(minute="*/30"))
