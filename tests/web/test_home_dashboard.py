@@ -20,7 +20,10 @@ import pytest
 from django.utils import translation
 from tests.helpers import make_customer, make_order, make_product
 
+from huitouke.analytics.jobs import refresh_organisation
+from huitouke.analytics.models import Report, ReportKind
 from huitouke.analytics.queries import stage_title
+from huitouke.customers.models import Customer
 from huitouke.followups.models import FollowUpTask
 from huitouke.sales.models import Order, OrderStatus
 
@@ -142,6 +145,27 @@ def _page(client: Any, user: Any, lang: str = "zh-hans") -> str:
     return response.content.decode()
 
 
+SOURCES = ["live", "report"]
+
+
+def _serve(org: Any, source: str) -> None:
+    """ "report": the nightly refresh has stored the trends the page then reads; "live": none."""
+    if source == "report":
+        run = refresh_organisation(org, _today())
+        assert run is not None and not run.detail["report_errors"], run and run.detail
+        assert Report.objects.filter(organisation=org, kind=ReportKind.TRENDS).exists()
+    else:
+        Report.objects.filter(organisation=org, kind=ReportKind.TRENDS).delete()
+
+
+def _check_source(page: str, source: str) -> None:
+    as_of = page.split('data-testid="trends-as-of">')[1].split("</p>")[0]
+    if source == "report":
+        assert "截至" in as_of and "最近一次分析刷新" in as_of, as_of
+    else:
+        assert as_of == "最后一个月截至今天。", as_of
+
+
 def _embedded(page: str, element_id: str) -> Any:
     found = re.search(
         rf'<script id="{element_id}" type="application/json">(.*?)</script>', page, re.S
@@ -166,13 +190,16 @@ KINDS = {
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_the_dashboard_says_which_kind_of_shop_this_is(client, org, store1, owner, kind):
+def test_the_dashboard_says_which_kind_of_shop_this_is(client, org, store1, owner, kind, source):
     _seed(org, store1, KINDS[kind])
     orders = _orders(org)
     expected = _expected_verdict(orders)
     assert expected == kind  # the seeded shop really is of this kind, by the written rule
+    _serve(org, source)
     page = _page(client, owner)
+    _check_source(page, source)
     assert f'data-testid="shop-verdict" data-verdict="{kind}"' in page
     titles = {
         "healthy": "健康",
@@ -201,14 +228,19 @@ def test_the_dashboard_says_which_kind_of_shop_this_is(client, org, store1, owne
 
 
 @pytest.mark.django_db
-def test_monthly_revenue_and_buyers_and_the_repurchase_reference(client, org, store1, owner):
+@pytest.mark.parametrize("source", SOURCES)
+def test_monthly_revenue_and_buyers_and_the_repurchase_reference(
+    client, org, store1, owner, source
+):
     org.industry = "cosmetics"
     org.save()
     _seed(org, store1, KINDS["healthy"])
     walk_in = make_product(org, name="散客商品")
     make_order(None, store1, product=walk_in, placed_at=_at(_today() - dt.timedelta(days=2)))
     orders = _orders(org)
+    _serve(org, source)
     page = _page(client, owner)
+    _check_source(page, source)
     data = _embedded(page, "trends-data")
     assert len(data["months"]) == 12
     first: dict[int, dt.date] = {}
@@ -240,6 +272,82 @@ def test_monthly_revenue_and_buyers_and_the_repurchase_reference(client, org, st
     card = page.split('data-testid="repurchase-reference"')[1].split("</section>")[0]
     assert f'data-testid="repurchase-rate">{rate * 100:.1f}%<' in card
     assert "25%–30%" in card and "参考" in card  # cosmetics, labelled as a reference
+
+
+def _check_months(
+    data: dict[str, Any], orders: list[tuple[int, dt.date, Decimal]], first: dict[int, dt.date]
+) -> None:
+    """Every month's new/returning buyers and revenue against a plain recount of `orders`;
+    `first`: each customer's first order date in the whole shop."""
+    for i, label in enumerate(data["months"]):
+        year, month = map(int, label.split("-"))
+        start = dt.date(year, month, 1)
+        revenue: dict[str, Decimal] = defaultdict(Decimal)
+        buyers: dict[str, set[int]] = defaultdict(set)
+        for cid, day, net in orders:
+            if (day.year, day.month) == (year, month):
+                kind = "returning" if first[cid] < start else "new"
+                revenue[kind] += net
+                buyers[kind].add(cid)
+        assert data["new_revenue"][i] == pytest.approx(float(revenue["new"])), label
+        assert data["returning_revenue"][i] == pytest.approx(float(revenue["returning"])), label
+        assert data["new_buyers"][i] == len(buyers["new"]), label
+        assert data["returning_buyers"][i] == len(buyers["returning"]), label
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_manager_sees_her_store_and_staff_her_own_customers(
+    client, org, store1, store2, owner, manager, staff_a, source
+):
+    _seed(org, store1, KINDS["healthy"])
+    Customer.objects.filter(organisation=org).update(home_store=store1)
+    _seed(org, store2, KINDS["new_weak"])
+    Customer.objects.filter(organisation=org, home_store__isnull=True).update(home_store=store2)
+    mine = list(Customer.objects.filter(organisation=org).order_by("pk")[::4])
+    Customer.objects.filter(pk__in=[c.pk for c in mine]).update(owner=staff_a)
+    # A partly refunded order: revenue is Σ net_paid, refunds aside (docs/definitions.md).
+    partly = Order.objects.filter(organisation=org, store=store2).order_by("-placed_at").first()
+    assert partly is not None
+    Order.objects.filter(pk=partly.pk).update(refunded_amount=Decimal("10.00"), staff=staff_a)
+    _serve(org, source)
+    rows = Order.objects.filter(
+        organisation=org, status=OrderStatus.PAID, customer__isnull=False
+    ).select_related("customer")
+    everyone = [(o.customer_id, o.placed_at.astimezone(TZ).date(), o.net_paid) for o in rows]
+    seen = {
+        manager: [
+            (o.customer_id, o.placed_at.astimezone(TZ).date(), o.net_paid)
+            for o in rows
+            if o.store_id == store1.pk
+            or o.customer.home_store_id == store1.pk
+            or o.customer.owner_id == manager.pk
+        ],
+        staff_a: [
+            (o.customer_id, o.placed_at.astimezone(TZ).date(), o.net_paid)
+            for o in rows
+            if o.customer.owner_id == staff_a.pk or o.staff_id == staff_a.pk
+        ],
+        owner: everyone,
+    }
+    first: dict[int, dt.date] = {}
+    for cid, day, _net in everyone:  # returning: first order anywhere in the shop
+        first[cid] = min(first.get(cid, day), day)
+    (s, e), _ly = _periods(_today())
+    counts = {}
+    for user, orders in seen.items():
+        page = _page(client, user)
+        _check_source(page, source)
+        data = _embedded(page, "trends-data")
+        visible_first = {cid: first[cid] for cid, _d, _n in orders}
+        buyers = {cid for cid, day, _n in orders if s <= day <= e}
+        ret = sum(1 for cid in buyers if visible_first[cid] < s)
+        verdict = page.split('data-testid="shop-verdict"')[1].split("</section>")[0]
+        assert re.search(rf'data-testid="verdict-new">{len(buyers) - ret}<', verdict), user
+        assert re.search(rf'data-testid="verdict-returning">{ret}<', verdict), user
+        _check_months(data, orders, first)
+        counts[user.username] = (sum(data["new_buyers"]), sum(data["returning_buyers"]))
+    assert len(set(counts.values())) == 3, counts  # three different scopes, three answers
 
 
 @pytest.mark.django_db

@@ -23,7 +23,7 @@ from django.db.models import Field, Model
 from django.utils import timezone
 
 from huitouke.accounts.models import Organisation, Store, User
-from huitouke.analytics import current, loader, reports, results, validity
+from huitouke.analytics import current, loader, reports, results, trends, validity
 from huitouke.analytics.loader import Frames, load_frames
 from huitouke.analytics.models import (
     CustomerAnalytics,
@@ -555,6 +555,11 @@ def _compute(
         (ReportKind.CATEGORIES, reports.category_performance),
     ):
         outcome.reports_of(kind, lambda build=build: build(frames, as_of, stores, staff), scopes)  # type: ignore[misc]
+    outcome.reports_of(
+        ReportKind.TRENDS,
+        lambda: trends.trend_reports(frames, as_of, organisation.pk, stores, staff),
+        scopes,
+    )
     clock.lap("reports")
     return table, due, category_stats, outcome, source
 

@@ -114,6 +114,7 @@ class ReportKind(models.TextChoices):
     BASKET = "basket", _("Basket analysis")
     TRAFFIC_PROFIT = "traffic_profit", _("Traffic vs profit items")
     CLV = "clv", _("Customer value model")
+    TRENDS = "trends", _("Dashboard trends")
 
 
 class Report(models.Model):

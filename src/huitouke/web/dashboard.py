@@ -19,11 +19,16 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Industry
+from huitouke.analytics import queries
+from huitouke.analytics.models import ReportKind
+from huitouke.analytics.trends import (
+    TREND_MONTHS,
+    month_start,
+    verdict_periods,
+)
 from huitouke.sales.models import Order
 
 MONTHS = 12  # the revenue and buyers chart
-TREND_MONTHS = 18  # the verdict's trend lines: reach back past the same quarter last year
-MIN_QUARTER_DAYS = 30  # fewer days of this quarter so far: judge the last complete quarter
 MIN_BUYERS = 20  # fewer buyers in either compared period: too little data for a verdict
 RETURNING_HEAVY = 0.5  # 吸血型: returning customers are more than half of the buyers
 
@@ -47,34 +52,6 @@ TYPICAL_REPURCHASE: dict[str, tuple[Any, tuple[float, float]]] = {
 }
 
 VERDICTS = ("healthy", "returning_weak", "new_weak", "declining", "too_little_data")
-
-
-def _month_start(day: dt.date, back: int = 0) -> dt.date:
-    index = day.year * 12 + day.month - 1 - back
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def _quarter_start(day: dt.date) -> dt.date:
-    return dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
-
-
-def year_before(day: dt.date) -> dt.date:
-    """The same date a year before; 29 February becomes 28 February."""
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:
-        return day.replace(year=day.year - 1, day=28)
-
-
-def verdict_periods(today: dt.date) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
-    """The quarter judged and the same dates a year before (docs/definitions.md)."""
-    start = _quarter_start(today)
-    if (today - start).days + 1 < MIN_QUARTER_DAYS:
-        end = start - dt.timedelta(days=1)
-        start = _quarter_start(end)
-    else:
-        end = today
-    return (start, end), (year_before(start), year_before(end))
 
 
 def _local_start(day: dt.date, tz: ZoneInfo) -> dt.datetime:
@@ -110,7 +87,7 @@ def monthly(orders: Any, today: dt.date, tz: ZoneInfo, months: int) -> list[dict
 
     One grouped query (month × returning), so the cost does not grow with the customers in Python.
     """
-    first_month = _month_start(today, months - 1)
+    first_month = month_start(today, months - 1)
     rows = (
         orders.filter(
             placed_at__gte=_local_start(first_month, tz),
@@ -129,8 +106,8 @@ def monthly(orders: Any, today: dt.date, tz: ZoneInfo, months: int) -> list[dict
         .annotate(buyers=Count("customer_id", distinct=True), revenue=Sum("net_paid"))
     )
     out: dict[dt.date, dict[str, Any]] = {
-        _month_start(today, back): {
-            "month": _month_start(today, back),
+        month_start(today, back): {
+            "month": month_start(today, back),
             "new_buyers": 0,
             "returning_buyers": 0,
             "new_revenue": Decimal(0),
@@ -228,23 +205,66 @@ def _change(now: int, before: int) -> float | None:
     return (now - before) / before * 100 if before else None
 
 
+def _live(user: Any, today: dt.date, tz: ZoneInfo) -> dict[str, Any]:
+    """The reference computation: the viewer's counted orders, aggregated in the database."""
+    orders = Order.objects.visible_to(user).counted().filter(customer__isnull=False)
+    (start, end), (ly_start, ly_end) = verdict_periods(today)
+    rate = repurchase_rate(orders, today, tz)
+    return {
+        "series": monthly(orders, today, tz, TREND_MONTHS),
+        "current": _buyers(orders, start, end, tz),
+        "previous": _buyers(orders, ly_start, ly_end, tz),
+        "buyers": rate["buyers"],
+        "repeat": rate["repeat"],
+    }
+
+
+def _stored(data: dict[str, Any]) -> dict[str, Any]:
+    """The same figures from a stored "trends" report (analytics.trends)."""
+    return {
+        "series": [
+            {
+                "month": dt.date.fromisoformat(m["month"]),
+                "new_buyers": m["new_buyers"],
+                "returning_buyers": m["returning_buyers"],
+                "new_revenue": Decimal(m["new_revenue"]),
+                "returning_revenue": Decimal(m["returning_revenue"]),
+            }
+            for m in data["months"]
+        ],
+        "current": _Split(**data["current"]),
+        "previous": _Split(**data["previous"]),
+        "buyers": data["repurchase"]["buyers"],
+        "repeat": data["repurchase"]["repeat"],
+    }
+
+
 def dashboard_trends(user: Any, today: dt.date) -> dict[str, Any] | None:
-    """Everything the home dashboard's trend section shows for `user`'s scope, as of `today`."""
+    """Everything the home dashboard's trend section shows for `user`'s scope.
+
+    From the nightly refresh's "trends" report of her scope (figures through the end of its
+    as-of day) when there is one, otherwise computed live as of `today`.
+    """
     organisation = user.organisation
     if organisation is None:
         return None
     tz = ZoneInfo(organisation.time_zone)
-    orders = Order.objects.visible_to(user).counted().filter(customer__isnull=False)
-    series = monthly(orders, today, tz, TREND_MONTHS)
-    (start, end), (ly_start, ly_end) = verdict_periods(today)
-    current = _buyers(orders, start, end, tz)
-    last_year = _buyers(orders, ly_start, ly_end, tz)
+    report = queries.latest_report(organisation.pk, ReportKind.TRENDS, queries.report_scope(user))
+    if report is not None and report.as_of <= today:
+        as_of, figures = report.as_of, _stored(report.data)
+    else:
+        report, as_of, figures = None, today, _live(user, today, tz)
+    series = figures["series"]
+    (start, end), (ly_start, ly_end) = verdict_periods(as_of)
+    current, last_year = figures["current"], figures["previous"]
     verdict = judge(current, last_year)
     title, advice = VERDICT_TEXT[verdict]
-    rate = repurchase_rate(orders, today, tz)
+    buyers, repeat = figures["buyers"], figures["repeat"]
     typical = TYPICAL_REPURCHASE.get(organisation.industry)
     recent = series[-MONTHS:]
     return {
+        "as_of": as_of,
+        "computed_at": report.computed_at if report is not None else None,
         "months": recent,
         "verdict": {
             "code": verdict,
@@ -259,7 +279,11 @@ def dashboard_trends(user: Any, today: dt.date) -> dict[str, Any] | None:
             "returning_share": current.returning / current.total if current.total else None,
         },
         "repurchase": {
-            **rate,
+            "buyers": buyers,
+            "repeat": repeat,
+            "rate": repeat / buyers if buyers else None,
+            "start": as_of - dt.timedelta(days=364),
+            "end": as_of,
             "typical": typical[1] if typical else None,
             "typical_name": str(typical[0]) if typical else "",
             "references": [(str(name), r) for name, r in TRADE_REFERENCES],
