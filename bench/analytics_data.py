@@ -159,8 +159,8 @@ def load(db_path: Path, n: int, as_of: date, tz: ZoneInfo, seed: int = 20261202)
         line_cost = np.concatenate([cost, np.full(int(two.sum()), 0)])
         con.executemany(
             "INSERT INTO sales_orderline (name, quantity, unit_price, unit_cost,"
-            " refunded_quantity, category_id, order_id, product_id)"
-            " VALUES ('', 1, ?, ?, 0, ?, ?, ?)",
+            " refunded_quantity, category_id, order_id, product_id, import_key)"
+            " VALUES ('', 1, ?, ?, 0, ?, ?, ?, '')",
             zip(
                 _money(price),
                 _money(line_cost),

@@ -51,8 +51,8 @@ def load(db_path: Path, n: int, seed: int = 8) -> int:
     org = int(
         con.execute(
             "INSERT INTO accounts_organisation (name, industry, time_zone, silent_after_days,"
-            " churned_after_days, rfm_lookback_days, created_at, rfm_high_low)"
-            " VALUES ('基准美容连锁', 'other', 'Asia/Shanghai', 90, 180, 365, ?, 'mean')",
+            " churned_after_days, rfm_lookback_days, created_at, rfm_high_low, onboarding_step)"
+            " VALUES ('基准美容连锁', 'other', 'Asia/Shanghai', 90, 180, 365, ?, 'mean', 'done')",
             (now,),
         ).lastrowid
         or 0
@@ -179,7 +179,8 @@ def load(db_path: Path, n: int, seed: int = 8) -> int:
             " birth_leap_month, external_id, name, phone, wechat_id, gender, ethnicity, city,"
             " city_tier, address, email, source, budget, notes, consent_sms, consent_email,"
             " consent_wechat, consent_updated_at, custom, created_at, updated_at,"
-            " home_store_id, organisation_id) VALUES (" + ", ".join(["?"] * 27) + ")",
+            " home_store_id, organisation_id, salutation_override, name_pinyin, name_initials)"
+            " VALUES (" + ", ".join(["?"] * 27) + ", '', '', '')",
             customers,
         ),
         (

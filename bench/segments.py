@@ -182,8 +182,8 @@ def load(db_path: Path, n: int, seed: int = 20260630) -> dict[str, int]:
             " birth_day, birth_leap_month, external_id, name, phone, wechat_id, gender,"
             " ethnicity, city, city_tier, address, email, source, budget, notes, consent_sms,"
             " consent_email, consent_wechat, consent_updated_at, custom, created_at, updated_at,"
-            " home_store_id, organisation_id)"
-            " VALUES (" + ", ".join(["?"] * 28) + ")",
+            " home_store_id, organisation_id, salutation_override, name_pinyin, name_initials)"
+            " VALUES (" + ", ".join(["?"] * 28) + ", '', '', '')",
             customers,
         ),
         (
