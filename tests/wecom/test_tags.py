@@ -18,14 +18,8 @@ from tests.wecom.standin import WeComStandIn
 pytestmark = pytest.mark.django_db
 
 
-def test_corp_tag_set_in_huitouke_is_marked_in_wecom(
-    connection: WeComConnection,
-    standin: WeComStandIn,
-    owner: User,
-    staff_a: User,
-    huey_immediate: Any,
-    django_capture_on_commit_callbacks: Any,
-) -> None:
+def _member_with_two_corp_tags(standin: WeComStandIn, staff_a: User) -> None:
+    """staff_a is WeCom member "ua"; the corp has the tags VIP (t1) and 敏感肌 (t2)."""
     staff_a.phone = "13700000001"
     staff_a.save(update_fields=["phone"])
     standin.add_member("ua", "小美", mobile="13700000001")
@@ -36,6 +30,17 @@ def test_corp_tag_set_in_huitouke_is_marked_in_wecom(
             "tag": [{"id": "t1", "name": "VIP"}, {"id": "t2", "name": "敏感肌"}],
         }
     ]
+
+
+def test_corp_tag_set_in_huitouke_is_marked_in_wecom(
+    connection: WeComConnection,
+    standin: WeComStandIn,
+    owner: User,
+    staff_a: User,
+    huey_immediate: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    _member_with_two_corp_tags(standin, staff_a)
     standin.add_contact("wmT", "韩梅", {"ua": {"tag_id": ["t1"]}})
     do_sync_contacts(connection, actor=owner)
     customer = Customer.objects.get()
@@ -64,16 +69,7 @@ def test_corp_tags_given_by_an_import_are_marked_in_wecom_once(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     """An import writes tags in bulk (no m2m_changed): the corp tag WeCom lacks is still marked."""
-    staff_a.phone = "13700000001"
-    staff_a.save(update_fields=["phone"])
-    standin.add_member("ua", "小美", mobile="13700000001")
-    standin.tag_groups = [
-        {
-            "group_id": "g",
-            "group_name": "等级",
-            "tag": [{"id": "t1", "name": "VIP"}, {"id": "t2", "name": "敏感肌"}],
-        }
-    ]
+    _member_with_two_corp_tags(standin, staff_a)
     standin.add_contact(
         "wmT", "韩梅", {"ua": {"tag_id": ["t1"], "remark_mobiles": ["13800138000"]}}
     )

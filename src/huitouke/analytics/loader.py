@@ -187,6 +187,22 @@ def unchanged_guard(table: str, columns: Sequence[str]) -> str:
     return f" WHERE ({stored}) {differs} ({new})"
 
 
+def _upsert_sql(
+    table: str, names: Sequence[str], conflict: list[str], ignore_for_change: Sequence[str] | None
+) -> tuple[str, str]:
+    """The column list of an upsert of `names` into `table`, and its ON CONFLICT … DO UPDATE
+    clause (with `unchanged_guard` when `ignore_for_change` is given)."""
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(c) for c in names)
+    updates = ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in names if c not in conflict)
+    guard = ""
+    if ignore_for_change is not None:
+        skip = {*conflict, *ignore_for_change}
+        guard = unchanged_guard(table, [c for c in names if c not in skip])
+    on_conflict = f" ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET {updates}"
+    return columns, on_conflict + guard
+
+
 def upsert_in_child(
     table: str,
     rows: pl.DataFrame,
@@ -206,16 +222,10 @@ def upsert_in_child(
     (an upsert, so nothing is written twice).
     """
     qn = connection.ops.quote_name
-    columns = ", ".join(qn(c) for c in rows.columns)
-    updates = ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in rows.columns if c not in conflict)
-    guard = ""
-    if ignore_for_change is not None:
-        skip = {*conflict, *ignore_for_change}
-        guard = unchanged_guard(table, [c for c in rows.columns if c not in skip])
+    columns, on_conflict = _upsert_sql(table, rows.columns, conflict, ignore_for_change)
     upsert = (
         f"INSERT INTO {qn(table)} ({columns}) SELECT {columns} FROM temp.huitouke_rows"
-        f" WHERE rowid > ? AND rowid <= ?"
-        f" ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET {updates}{guard}"
+        f" WHERE rowid > ? AND rowid <= ?{on_conflict}"
     )
     with tempfile.TemporaryDirectory(prefix="huitouke-write-") as out:
         ipc = Path(out) / "rows.arrow"
@@ -256,12 +266,7 @@ def upsert_by_copy(
     back) and the caller writes the rows its own way.
     """
     qn = connection.ops.quote_name
-    columns = ", ".join(qn(c) for c in rows.columns)
-    updates = ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in rows.columns if c not in conflict)
-    guard = ""
-    if ignore_for_change is not None:
-        skip = {*conflict, *ignore_for_change}
-        guard = unchanged_guard(table, [c for c in rows.columns if c not in skip])
+    columns, on_conflict = _upsert_sql(table, rows.columns, conflict, ignore_for_change)
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             if replace is not None:
@@ -281,8 +286,7 @@ def upsert_by_copy(
                     copy.write(part.write_csv(include_header=False, null_value="\\N"))
             cursor.execute(
                 f"INSERT INTO {qn(table)} ({columns}) SELECT {columns} FROM huitouke_rows"
-                f" ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET {updates}"
-                + guard
+                + on_conflict
             )
         return True
     except (DatabaseError, psycopg.Error, pl.exceptions.PolarsError) as exc:
