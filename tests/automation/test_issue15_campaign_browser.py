@@ -7,6 +7,7 @@ customer does not have (a coupon code without a coupon) is not sent, and the out
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -80,8 +81,9 @@ def test_a_message_missing_its_coupon_code_is_blocked_and_the_outbox_says_why(
     page.goto(page.base_url + "/automation/campaigns/new/")
     _fill(page)  # the text has {{ coupon_code }}, the campaign gives no coupon
     page.click("button.btn:not(.secondary)[type=submit]")
+    page.wait_for_url(re.compile(r"/automation/\d+/$"))
     rule = AutomationRule.objects.get(organisation=org, name="三八节")
-    page.wait_for_url(page.base_url + f"/automation/{rule.pk}/")
+    assert page.url == page.base_url + f"/automation/{rule.pk}/"
     engine.run_scheduler(now=timezone.now() + timedelta(minutes=1))
     engine.run_scheduler(now=timezone.now() + timedelta(minutes=2))
     sent = Message.objects.filter(rule=rule)

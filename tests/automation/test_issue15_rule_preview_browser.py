@@ -82,7 +82,8 @@ def test_the_task_channel_asks_for_no_message_template(page, org, owner, store1)
     expect(page.locator("[data-field=message_template]")).to_be_hidden()
     expect(page.locator("[data-field=fallback_template]")).to_be_hidden()
     page.fill("#id_task_script", "{{ salutation }}您好，好久不见")
-    page.click("#rule-form button[type=submit]")
+    with page.expect_navigation():
+        page.click("#rule-form button[type=submit]")
     rule = AutomationRule.objects.get(organisation=org, name="沉默回访")
     page.wait_for_url(page.base_url + f"/automation/{rule.pk}/")
     assert [a["type"] for a in rule.actions] == ["create_task"]

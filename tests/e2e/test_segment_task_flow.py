@@ -55,7 +55,8 @@ def test_owner_segments_staff_follows_up_and_others_do_not_see_it(
     page.dispatch_event("#id_definition", "change")
     # expect(), not wait_for_function: the CSP forbids the string eval that one uses.
     expect(page.locator("[data-testid=segment-count]")).to_have_text("1")
-    page.click("#segment-form button[type=submit]")
+    with page.expect_navigation():
+        page.click("#segment-form button[type=submit]")
     segment = Segment.objects.get(organisation=org, name="高消费客户")
     page.wait_for_url(page.base_url + f"/segments/{segment.pk}/")
     assert segment.definition["conditions"] == DEFINITION["conditions"]
