@@ -100,7 +100,8 @@ def test_no_identifier_reaches_the_rule_screens(page, org, owner, store1, sms_ch
     make_customer(org, name="陈静", gender="f", birth_month=today.month, birth_day=today.day)
     log_in(page, "owner", PASSWORD)
     page.goto(page.base_url + "/automation/")
-    page.click("[data-testid=enable-birthday_coupon]")
+    with page.expect_navigation():
+        page.click("[data-testid=enable-birthday_coupon]")
     rule = AutomationRule.objects.get(organisation=org, template_code="birthday_coupon")
     page.wait_for_url(page.base_url + f"/automation/{rule.pk}/")
     names = list(MessageTemplate.objects.filter(organisation=org).values_list("name", flat=True))
