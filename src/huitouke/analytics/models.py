@@ -94,10 +94,15 @@ class CustomerAnalytics(models.Model):
         verbose_name = _("customer analytics")
         verbose_name_plural = _("customer analytics")
         indexes = [
-            models.Index(fields=["organisation", "lifecycle"], name="ca_org_lifecycle"),
+            # The dashboard's lifecycle funnel counts from this index alone (analytics_for).
+            models.Index(
+                fields=["organisation", "lifecycle", "reactivated"], name="ca_org_lifecycle_back"
+            ),
             models.Index(fields=["organisation", "rfm_segment"], name="ca_org_rfm"),
             models.Index(fields=["organisation", "value_class"], name="ca_org_class"),
             models.Index(fields=["organisation", "predicted_clv"], name="ca_org_clv"),
+            # "Valuable and fading", most valuable first: read in index order up to the limit.
+            models.Index(fields=["organisation", "-clv_if_alive"], name="ca_org_clv_if_alive"),
         ]
 
     def __str__(self) -> str:
@@ -201,7 +206,13 @@ class CustomerDue(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "category"], name="due_once_per_category")
         ]
-        indexes = [models.Index(fields=["organisation", "category"], name="due_org_category")]
+        indexes = [
+            models.Index(fields=["organisation", "category"], name="due_org_category"),
+            # The dashboard's "due this week", most overdue first (analytics.queries.due_this_week).
+            models.Index(
+                fields=["organisation", "-due_now", "last_purchase_date"], name="due_org_overdue"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} due {self.category_id}"

@@ -191,6 +191,8 @@ class Customer(Birthday):
             models.Index(fields=["organisation", "home_store", "-id"], name="customer_org_store"),
             models.Index(fields=["organisation", "name"], name="customer_org_name"),
             models.Index(fields=["organisation", "wechat_id"], name="customer_org_wechat"),
+            # The dashboard's "new today".
+            models.Index(fields=["organisation", "created_at"], name="customer_org_created"),
             # Pinyin search is a prefix match: on PostgreSQL LIKE 'zlm%' needs the pattern opclass
             # (other databases ignore opclasses and use the plain index).
             models.Index(
@@ -258,6 +260,8 @@ class CustomerStats(models.Model):
             models.Index(fields=["organisation", "net_spend"], name="stats_org_spend"),
             # First-order anniversaries select one day-range per year on this column.
             models.Index(fields=["organisation", "first_order_at"], name="stats_org_first"),
+            # The dashboard's "never bought" (potential customers).
+            models.Index(fields=["organisation", "orders_count"], name="stats_org_orders"),
         ]
 
     def __str__(self) -> str:

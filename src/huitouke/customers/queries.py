@@ -6,9 +6,12 @@ its API are segments.customer_list).
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Q
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
@@ -96,7 +99,9 @@ def search_q(text: str, organisation_id: int | None = None) -> Q:
             return Q(phone__contains=digits)
     if digits.isdigit() and len(digits) >= 4:
         return Q(phone__contains=digits) | Q(external_id=text)
-    exact = Q(wechat_id=text) | Q(external_id=text)
+    # The (organisation, external_id) unique index is partial (non-empty ids of unmerged
+    # customers): SQLite uses it only when the query repeats its condition.
+    exact = Q(wechat_id=text) | (Q(external_id=text, merged_into__isnull=True) & ~Q(external_id=""))
     tags = Tag.objects.filter(name=text)
     if organisation_id is not None:
         tags = tags.filter(organisation_id=organisation_id)
@@ -110,8 +115,31 @@ def search_q(text: str, organisation_id: int | None = None) -> Q:
         # Latin letters: the pinyin keys (a Latin name's own letters are its "pinyin", so Anna
         # is found by "ann"); prefixes only, so the indexes answer instead of a scan of names.
         key = search_key(text)
-        return Q(name_pinyin__startswith=key) | Q(name_initials__startswith=key) | exact
+        return _in_org(
+            organisation_id, _prefix("name_pinyin", key), _prefix("name_initials", key), exact
+        )
     return Q(name__icontains=text) | exact
+
+
+def _prefix(field: str, key: str) -> Q:
+    """`field` starts with `key`, in a form the database answers from an index on the field.
+
+    PostgreSQL answers LIKE 'zlm%' from the varchar_pattern_ops index; SQLite never uses an
+    index for LIKE on a column of the default (binary) collation, so there it is the range
+    key <= field < key with its last character incremented (the keys are lower-case letters).
+    """
+    if connection.vendor != "sqlite" or not key:
+        return Q(**{f"{field}__startswith": key})
+    return Q(**{f"{field}__gte": key, f"{field}__lt": key[:-1] + chr(ord(key[-1]) + 1)})
+
+
+def _in_org(organisation_id: int | None, *alternatives: Q) -> Q:
+    """Alternatives OR-ed, each with the organisation repeated inside it when it is known: the
+    planner then answers each from its own (organisation, …) index and unions the rows
+    (SQLite's multi-index OR) instead of scanning the organisation's customers."""
+    if organisation_id is None:
+        return reduce(operator.or_, alternatives)
+    return reduce(operator.or_, (Q(organisation_id=organisation_id) & q for q in alternatives))
 
 
 def search_customers(user: Any, text: str) -> CustomerQuerySet:

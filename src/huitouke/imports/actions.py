@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation, Store
+from huitouke.core.planner import refresh_planner_statistics
 from huitouke.customers.models import Customer
 from huitouke.imports.engine import DEFAULT_CHUNK, Importer
 from huitouke.imports.models import (
@@ -41,6 +42,9 @@ from huitouke.imports.summary import ALL_OR_NOTHING, ImportSummary
 
 log = logging.getLogger(__name__)
 
+# An import creating this many rows (and a tenth of the shop) refreshes the SQLite planner
+# statistics (core.planner).
+PLANNER_REFRESH_ROWS = 1000
 FINISHED = (ImportStatus.READY, ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELLED)
 UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 STALE_AFTER = 120  # seconds without progress before a running job counts as stopped
@@ -376,3 +380,9 @@ def store_outcome(job: ImportJob, summary: ImportSummary, *, analyse: bool = Fal
         **fields,
     )
     job.signal_path("cancel").unlink(missing_ok=True)
+    if status == ImportStatus.DONE and summary.created >= PLANNER_REFRESH_ROWS:
+        # A big import (a tenth of what the shop had, at least a thousand rows) changes what
+        # the indexes hold: the planner learns it now, not at night.
+        held = Customer.objects.filter(organisation_id=job.organisation_id).count()
+        if summary.created * 10 >= held:
+            refresh_planner_statistics()

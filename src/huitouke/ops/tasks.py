@@ -12,6 +12,7 @@ from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, lock_task
 from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR
 
+from huitouke.core.planner import refresh_planner_statistics
 from huitouke.ops.actions import do_backup, do_beat
 from huitouke.ops.metrics import count_job
 
@@ -40,6 +41,13 @@ def daily_backup() -> None:
         log.exception("daily backup into %s failed", settings.BACKUP_DIR)
         raise
     log.info("daily backup written to %s", path)
+
+
+@db_periodic_task(crontab(hour=settings.BACKUP_HOUR_UTC, minute="50"))
+@lock_task("planner-statistics")
+def planner_statistics() -> None:
+    """Refresh SQLite's planner statistics daily, after the backup (core.planner)."""
+    refresh_planner_statistics()
 
 
 @HUEY.signal(SIGNAL_COMPLETE, SIGNAL_ERROR)

@@ -47,7 +47,9 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         "help_anchor": "dashboard",
         "customers_total": customers.count(),
         "customers_new_today": customers.filter(created_at__gte=start).count(),
-        "potential": customers.filter(stats__orders_count=0).count(),
+        "potential": customers.filter(
+            stats__organisation_id=user.organisation_id, stats__orders_count=0
+        ).count(),
         "orders_today": today_totals["n"] or 0,
         "revenue_today": today_totals["revenue"] or 0,
         "unowned": customers.filter(owner__isnull=True).count()

@@ -15,6 +15,7 @@ from huey.contrib.djhuey import HUEY
 
 from huitouke.accounts.models import Organisation, User
 from huitouke.analytics.jobs import refresh_organisation
+from huitouke.core.planner import refresh_planner_statistics
 from huitouke.demo.generator import DEMO_ACCOUNTS, DEMO_PASSWORD, generate_demo
 from huitouke.followups.sop import run_sops
 
@@ -117,6 +118,7 @@ class Command(BaseCommand):
             f"{summary.orders:,} orders, {summary.refunds:,} refunds in {summary.seconds:.1f} s."
         )
         self.prepare_screens()
+        refresh_planner_statistics()  # the planner sees the filled tables (core.planner)
 
     def prepare_screens(self) -> None:
         """Compute analytics and today's follow-up tasks so every screen has something to show."""

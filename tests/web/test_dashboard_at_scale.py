@@ -1,0 +1,129 @@
+"""What keeps the dashboard and the pinyin search flat at 100k customers stays correct.
+
+The dashboard's lists and counts now read the analytics table by its own organisation (and,
+for an owner, without a join), the "due" list orders by the purchase date, the pinyin search
+compares ranges on SQLite, and SQLite gets planner statistics (core.planner). Each is checked
+here against the plain definition computed in the test; bench/web_latency.py measures speed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from tests.helpers import make_customer, make_order, make_product
+
+from huitouke.analytics import queries
+from huitouke.analytics.jobs import local_today, refresh_organisation
+from huitouke.analytics.models import CustomerAnalytics, CustomerDue
+from huitouke.core.planner import refresh_planner_statistics
+from huitouke.customers.duplicates import do_merge_customers
+from huitouke.customers.models import Customer
+from huitouke.customers.queries import search_customers
+
+pytestmark = pytest.mark.django_db
+
+
+def _shop(org, store1, owner, staff_a):
+    """Six buyers at different distances from their last order, two of them staff_a's."""
+    now = timezone.now()
+    product = make_product(org, name="面霜", price="300.00")
+    people = []
+    for i, days in enumerate([3, 20, 45, 80, 150, 400]):
+        customer = make_customer(
+            org, name=f"客户{i}", home_store=store1, owner=staff_a if i < 2 else None
+        )
+        for back in (days + 60, days):
+            make_order(customer, store1, product=product, placed_at=now - timedelta(days=back))
+        people.append(customer)
+    make_customer(org, name="潜客", home_store=store1)
+    refresh_organisation(org, local_today(org))
+    return people
+
+
+def _funnel_by_definition(user) -> dict[str, int]:
+    """Lifecycle counts over the customers the user sees, joined the plain way."""
+    seen = Customer.objects.visible_to(user).values_list("pk", flat=True)
+    counts: dict[str, int] = {}
+    for row in CustomerAnalytics.objects.filter(customer_id__in=list(seen)):
+        counts[row.lifecycle] = counts.get(row.lifecycle, 0) + 1
+    return counts
+
+
+def _funnel(user) -> dict[str, int]:
+    return {s["code"]: s["count"] for s in queries.lifecycle_funnel(user)["stages"] if s["count"]}
+
+
+def test_the_owners_funnel_without_a_join_still_leaves_a_merged_customer_out(
+    org, store1, owner, staff_a
+) -> None:
+    people = _shop(org, store1, owner, staff_a)
+    assert _funnel(owner) == _funnel_by_definition(owner)
+    assert sum(_funnel(owner).values()) == 7  # the six buyers and the potential customer
+    assert _funnel(staff_a) == _funnel_by_definition(staff_a)
+    do_merge_customers(keep=people[0], duplicate=people[5], actor=owner)
+    # The duplicate's results went with the merge (analytics.hooks), before any refresh.
+    assert not CustomerAnalytics.objects.filter(customer=people[5]).exists()
+    assert not CustomerDue.objects.filter(customer=people[5]).exists()
+    assert _funnel(owner) == _funnel_by_definition(owner)
+    assert sum(_funnel(owner).values()) == 6
+
+
+def test_due_this_week_is_still_most_overdue_first(org, store1, owner, staff_a) -> None:
+    _shop(org, store1, owner, staff_a)
+    rows = list(queries.due_this_week(owner, limit=50))
+    expected = sorted(
+        CustomerDue.objects.filter(organisation=org),
+        key=lambda r: (not r.due_now, -r.days_since_last, r.customer_id),
+    )
+    assert [(r.customer_id, r.category_id) for r in rows] == [
+        (r.customer_id, r.category_id) for r in expected
+    ]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["z", "zh", "zhang", "zhangliz", "zlm", "zl", "zz", "wang", "wangy", "a", "an", "annaz", "x9"],
+)
+def test_pinyin_prefixes_find_exactly_the_names_that_start_so(org, owner, typed) -> None:
+    """On SQLite the prefix is a range (key ≤ k < key with its last letter + 1); the answer
+    must be exactly Python's startswith over both keys, also for keys ending in z or a digit."""
+    for name in [
+        "张莉梅",
+        "张莉",
+        "张力真",
+        "赵磊明",
+        "王艳",
+        "王芳",
+        "Anna",
+        "Annaz",
+        "庄子",
+        "X9 店",
+    ]:
+        make_customer(org, name=name)
+    found = set(search_customers(owner, typed).values_list("name", flat=True))
+    typed_key = typed.replace(" ", "").lower()
+    expected = {
+        c.name
+        for c in Customer.objects.filter(organisation=org)
+        if c.name_pinyin.startswith(typed_key) or c.name_initials.startswith(typed_key)
+    }
+    assert expected  # each typed prefix is someone's
+    assert found == expected
+
+
+def test_the_planner_learns_the_tables_on_sqlite_only(org) -> None:
+    for i in range(5):
+        make_customer(org, name=f"统计{i}")
+    done = refresh_planner_statistics()
+    assert done is (connection.vendor == "sqlite")
+    if done:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT stat FROM sqlite_stat1 WHERE tbl = 'customers_customer'"
+                " AND idx = 'customer_org_pinyin'"
+            )
+            row = cursor.fetchone()
+        assert row is not None and row[0].startswith("5 ")
