@@ -87,7 +87,8 @@ class Customer(Birthday):
         "accounts.Organisation", on_delete=models.CASCADE, related_name="customers"
     )
     external_id = models.CharField(_("customer number"), max_length=64, blank=True)
-    name = models.CharField(_("name"), max_length=100)
+    # A person's name (姓名), not a thing's (名称): docs/glossary.md.
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=100)
     # Kept from `name` by save() and by the bulk writers (customers.pinyin.name_keys): zhanglimei, zlm.
     name_pinyin = models.CharField(max_length=200, blank=True, default="", editable=False)
     name_initials = models.CharField(max_length=50, blank=True, default="", editable=False)

@@ -360,7 +360,7 @@ def segment_customers(
     try:
         return members(segment.definition, organisation, scope=scope)  # type: ignore[no-any-return]
     except SegmentError as exc:
-        raise ExportError(str(exc)) from None
+        raise ExportError("; ".join(message for _path, message in exc.errors)) from None
 
 
 def do_export(

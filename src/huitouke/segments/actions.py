@@ -12,7 +12,12 @@ from django.utils.translation import gettext as _
 from huitouke.accounts.models import Organisation
 from huitouke.accounts.scoping import ALL
 from huitouke.audit.actions import record_audit
-from huitouke.segments.compiler import SegmentError, compile_segment, segment_customers
+from huitouke.segments.compiler import (
+    SegmentError,
+    compile_segment,
+    field_errors,
+    segment_customers,
+)
 from huitouke.segments.models import Segment, SegmentSnapshot
 
 
@@ -32,13 +37,7 @@ def do_save_segment(
     try:
         compile_segment(definition, organisation, scope=ALL)  # checked only
     except SegmentError as exc:
-        raise ValidationError(
-            {
-                "definition": [
-                    f"{path}: {message}" if path else message for path, message in exc.errors
-                ]
-            }
-        ) from exc
+        raise ValidationError(field_errors(exc)) from exc
     segment = segment or Segment(
         organisation=organisation, created_by=actor if getattr(actor, "pk", None) else None
     )

@@ -15,7 +15,7 @@ from huitouke.customers.models import Customer
 from huitouke.customers.schemas import CustomerFilters, CustomerOut
 from huitouke.schemas import ObjectId, Page, Paging, Text, page_of
 from huitouke.segments.actions import do_save_segment
-from huitouke.segments.compiler import SegmentError, compile_segment
+from huitouke.segments.compiler import SegmentError, compile_segment, field_errors
 from huitouke.segments.customer_list import filter_customers
 from huitouke.segments.models import Segment
 
@@ -54,9 +54,7 @@ def _members(user: Any, definition: Any) -> Any:
     try:
         q = compile_segment(definition, user.organisation, scope=user)
     except SegmentError as exc:
-        raise ValidationError(
-            {"definition": [f"{p}: {m}" if p else m for p, m in exc.errors]}
-        ) from exc
+        raise ValidationError(field_errors(exc)) from exc
     return Customer.objects.visible_to(user).filter(q)
 
 

@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from huitouke.accounts.models import Organisation
@@ -32,6 +33,7 @@ from huitouke.segments.fields import (
     CUSTOM_PREFIX,
     FIELDS,
     NUMBER_OPS,
+    OP_LABELS,
     TEXT_OPS,
     FieldSpec,
 )
@@ -60,6 +62,16 @@ class Context:
     def day_start(self, day: date) -> datetime:
         """The first instant of a local calendar day, as an aware datetime."""
         return datetime.combine(day, time.min, tzinfo=self.tz)
+
+
+def field_errors(exc: SegmentError) -> dict[str, list[str]]:
+    """The errors keyed by their path in the request body ("definition.conditions.0.value"):
+    the API's errors[].field keeps the machine-readable path, the message names the field in
+    words (a screen shows the message alone)."""
+    out: dict[str, list[str]] = {}
+    for path, message in exc.errors:
+        out.setdefault(f"definition.{path}" if path else "definition", []).append(message)
+    return out
 
 
 def empty_definition() -> dict[str, Any]:
@@ -151,12 +163,16 @@ def _group(
     match = node.get("match", "all")
     if match not in ("all", "any"):
         errors.append(
-            (f"{path}match", _("“match” must be “all” or “any”, not “%(v)s”.") % {"v": match})
+            (
+                f"{path}match",
+                _("Choose whether all or any of the conditions must hold (not “%(v)s”).")
+                % {"v": match},
+            )
         )
         return Q()
     conditions = node.get("conditions", [])
     if not isinstance(conditions, list):
-        errors.append((f"{path}conditions", _("“conditions” must be a list.")))
+        errors.append((f"{path}conditions", _("The conditions must be a list.")))
         return Q()
     parts: list[Q] = []
     for i, child in enumerate(conditions):
@@ -203,8 +219,8 @@ def _condition(node: dict[str, Any], ctx: Context, path: str, errors: list[tuple
         errors.append(
             (
                 f"{path}op",
-                _("The operator “%(op)s” does not apply to “%(f)s” (use one of: %(ops)s).")
-                % {"op": op, "f": name, "ops": ", ".join(spec.ops)},
+                _("“%(op)s” does not apply to “%(f)s” (use one of: %(ops)s).")
+                % {"op": _op(op), "f": _label(spec), "ops": _words(_op(o) for o in spec.ops)},
             )
         )
         return Q()
@@ -214,10 +230,26 @@ def _condition(node: dict[str, Any], ctx: Context, path: str, errors: list[tuple
         errors.append(
             (
                 f"{path}value",
-                str(exc) if str(exc) else _("Invalid value for “%(f)s”.") % {"f": name},
+                str(exc) if str(exc) else _("Invalid value for “%(f)s”.") % {"f": _label(spec)},
             )
         )
         return Q()
+
+
+def _label(spec: FieldSpec) -> str:
+    """The field as people call it, in the caller's language (the API keeps the code in the
+    error's path)."""
+    return str(spec.label)
+
+
+def _op(op: Any) -> str:
+    return str(OP_LABELS.get(str(op), op))
+
+
+def _words(items: Any) -> str:
+    """A list in the active language: 是、不是 in Chinese, "is, is not" in English."""
+    lang = get_language() or ""
+    return ("、" if lang.startswith("zh") else ", ").join(items)
 
 
 def _spec_for(name: str, ctx: Context) -> FieldSpec | None:
@@ -253,18 +285,18 @@ def _spec_for(name: str, ctx: Context) -> FieldSpec | None:
 
 def _number(value: Any, spec: FieldSpec) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ValueError(_("“%(f)s” needs a number, not %(v)r.") % {"f": spec.name, "v": value})
+        raise ValueError(_("“%(f)s” needs a number, not %(v)r.") % {"f": _label(spec), "v": value})
     try:
         number = Decimal(str(value))
     except InvalidOperation as exc:
         raise ValueError(
-            _("“%(f)s” needs a number, not %(v)r.") % {"f": spec.name, "v": value}
+            _("“%(f)s” needs a number, not %(v)r.") % {"f": _label(spec), "v": value}
         ) from exc
     if not number.is_finite():
-        raise ValueError(_("“%(f)s” needs a finite number.") % {"f": spec.name})
+        raise ValueError(_("“%(f)s” needs a finite number.") % {"f": _label(spec)})
     if spec.integer and number != number.to_integral_value():
         raise ValueError(
-            _("“%(f)s” needs a whole number, not %(v)s.") % {"f": spec.name, "v": value}
+            _("“%(f)s” needs a whole number, not %(v)s.") % {"f": _label(spec), "v": value}
         )
     return number
 
@@ -277,41 +309,47 @@ def _json_number(value: Any, spec: FieldSpec) -> int | float:
 
 def _pair(value: Any, spec: FieldSpec, parse: Any) -> tuple[Any, Any]:
     if not isinstance(value, list | tuple) or len(value) != 2:
-        raise ValueError(_("“between” needs two values [from, to] for “%(f)s”.") % {"f": spec.name})
+        raise ValueError(
+            _("“%(op)s” needs two values (from and to) for “%(f)s”.")
+            % {"op": _op("between"), "f": _label(spec)}
+        )
     lo, hi = parse(value[0], spec), parse(value[1], spec)
     if lo > hi:
-        raise ValueError(_("“between” needs from ≤ to for “%(f)s”.") % {"f": spec.name})
+        raise ValueError(
+            _("“%(op)s” needs from ≤ to for “%(f)s”.") % {"op": _op("between"), "f": _label(spec)}
+        )
     return lo, hi
 
 
 def _date(value: Any, spec: FieldSpec) -> date:
     if not isinstance(value, str):
         raise ValueError(
-            _("“%(f)s” needs a date like 2025-03-08, not %(v)r.") % {"f": spec.name, "v": value}
+            _("“%(f)s” needs a date like 2025-03-08, not %(v)r.") % {"f": _label(spec), "v": value}
         )
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise ValueError(
-            _("“%(f)s” needs a date like 2025-03-08, not %(v)r.") % {"f": spec.name, "v": value}
+            _("“%(f)s” needs a date like 2025-03-08, not %(v)r.") % {"f": _label(spec), "v": value}
         ) from exc
 
 
 def _list(value: Any, spec: FieldSpec) -> list[Any]:
     if not isinstance(value, list) or not value:
-        raise ValueError(_("“%(f)s” needs a non-empty list of values.") % {"f": spec.name})
+        raise ValueError(_("“%(f)s” needs a non-empty list of values.") % {"f": _label(spec)})
     allowed = {c for c, _label in spec.choices}
     out = []
     for item in value:
         if spec.name in ID_FIELDS:
             if isinstance(item, bool) or not isinstance(item, int):
                 raise ValueError(
-                    _("“%(f)s” needs ids (whole numbers), not %(v)r.") % {"f": spec.name, "v": item}
+                    _("“%(f)s” needs ids (whole numbers), not %(v)r.")
+                    % {"f": _label(spec), "v": item}
                 )
         elif not isinstance(item, str) or (allowed and item not in allowed):
             raise ValueError(
                 _("“%(v)s” is not a value of “%(f)s” (choose from: %(c)s).")
-                % {"v": item, "f": spec.name, "c": ", ".join(sorted(allowed))}
+                % {"v": item, "f": _label(spec), "c": _words(str(lab) for _c, lab in spec.choices)}
             )
         out.append(item)
     return out
@@ -348,11 +386,11 @@ def _build(spec: FieldSpec, op: str, value: Any, ctx: Context) -> Q:
         return q if op == "in" else _negate(q, path, ctx)
     if spec.type == "bool":
         if not isinstance(value, bool):
-            raise ValueError(_("“%(f)s” needs true or false.") % {"f": spec.name})
+            raise ValueError(_("“%(f)s” needs true or false.") % {"f": _label(spec)})
         return Q(**{path: value})
     if spec.type == "text":
         if not isinstance(value, str):
-            raise ValueError(_("“%(f)s” needs text.") % {"f": spec.name})
+            raise ValueError(_("“%(f)s” needs text.") % {"f": _label(spec)})
         lookup = {"eq": "", "ne": "", "contains": "__icontains", "startswith": "__istartswith"}[op]
         q = Q(**{f"{path}{lookup}": value})
         return _negate(q, path, ctx) if op == "ne" else q
@@ -462,7 +500,7 @@ def _dates(path: str, op: str, value: Any, spec: FieldSpec, ctx: Context) -> Q:
         n = int(_number(value, FieldSpec(spec.name, spec.label, "number", integer=True)))
         if n < 1:
             raise ValueError(
-                _("“%(f)s”: the number of days must be at least 1.") % {"f": spec.name}
+                _("“%(f)s”: the number of days must be at least 1.") % {"f": _label(spec)}
             )
         return Q(
             **{
@@ -486,18 +524,19 @@ def _dates(path: str, op: str, value: Any, spec: FieldSpec, ctx: Context) -> Q:
 
 def _tag_names(value: Any, spec: FieldSpec) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        raise ValueError(_("“%(f)s” needs a non-empty list of tag names.") % {"f": spec.name})
+        raise ValueError(_("“%(f)s” needs a non-empty list of tag names.") % {"f": _label(spec)})
     return value
 
 
 def _bought(spec: FieldSpec, op: str, value: Any, ctx: Context) -> Q:
     if not isinstance(value, dict) or not isinstance(value.get("ids"), list) or not value["ids"]:
         raise ValueError(
-            _('“%(f)s” needs {"ids": [...], "within_days": N (optional)}.') % {"f": spec.name}
+            _("“%(f)s” needs the products or categories chosen, and may say within how many days.")
+            % {"f": _label(spec)}
         )
     ids = value["ids"]
     if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise ValueError(_("“%(f)s” needs ids (whole numbers).") % {"f": spec.name})
+        raise ValueError(_("“%(f)s” needs ids (whole numbers).") % {"f": _label(spec)})
     lines = OrderLine.objects.filter(
         order__organisation=ctx.organisation,
         order__status=OrderStatus.PAID,
@@ -508,7 +547,7 @@ def _bought(spec: FieldSpec, op: str, value: Any, ctx: Context) -> Q:
     if within is not None:
         n = int(_number(within, FieldSpec("within_days", "", "number", integer=True)))
         if n < 1:
-            raise ValueError(_("“within_days” must be at least 1."))
+            raise ValueError(_("The number of days must be at least 1."))
         lines = lines.filter(order__placed_at__gte=ctx.day_start(ctx.as_of - timedelta(days=n - 1)))
     bought = Q(pk__in=lines.values("order__customer_id"))
     return bought if op == "bought" else ~bought

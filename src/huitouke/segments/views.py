@@ -205,7 +205,7 @@ def segment_count(request: AuthedRequest) -> HttpResponse:
         return render(
             request,
             "segments/_count.html",
-            {"errors": [f"{p}: {m}" if p else m for p, m in exc.errors]},
+            {"errors": [m for _p, m in exc.errors]},
         )
     return render(request, "segments/_count.html", {"count": count})
 
