@@ -121,7 +121,7 @@ def test_the_task_tabs_count_and_page_correctly(page, inbox):
 
     # Every tap target in the list, the tabs and the pager is at least 44 × 44 px.
     targets = page.locator(
-        "li[data-task] .btn, li[data-task] a, [data-testid=task-tabs] a,"
+        "li[data-task] .btn, li[data-task] a, li[data-task] summary, [data-testid=task-tabs] a,"
         " [data-testid=task-kinds] a, [data-testid=task-pager] a"
     ).all()
     assert len(targets) > 10
