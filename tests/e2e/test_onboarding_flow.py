@@ -10,6 +10,7 @@ from typing import Any
 import openpyxl
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from huitouke.accounts.models import Organisation
 from huitouke.automation.models import AutomationRule
@@ -62,6 +63,11 @@ def test_from_createowner_to_a_first_imported_customer_and_an_active_automation(
     page.click("button[type=submit]")
     # The first sign-in of an empty shop opens the setup.
     page.wait_for_url(page.base_url + "/welcome/shop/")
+    # In the language she chose: the page says so and its button reads in it.
+    assert page.get_attribute("html", "lang").lower().startswith(lang[:2])
+    with translation.override(lang):
+        assert page.inner_text("[data-testid=next]") == translation.gettext("Save and continue")
+    assert ("保存" in page.inner_text("[data-testid=next]")) == (lang == "zh-hans")
     _shot(page, "1-shop", lang)
 
     # 1. Name and trade: the archive template and the trade's categories with cycles.
@@ -115,6 +121,7 @@ def test_from_createowner_to_a_first_imported_customer_and_an_active_automation(
     assert page.is_checked("[data-testid=template-vip_birthday_card]")
     page.click("[data-testid=next]")
     page.wait_for_url(page.base_url + "/welcome/done/")
+    assert page.get_attribute("html", "lang").lower().startswith(lang[:2])
     _shot(page, "6-done", lang)
     rule = AutomationRule.objects.get(organisation=org)
     assert rule.is_active and rule.template_code == "vip_birthday_card"

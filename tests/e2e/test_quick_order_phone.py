@@ -125,7 +125,10 @@ def test_known_customer_one_product_and_a_coupon_in_six_taps(phone, shop, staff_
 
     tap("[data-testid=save-order]")
     phone.wait_for_url(phone.base_url + f"/customers/{lin.pk}/")
-    print(f"\nquick order, known customer + one product + a coupon: {tap.count} taps")
+    line = f"quick order, known customer + one product + a coupon: {tap.count} taps"
+    print(f"\n{line}")
+    SHOTS.mkdir(parents=True, exist_ok=True)  # kept beside the screenshots for the record
+    (SHOTS / "quick-order-taps.txt").write_text(line + "\n", encoding="utf-8")
     assert tap.count <= 6
     # Only htmx's own complaints: a resource aborted by a slow machine is not the page's fault.
     assert [m for m in phone.console_errors if "hx-" in m or "htmx" in m] == []

@@ -16,6 +16,7 @@ import pytest
 from django.utils import timezone
 
 from huitouke.followups.models import FollowUpTask, TaskKind, TaskStatus
+from huitouke.segments.models import Segment
 from tests.e2e.conftest import log_in
 from tests.followups.conftest import make_task
 from tests.helpers import PASSWORD, make_customer, make_order
@@ -89,7 +90,8 @@ def test_the_task_tabs_count_and_page_correctly(page, inbox):
     _no_sideways_scroll(page)
 
     for tab, tasks in inbox.items():
-        page.click(f"[data-testid=task-tabs] a[data-tab={tab}]")
+        with page.expect_navigation():
+            page.click(f"[data-testid=task-tabs] a[data-tab={tab}]")
         seen: list[int] = []
         while True:
             seen += _ids_on(page)
@@ -97,7 +99,8 @@ def test_the_task_tabs_count_and_page_correctly(page, inbox):
             nxt = page.locator("[data-testid=task-pager] a[rel=next]")
             if not nxt.count():
                 break
-            nxt.click()
+            with page.expect_navigation():
+                nxt.click()
         assert sorted(seen) == sorted(t.pk for t in tasks), tab
         assert len(seen) == len(set(seen))
     # Upcoming in due order across its three pages.
@@ -109,26 +112,46 @@ def test_the_task_tabs_count_and_page_correctly(page, inbox):
     wechat = [t for t in inbox["upcoming"] if t.kind == TaskKind.WECHAT]
     chip = page.locator("[data-testid=task-kinds] a[data-kind=wechat]")
     assert chip.locator(".badge").inner_text() == str(len(wechat))
-    chip.click()
+    with page.expect_navigation():
+        chip.click()
     assert page.inner_text("[data-testid=upcoming-count]") == str(len(wechat))
     overdue_wechat = [t for t in inbox["overdue"] if t.kind == TaskKind.WECHAT]
     assert page.inner_text("[data-testid=overdue-count]") == str(len(overdue_wechat))
     assert sorted(_ids_on(page)) == sorted(t.pk for t in wechat)
 
-    # Every tap target in the list is at least 44 px high.
-    for button in page.locator("li[data-task] .btn").all()[:10]:
-        assert button.bounding_box()["height"] >= 44
+    # Every tap target in the list, the tabs and the pager is at least 44 × 44 px.
+    targets = page.locator(
+        "li[data-task] .btn, li[data-task] a, li[data-task] summary, [data-testid=task-tabs] a,"
+        " [data-testid=task-kinds] a, [data-testid=task-pager] a"
+    ).all()
+    assert len(targets) > 10
+    for target in targets:
+        if not target.is_visible():
+            continue
+        box = target.bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 44, target.inner_text()
 
 
-def test_lists_are_cards_on_a_phone_and_tables_on_a_laptop(page, inbox, staff_a):
+def test_lists_are_cards_on_a_phone_and_tables_on_a_laptop(page, inbox, org, staff_a):
+    # Everyone: the segment's members are her five customers.
+    everyone = Segment.objects.create(
+        organisation=org, name="全部顾客", definition={"version": 1, "conditions": []}
+    )
     log_in(page, "staff_a", PASSWORD)
-    for path, cards in (("/customers/", "customer-cards"), ("/sales/orders/", "order-cards")):
+    for path, cards in (
+        ("/customers/", "customer-cards"),
+        ("/sales/orders/", "order-cards"),
+        (f"/segments/{everyone.pk}/", "customer-cards"),
+    ):
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto(page.base_url + path)
-        assert page.locator(f"[data-testid={cards}]").is_visible()
-        assert not page.locator("table").first.is_visible()
-        for item in page.locator(f"[data-testid={cards}] .item > a").all()[:5]:
-            assert item.bounding_box()["height"] >= 44
+        assert page.locator(f"[data-testid={cards}]").is_visible(), path
+        assert not page.locator("table").first.is_visible(), path
+        items = page.locator(f"[data-testid={cards}] .item > a").all()
+        assert items, path
+        for item in items[:5]:  # the whole card is the tap target, at least 44 × 44 px
+            box = item.bounding_box()
+            assert box["height"] >= 44 and box["width"] >= 44, path
         _no_sideways_scroll(page)
         page.set_viewport_size({"width": 1366, "height": 900})
         assert not page.locator(f"[data-testid={cards}]").is_visible()

@@ -13,20 +13,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from tests.e2e.conftest import log_in
 from tests.followups.conftest import make_task
 from tests.helpers import PASSWORD, make_customer, make_order, make_product
 
+from huitouke.analytics.jobs import refresh_organisation
+from huitouke.analytics.models import CustomerAnalytics, CustomerDue
+from huitouke.analytics.queries import lifecycle_reason, stage_label
 from huitouke.customers.actions import do_add_interaction
 from huitouke.customers.archive_fields import apply_industry_template
 from huitouke.customers.models import CustomField, FamilyMember, Interaction, Relation
 from huitouke.followups.models import FollowUpTask
 from huitouke.loyalty import coupons
-from huitouke.loyalty.models import CouponKind, CouponTemplate
+from huitouke.loyalty.models import CouponKind, CouponTemplate, PointsEntry, Tier
 from huitouke.loyalty.program import ensure_program
 from huitouke.messaging.models import Message
-from huitouke.sales.models import Order
+from huitouke.sales.models import Category, Order
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -75,7 +78,10 @@ def her(org, store1, staff_a, owner):
         birth_month=6,
         birth_day=1,
     )
-    product = make_product(org, name="玫瑰精华水", price="380.00")
+    # A category with a repurchase cycle: the second order is 12 days ago, the cycle 10 days, so
+    # the nightly refresh finds her due for it.
+    toner = Category.objects.create(organisation=org, name="爽肤水", cycle_days=10)
+    product = make_product(org, name="玫瑰精华水", price="380.00", category=toner)
     make_order(customer, store1, product=product, placed_at=timezone.now() - timedelta(days=40))
     make_order(customer, store1, product=product, placed_at=timezone.now() - timedelta(days=12))
     template = CouponTemplate.objects.create(
@@ -103,6 +109,8 @@ def her(org, store1, staff_a, owner):
         idempotency_key="card-test-1",
     )
     make_task(customer, staff_a, title="周年回访", due_at=timezone.now() + timedelta(days=1))
+    run = refresh_organisation(org)  # lifecycle, value class and what is due come from it
+    assert run is not None and run.status == "done", run and run.detail
     return {"customer": customer, "fields": fields, "custom": custom, "coupon": coupon}
 
 
@@ -121,19 +129,64 @@ def test_the_card_shows_every_filled_archive_field_and_the_timeline_pages(page, 
     for field in her["fields"]:
         assert field.label in text, field.label
         assert _shown(her["custom"][field.key]) in text, field.key
-    assert "乐乐" in card.locator("[data-testid=card-family]").inner_text()
+    family = card.locator("[data-testid=card-family]").inner_text()
+    assert "乐乐" in family and "2018" in family and "6" in family  # her child's birthday
+    # Tier and class, lifecycle with its reason (from the nightly refresh, recomputed here as
+    # the rules say: 760 of 12-month spend reaches the highest tier whose threshold it passes).
+    spend = sum(o.net_paid for o in Order.objects.filter(customer=customer))
+    tier = max(
+        (
+            t
+            for t in Tier.objects.filter(organisation=customer.organisation)
+            if t.threshold <= spend
+        ),
+        key=lambda t: t.threshold,
+    )
+    assert card.locator("[data-testid=card-tier]").inner_text() == tier.name
+    ca = CustomerAnalytics.objects.get(customer=customer)
+    assert (
+        ca.value_class and ca.value_class in card.locator("[data-testid=card-class]").inner_text()
+    )
+    with translation.override("zh-hans"):
+        stage = stage_label(ca.lifecycle)
+        why = lifecycle_reason(ca, ca.cycle_category.name if ca.cycle_category else None)
+    assert card.locator("[data-testid=card-lifecycle]").inner_text() == stage
+    assert why and card.locator("[data-testid=card-lifecycle-reason]").inner_text() == why
+    # What is due: the nightly due rows of her categories.
+    due = card.locator("[data-testid=card-due]").inner_text()
+    assert list(CustomerDue.objects.filter(customer=customer, due_now=True)), "nothing due"
+    for row in CustomerDue.objects.filter(customer=customer).select_related("category"):
+        assert row.category.name in due
+    # Points: the sum of her points entries, not the balance the page reads.
+    points = sum(e.points for e in PointsEntry.objects.filter(customer=customer))
+    assert points > 0
+    assert card.locator("[data-testid=card-points]").inner_text() == str(points)
     assert "玫瑰精华水" in card.locator("[data-testid=card-last-bought]").inner_text()
     assert str(customer.owner) in card.locator("[data-testid=card-owner]").inner_text()
     assert "满300减50" in card.locator("[data-testid=card-coupons]").inner_text()  # zh page
     assert "12" in card.locator("[data-testid=card-last-visit]").inner_text()
     assert "周年回访" in card.locator("[data-testid=card-next-task]").inner_text()
-    # Her own staff sees the number in full: the call button dials it.
+    # Her own staff sees the number in full: the call button dials it; WeChat, a sale and a
+    # task are one tap away too.
     assert card.locator("a[href='tel:+8613912345678']").count() == 1
+    assert "ouyang_jing" in card.locator("[data-testid=card-wechat]").inner_text()
+    assert (
+        card.locator("[data-testid=card-order]")
+        .get_attribute("href")
+        .endswith(f"?customer={customer.pk}")
+    )
+    assert (
+        card.locator("[data-testid=card-task]")
+        .get_attribute("href")
+        .endswith(f"?customer={customer.pk}")
+    )
     for button in card.locator("[data-testid=card-actions] > *").all():
         box = button.bounding_box()
         assert box["height"] >= 44 and box["width"] >= 44, button.inner_text()
     profile = page.locator("[data-testid=profile]").inner_text()
     assert "南京西路 1266 号" in profile and "ouyang@example.com" in profile
+    assert "ouyang_jing" in profile
+    assert page.locator("[data-testid=card-archive-empty]").count() == 0  # nothing left out
     _no_sideways_scroll(page)
 
     # The timeline: every kind, then only contacts, page by page.

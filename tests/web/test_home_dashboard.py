@@ -310,6 +310,21 @@ def test_a_manager_sees_her_store_and_staff_her_own_customers(
     partly = Order.objects.filter(organisation=org, store=store2).order_by("-placed_at").first()
     assert partly is not None
     Order.objects.filter(pk=partly.pk).update(refunded_amount=Decimal("10.00"), staff=staff_a)
+    # The manager owns a few customers homed in the other store (accounts.scoping: she sees
+    # them and their orders there); and she sold one order there to a customer who is neither
+    # hers nor her store's, which she does not see.
+    (s, e), _ly = _periods(_today())
+    away = list(
+        Customer.objects.filter(
+            organisation=org, home_store=store2, orders__placed_at__gte=_at(s, 0)
+        )
+        .exclude(owner=staff_a)
+        .distinct()
+        .order_by("pk")
+    )
+    homed_away, not_hers = away[:5], away[5]
+    Customer.objects.filter(pk__in=[c.pk for c in homed_away]).update(owner=manager)
+    Order.objects.filter(customer=not_hers).update(staff=manager)
     _serve(org, source)
     rows = Order.objects.filter(
         organisation=org, status=OrderStatus.PAID, customer__isnull=False
@@ -333,7 +348,6 @@ def test_a_manager_sees_her_store_and_staff_her_own_customers(
     first: dict[int, dt.date] = {}
     for cid, day, _net in everyone:  # returning: first order anywhere in the shop
         first[cid] = min(first.get(cid, day), day)
-    (s, e), _ly = _periods(_today())
     counts = {}
     for user, orders in seen.items():
         page = _page(client, user)
@@ -348,6 +362,15 @@ def test_a_manager_sees_her_store_and_staff_her_own_customers(
         _check_months(data, orders, first)
         counts[user.username] = (sum(data["new_buyers"]), sum(data["returning_buyers"]))
     assert len(set(counts.values())) == 3, counts  # three different scopes, three answers
+    # Her customers homed in the other store are in her numbers: they are not the store's alone.
+    store_only = [
+        (o.customer_id, o.placed_at.astimezone(TZ).date(), o.net_paid)
+        for o in rows
+        if o.store_id == store1.pk or o.customer.home_store_id == store1.pk
+    ]
+    in_quarter = {cid for cid, day, _n in store_only if s <= day <= e}
+    assert {c.pk for c in homed_away} - in_quarter == {c.pk for c in homed_away}
+    assert not_hers.pk not in {cid for cid, _d, _n in seen[manager]}
 
 
 @pytest.mark.django_db

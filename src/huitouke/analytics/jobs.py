@@ -22,7 +22,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Field, Model
 from django.utils import timezone
 
-from huitouke.accounts.models import Organisation, Store, User
+from huitouke.accounts.models import Organisation, Role, Store, User
 from huitouke.analytics import current, loader, reports, results, trends, validity
 from huitouke.analytics.loader import Frames, load_frames
 from huitouke.analytics.models import (
@@ -555,10 +555,15 @@ def _compute(
         (ReportKind.CATEGORIES, reports.category_performance),
     ):
         outcome.reports_of(kind, lambda build=build: build(frames, as_of, stores, staff), scopes)  # type: ignore[misc]
+    managers = list(
+        User.objects.filter(organisation=organisation, role=Role.MANAGER).values_list(
+            "pk", "store_id"
+        )
+    )
     outcome.reports_of(
         ReportKind.TRENDS,
-        lambda: trends.trend_reports(frames, as_of, organisation.pk, stores, staff),
-        scopes,
+        lambda: trends.trend_reports(frames, as_of, organisation.pk, stores, staff, managers),
+        [*scopes, *(reports.manager_scope(pk) for pk, _store in managers)],
     )
     clock.lap("reports")
     return table, due, category_stats, outcome, source

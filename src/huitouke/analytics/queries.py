@@ -31,7 +31,7 @@ from huitouke.analytics.models import (
     Report,
     ReportKind,
 )
-from huitouke.analytics.reports import owner_scope, store_scope
+from huitouke.analytics.reports import manager_scope, owner_scope, store_scope
 from huitouke.analytics.rfm import SEGMENT_LABELS_EN, SEGMENT_LABELS_ZH, SEGMENT_VALUE_CLASS
 from huitouke.core.occasions import next_birthday
 from huitouke.customers.models import Customer
@@ -53,6 +53,7 @@ __all__ = [
     "rfm_grid",
     "segment_label",
     "stage_label",
+    "trends_scope",
     "turning_silent",
     "uses_chinese",
     "valuable_fading",
@@ -192,6 +193,15 @@ def report_scope(user: Any) -> str:
     if user.role == Role.MANAGER and user.store_id:
         return store_scope(user.store_id)
     return owner_scope(user.pk)
+
+
+def trends_scope(user: Any) -> str:
+    """Which stored "trends" report a user reads: exactly what her live dashboard counts
+    (accounts.scoping), so a manager reads her own report (her store plus the customers she owns
+    in other stores), not the store's."""
+    if user.role == Role.MANAGER:
+        return manager_scope(user.pk)
+    return report_scope(user)
 
 
 def latest_report(organisation_id: int, kind: str, scope: str = "") -> Report | None:

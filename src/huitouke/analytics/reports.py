@@ -1,7 +1,7 @@
 """Organisation-level reports of a refresh, as JSON-ready dicts keyed by scope.
 
 Scopes: "" is the whole organisation, "store:ID" a store and "owner:ID" a staff member's own
-customers. KPIs credit orders to the store they were placed in (DESIGN §5); customer-based
+customers ("manager:ID", a store manager's, only for the dashboard trends: `trends`). KPIs credit orders to the store they were placed in (DESIGN §5); customer-based
 reports (cohorts, second purchases) follow the customer's home store. Pure functions of the
 loaded frames; `jobs` stores the results as Report rows.
 """
@@ -30,6 +30,7 @@ __all__ = [
     "cycles_report",
     "json_rows",
     "kpi_reports",
+    "manager_scope",
     "owner_scope",
     "store_scope",
     "traffic_profit_report",
@@ -75,6 +76,12 @@ def store_scope(store_id: int) -> str:
 def owner_scope(user_id: int) -> str:
     """Scope key of a staff member's own customers."""
     return f"owner:{user_id}"
+
+
+def manager_scope(user_id: int) -> str:
+    """Scope key of what one store manager sees (accounts.scoping): her store's orders and
+    customers plus the customers she owns herself, wherever their home store is."""
+    return f"manager:{user_id}"
 
 
 def _clean(value: Any) -> Any:

@@ -5,9 +5,10 @@ dashboard"): counted orders of known customers, local calendar months, "returnin
 counted order (all history, all stores) before the period's first day, revenue = Σ net_paid.
 The stored data holds the raw counts; `web.dashboard` turns them into what the page shows.
 
-Scopes follow what each viewer's live dashboard counts: "" every order; "store:ID" the orders
-placed in the store or bought by customers whose home store it is; "owner:ID" the orders of her
-own customers or sold by her.
+Scopes follow what each viewer's live dashboard counts (accounts.scoping.order_q): "" every
+order; "store:ID" the orders placed in the store or bought by customers whose home store it is;
+"manager:ID" (what a store manager reads) those of her store plus the orders of the customers
+she owns herself, homed in any store; "owner:ID" the orders of her own customers or sold by her.
 """
 
 from __future__ import annotations
@@ -153,8 +154,10 @@ def trend_reports(
     organisation_id: int,
     store_ids: Iterable[int],
     owner_ids: Iterable[int],
+    managers: Iterable[tuple[int, int | None]] = (),
 ) -> dict[str, dict[str, Any]]:
-    """The dashboard trend data of every scope as of the end of `as_of`."""
+    """The dashboard trend data of every scope as of the end of `as_of`; `managers`: each store
+    manager's (user id, store id or None)."""
     everything = frames.orders.filter(pl.col("order_date") <= as_of)
     first = everything.group_by("customer_id").agg(first_date=pl.col("order_date").min())
     since = min(month_start(as_of, TREND_MONTHS - 1), as_of - dt.timedelta(days=REPURCHASE_DAYS))
@@ -178,4 +181,11 @@ def trend_reports(
     for pk in owner_ids:
         part = orders.filter((pl.col("owner_id") == pk) | (pl.col("staff_id") == pk))
         out[f"owner:{pk}"] = _scope_data(part, as_of)
+    for pk, store_id in managers:
+        # accounts.scoping: her own customers, plus her store's customers and orders (a
+        # manager without a store sees her own customers only, not what she sold elsewhere).
+        seen = pl.col("owner_id") == pk
+        if store_id is not None:
+            seen = seen | (pl.col("store_id") == store_id) | (pl.col("home_store_id") == store_id)
+        out[f"manager:{pk}"] = _scope_data(orders.filter(seen), as_of)
     return out

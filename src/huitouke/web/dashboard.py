@@ -249,7 +249,7 @@ def dashboard_trends(user: Any, today: dt.date) -> dict[str, Any] | None:
     if organisation is None:
         return None
     tz = ZoneInfo(organisation.time_zone)
-    report = queries.latest_report(organisation.pk, ReportKind.TRENDS, queries.report_scope(user))
+    report = queries.latest_report(organisation.pk, ReportKind.TRENDS, queries.trends_scope(user))
     if report is not None and report.as_of <= today:
         as_of, figures = report.as_of, _stored(report.data)
     else:
