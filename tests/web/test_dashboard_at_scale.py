@@ -13,11 +13,13 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.utils import timezone
+from lunar_python import Solar
 from tests.helpers import make_customer, make_order, make_product
 
 from huitouke.analytics import queries
 from huitouke.analytics.jobs import local_today, refresh_organisation
 from huitouke.analytics.models import CustomerAnalytics, CustomerDue
+from huitouke.core.occasions import next_birthday
 from huitouke.core.planner import refresh_planner_statistics
 from huitouke.customers.duplicates import do_merge_customers
 from huitouke.customers.models import Customer
@@ -127,3 +129,41 @@ def test_the_planner_learns_the_tables_on_sqlite_only(org) -> None:
             )
             row = cursor.fetchone()
         assert row is not None and row[0].startswith("5 ")
+
+
+def test_birthdays_this_week_reads_only_the_first_ones_and_keeps_their_order(org, owner) -> None:
+    """The list reads `limit` customers in date order; the answer is the brute force over every
+    customer: each one's next celebration (core.occasions) within the week, by date then id."""
+    today = local_today(org)
+    for offset in range(-2, 10):
+        day = today + timedelta(days=offset)
+        for n in range(3):
+            make_customer(org, name=f"阳{offset}-{n}", birth_month=day.month, birth_day=day.day)
+    lunar = Solar.fromYmd(today.year, today.month, today.day).getLunar().next(2)
+    for n in range(2):
+        make_customer(
+            org,
+            name=f"农{n}",
+            birthday_kind="lunar",
+            birth_month=abs(lunar.getMonth()),
+            birth_day=lunar.getDay(),
+            birth_leap_month=lunar.getMonth() < 0,
+        )
+    # An impossible date stored by an older version (the forms refuse it now): never celebrated.
+    impossible = make_customer(org, name="不可能")
+    Customer.objects.filter(pk=impossible.pk).update(birth_month=2, birth_day=30)
+    brute = []
+    for c in Customer.objects.filter(organisation=org, birth_month__isnull=False):
+        try:
+            when = next_birthday(
+                c.birthday_kind, c.birth_month, c.birth_day, c.birth_leap_month, today
+            )
+        except ValueError:
+            continue
+        if when <= today + timedelta(days=6):
+            brute.append((when, c.pk))
+    brute.sort()
+    for limit in (5, 20, 100):
+        got = queries.birthdays_this_week(owner, today, limit=limit)
+        assert [(when, c.pk) for when, c in got] == brute[:limit]
+    assert len(brute) == 3 * 7 + 2

@@ -194,6 +194,10 @@ class Customer(Birthday):
             models.Index(fields=["organisation", "wechat_id"], name="customer_org_wechat"),
             # The dashboard's "new today".
             models.Index(fields=["organisation", "created_at"], name="customer_org_created"),
+            # The dashboard's birthdays this week (analytics.queries.birthdays_this_week).
+            models.Index(
+                fields=["organisation", "birth_month", "birth_day"], name="customer_org_birthday"
+            ),
             # Pinyin search is a prefix match: on PostgreSQL LIKE 'zlm%' needs the pattern opclass
             # (other databases ignore opclasses and use the plain index).
             models.Index(
