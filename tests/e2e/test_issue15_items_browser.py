@@ -196,6 +196,13 @@ def test_item2_segment_operators_read_as_words(page, org, store1, owner) -> None
         assert word in text, (word, text)
     for code in ("not_in", "between", "gte", " in ", "contains", "orders_count", "net_spend"):
         assert code not in text, (code, text)
+    # The builder's operator lists: words, never the codes.
+    page.goto(page.base_url + f"/segments/{segment.pk}/edit/")
+    page.locator("#builder [data-condition]").first.wait_for()
+    ops = page.locator("#builder [data-condition] select:nth-of-type(2) option").all_inner_texts()
+    assert ops, "no operator lists"
+    assert {"是", "至少", "介于"} <= {o.strip() for o in ops}, ops
+    assert not [o for o in ops if re.fullmatch(r"[a-z_]+", o.strip())], ops
 
 
 def test_item2_every_audit_action_has_a_label(page, org, owner) -> None:
@@ -321,15 +328,15 @@ def test_item9_dashboard_lists_hold_what_they_claim(page, org, store1, owner) ->
         _order(org, store1, buyer, [products[n] for n in basket], index + 1)
     refresh_organisation(org, AS_OF)
     # Both high-value: the silent one is worth more, so a list by value would show her first.
-    CustomerAnalytics.objects.filter(customer=soon).update(predicted_clv=800)
-    CustomerAnalytics.objects.filter(customer=gone).update(predicted_clv=5000)
+    CustomerAnalytics.objects.filter(customer=soon).update(predicted_clv=800, value_class="A")
+    CustomerAnalytics.objects.filter(customer=gone).update(predicted_clv=5000, value_class="A")
 
     log_in(page, "owner", PASSWORD)
     page.goto(page.base_url + "/")
     listed = page.locator("[data-testid=turning-silent]")
     names = listed.locator("a[href*='/customers/']").all_inner_texts()
-    assert "将沉默" in names, names
     assert "已沉默" not in names, names
+    assert "将沉默" in names, names
     assert "5 天" in listed.inner_text()
 
     # Each rate carries its one-line explanation, visible without hovering (a phone has none).
