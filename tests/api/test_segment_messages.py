@@ -43,8 +43,8 @@ CASES = [
     (
         {"version": 1, "conditions": [{"field": "net_spend", "op": "between", "value": [9, 1]}]},
         "definition.conditions[0].value",
-        "“between” needs from ≤ to for “Net spend”",
-        "“累计消费”“介于”",
+        "For “Net spend”, “between” needs the first value no greater",
+        "“累计消费”选“介于”时",
     ),
     (
         {"version": 1, "conditions": [{"field": "lifecycle", "op": "in", "value": ["sleepy"]}]},

@@ -334,7 +334,7 @@ def test_customers_are_matched_by_number_phone_wechat_or_unambiguous_name(tmp_pa
     assert [(e.row, e.column, e.code) for e in summary.errors] == [
         (6, "顾客姓名", "customer_ambiguous")
     ]
-    assert summary.errors[0].message("zh") == "有多位顾客叫“张敏”，请补充手机或会员编号。"
+    assert summary.errors[0].message("zh") == "有多位顾客叫“张敏”，请补充手机或客户编号。"
     owner_of = dict(Order.objects.values_list("external_id", "customer__name"))
     assert owner_of == {"1": "王丽", "2": "陈静", "3": "林晓雨", "4": "林晓雨", "6": "赵雪"}
     by_name.refresh_from_db()

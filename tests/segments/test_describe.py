@@ -50,7 +50,7 @@ def test_each_kind_of_condition_reads_as_words(org: Any, store1: Any, staff_a: A
     with translation.override("zh-hans"):
         text = describe_definition(definition, org)
     assert text == (
-        "所属门店 是 万达店、（已删除） 且 归属导购 不是 小美 且 生命周期 是 沉默 且 "
+        "所属门店 是 万达店、（已删除） 且 负责人 不是 小美 且 生命周期 是 沉默 且 "
         "接收短信营销：是 且 订单 介于 2 至 5 且 "
         "（购买过的品类 买过 面膜 （最近 90 天内） 或 肤质 是 油性）"
     )

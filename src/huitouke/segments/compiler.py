@@ -310,13 +310,14 @@ def _json_number(value: Any, spec: FieldSpec) -> int | float:
 def _pair(value: Any, spec: FieldSpec, parse: Any) -> tuple[Any, Any]:
     if not isinstance(value, list | tuple) or len(value) != 2:
         raise ValueError(
-            _("“%(op)s” needs two values (from and to) for “%(f)s”.")
+            _("For “%(f)s”, “%(op)s” needs two values: from and to.")
             % {"op": _op("between"), "f": _label(spec)}
         )
     lo, hi = parse(value[0], spec), parse(value[1], spec)
     if lo > hi:
         raise ValueError(
-            _("“%(op)s” needs from ≤ to for “%(f)s”.") % {"op": _op("between"), "f": _label(spec)}
+            _("For “%(f)s”, “%(op)s” needs the first value no greater than the second.")
+            % {"op": _op("between"), "f": _label(spec)}
         )
     return lo, hi
 
