@@ -151,7 +151,7 @@ def test_a_manager_sees_her_numbers_drawn(browser, live_server, org, store1, man
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         if width < 500:
             small = page.evaluate(
-                """() => [...document.querySelectorAll('main .btn, main .act-row button')]
+                """() => [...document.querySelectorAll('main .btn, main .act-row button, .show-all')]
                     .filter((el) => el.offsetParent !== null)
                     .map((el) => [el, el.getBoundingClientRect()])
                     .filter(([, r]) => r.height < 44 || r.width < 44)

@@ -123,6 +123,10 @@ def test_known_customer_one_product_and_a_coupon_in_six_taps(phone, shop, staff_
     _no_horizontal_scroll(phone)
     assert _small_targets(phone) == []
 
+    # Only htmx's own complaints (a bad attribute): a resource aborted by a slow machine is not
+    # the page's fault.
+    assert [m for m in phone.console_errors if "hx-" in m or "htmx" in m] == []
+    before_save = len(phone.console_errors)
     tap("[data-testid=save-order]")
     phone.wait_for_url(phone.base_url + f"/customers/{lin.pk}/")
     line = f"quick order, known customer + one product + a coupon: {tap.count} taps"
@@ -130,8 +134,14 @@ def test_known_customer_one_product_and_a_coupon_in_six_taps(phone, shop, staff_
     SHOTS.mkdir(parents=True, exist_ok=True)  # kept beside the screenshots for the record
     (SHOTS / "quick-order-taps.txt").write_text(line + "\n", encoding="utf-8")
     assert tap.count <= 6
-    # Only htmx's own complaints: a resource aborted by a slow machine is not the page's fault.
-    assert [m for m in phone.console_errors if "hx-" in m or "htmx" in m] == []
+    # Leaving the page cuts off a total preview still on its way (the coupon's "input" event
+    # fires one 400 ms after its "change"); htmx logs that abort, nothing else may be logged.
+    aborted = ("htmx:afterRequest", "htmx:sendAbort", "htmx:sendError")
+    assert [
+        m
+        for m in phone.console_errors[before_save:]
+        if ("hx-" in m or "htmx" in m) and not m.startswith(aborted)
+    ] == []
 
     order = Order.objects.filter(customer=lin).latest("id")
     assert (order.net_paid, order.coupon_amount, order.staff_id) == (

@@ -55,7 +55,8 @@ def _shown(value: Any) -> str:
 @pytest.fixture
 def her(org, store1, staff_a, owner):
     apply_industry_template(org, "beauty")
-    ensure_program(org)
+    with translation.override("zh-hans"):  # the tiers are named in the shop's language
+        ensure_program(org)
     fields = list(CustomField.objects.filter(organisation=org))
     custom = {f.key: _value_for(f, n) for n, f in enumerate(fields)}
     customer = make_customer(
@@ -124,6 +125,10 @@ def test_the_card_shows_every_filled_archive_field_and_the_timeline_pages(page, 
     log_in(page, "staff_a", PASSWORD)
     page.goto(page.base_url + f"/customers/{customer.pk}/")
     card = page.locator("[data-testid=call-card]")
+    # At the top of her page: above the timeline, its first facts on the first phone screen.
+    assert card.bounding_box()["y"] < page.locator("#timeline").bounding_box()["y"]
+    points_box = card.locator("[data-testid=card-points]").bounding_box()
+    assert points_box["y"] + points_box["height"] <= 844
     text = card.inner_text()
     assert "欧阳女士" in text  # the salutation of a compound surname
     for field in her["fields"]:
