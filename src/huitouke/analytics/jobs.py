@@ -88,8 +88,27 @@ def local_today(organisation: Organisation, now: dt.datetime | None = None) -> d
     return (now or timezone.now()).astimezone(ZoneInfo(organisation.time_zone)).date()
 
 
-def _claim(organisation: Organisation, as_of: dt.date) -> RefreshRun | None:
-    """Insert this organisation's one running RefreshRun, or None if another one holds it."""
+def _settled(organisation: Organisation, as_of: dt.date) -> bool:
+    """Whether the nightly refresh of this as-of needs no more runs: one finished, or it failed
+    repeatedly (the owner sees the error; retrying every few minutes all day would only load
+    the database)."""
+    runs = RefreshRun.objects.filter(organisation=organisation, as_of=as_of)
+    return (
+        runs.filter(status=RefreshRun.Status.DONE).exists()
+        or runs.filter(status=RefreshRun.Status.FAILED).count() >= MAX_FAILURES_PER_DAY
+    )
+
+
+def _claim(
+    organisation: Organisation, as_of: dt.date, *, unless_settled: bool = False
+) -> RefreshRun | None:
+    """Insert this organisation's one running RefreshRun, or None if another one holds it.
+
+    With `unless_settled` (the nightly), also None when the as-of turns out settled once the
+    claim is held: a worker that found the organisation due may have waited (between its look
+    and its claim) while another one did the whole refresh; the look is repeated under the
+    claim, where no other refresh of the organisation can start or finish.
+    """
     now = timezone.now()
     RefreshRun.objects.filter(
         organisation=organisation,
@@ -102,9 +121,13 @@ def _claim(organisation: Organisation, as_of: dt.date) -> RefreshRun | None:
     )
     try:
         with transaction.atomic():
-            return RefreshRun.objects.create(organisation=organisation, as_of=as_of, started_at=now)
+            run = RefreshRun.objects.create(organisation=organisation, as_of=as_of, started_at=now)
     except IntegrityError:
         return None
+    if unless_settled and _settled(organisation, as_of):
+        RefreshRun.objects.filter(pk=run.pk).delete()
+        return None
+    return run
 
 
 class _Clock:
@@ -576,20 +599,22 @@ _NO_DUE = pl.DataFrame(
 
 
 def refresh_organisation(
-    organisation: Organisation, as_of: dt.date | None = None
+    organisation: Organisation, as_of: dt.date | None = None, *, unless_settled: bool = False
 ) -> RefreshRun | None:
     """Recompute and store every analytics result of an organisation as of a date (default today).
 
     Returns the finished RefreshRun, or None when another refresh of the organisation is
-    running (that one will write the same results). The customer results must succeed (the
-    run fails otherwise); each report is computed and written on its own, and a report that
-    fails is stored as unavailable and listed in the run's `report_errors`.
+    running (that one will write the same results) or, with `unless_settled` (the nightly
+    tick), when the as-of is already done or has failed too often. The customer results must
+    succeed (the run fails otherwise); each report is computed and written on its own, and a
+    report that fails is stored as unavailable and listed in the run's `report_errors`.
     """
     as_of = as_of or local_today(organisation)
-    run = _claim(organisation, as_of)
+    run = _claim(organisation, as_of, unless_settled=unless_settled)
     if run is None:
         logger.info(
-            "analytics refresh of organisation %s skipped: already running", organisation.pk
+            "analytics refresh of organisation %s skipped: already running or done",
+            organisation.pk,
         )
         return None
     clock = _Clock()
@@ -641,16 +666,12 @@ def refresh_due_organisations(now: dt.datetime | None = None) -> list[int]:
         if local.time() < NIGHTLY_AT:
             continue
         today = local.date()
-        runs = RefreshRun.objects.filter(organisation=organisation, as_of=today)
-        # Done for today, or failed repeatedly (the owner sees the error; retrying every few
-        # minutes all day would only load the database).
-        if (
-            runs.filter(status=RefreshRun.Status.DONE).exists()
-            or runs.filter(status=RefreshRun.Status.FAILED).count() >= MAX_FAILURES_PER_DAY
-        ):
+        # A cheap look first; the claim looks again once it holds the organisation, so two
+        # workers ticking together never both refresh it (one done twice, by turns).
+        if _settled(organisation, today):
             continue
         try:
-            if refresh_organisation(organisation, today) is not None:
+            if refresh_organisation(organisation, today, unless_settled=True) is not None:
                 done.append(organisation.pk)
         except Exception:
             # One organisation's bad data must not stop the others' nightly refresh.
