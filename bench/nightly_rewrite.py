@@ -97,6 +97,9 @@ def child(data_dir: Path, as_of: dt.date) -> None:
     import django
 
     django.setup()
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)  # a writer's fallback shows in the output
     from django.conf import settings
 
     from huitouke.accounts.models import Organisation
@@ -125,7 +128,11 @@ def child(data_dir: Path, as_of: dt.date) -> None:
         if table == "analytics_customeranalytics":
             result["rewritten"] = result["per_column"].get("updated_at", 0)
         else:
-            result["rewritten"] = snaps[1][table].height  # replaced: every row written
+            # Written: a row whose id or any value is not as before (a replaced row gets a new
+            # id), plus the rows deleted.
+            before, after = snaps[0][table], snaps[1][table]
+            kept = after.join(before, on=after.columns, how="semi", nulls_equal=True).height
+            result["rewritten"] = after.height - kept + result["only_before"]
         out[table] = result
     print("RESULT " + json.dumps(out))
 
@@ -159,6 +166,8 @@ def main() -> None:
         )
         if done.returncode:
             sys.exit(done.stdout + done.stderr)
+        for warning in (s for s in done.stderr.splitlines() if "failed" in s):
+            print(f"  warning: {warning}")
         line = next(s for s in done.stdout.splitlines() if s.startswith("RESULT "))
         out = json.loads(line.removeprefix("RESULT "))
     print(f"D = {out['as_of']}")

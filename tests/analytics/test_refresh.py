@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 from tests.analytics.shop import AS_OF, shared_world
 
@@ -180,7 +181,9 @@ def test_refresh_stores_due_rows_cycles_and_the_learned_median(org, shop):
             d.due_to_days,
             d.due_now,
         )
-        for d in CustomerDue.objects.filter(organisation=org)
+        for d in CustomerDue.objects.filter(organisation=org).annotate(
+            refreshed_on=F("customer__analytics__as_of")
+        )
     }
     assert due == {
         (c["F"].pk, shop.mask.pk): (273, 215.25, 321.75, True),
