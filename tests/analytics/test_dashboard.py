@@ -306,6 +306,10 @@ def test_act_now_lists(client, shop, owner, staff_a):
     assert "客户A" in silent and "客户H" not in silent
     due = re.search(r'data-testid="due-this-week">(.*?)</section>', html, re.S).group(1)
     assert re.findall(r">客户(\w)</a>", due) == ["F", "F", "C"]  # due now first, then C
+    # Her days since the purchase, derived from the refresh's as_of (no day count is stored):
+    # F's mask 273 and serum 100 days, C's mask 212 (test_refresh's hand-worked due rows).
+    rows = re.findall(r'<div class="act-row">(.*?)</div>', due, re.S)
+    assert [re.findall(r"\b(273|100|212)\b", r) for r in rows] == [["273"], ["100"], ["212"]]
     fading = re.search(r'data-testid="valuable-fading">(.*?)</section>', html, re.S).group(1)
     assert "客户A" in fading
     # Staff A sees only her own customers in every list.

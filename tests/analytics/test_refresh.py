@@ -6,10 +6,13 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 from tests.analytics.shop import AS_OF, shared_world
 
+from huitouke.analytics import queries, reports, results
 from huitouke.analytics.jobs import refresh_due_organisations, refresh_organisation
+from huitouke.analytics.loader import load_frames
 from huitouke.analytics.models import (
     CustomerAnalytics,
     CustomerDue,
@@ -180,7 +183,9 @@ def test_refresh_stores_due_rows_cycles_and_the_learned_median(org, shop):
             d.due_to_days,
             d.due_now,
         )
-        for d in CustomerDue.objects.filter(organisation=org)
+        for d in CustomerDue.objects.filter(organisation=org).annotate(
+            refreshed_on=F("customer__analytics__as_of")
+        )
     }
     assert due == {
         (c["F"].pk, shop.mask.pk): (273, 215.25, 321.75, True),
@@ -199,6 +204,34 @@ def test_refresh_stores_due_rows_cycles_and_the_learned_median(org, shop):
     }
     assert Category.objects.get(pk=shop.mask.pk).learned_cycle_days == 269  # 268.5 rounded up
     assert Category.objects.get(pk=shop.serum.pk).learned_cycle_days is None
+
+
+def test_the_due_list_shows_the_day_counts_the_rows_used_to_store(org, shop, owner):
+    """The due rows store no day count; the dashboard's list derives it from the refresh's
+    as_of and gives the numbers and the order (due now first, then the most days since,
+    then the customer) that the stored `days_since_last` gave: the computed due frame's,
+    which is what used to be stored, on two consecutive days."""
+    c = shop.customers
+    for day in (AS_OF, AS_OF + dt.timedelta(days=1)):
+        refresh_organisation(org, day)
+        listed = [
+            (d.customer_id, d.category_id, d.days_since_last, d.due_now)
+            for d in queries.due_this_week(owner)
+        ]
+        frames = load_frames(org)
+        _, category_stats = reports.cycles_report(frames, day)
+        computed = results.due_rows(frames, day, category_stats)
+        before = sorted(
+            computed.select("customer_id", "category_id", "days_since_last", "due_now").rows(),
+            key=lambda r: (not r[3], -r[2], r[0]),
+        )
+        assert listed == before
+        if day == AS_OF:  # hand-worked: test_refresh_stores_due_rows_cycles_…
+            assert listed == [
+                (c["F"].pk, shop.mask.pk, 273, True),
+                (c["F"].pk, shop.serum.pk, 100, True),
+                (c["C"].pk, shop.mask.pk, 212, False),
+            ]
 
 
 def test_refresh_stores_kpis_per_org_store_and_owner(org, shop, store1, store2, staff_a):

@@ -201,8 +201,6 @@ def test_repurchase_window(org: Any) -> None:
             category=category,
             defaults=dict(
                 organisation=org,
-                as_of=date(2026, 3, 1),
-                days_since_last=40,
                 last_purchase_date=last,
                 due_from_days=30,
                 due_to_days=45,

@@ -78,7 +78,12 @@ def test_due_this_week_is_still_most_overdue_first(org, store1, owner, staff_a) 
     rows = list(queries.due_this_week(owner, limit=50))
     expected = sorted(
         CustomerDue.objects.filter(organisation=org),
-        key=lambda r: (not r.due_now, -r.days_since_last, r.customer_id),
+        # most overdue first: the most days from the purchase to the refresh's date
+        key=lambda r: (
+            not r.due_now,
+            -(local_today(org) - r.last_purchase_date).days,
+            r.customer_id,
+        ),
     )
     assert [(r.customer_id, r.category_id) for r in rows] == [
         (r.customer_id, r.category_id) for r in expected

@@ -345,8 +345,6 @@ _DUE_FIELDS = [
     "customer",
     "category",
     "organisation",
-    "as_of",
-    "days_since_last",
     "last_purchase_date",
     "due_from_days",
     "due_to_days",
@@ -361,8 +359,6 @@ def _due_frame(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) ->
         "customer_id",
         "category_id",
         pl.lit(organisation.pk, pl.Int64).alias("organisation"),
-        pl.lit(str(connection.ops.adapt_datefield_value(as_of)), pl.String).alias("as_of"),
-        "days_since_last",
         pl.col("last_purchase_date").cast(pl.String),
         "due_from_days",
         "due_to_days",
@@ -375,23 +371,23 @@ def _due_frame(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) ->
 
 
 def _write_due(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) -> None:
-    # Yesterday's due rows that are not due any more must go: replace them all at once.
+    # The stored rows become exactly today's, in one transaction: yesterday's rows that are not
+    # due any more are deleted, and of the others only those whose values changed are written
+    # (no day count or as_of is stored, so on a quiet night most rows are left alone).
     if loader.bulk_writes(organisation) and loader.bulk_upsert(
         CustomerDue._meta.db_table,
         _due_frame(organisation, as_of, due),
         [_column(CustomerDue, "customer"), _column(CustomerDue, "category")],
         replace=(_column(CustomerDue, "organisation"), organisation.pk),
+        ignore_for_change=[],
     ):
         return
-    day = connection.ops.adapt_datefield_value(as_of)
     adapt = connection.ops.adapt_datefield_value
     rows = [
         (
             r["customer_id"],
             r["category_id"],
             organisation.pk,
-            day,
-            r["days_since_last"],
             adapt(r["last_purchase_date"]),
             r["due_from_days"],
             r["due_to_days"],
@@ -400,9 +396,17 @@ def _write_due(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) ->
         )
         for r in due.iter_rows(named=True)
     ]
+    keep = {(r[0], r[1]) for r in rows}
     with transaction.atomic():
-        CustomerDue.objects.filter(organisation=organisation).delete()
-        _upsert(CustomerDue, _DUE_FIELDS, rows, ["customer", "category"])
+        stored = CustomerDue.objects.filter(organisation=organisation)
+        gone = [
+            pk
+            for pk, customer, category in stored.values_list("pk", "customer_id", "category_id")
+            if (customer, category) not in keep
+        ]
+        for offset in range(0, len(gone), WRITE_BATCH):
+            CustomerDue.objects.filter(pk__in=gone[offset : offset + WRITE_BATCH]).delete()
+        _upsert(CustomerDue, _DUE_FIELDS, rows, ["customer", "category"], ignore_for_change=[])
 
 
 def _write_reports(organisation: Organisation, as_of: dt.date, outcome: _Outcome) -> None:
@@ -624,6 +628,7 @@ def refresh_organisation(
         clock.lap("write_customers")
         if due is not None and category_stats is not None:
             _write_due(organisation, as_of, due)
+            clock.lap("write_due")
             _write_learned_cycles(organisation, category_stats)
         _write_reports(organisation, as_of, outcome)
         clock.lap("write_reports")

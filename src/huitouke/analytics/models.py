@@ -185,7 +185,13 @@ class RefreshRun(models.Model):
 
 
 class CustomerDue(models.Model):
-    """A customer due (or about to be due) to buy a category again, from the latest refresh."""
+    """A customer due (or about to be due) to buy a category again, from the latest refresh.
+
+    No day count and no as-of date are stored: they would change every night for every row,
+    and the refresh rewrites only the rows whose values changed. Her days since the category's
+    last purchase are the refresh's as_of (her CustomerAnalytics.as_of, written by the same
+    refresh) minus `last_purchase_date` (`queries.due_days`).
+    """
 
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="repurchase_due"
@@ -194,8 +200,6 @@ class CustomerDue(models.Model):
         "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
     )
     category = models.ForeignKey("sales.Category", on_delete=models.CASCADE, related_name="+")
-    as_of = models.DateField()
-    days_since_last = models.IntegerField()
     last_purchase_date = models.DateField()
     due_from_days = models.FloatField()
     due_to_days = models.FloatField()
@@ -216,3 +220,12 @@ class CustomerDue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} due {self.category_id}"
+
+    @property
+    def days_since_last(self) -> int | None:
+        """Days from `last_purchase_date` to the refresh's as_of, on a row read with
+        `refreshed_on` (`queries.due_this_week`); None on a row read without it."""
+        refreshed_on = getattr(self, "refreshed_on", None)
+        if refreshed_on is None:
+            return None
+        return (refreshed_on - self.last_purchase_date).days

@@ -362,16 +362,22 @@ def valuable_fading(
 
 
 def due_this_week(user: Any, limit: int = 12) -> QuerySet[CustomerDue]:
-    """Customers due to rebuy a category now or within the week, most overdue first."""
+    """Customers due to rebuy a category now or within the week, most overdue first.
+
+    Each row carries `refreshed_on` (the refresh's as_of, from her CustomerAnalytics row of the
+    same refresh), so `days_since_last` gives the days from the purchase to that date. Every
+    row of an organisation is of the same refresh, so the earliest purchase is the most
+    overdue (what "days since, descending" ordered before the day count was stored no more).
+    """
     return (
         CustomerDue.objects.filter(
             customer_q(user, "customer__"),
             organisation_id=user.organisation_id,
             customer__merged_into__isnull=True,
         )
+        .annotate(refreshed_on=F("customer__analytics__as_of"))
         .select_related("customer", "category")
-        # Every due row of an organisation has the same as_of (a refresh replaces them all), so
-        # the oldest purchase first is the most overdue first, in the due_org_overdue index.
+        # in the due_org_overdue index's order
         .order_by("-due_now", "last_purchase_date", "customer_id")[:limit]
     )
 

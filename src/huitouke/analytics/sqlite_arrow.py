@@ -64,14 +64,15 @@ def _execute(con: Any, sql: str) -> None:
         statement.execute_update()
 
 
-def _write(path: str, ipc: str, upsert: str, slice_rows: int, delete: str | None) -> None:
+def _write(path: str, ipc: str, upsert: str, slice_rows: int, delete: list[str] | None) -> None:
     """Upsert the rows of an IPC file: into a temporary table, then in slices of slice_rows.
 
     `upsert` is an INSERT … SELECT … FROM temp.huitouke_rows WHERE rowid > ? AND rowid <= ?
     ON CONFLICT … statement. The temporary table is this connection's own and takes no lock on
     the database; each slice is one short IMMEDIATE transaction, so order entry waits at most
-    one slice behind it. With `delete`, that statement and every slice are one transaction
-    (the rows replace the ones deleted, or nothing changes).
+    one slice behind it. With `delete` (statements, e.g. an index on the temporary table and
+    a DELETE of the stored rows it lacks), those and every slice are one transaction (the
+    rows replace the ones deleted, or nothing changes).
     """
     import adbc_driver_manager as adbc
     import adbc_driver_sqlite
@@ -95,7 +96,7 @@ def _write(path: str, ipc: str, upsert: str, slice_rows: int, delete: str | None
             upsert.replace("?", str(lo), 1).replace("?", str(lo + slice_rows), 1)
             for lo in range(0, rows.height, slice_rows)
         ]
-        transactions = [[s] for s in slices] if delete is None else [[delete, *slices]]
+        transactions = [[s] for s in slices] if delete is None else [[*delete, *slices]]
         for statements in transactions:
             _execute(con, "BEGIN IMMEDIATE")
             for sql in statements:
@@ -108,7 +109,7 @@ def main() -> None:
 
     {"path", "queries": [[sql, params], ...], "out"}: write query i's rows to out/i.arrow.
     {"path", "write": {"ipc", "upsert", "slice_rows", "delete"}}: upsert the rows of the IPC
-    file (after the delete statement, in the same transaction, when there is one).
+    file (after the delete statements, in the same transaction, when there are any).
     """
     job = json.load(sys.stdin)
     if "write" in job:

@@ -4,29 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0006_user_language'),
-        ('analytics', '0002_due_and_refresh_claim'),
-        ('customers', '0008_customfield_active'),
-        ('sales', '0004_orderline_import_key'),
+        ("accounts", "0006_user_language"),
+        ("analytics", "0003_due_without_day_counts"),
+        ("customers", "0008_customfield_active"),
+        ("sales", "0004_orderline_import_key"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='customeranalytics',
-            name='ca_org_lifecycle',
+            model_name="customeranalytics",
+            name="ca_org_lifecycle",
         ),
         migrations.AddIndex(
-            model_name='customeranalytics',
-            index=models.Index(fields=['organisation', 'lifecycle', 'reactivated'], name='ca_org_lifecycle_back'),
+            model_name="customeranalytics",
+            index=models.Index(
+                fields=["organisation", "lifecycle", "reactivated"], name="ca_org_lifecycle_back"
+            ),
         ),
         migrations.AddIndex(
-            model_name='customeranalytics',
-            index=models.Index(fields=['organisation', '-clv_if_alive'], name='ca_org_clv_if_alive'),
+            model_name="customeranalytics",
+            index=models.Index(
+                fields=["organisation", "-clv_if_alive"], name="ca_org_clv_if_alive"
+            ),
         ),
         migrations.AddIndex(
-            model_name='customerdue',
-            index=models.Index(fields=['organisation', '-due_now', 'last_purchase_date'], name='due_org_overdue'),
+            model_name="customerdue",
+            index=models.Index(
+                fields=["organisation", "-due_now", "last_purchase_date"], name="due_org_overdue"
+            ),
         ),
     ]

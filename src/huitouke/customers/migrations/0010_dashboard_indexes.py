@@ -5,24 +5,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0006_user_language'),
-        ('customers', '0008_customfield_active'),
+        ("accounts", "0006_user_language"),
+        ("customers", "0008_customfield_active"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['organisation', 'created_at'], name='customer_org_created'),
+            model_name="customer",
+            index=models.Index(fields=["organisation", "created_at"], name="customer_org_created"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['organisation', 'birth_month', 'birth_day'], name='customer_org_birthday'),
+            model_name="customer",
+            index=models.Index(
+                fields=["organisation", "birth_month", "birth_day"], name="customer_org_birthday"
+            ),
         ),
         migrations.AddIndex(
-            model_name='customerstats',
-            index=models.Index(fields=['organisation', 'orders_count'], name='stats_org_orders'),
+            model_name="customerstats",
+            index=models.Index(fields=["organisation", "orders_count"], name="stats_org_orders"),
         ),
     ]
