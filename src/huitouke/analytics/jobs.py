@@ -588,6 +588,11 @@ def _compute(
         )
     )
     outcome.reports_of(
+        ReportKind.FUNNEL,
+        lambda: reports.funnel_reports(table, frames.customers, stores, staff, managers),
+        [*scopes, *(reports.manager_scope(pk) for pk, _store in managers)],
+    )
+    outcome.reports_of(
         ReportKind.TRENDS,
         lambda: trends.trend_reports(frames, as_of, organisation.pk, stores, staff, managers),
         [*scopes, *(reports.manager_scope(pk) for pk, _store in managers)],

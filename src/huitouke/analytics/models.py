@@ -120,6 +120,7 @@ class ReportKind(models.TextChoices):
     TRAFFIC_PROFIT = "traffic_profit", _("Traffic vs profit items")
     CLV = "clv", _("Customer value model")
     TRENDS = "trends", _("Dashboard trends")
+    FUNNEL = "funnel", _("Lifecycle funnel")
 
 
 class Report(models.Model):

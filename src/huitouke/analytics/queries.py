@@ -268,14 +268,29 @@ def _list_url(**params: Any) -> str:
     return f"{reverse('customers:list')}?{query}"
 
 
-def lifecycle_funnel(user: Any) -> dict[str, Any]:
-    """Customers per lifecycle stage (and reactivated) in the user's scope, with list links."""
-    rows = (
-        analytics_for(user)
-        .values("lifecycle")
-        .annotate(n=Count("pk"), back=Count("pk", filter=Q(reactivated=True)))
+def lifecycle_funnel(user: Any, *, live: bool = False) -> dict[str, Any]:
+    """Customers per lifecycle stage (and reactivated) in the user's scope, with list links.
+
+    Read from the newest refresh's "funnel" report of her scope (the stages are the refresh's
+    own results, so the count is the same as counting the analytics rows, without reading every
+    customer on each view: 100k customers cost a 50 ms scan); counted live when there is no
+    such report yet or `live` is asked for. Customers merged or moved between owners since the
+    refresh count where they were at the refresh, like every number "as of" it.
+    """
+    report = (
+        None if live else latest_report(user.organisation_id, ReportKind.FUNNEL, trends_scope(user))
     )
-    counts = {r["lifecycle"]: r["n"] for r in rows}
+    if report is not None:
+        counts = dict(report.data.get("counts", {}))
+        reactivated = int(report.data.get("reactivated", 0))
+    else:
+        rows = (
+            analytics_for(user)
+            .values("lifecycle")
+            .annotate(n=Count("pk"), back=Count("pk", filter=Q(reactivated=True)))
+        )
+        counts = {r["lifecycle"]: r["n"] for r in rows}
+        reactivated = sum(r["back"] for r in rows)
     stages = [
         {
             "code": s,
@@ -285,7 +300,6 @@ def lifecycle_funnel(user: Any) -> dict[str, Any]:
         }
         for s in STAGES
     ]
-    reactivated = sum(r["back"] for r in rows)
     return {
         "stages": stages,
         "total": sum(counts.values()),

@@ -28,6 +28,7 @@ __all__ = [
     "category_performance",
     "cohort_reports",
     "cycles_report",
+    "funnel_reports",
     "json_rows",
     "kpi_reports",
     "manager_scope",
@@ -290,3 +291,42 @@ def traffic_profit_report(frames: Frames, as_of: dt.date) -> dict[str, Any]:
             table.sort(["revenue_cents", "product_id"], descending=[True, False]).head(MAX_PRODUCTS)
         ),
     }
+
+
+def funnel_reports(
+    table: pl.DataFrame,
+    customers: pl.DataFrame,
+    store_ids: Iterable[int],
+    owner_ids: Iterable[int],
+    managers: Iterable[tuple[int, int | None]] = (),
+) -> dict[str, dict[str, Any]]:
+    """Customers per lifecycle stage and how many of them came back, per scope, from the
+    refresh's own customer results: what the dashboard's funnel shows without counting every
+    customer on each view (analytics.queries.lifecycle_funnel). Scopes by customer, as the live
+    count (accounts.scoping.customer_q): "" all, "store:ID" homed there, "owner:ID" hers,
+    "manager:ID" her store's plus her own."""
+    rows = table.select("customer_id", lifecycle="stage", reactivated="reactivated").join(
+        customers.select("customer_id", "store_id", "owner_id"), on="customer_id", how="left"
+    )
+
+    def data(part: pl.DataFrame) -> dict[str, Any]:
+        counts = part.group_by("lifecycle").agg(
+            n=pl.len(), back=pl.col("reactivated").fill_null(False).sum()
+        )
+        by_stage = {str(r["lifecycle"]): int(r["n"]) for r in counts.iter_rows(named=True)}
+        return {
+            "counts": by_stage,
+            "reactivated": int(sum(int(r["back"]) for r in counts.iter_rows(named=True))),
+        }
+
+    out = {"": data(rows)}
+    for pk in store_ids:
+        out[store_scope(pk)] = data(rows.filter(pl.col("store_id") == pk))
+    for pk in owner_ids:
+        out[owner_scope(pk)] = data(rows.filter(pl.col("owner_id") == pk))
+    for pk, store_id in managers:
+        seen = pl.col("owner_id") == pk
+        if store_id is not None:
+            seen = seen | (pl.col("store_id") == store_id)
+        out[manager_scope(pk)] = data(rows.filter(seen))
+    return out
