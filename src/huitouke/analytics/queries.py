@@ -451,10 +451,12 @@ def birthdays_this_week(
     birthdays = visible.values_list(
         "birthday_kind", "birth_month", "birth_day", "birth_leap_month"
     ).distinct()
-    for kind, month, day_, leap in birthdays.order_by():
-        when = _celebration(kind, month or 0, day_ or 0, bool(leap), today)
+    for kind, b_month, b_day, leap in birthdays.order_by():
+        when = _celebration(kind, b_month or 0, b_day or 0, bool(leap), today)
         if when is not None and when <= end:
-            same = Q(birthday_kind=kind, birth_month=month, birth_day=day_, birth_leap_month=leap)
+            same = Q(
+                birthday_kind=kind, birth_month=b_month, birth_day=b_day, birth_leap_month=leap
+            )
             on_day[when] = on_day[when] | same if when in on_day else same
     found: list[tuple[dt.date, Customer]] = []
     for when in sorted(on_day):
