@@ -9,12 +9,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.utils import translation
 from tests.automation.conftest import local, make_rule, make_sms_template, send_sms
 from tests.helpers import make_customer
 
 from huitouke.automation import engine
+from huitouke.automation.actions import new_rule
 from huitouke.automation.holdout import holdout_draw, in_holdout
 from huitouke.automation.models import Enrolment, EnrolmentStatus, Trigger
+from huitouke.automation.rule_actions import clean_rule
 from huitouke.automation.triggers import Occurrence
 from huitouke.messaging.actions import ensure_settings
 from huitouke.messaging.models import Message, MessageStatus, MessageTemplate
@@ -287,3 +291,28 @@ def test_an_evening_event_is_messaged_the_next_morning(
     assert send_due(now=local(2026, 5, 21, 8, 59)) == {}
     assert send_due(now=local(2026, 5, 21, 9, 0)) == {"sent": 1}
     assert timedelta(0) < message.next_attempt_at - message.created_at < timedelta(hours=11)
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_a_bad_rule_condition_is_named_in_words_without_its_path(org: Any, lang: str) -> None:
+    """Issue 15 item 2: the rule's extra conditions are refused with the compiler's message (the
+    field by its name, in the user's language), never with an identifier such as
+    "conditions.0.value" in front of it."""
+    rule = new_rule(
+        org,
+        name="条件",
+        actions=[{"type": "create_task", "title": "回访"}],
+        conditions={
+            "version": 1,
+            "match": "all",
+            "conditions": [{"field": "store", "op": "in", "value": "滨江"}],
+        },
+    )
+    with translation.override(lang), pytest.raises(ValidationError) as caught:
+        clean_rule(rule)
+    messages = caught.value.message_dict["conditions"]
+    assert messages, caught.value.message_dict
+    label = "门店" if lang == "zh-hans" else "store"
+    for message in messages:
+        assert "conditions." not in message and "value:" not in message, message
+        assert label in message.lower() or label in message, message

@@ -152,9 +152,9 @@ def clean_rule(rule: AutomationRule) -> None:
         try:
             compile_segment(rule.conditions, organisation, scope=ALL)  # checked only
         except SegmentError as exc:
-            errors.setdefault("conditions", []).extend(
-                f"{path}: {message}" if path else message for path, message in exc.errors
-            )
+            # The compiler's messages name the field in words (segments.compiler); the path
+            # ("conditions.0.value") is an identifier and stays off the screen.
+            errors.setdefault("conditions", []).extend(message for _path, message in exc.errors)
     share = Decimal(str(rule.holdout_share if rule.holdout_share is not None else "0"))
     if not Decimal("0") <= share <= Decimal("0.5"):
         errors.setdefault("holdout_share", []).append(_("Hold out between 0 and 50%."))
