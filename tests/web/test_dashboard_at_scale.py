@@ -196,3 +196,29 @@ def test_birthdays_this_week_reads_only_the_first_ones_and_keeps_their_order(org
         got = queries.birthdays_this_week(owner, today, limit=limit)
         assert [(when, c.pk) for when, c in got] == brute[:limit]
     assert len(brute) == 3 * 7 + 2
+
+
+def test_never_bought_counts_the_same_for_the_owner_without_the_join(
+    client, org, store1, owner, staff_a
+) -> None:
+    """The owner's 潜客 figure is two index-only counts (stats with no order, less the merged
+    customers among them); it must equal the plain count, also after merges of a customer who
+    never bought and of one who did (whose stats then say 0)."""
+    people = _shop(org, store1, owner, staff_a)
+    never = make_customer(org, name="没买过", home_store=store1)
+    make_customer(org, name="也没买过", home_store=store1, owner=staff_a)
+    do_merge_customers(keep=people[1], duplicate=never, actor=owner)
+    do_merge_customers(keep=people[0], duplicate=people[2], actor=owner)
+
+    def plain(user) -> int:
+        return sum(
+            1
+            for c in Customer.objects.visible_to(user).select_related("stats")
+            if c.stats.orders_count == 0
+        )
+
+    for user in (owner, staff_a):
+        client.force_login(user)
+        shown = client.get("/").context["potential"]
+        assert shown == plain(user), user
+    assert plain(owner) == 2  # 潜客 and 也没买过; the two merged-away customers not

@@ -18,11 +18,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from huitouke.accounts.http import AuthedRequest
+from huitouke.accounts.models import Role
 from huitouke.analytics import queries
 from huitouke.analytics.jobs import local_today
 from huitouke.analytics.models import ReportKind
 from huitouke.analytics.views import dashboard_context
-from huitouke.customers.models import Customer
+from huitouke.customers.models import Customer, CustomerStats
 from huitouke.customers.queries import get_customer_for
 from huitouke.followups.actions import do_create_task
 from huitouke.followups.models import TaskKind
@@ -47,9 +48,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         "help_anchor": "dashboard",
         "customers_total": customers.count(),
         "customers_new_today": customers.filter(created_at__gte=start).count(),
-        "potential": customers.filter(
-            stats__organisation_id=user.organisation_id, stats__orders_count=0
-        ).count(),
+        "potential": _never_bought(user, customers),
         "orders_today": today_totals["n"] or 0,
         "revenue_today": today_totals["revenue"] or 0,
         "unowned": customers.filter(owner__isnull=True).count()
@@ -65,6 +64,26 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         **dashboard_context(user),
     }
     return render(request, "web/dashboard.html", ctx)
+
+
+def _never_bought(user: Any, customers: Any) -> int:
+    """Customers in the user's scope who have not bought yet (潜客 on the dashboard).
+
+    For the owner, two index-only counts instead of a join over every never-bought customer:
+    the organisation's stats rows with no order, less those of customers merged away (their
+    orders moved to the kept customer, so their stats say 0).
+    """
+    if getattr(user, "role", "") == Role.OWNER:
+        org_id = user.organisation_id
+        never = CustomerStats.objects.filter(organisation_id=org_id, orders_count=0).count()
+        merged_away = Customer.objects.filter(organisation_id=org_id, merged_into__isnull=False)
+        merged = CustomerStats.objects.filter(
+            customer_id__in=merged_away.values("pk"), orders_count=0
+        ).count()
+        return never - merged
+    return int(
+        customers.filter(stats__organisation_id=user.organisation_id, stats__orders_count=0).count()
+    )
 
 
 ACT_NOW_KINDS = ("turning-silent", "due", "birthdays", "valuable-fading")
