@@ -587,15 +587,17 @@ def _compute(
             "pk", "store_id"
         )
     )
+    # The dashboard's reports also have one scope per store manager (what she counts live).
+    viewer_scopes = [*scopes, *(reports.manager_scope(pk) for pk, _store in managers)]
     outcome.reports_of(
         ReportKind.FUNNEL,
         lambda: reports.funnel_reports(table, frames.customers, stores, staff, managers),
-        [*scopes, *(reports.manager_scope(pk) for pk, _store in managers)],
+        viewer_scopes,
     )
     outcome.reports_of(
         ReportKind.TRENDS,
         lambda: trends.trend_reports(frames, as_of, organisation.pk, stores, staff, managers),
-        [*scopes, *(reports.manager_scope(pk) for pk, _store in managers)],
+        viewer_scopes,
     )
     clock.lap("reports")
     return table, due, category_stats, outcome, source

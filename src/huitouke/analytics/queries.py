@@ -197,9 +197,9 @@ def report_scope(user: Any) -> str:
 
 
 def trends_scope(user: Any) -> str:
-    """Which stored "trends" report a user reads: exactly what her live dashboard counts
-    (accounts.scoping), so a manager reads her own report (her store plus the customers she owns
-    in other stores), not the store's."""
+    """Which stored dashboard report ("trends", "funnel") a user reads: exactly what her live
+    dashboard counts (accounts.scoping), so a manager reads her own report (her store plus the
+    customers she owns in other stores), not the store's."""
     if user.role == Role.MANAGER:
         return manager_scope(user.pk)
     return report_scope(user)

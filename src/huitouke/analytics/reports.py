@@ -1,7 +1,8 @@
 """Organisation-level reports of a refresh, as JSON-ready dicts keyed by scope.
 
 Scopes: "" is the whole organisation, "store:ID" a store and "owner:ID" a staff member's own
-customers ("manager:ID", a store manager's, only for the dashboard trends: `trends`). KPIs credit orders to the store they were placed in (DESIGN §5); customer-based
+customers ("manager:ID", a store manager's, only for the dashboard's trends and funnel).
+KPIs credit orders to the store they were placed in (DESIGN §5); customer-based
 reports (cohorts, second purchases) follow the customer's home store. Pure functions of the
 loaded frames; `jobs` stores the results as Report rows.
 """
