@@ -188,7 +188,11 @@ class Customer(Birthday):
             # The list pages count and page unmerged customers of one organisation newest first;
             # with merged_into in the index both the COUNT and the LIMIT query stay index-only.
             models.Index(fields=["organisation", "merged_into", "-id"], name="customer_org_id"),
-            models.Index(fields=["organisation", "owner", "-id"], name="customer_org_owner"),
+            # merged_into after the owner: "without an owner" counts from the index alone (the
+            # dashboard), and her own list (merged_into IS NULL) still reads it in -id order.
+            models.Index(
+                fields=["organisation", "owner", "merged_into", "-id"], name="customer_org_owner"
+            ),
             models.Index(fields=["organisation", "home_store", "-id"], name="customer_org_store"),
             models.Index(fields=["organisation", "name"], name="customer_org_name"),
             models.Index(fields=["organisation", "wechat_id"], name="customer_org_wechat"),

@@ -25,8 +25,6 @@ from huitouke.customers.models import Customer
 from huitouke.customers.phones import national
 from huitouke.customers.queries import get_customer_for
 
-PAGE_SIZE = 50
-
 
 def _add_errors(form: Any, exc: ValidationError) -> None:
     if hasattr(exc, "error_dict"):

@@ -19,6 +19,7 @@ from huitouke.accounts.models import Role, User
 from huitouke.customers.models import Customer, CustomField
 from huitouke.segments import actions
 from huitouke.segments.compiler import SegmentError, compile_segment, empty_definition
+from huitouke.segments.customer_list import PAGE_SIZE, list_rows
 from huitouke.segments.describe import ID_CHOICE_FIELDS, describe_definition, id_choices
 from huitouke.segments.fields import FIELDS, OP_LABELS
 from huitouke.segments.models import Segment
@@ -214,16 +215,11 @@ def segment_count(request: AuthedRequest) -> HttpResponse:
 def segment_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     segment = _get_segment(request, pk)
     try:
-        qs = (
-            _members(request, segment.definition)
-            .select_related("stats", "owner", "home_store", "analytics")
-            .prefetch_related("tags")
-            .order_by("-id")
-        )
+        qs = list_rows(_members(request, segment.definition))
         error = None
     except SegmentError as exc:
         qs, error = Customer.objects.none(), "; ".join(m for _p, m in exc.errors)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     # The nightly sizes count the whole organisation's members: the owner's figures only. Others
     # see the members they may see (the list below), never a count of those they may not.
     snapshots = (
