@@ -167,6 +167,7 @@ def test_an_empty_list_says_what_to_do_next(page, org, staff_a):
         "/tasks/?tab=done",
         "/sales/orders/",
         "/customers/",
+        "/segments/",
     ):
         page.goto(page.base_url + path)
         empty = page.locator("[data-testid=empty]")
