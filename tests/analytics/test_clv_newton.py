@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from autograd import grad, hessian
-from lifetimes import BetaGeoFitter
+from lifetimes import BetaGeoFitter, GammaGammaFitter
 from lifetimes.datasets import load_cdnow_summary
 from scipy.optimize import approx_fprime
 
@@ -175,3 +175,58 @@ def test_fit_clv_predictions_equal_the_public_functions():
         previous = cumulative
     want *= alive * res.expected_aov
     np.testing.assert_allclose(res.predicted_clv, want, rtol=1e-8, atol=0)
+
+
+# --- Gamma-Gamma ------------------------------------------------------------------------------
+
+
+def _cdnow_spend() -> tuple[np.ndarray, np.ndarray]:
+    """Repeat customers' (x, mean repeat spend) from lifetimes' CDNOW summary, spend mean 1."""
+    from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
+
+    data = load_cdnow_summary_data_with_monetary_value()
+    rep = data[data["frequency"] > 0]
+    m = rep["monetary_value"].to_numpy(dtype=float)
+    return rep["frequency"].to_numpy(dtype=float), m / m.mean()
+
+
+def _lifetimes_gg_nll(theta, x, m, penalizer):
+    return GammaGammaFitter._negative_log_likelihood(theta, x, m, np.ones_like(x), penalizer)
+
+
+@pytest.mark.parametrize("penalizer", [0.0, 0.1])
+@pytest.mark.parametrize(
+    "theta", [np.zeros(3), np.log([6.25, 3.74, 0.5]), np.array([1.0, -0.5, 2])]
+)
+def test_gamma_gamma_gradient_and_hessian_equal_lifetimes_by_autograd(penalizer, theta):
+    x, m = _cdnow_spend()
+    objective = clv._GammaGammaObjective(x, m, penalizer)
+    value, gradient, hess = objective.evaluate(theta, hessian=True)
+    assert value == pytest.approx(float(_lifetimes_gg_nll(theta, x, m, penalizer)), rel=1e-12)
+    want_grad = grad(_lifetimes_gg_nll)(theta, x, m, penalizer)
+    np.testing.assert_allclose(gradient, want_grad, rtol=1e-9, atol=1e-12)
+    want_hess = hessian(_lifetimes_gg_nll)(theta, x, m, penalizer)
+    np.testing.assert_allclose(hess, want_hess, rtol=1e-8, atol=1e-11)
+    params = clv.GammaGammaParams(*np.exp(theta))
+    want_ll = clv.gamma_gamma_log_likelihood(params, x, m).sum()
+    assert objective.log_likelihood == pytest.approx(want_ll, rel=1e-12)
+
+
+def test_many_repeat_customers_are_fitted_by_newton_as_lifetimes_fits_them():
+    rng = np.random.default_rng(8)
+    n = clv._NEWTON_ROWS + 5_000
+    x = (rng.geometric(0.4, n)).astype(float)
+    nu = rng.gamma(3.74, 1 / 15.44, n)
+    m = rng.gamma(6.25 * x, 1 / nu) / x
+    fit = clv.fit_gamma_gamma(x, m)
+    scale = m.mean()
+    objective = clv._GammaGammaObjective(x, m / scale, 0.0)
+    bfgs, _ = clv._minimize(objective, 3, 500, "Gamma-Gamma")
+    got = [fit.params.p, fit.params.q, fit.params.gamma / scale]
+    np.testing.assert_allclose(np.log(got), bfgs, rtol=0, atol=1e-6)
+    theirs = GammaGammaFitter().fit(x, m)
+    np.testing.assert_allclose(
+        list(vars(fit.params).values()), theirs.params_.to_numpy(), rtol=1e-4
+    )
+    ll = clv.gamma_gamma_log_likelihood(fit.params, x, m).sum()
+    assert fit.log_likelihood == pytest.approx(ll, rel=1e-12)

@@ -9,9 +9,9 @@ in units of `freq_days` days (7 = weeks, as in the paper).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -561,23 +561,13 @@ def fit_bgnbd(
     # Time is rescaled so max T = 1 (conditioning); alpha scales back, as lifetimes does, so
     # the penalizer means the same thing in both.
     scale = float(Ta.max())
-    objective = _BgNbdObjective(xa, ta / scale, Ta / scale, penalizer)
-    found = None
-    if objective.rows > _NEWTON_ROWS:
-        stride = xa.shape[0] // _WARM_SAMPLE
-        sample = _BgNbdObjective(
-            xa[::stride], ta[::stride] / scale, Ta[::stride] / scale, penalizer
-        )
-        try:
-            start, nit_sample = _minimize(sample, 4, max_iterations, "BG/NBD")
-        except ClvDataError:
-            start, nit_sample = np.zeros(4), 0
-        found = _newton(objective, start, max_iterations)
-        if found is not None:
-            found = (found[0], found[1] + nit_sample)
-    if found is None:
-        found = _minimize(objective, 4, max_iterations, "BG/NBD")
-    theta, nit = found
+    theta, nit, objective = _fit(
+        lambda k: _BgNbdObjective(xa[::k], ta[::k] / scale, Ta[::k] / scale, penalizer),
+        xa.shape[0],
+        4,
+        max_iterations,
+        "BG/NBD",
+    )
     objective(theta)  # its log-likelihood at the optimum
     r, alpha, a, b = np.exp(theta)
     params = BgNbdParams(r=float(r), alpha=float(alpha * scale), a=float(a), b=float(b))
@@ -586,12 +576,47 @@ def fit_bgnbd(
     return BgNbdFit(params, ll, int(xa.shape[0]), int((xa > 0).sum()), nit)
 
 
+class _Objective(Protocol):
+    """A mean negative log-likelihood on log-parameters (BG/NBD or Gamma-Gamma)."""
+
+    rows: int
+    log_likelihood: float
+
+    def __call__(self, theta: Float) -> tuple[float, Float]: ...
+
+    def evaluate(self, theta: Float, *, hessian: bool) -> tuple[float, Float, Float | None]: ...
+
+
+def _fit(
+    build: Callable[[int], _Objective], n_rows: int, n_params: int, max_iterations: int, what: str
+) -> tuple[Float, int, _Objective]:
+    """The optimum of build(1) (the objective on every row), its iterations and the objective.
+
+    build(k) is the objective on every k-th row. On more than _NEWTON_ROWS distinct rows BFGS
+    fits a strided sample of _WARM_SAMPLE rows and Newton's method, with the exact Hessian,
+    takes that optimum to the full data's (3 to 5 evaluations over every row instead of
+    ~20-30); BFGS on the full data if Newton fails.
+    """
+    objective = build(1)
+    if objective.rows > _NEWTON_ROWS:
+        try:
+            start, nit_sample = _minimize(
+                build(n_rows // _WARM_SAMPLE), n_params, max_iterations, what
+            )
+        except ClvDataError:
+            start, nit_sample = np.zeros(n_params), 0
+        found = _newton(objective, start, max_iterations)
+        if found is not None:
+            return found[0], found[1] + nit_sample, objective
+    return (*_minimize(objective, n_params, max_iterations, what), objective)
+
+
 # Newton from a sample's optimum is used when the fit has more distinct rows than this.
 _NEWTON_ROWS = 200_000
 _WARM_SAMPLE = 50_000
 
 
-def _newton(objective: _BgNbdObjective, theta: Float, max_steps: int) -> tuple[Float, int] | None:
+def _newton(objective: _Objective, theta: Float, max_steps: int) -> tuple[Float, int] | None:
     """Newton's method with backtracking from theta; None unless it converges.
 
     Stops when the step is below 1e-9 in every log-parameter (relative 1e-9 in the parameters,
@@ -902,42 +927,68 @@ def gamma_gamma_log_likelihood(
 
 
 class _GammaGammaObjective:
-    """Mean negative log-likelihood of Gamma-Gamma on log-parameters, with gradient."""
+    """Mean negative log-likelihood of Gamma-Gamma on log-parameters, gradient and Hessian."""
 
     def __init__(self, x: Float, m: Float, penalizer: float) -> None:
         self.n = x.shape[0]
-        self.ux, count = np.unique(x, return_counts=True)
-        self.uc = count.astype(np.float64)
+        self.rows = self.n
+        self.ux, code = _distinct_counts(x)
+        self.uc = np.bincount(code, minlength=self.ux.shape[0]).astype(np.float64)
         self.x, self.xm = x, x * m
+        self.sum_x = float(x.sum())
         self.sum_log_m = float(np.log(m).sum())
         self.sum_x_log_xm = _dot(x, np.log(self.xm))
         self.penalizer = penalizer
+        self.log_likelihood = float("nan")  # total, at the last point evaluated
 
     def __call__(self, theta: Float) -> tuple[float, Float]:
-        p, q, g = np.exp(theta)
+        value, grad, _ = self.evaluate(theta, hessian=False)
+        return value, grad
+
+    def evaluate(self, theta: Float, *, hessian: bool) -> tuple[float, Float, Float | None]:
+        """Objective, gradient and (when asked) Hessian, all in log-parameters."""
+        p, q, g = (float(v) for v in np.exp(theta))
         n, ux, uc = self.n, self.ux, self.uc
-        lg_xmg = np.log(self.xm + g)
+        pxq = p * ux + q
+        xmg = self.xm + g
+        lg = np.log(xmg)
+        inv = np.reciprocal(xmg, out=xmg)
+        sum_lg, sum_x_lg = float(lg.sum()), _dot(self.x, lg)
+        sum_inv, sum_x_inv = float(inv.sum()), _dot(self.x, inv)
         ll = (
-            _dot(uc, gammaln(p * ux + q) - gammaln(p * ux))
+            _dot(uc, gammaln(pxq) - gammaln(p * ux))
             - n * gammaln(q)
             + n * q * np.log(g)
             + p * self.sum_x_log_xm  # (p x - 1) log m + p x log x, summed
             - self.sum_log_m
-            - _dot(p * self.x + q, lg_xmg)
+            - p * sum_x_lg
+            - q * sum_lg
         )
         grad_ll = np.array(
             [
-                _dot(uc * ux, digamma(p * ux + q) - digamma(p * ux))
-                + self.sum_x_log_xm
-                - _dot(self.x, lg_xmg),
-                _dot(uc, digamma(p * ux + q)) - n * digamma(q) + n * np.log(g) - lg_xmg.sum(),
-                n * q / g - ((p * self.x + q) / (self.xm + g)).sum(),
+                _dot(uc * ux, digamma(pxq) - digamma(p * ux)) + self.sum_x_log_xm - sum_x_lg,
+                _dot(uc, digamma(pxq)) - n * digamma(q) + n * np.log(g) - sum_lg,
+                n * q / g - p * sum_x_inv - q * sum_inv,
             ]
         )
+        self.log_likelihood = float(ll)
         params = np.array([p, q, g])
         value = -ll / n + self.penalizer * _dot(params, params)
         grad = -grad_ll * params / n + 2.0 * self.penalizer * params * params
-        return float(value), grad
+        if not hessian:
+            return float(value), grad, None
+        tg = _trigamma(pxq)
+        h = np.zeros((3, 3))
+        h[0, 0] = _dot(uc * ux * ux, tg - _trigamma(p * ux))
+        h[0, 1] = _dot(uc * ux, tg)
+        h[0, 2] = -sum_x_inv
+        h[1, 1] = _dot(uc, tg) - n * float(_trigamma(q))
+        h[1, 2] = n / g - sum_inv
+        h[2, 2] = -n * q / (g * g) + p * _dot(self.x, inv * inv) + q * _dot(inv, inv)
+        h = np.triu(h) + np.triu(h, 1).T
+        hess = -(h * np.outer(params, params) + np.diag(grad_ll * params)) / n
+        hess += np.diag(4.0 * self.penalizer * params * params)
+        return float(value), grad, hess
 
 
 def fit_gamma_gamma(
@@ -975,12 +1026,17 @@ def fit_gamma_gamma(
     # Money is rescaled to mean 1 for conditioning; gamma scales back, the log-likelihood
     # picks up the Jacobian -n log(scale), recomputed below on the original scale.
     scale = float(m.mean())
-    theta, nit = _minimize(
-        _GammaGammaObjective(xa, m / scale, penalizer), 3, max_iterations, "Gamma-Gamma"
+    theta, nit, objective = _fit(
+        lambda k: _GammaGammaObjective(xa[::k], m[::k] / scale, penalizer),
+        xa.shape[0],
+        3,
+        max_iterations,
+        "Gamma-Gamma",
     )
+    objective(theta)  # its log-likelihood at the optimum
     p, q, g = np.exp(theta)
     params = GammaGammaParams(p=float(p), q=float(q), gamma=float(g * scale))
-    ll = float(gamma_gamma_log_likelihood(params, xa, m).sum())
+    ll = objective.log_likelihood - xa.shape[0] * float(np.log(scale))
     return GammaGammaFit(params, ll, int(xa.shape[0]), nit)
 
 
