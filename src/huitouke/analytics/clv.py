@@ -568,7 +568,6 @@ def fit_bgnbd(
         max_iterations,
         "BG/NBD",
     )
-    objective(theta)  # its log-likelihood at the optimum
     r, alpha, a, b = np.exp(theta)
     params = BgNbdParams(r=float(r), alpha=float(alpha * scale), a=float(a), b=float(b))
     # On the original time scale each repeat purchase's density is 1/scale times smaller.
@@ -591,6 +590,10 @@ def _fit(
     build: Callable[[int], _Objective], n_rows: int, n_params: int, max_iterations: int, what: str
 ) -> tuple[Float, int, _Objective]:
     """The optimum of build(1) (the objective on every row), its iterations and the objective.
+
+    The objective's last evaluation is at the optimum (BFGS: `_minimize` checks its gradient
+    there) or 1e-9 from it in every log-parameter (Newton's last step, where the
+    log-likelihood differs by ~n * 1e-18), so its log_likelihood is the fit's.
 
     build(k) is the objective on every k-th row. On more than _NEWTON_ROWS distinct rows BFGS
     fits a strided sample of _WARM_SAMPLE rows and Newton's method, with the exact Hessian,
@@ -1033,7 +1036,6 @@ def fit_gamma_gamma(
         max_iterations,
         "Gamma-Gamma",
     )
-    objective(theta)  # its log-likelihood at the optimum
     p, q, g = np.exp(theta)
     params = GammaGammaParams(p=float(p), q=float(q), gamma=float(g * scale))
     ll = objective.log_likelihood - xa.shape[0] * float(np.log(scale))
