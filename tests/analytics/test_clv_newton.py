@@ -230,3 +230,23 @@ def test_many_repeat_customers_are_fitted_by_newton_as_lifetimes_fits_them():
     )
     ll = clv.gamma_gamma_log_likelihood(fit.params, x, m).sum()
     assert fit.log_likelihood == pytest.approx(ll, rel=1e-12)
+
+
+@pytest.mark.parametrize("far", [-800.0, 800.0])
+def test_objectives_at_parameters_that_underflow_or_overflow_do_not_raise(far):
+    # BFGS's line search tries such points; they must come back as inf or nan (which it
+    # rejects), not as ZeroDivisionError (a small shop's refresh once failed so).
+    x, t_x, T = _cdnow("jittered")
+    spend_x, spend = _cdnow_spend()
+    objectives = [
+        clv._BgNbdObjective(x, t_x, T, 0.0),
+        clv._GammaGammaObjective(spend_x, spend, 0.0),
+    ]
+    for objective, n_params in zip(objectives, (4, 3), strict=True):
+        for j in range(n_params):
+            theta = np.zeros(n_params)
+            theta[j] = far
+            with np.errstate(all="ignore"):
+                value, gradient, hess = objective.evaluate(theta, hessian=True)
+            assert gradient.shape == (n_params,) and hess is not None
+            assert isinstance(value, float)

@@ -407,7 +407,7 @@ class _BgNbdObjective:
 
     def evaluate(self, theta: Float, *, hessian: bool) -> tuple[float, Float, Float | None]:
         """Objective, gradient and (when asked) Hessian, all in log-parameters."""
-        r, alpha, a, b = (float(v) for v in np.exp(theta))
+        r, alpha, a, b = np.exp(theta)  # numpy scalars: 1/0 is inf, not an exception
         n, ux, uc = self.n, self.ux, self.uc
         # x-only terms, over distinct x.
         lg_x = gammaln(r + ux) - gammaln(r) + gammaln(a + b) + gammaln(b + ux) - gammaln(b)
@@ -950,7 +950,7 @@ class _GammaGammaObjective:
 
     def evaluate(self, theta: Float, *, hessian: bool) -> tuple[float, Float, Float | None]:
         """Objective, gradient and (when asked) Hessian, all in log-parameters."""
-        p, q, g = (float(v) for v in np.exp(theta))
+        p, q, g = np.exp(theta)  # numpy scalars: 1/0 is inf, not an exception
         n, ux, uc = self.n, self.ux, self.uc
         pxq = p * ux + q
         xmg = self.xm + g
