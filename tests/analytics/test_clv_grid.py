@@ -1,7 +1,8 @@
 """The tabulated closed form used for many horizons gives the direct hyp2f1 values.
 
-`_expected_if_alive_at` reads log_h(s)/s from a table per repeat count when a count has
-enough (customer, horizon) pairs; the direct `_expected_if_alive` (one hyp2f1 per value,
+`_expected_if_alive_at` (the weighted sums of `_expected_if_alive_sums` with one horizon per
+row) reads log_h(s)/s from a table per repeat count when a count has enough (customer,
+horizon) pairs; the direct `_expected_if_alive` (one hyp2f1 per value,
 itself checked against mpmath in test_clv_numerics.py) is the reference here.
 """
 
