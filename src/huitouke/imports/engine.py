@@ -102,6 +102,7 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
         self.order_key = order_key if one_order_per_row else visit_key
         self.tz = ZoneInfo(organisation.time_zone or "Asia/Shanghai")
         self.db_time = local_datetime_adapter(self.tz)
+        self._money_binding()
         self.summary = ImportSummary(kind=kind, mode=mode, dry_run=dry_run)
         self.platform: str | None = None
         self.columns_of: dict[str, str] = {}
