@@ -11,7 +11,13 @@ subprocess):
     (start-up, reading, matching, writing, customer stats, the job record);
 (b) the limit: the customer, order and order-line rows that (a) wrote, read back from (a)'s
     database before the clock starts, inserted with `executemany` in one transaction on a
-    plain sqlite3 connection with the project's pragmas (WAL, synchronous=NORMAL).
+    plain sqlite3 connection with the project's pragmas (WAL, synchronous=NORMAL);
+(b+) the same with every row (a) leaves that is not bookkeeping (also the customers' stats,
+    loyalty accounts and tier changes) and, as on Django's connections, foreign keys
+    enforced: the rows they point to that (a) made (organisation, store, categories,
+    products, tiers, loyalty settings) are copied in before the clock starts. The import
+    must write those rows and honour those constraints, so (b+) is the fair limit; the
+    ratio is judged against it, and (b)'s printed beside it.
 
 (c) the same rows as an .xlsx workbook (written by openpyxl before the clock starts), imported
     as (a) into a third fresh database: timed against (a), and its customer, order and line
@@ -39,9 +45,11 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import zip_longest
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -59,6 +67,17 @@ CATALOGUE = {
 PRICES = ["39.90", "59.00", "88.00", "128.00", "168.00", "199.00", "268.00", "388.00"]
 # The tables (b) writes: the rows of an order import that are not bookkeeping.
 TABLES = ["customers_customer", "sales_order", "sales_orderline"]
+# What (b+) writes besides: the other rows of the import that are not bookkeeping.
+MORE_TABLES = ["customers_customerstats", "loyalty_loyaltyaccount", "loyalty_tierchange"]
+# The rows those point to that the import made, copied into (b+)'s database untimed.
+PARENT_TABLES = [
+    "accounts_organisation",
+    "accounts_store",
+    "sales_category",
+    "sales_product",
+    "loyalty_tier",
+    "loyalty_loyaltysettings",
+]
 START = datetime(2023, 1, 1, 9, 0)
 
 
@@ -139,18 +158,27 @@ def write_xlsx(csv_path: Path, path: Path) -> None:
 SKIP_COLUMNS = {"created_at", "updated_at"}
 
 
-def comparable_rows(db_path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """read_rows without the bookkeeping times, with each value's SQLite storage class."""
+def comparable_rows(db_path: Path, table: str) -> Iterator[list[tuple[object, ...]]]:
+    """read_rows of one table without the bookkeeping times, with each value's SQLite storage
+    class, in batches (at 1M rows two whole tables side by side would not fit in memory)."""
     con = sqlite3.connect(db_path)
     try:
-        out = {}
-        for table in TABLES:
-            names = [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
-            cols = ", ".join(f"{n}, typeof({n})" for n in names if n not in SKIP_COLUMNS)
-            out[table] = con.execute(f"SELECT {cols} FROM {table} ORDER BY id").fetchall()
-        return out
+        names = [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
+        cols = ", ".join(f"{n}, typeof({n})" for n in names if n not in SKIP_COLUMNS)
+        cursor = con.execute(f"SELECT {cols} FROM {table} ORDER BY id")
+        while batch := cursor.fetchmany(50_000):
+            yield batch
     finally:
         con.close()
+
+
+def same_rows(one: Path, other: Path) -> bool:
+    """Whether the two databases hold the same rows of TABLES, value by value and by class."""
+    for table in TABLES:
+        for mine, theirs in zip_longest(comparable_rows(one, table), comparable_rows(other, table)):
+            if mine != theirs:
+                return False
+    return True
 
 
 def child_env(data_dir: Path) -> dict[str, str]:
@@ -185,27 +213,44 @@ def run_import(data_dir: Path, csv_path: Path) -> float:
     return seconds
 
 
-def read_rows(db_path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """The rows (a) wrote to the tables (b) inserts, in insertion order."""
+def read_rows(db_path: Path, tables: list[str] = TABLES) -> dict[str, list[tuple[object, ...]]]:
+    """The rows (a) wrote to `tables`, in insertion order."""
     con = sqlite3.connect(db_path)
     try:
-        return {t: con.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in TABLES}
+        return {t: con.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}
     finally:
         con.close()
 
 
-def raw_insert(db_path: Path, rows: dict[str, list[tuple[object, ...]]]) -> float:
-    """Insert the same rows with executemany in one transaction; return seconds."""
+def _insert(con: sqlite3.Connection, rows: dict[str, list[tuple[object, ...]]]) -> None:
+    for table, values in rows.items():
+        if values:
+            marks = ",".join("?" * len(values[0]))
+            con.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
+
+
+def raw_insert(
+    db_path: Path,
+    rows: dict[str, list[tuple[object, ...]]],
+    parents: dict[str, list[tuple[object, ...]]] | None = None,
+) -> float:
+    """Insert the rows with executemany in one transaction; return seconds.
+
+    With `parents` (b+): those rows go in first, untimed, and the timed insert enforces the
+    foreign keys as Django's connections do (PRAGMA foreign_keys=ON; checked at COMMIT).
+    """
     con = sqlite3.connect(db_path, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")
     try:
+        if parents is not None:
+            con.execute("BEGIN")
+            _insert(con, parents)
+            con.execute("COMMIT")
+            con.execute("PRAGMA foreign_keys=ON")
         started = time.perf_counter()
         con.execute("BEGIN")
-        for table in TABLES:
-            if rows[table]:
-                marks = ",".join("?" * len(rows[table][0]))
-                con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows[table])
+        _insert(con, rows)
         con.execute("COMMIT")
         return time.perf_counter() - started
     finally:
@@ -313,13 +358,20 @@ def main() -> None:
 
         raw_db = fresh_db(root / "raw")
         raw = raw_insert(raw_db, rows)
+        every = {**rows, **read_rows(ours_db, MORE_TABLES)}
+        more = ", ".join(f"{t} {len(every[t]):,}" for t in MORE_TABLES)
+        fair_db = fresh_db(root / "raw_fk")
+        fair = raw_insert(fair_db, every, read_rows(ours_db, PARENT_TABLES))
 
-        print(f"rows written: {counts}")
+        del rows, every  # the xlsx comparison below needs the memory
+        print(f"rows written: {counts}; (b+) also {more}")
         print(f"(a) huitouke import orders : {ours:8.2f} s  ({args.rows / ours:,.0f} rows/s)")
         print(f"(b) raw executemany        : {raw:8.2f} s  ({args.rows / raw:,.0f} rows/s)")
-        ratio = ours / raw
+        print(f"(b+) every row, foreign keys: {fair:8.2f} s  ({args.rows / fair:,.0f} rows/s)")
+        print(f"a / b  {ours / raw:.2f}x (three tables, no foreign keys)")
+        ratio = ours / fair
         verdict = "within" if ratio <= LIMIT else "OVER"
-        print(f"ratio {ratio:.2f}x: {verdict} the {LIMIT}x limit")
+        print(f"a / b+ {ratio:.2f}x: {verdict} the {LIMIT}x limit")
         missed = ratio > LIMIT
 
         if args.xlsx:
@@ -335,7 +387,7 @@ def main() -> None:
             print(
                 f"(c) huitouke import orders .xlsx: {xlsx:8.2f} s  ({args.rows / xlsx:,.0f} rows/s)"
             )
-            same = comparable_rows(xlsx_db) == comparable_rows(ours_db)
+            same = same_rows(xlsx_db, ours_db)
             print(
                 "xlsx rows vs csv rows (value and storage class):", "same" if same else "DIFFERENT"
             )

@@ -102,6 +102,7 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
         self.order_key = order_key if one_order_per_row else visit_key
         self.tz = ZoneInfo(organisation.time_zone or "Asia/Shanghai")
         self.db_time = local_datetime_adapter(self.tz)
+        self._money_binding()
         self.summary = ImportSummary(kind=kind, mode=mode, dry_run=dry_run)
         self.platform: str | None = None
         self.columns_of: dict[str, str] = {}
@@ -134,10 +135,18 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
         # What is alive before the import (Django, every loaded module) is kept out of the
         # collector's way meanwhile: the import's millions of short-lived objects trigger many
         # full collections, and each would walk all of it again (~10% of a large import).
+        # Nor is the collector run while importing: the rows and their tuples hold no cycles
+        # and go with their reference counts (a 100k-row import leaves 0 unreachable objects
+        # for gc.collect() afterwards), while the collector's passes over them cost about a
+        # fifth of the import's CPU time.
+        enabled = gc.isenabled()
         gc.freeze()
+        gc.disable()
         try:
             return self._run()
         finally:
+            if enabled:
+                gc.enable()
             gc.unfreeze()
 
     def _run(self) -> ImportSummary:
