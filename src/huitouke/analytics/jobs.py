@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Field, Model
 from django.utils import timezone
@@ -32,6 +33,7 @@ from huitouke.analytics.models import (
     Report,
     ReportKind,
 )
+from huitouke.customers.models import Customer
 from huitouke.sales.models import Category
 
 __all__ = [
@@ -314,13 +316,32 @@ def _analytics_frame(
     )
 
 
+def _bulk_writes(organisation: Organisation) -> bool:
+    """Whether the customer and due rows are written in bulk rather than by executemany.
+
+    On PostgreSQL by COPY into a temporary table and one upsert, for a shop of any size from
+    settings.ANALYTICS_COPY_MIN_CUSTOMERS (0: all; the customer count is asked only above 0):
+    its fixed cost is a temporary table, not a process start, and even at 500 customers it
+    is about 4x faster than executemany, whose every row is a statement PostgreSQL parses and
+    plans (docs/benchmarks.md, target 3). Only outside a transaction: the COPY writer's
+    failure must roll back only its own. On SQLite by the child process, for large shops
+    (`loader.bulk_writes`).
+    """
+    if connection.vendor != "postgresql":
+        return loader.bulk_writes(organisation)
+    if connection.in_atomic_block:
+        return False
+    least = settings.ANALYTICS_COPY_MIN_CUSTOMERS
+    return least <= 0 or Customer.objects.filter(organisation=organisation).count() >= least
+
+
 def _write_customers(organisation: Organisation, as_of: dt.date, table: pl.DataFrame) -> None:
     # A stored row whose results (as_of included) are what was computed is not rewritten, so
     # a second refresh of the same day writes only the customers whose orders changed;
     # updated_at then says when her results last changed.
-    # A large shop's rows go through the child process's bulk upsert (about 3x faster), or on
-    # PostgreSQL through COPY into a temporary table and one upsert.
-    written = loader.bulk_writes(organisation) and loader.bulk_upsert(
+    # A large shop's rows go through the child process's bulk upsert on SQLite (about 3x
+    # faster), every shop's on PostgreSQL through COPY into a temporary table and one upsert.
+    written = _bulk_writes(organisation) and loader.bulk_upsert(
         CustomerAnalytics._meta.db_table,
         _analytics_frame(table, organisation, as_of),
         [_column(CustomerAnalytics, "customer")],
@@ -374,7 +395,7 @@ def _write_due(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) ->
     # The stored rows become exactly today's, in one transaction: yesterday's rows that are not
     # due any more are deleted, and of the others only those whose values changed are written
     # (no day count or as_of is stored, so on a quiet night most rows are left alone).
-    if loader.bulk_writes(organisation) and loader.bulk_upsert(
+    if _bulk_writes(organisation) and loader.bulk_upsert(
         CustomerDue._meta.db_table,
         _due_frame(organisation, as_of, due),
         [_column(CustomerDue, "customer"), _column(CustomerDue, "category")],
