@@ -323,3 +323,38 @@ def test_refresh_on_demand_task_and_button(client, org, shop, owner, staff_a):
     assert client.post("/analytics/refresh/").status_code == 403
     client.force_login(owner)
     assert client.post("/analytics/refresh/").status_code == 302
+
+
+def _stored_reports() -> list[tuple]:
+    """Every report row as the database holds it (and on SQLite each value's storage class)."""
+    from django.db import connection
+
+    columns = "organisation_id, kind, scope, as_of, data, computed_at"
+    if connection.vendor == "sqlite":
+        columns += ", " + ", ".join(f"typeof({c})" for c in columns.split(", "))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM analytics_report ORDER BY kind, scope")
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def test_the_reports_upsert_stores_what_bulk_create_stores(org, shop):
+    """The refresh writes its reports in one executemany upsert; the rows are the ORM's
+    bulk_create's value by value (storage class too on SQLite), inserted and on conflict."""
+    from huitouke.analytics import jobs
+
+    refresh_organisation(org, AS_OF)
+    computed = {(r.kind, r.scope): r.data for r in Report.objects.filter(organisation=org)}
+    assert len(computed) > 10
+    now = timezone.now()
+    Report.objects.all().delete()
+    Report.objects.bulk_create(
+        Report(organisation=org, kind=k, scope=s, as_of=AS_OF, data=d, computed_at=now)
+        for (k, s), d in computed.items()
+    )
+    by_orm = _stored_reports()
+    Report.objects.all().delete()
+    jobs._upsert_reports(org, AS_OF, computed, now)  # inserted
+    assert _stored_reports() == by_orm
+    Report.objects.update(data={"x": "旧"}, computed_at=now - dt.timedelta(days=1))
+    jobs._upsert_reports(org, AS_OF, computed, now)  # updated on conflict
+    assert _stored_reports() == by_orm

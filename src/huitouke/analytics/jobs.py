@@ -430,6 +430,33 @@ def _write_due(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) ->
         _upsert(CustomerDue, _DUE_FIELDS, rows, ["customer", "category"], ignore_for_change=[])
 
 
+_REPORT_FIELDS = ["organisation", "kind", "scope", "as_of", "data", "computed_at"]
+_REPORT_KEY = ["organisation", "kind", "scope", "as_of"]
+
+
+def _upsert_reports(
+    organisation: Organisation,
+    as_of: dt.date,
+    reports: dict[tuple[str, str], dict[str, Any]],
+    now: dt.datetime,
+) -> None:
+    """Every report in one upsert, the values prepared as the ORM's bulk_create prepares them.
+
+    Not bulk_create itself: on PostgreSQL it sends the rows as arrays for UNNEST, and psycopg
+    escapes every JSON text for its array literal in Python (most of a small shop's report
+    write). An executemany of one prepared upsert sends each JSON as one quoted string.
+    """
+    ops = connection.ops
+    data = Report._meta.get_field("data")
+    assert isinstance(data, Field)
+    day, at = ops.adapt_datefield_value(as_of), ops.adapt_datetimefield_value(now)
+    rows = [
+        (organisation.pk, kind, scope, day, data.get_db_prep_save(d, connection), at)
+        for (kind, scope), d in reports.items()
+    ]
+    _upsert(Report, _REPORT_FIELDS, rows, _REPORT_KEY)
+
+
 def _write_reports(organisation: Organisation, as_of: dt.date, outcome: _Outcome) -> None:
     """Every report at once; if that fails, each on its own so one bad row loses only itself."""
     now = timezone.now()
@@ -446,13 +473,12 @@ def _write_reports(organisation: Organisation, as_of: dt.date, outcome: _Outcome
 
     upsert = {
         "update_conflicts": True,
-        "unique_fields": ["organisation", "kind", "scope", "as_of"],
+        "unique_fields": _REPORT_KEY,
         "update_fields": ["data", "computed_at"],
     }
-    rows = [row(kind, scope, d) for (kind, scope), d in outcome.reports.items()]
     try:
         with transaction.atomic():
-            Report.objects.bulk_create(rows, batch_size=500, **upsert)  # type: ignore[arg-type]
+            _upsert_reports(organisation, as_of, outcome.reports, now)
         return
     except DatabaseError as exc:
         logger.warning("analytics refresh: writing the reports at once failed (%s)", exc)
