@@ -11,7 +11,11 @@ from django.utils import timezone
 from tests.analytics.shop import AS_OF, shared_world
 
 from huitouke.analytics import queries, reports, results
-from huitouke.analytics.jobs import refresh_due_organisations, refresh_organisation
+from huitouke.analytics.jobs import (
+    MAX_FAILURES_PER_DAY,
+    refresh_due_organisations,
+    refresh_organisation,
+)
 from huitouke.analytics.loader import load_frames
 from huitouke.analytics.models import (
     CustomerAnalytics,
@@ -303,6 +307,19 @@ def test_the_nightly_tick_refreshes_after_half_past_two_local_once_a_day(org, sh
     assert refresh_due_organisations(after) == [org.pk]
     assert refresh_due_organisations(after + dt.timedelta(hours=1)) == []
     assert RefreshRun.objects.get().as_of == AS_OF
+
+
+def test_the_nightly_tick_tries_a_failing_day_three_times(org, shop):
+    after = dt.datetime(2024, 6, 29, 18, 45, tzinfo=dt.UTC)  # 02:45 in Shanghai
+    failed = RefreshRun.Status.FAILED
+    for _ in range(MAX_FAILURES_PER_DAY - 1):
+        RefreshRun.objects.create(organisation=org, as_of=AS_OF, status=failed)
+    assert refresh_due_organisations(after) == [org.pk]  # fewer failures: tried again
+    assert refresh_due_organisations(after) == []  # done
+    RefreshRun.objects.filter(status=RefreshRun.Status.DONE).delete()
+    RefreshRun.objects.create(organisation=org, as_of=AS_OF, status=failed)
+    assert refresh_due_organisations(after) == []  # the day's failures used up
+    assert refresh_due_organisations(after + dt.timedelta(days=1)) == [org.pk]  # a new day
 
 
 def test_an_organisation_without_data_refreshes_to_empty_results(other_org):
