@@ -375,3 +375,43 @@ def test_the_reports_upsert_stores_what_bulk_create_stores(org, shop):
     Report.objects.update(data={"x": "旧"}, computed_at=now - dt.timedelta(days=1))
     jobs._upsert_reports(org, AS_OF, computed, now)  # updated on conflict
     assert _stored_reports() == by_orm
+
+
+def test_the_refresh_commits_without_waiting_for_the_disk_and_restores_the_setting(
+    org, shop, monkeypatch
+):
+    """On PostgreSQL the refresh's writes commit with synchronous_commit off (its results can be
+    computed again); the connection's own setting is back afterwards, also after a failure."""
+    from django.db import connection
+
+    from huitouke.analytics import jobs
+
+    if connection.vendor != "postgresql":
+        assert refresh_organisation(org, AS_OF) is not None
+        return
+
+    def setting() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO local")
+    seen = []
+    real = jobs._write_customers
+
+    def write_customers(*args):
+        seen.append(setting())
+        real(*args)
+
+    monkeypatch.setattr(jobs, "_write_customers", write_customers)
+    assert refresh_organisation(org, AS_OF) is not None
+    assert (seen, setting()) == (["off"], "local")
+
+    def broken(*args):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(jobs, "_write_customers", broken)
+    with pytest.raises(RuntimeError):
+        refresh_organisation(org, AS_OF + dt.timedelta(days=1))
+    assert setting() == "local"
