@@ -669,14 +669,14 @@ def refresh_organisation(
     report that fails is stored as unavailable and listed in the run's `report_errors`.
     """
     as_of = as_of or local_today(organisation)
-    run = _claim(organisation, as_of, unless_settled=unless_settled)
-    if run is None:
-        logger.info(
-            "analytics refresh of organisation %s skipped: already running or done",
-            organisation.pk,
-        )
-        return None
-    with _recomputable_commits():
+    with _recomputable_commits():  # the claim too: another worker sees it once committed
+        run = _claim(organisation, as_of, unless_settled=unless_settled)
+        if run is None:
+            logger.info(
+                "analytics refresh of organisation %s skipped: already running or done",
+                organisation.pk,
+            )
+            return None
         _refresh(organisation, as_of, run)
     run.refresh_from_db()
     return run
@@ -686,8 +686,8 @@ def refresh_organisation(
 def _recomputable_commits() -> Iterator[None]:
     """On PostgreSQL, the refresh's own commits do not wait for their WAL to reach the disk.
 
-    Everything a refresh writes can be computed again, and a small shop's refresh commits six
-    or seven times (each write its own transaction, so order entry never waits long behind
+    Everything a refresh writes can be computed again (its claim is seen by other workers
+    once committed, flushed or not), and a small shop's refresh commits seven or eight times (each write its own transaction, so order entry never waits long behind
     it): on a busy disk those flushes were a large part of its time. A crash can lose only the
     last moments' commits, in order (the WAL is written in sequence): never the results
     without the earlier ones, nor the run marked done without its results, so at worst the
