@@ -35,7 +35,8 @@ seconds per shop (wall, and worker-seconds), the refresh's own time per shop (th
 timings) and the per-shop overhead around it (the loop's look, the claim, the run's row), the
 shops each worker did, the 2-worker speed-up and its target. The machine and the load average
 are printed before and after. Exits 1 when a check fails, or when the speed-up misses 1.6x
-from 100 organisations on (fewer shops are over too soon to time).
+from 100 organisations on (fewer shops are over too soon to time). --workers 2 runs only the
+2-worker pass (a full-size pass where both do not fit the time; no speed-up then).
 """
 
 from __future__ import annotations
@@ -487,6 +488,11 @@ def main() -> None:
     parser.add_argument("--orders-per-customer", type=int, default=10)
     parser.add_argument("--staff-per-org", type=int, default=2)
     parser.add_argument("--refill", action="store_true", help="fill again even if reusable")
+    parser.add_argument(
+        "--workers",
+        default=",".join(map(str, WORKERS)),
+        help="the runs, as worker counts (default 1,2; the speed-up needs both 1 and 2)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -497,6 +503,12 @@ def main() -> None:
         sys.exit("DATABASE_URL=postgres://…/DB names the PostgreSQL database to fill and use")
     if min(args.orgs, args.customers_per_org) < 1 or args.orders_per_customer < 0:
         sys.exit("--orgs and --customers-per-org must be at least 1")
+    try:
+        runs = [int(w) for w in args.workers.split(",")]
+    except ValueError:
+        runs = []
+    if not runs or min(runs) < 1:
+        sys.exit("--workers takes worker counts, e.g. 1,2 or 2")
     import psycopg
 
     with psycopg.connect(url) as pg:
@@ -507,7 +519,7 @@ def main() -> None:
     orgs = counts["accounts_organisation"]
     rows: dict[int, dict[str, Any]] = {}
     problems: list[str] = []
-    for workers in WORKERS:
+    for workers in runs:
         _reset(url)
         run = _run(workers)
         wrong, own = _check(url, run, counts)
@@ -542,14 +554,17 @@ def main() -> None:
             f"| {workers} | {r['seconds']:.1f} | {r['per_shop_ms']:.1f} | {r['worker_ms']:.1f} "
             f"| {r['refresh_ms']:.1f} | {r['overhead_ms']:.1f} | {r['shops']} | {r['check']} |"
         )
-    speedup = rows[1]["seconds"] / rows[2]["seconds"]
-    checked = orgs >= TARGET_FROM_ORGS
-    verdict = ("OK" if speedup >= SPEEDUP else "MISSED") if checked else "not checked below "
-    verdict += "" if checked else f"{TARGET_FROM_ORGS} shops"
-    print(f"\n2-worker speed-up {speedup:.2f}× (target ≥ {SPEEDUP:g}×: {verdict})")
+    if 1 in rows and 2 in rows:
+        speedup = rows[1]["seconds"] / rows[2]["seconds"]
+        checked = orgs >= TARGET_FROM_ORGS
+        verdict = ("OK" if speedup >= SPEEDUP else "MISSED") if checked else "not checked below "
+        verdict += "" if checked else f"{TARGET_FROM_ORGS} shops"
+        print(f"\n2-worker speed-up {speedup:.2f}× (target ≥ {SPEEDUP:g}×: {verdict})")
+        if checked and speedup < SPEEDUP:
+            problems.append(f"speed-up {speedup:.2f}× < {SPEEDUP:g}×")
+    else:
+        print("\n2-worker speed-up not measured: the runs were not both 1 and 2 workers")
     print(f"load at the end {tuple(round(x, 2) for x in os.getloadavg())}")
-    if checked and speedup < SPEEDUP:
-        problems.append(f"speed-up {speedup:.2f}× < {SPEEDUP:g}×")
     if problems:
         sys.exit("failed: " + "; ".join(problems))
 

@@ -189,6 +189,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # From this many customers on, the analytics refresh reads the embedded SQLite database with the
 # Arrow reader in a child process (analytics/sqlite_arrow.py): it pays for its ~0.3 s start.
 ANALYTICS_CHILD_READER_MIN_CUSTOMERS = env_int("ANALYTICS_CHILD_READER_MIN_CUSTOMERS", 20_000)
+# From this many customers on (0: every shop), the refresh writes its customer and due rows on
+# PostgreSQL by COPY and one upsert instead of executemany (analytics/jobs.py `_bulk_writes`).
+ANALYTICS_COPY_MIN_CUSTOMERS = env_int("ANALYTICS_COPY_MIN_CUSTOMERS", 0)
 
 # --- cache and background jobs ------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL")

@@ -11,7 +11,11 @@ from django.utils import timezone
 from tests.analytics.shop import AS_OF, shared_world
 
 from huitouke.analytics import queries, reports, results
-from huitouke.analytics.jobs import refresh_due_organisations, refresh_organisation
+from huitouke.analytics.jobs import (
+    MAX_FAILURES_PER_DAY,
+    refresh_due_organisations,
+    refresh_organisation,
+)
 from huitouke.analytics.loader import load_frames
 from huitouke.analytics.models import (
     CustomerAnalytics,
@@ -305,6 +309,19 @@ def test_the_nightly_tick_refreshes_after_half_past_two_local_once_a_day(org, sh
     assert RefreshRun.objects.get().as_of == AS_OF
 
 
+def test_the_nightly_tick_tries_a_failing_day_three_times(org, shop):
+    after = dt.datetime(2024, 6, 29, 18, 45, tzinfo=dt.UTC)  # 02:45 in Shanghai
+    failed = RefreshRun.Status.FAILED
+    for _ in range(MAX_FAILURES_PER_DAY - 1):
+        RefreshRun.objects.create(organisation=org, as_of=AS_OF, status=failed)
+    assert refresh_due_organisations(after) == [org.pk]  # fewer failures: tried again
+    assert refresh_due_organisations(after) == []  # done
+    RefreshRun.objects.filter(status=RefreshRun.Status.DONE).delete()
+    RefreshRun.objects.create(organisation=org, as_of=AS_OF, status=failed)
+    assert refresh_due_organisations(after) == []  # the day's failures used up
+    assert refresh_due_organisations(after + dt.timedelta(days=1)) == [org.pk]  # a new day
+
+
 def test_an_organisation_without_data_refreshes_to_empty_results(other_org):
     run = refresh_organisation(other_org, AS_OF)
     assert run is not None and run.status == "done" and run.customers == 0
@@ -323,3 +340,78 @@ def test_refresh_on_demand_task_and_button(client, org, shop, owner, staff_a):
     assert client.post("/analytics/refresh/").status_code == 403
     client.force_login(owner)
     assert client.post("/analytics/refresh/").status_code == 302
+
+
+def _stored_reports() -> list[tuple]:
+    """Every report row as the database holds it (and on SQLite each value's storage class)."""
+    from django.db import connection
+
+    columns = "organisation_id, kind, scope, as_of, data, computed_at"
+    if connection.vendor == "sqlite":
+        columns += ", " + ", ".join(f"typeof({c})" for c in columns.split(", "))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM analytics_report ORDER BY kind, scope")
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def test_the_reports_upsert_stores_what_bulk_create_stores(org, shop):
+    """The refresh writes its reports in one executemany upsert; the rows are the ORM's
+    bulk_create's value by value (storage class too on SQLite), inserted and on conflict."""
+    from huitouke.analytics import jobs
+
+    refresh_organisation(org, AS_OF)
+    computed = {(r.kind, r.scope): r.data for r in Report.objects.filter(organisation=org)}
+    assert len(computed) > 10
+    now = timezone.now()
+    Report.objects.all().delete()
+    Report.objects.bulk_create(
+        Report(organisation=org, kind=k, scope=s, as_of=AS_OF, data=d, computed_at=now)
+        for (k, s), d in computed.items()
+    )
+    by_orm = _stored_reports()
+    Report.objects.all().delete()
+    jobs._upsert_reports(org, AS_OF, computed, now)  # inserted
+    assert _stored_reports() == by_orm
+    Report.objects.update(data={"x": "旧"}, computed_at=now - dt.timedelta(days=1))
+    jobs._upsert_reports(org, AS_OF, computed, now)  # updated on conflict
+    assert _stored_reports() == by_orm
+
+
+def test_the_refresh_commits_without_waiting_for_the_disk_and_restores_the_setting(
+    org, shop, monkeypatch
+):
+    """On PostgreSQL the refresh's writes commit with synchronous_commit off (its results can be
+    computed again); the connection's own setting is back afterwards, also after a failure."""
+    from django.db import connection
+
+    from huitouke.analytics import jobs
+
+    if connection.vendor != "postgresql":
+        assert refresh_organisation(org, AS_OF) is not None
+        return
+
+    def setting() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO local")
+    seen = []
+    real = jobs._write_customers
+
+    def write_customers(*args):
+        seen.append(setting())
+        real(*args)
+
+    monkeypatch.setattr(jobs, "_write_customers", write_customers)
+    assert refresh_organisation(org, AS_OF) is not None
+    assert (seen, setting()) == (["off"], "local")
+
+    def broken(*args):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(jobs, "_write_customers", broken)
+    with pytest.raises(RuntimeError):
+        refresh_organisation(org, AS_OF + dt.timedelta(days=1))
+    assert setting() == "local"

@@ -153,7 +153,9 @@ def test_the_child_writer_stores_what_the_cursor_stores(monkeypatch):
         clv_if_alive=pl.lit(float("-inf")),
     )
     table = results.customer_results(core, due, predictions)
-    with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9):
+    with override_settings(
+        ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9, ANALYTICS_COPY_MIN_CUSTOMERS=10**9
+    ):
         jobs._write_customers(org, AS_OF, table)
     by_cursor = _stored_rows()
     assert len(by_cursor) == core.height
@@ -222,7 +224,9 @@ def test_the_child_replaces_the_due_rows_as_the_cursor_does():
             today.head(1).with_columns(category_id=pl.lit(other.pk, pl.Int64)),
         ]
     )
-    cursor_only = override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9)
+    cursor_only = override_settings(
+        ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9, ANALYTICS_COPY_MIN_CUSTOMERS=10**9
+    )
     with cursor_only:
         jobs._write_due(org, AS_OF, today)
     by_cursor = _stored_due()
@@ -257,7 +261,9 @@ def test_a_second_write_of_the_same_results_rewrites_only_the_changed_rows(path)
         clv_if_alive=pl.lit(None, pl.Float64),
     )
     table = results.customer_results(core, due, predictions)
-    with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=threshold):
+    with override_settings(
+        ANALYTICS_CHILD_READER_MIN_CUSTOMERS=threshold, ANALYTICS_COPY_MIN_CUSTOMERS=threshold
+    ):
         assert loader.child_io(org) == (path == "child" and connection.vendor == "sqlite")
         jobs._write_customers(org, AS_OF, table)
         expected = _stored_rows()
@@ -282,7 +288,7 @@ def test_the_copy_writer_stores_what_the_cursor_stores(monkeypatch, caplog):
     on conflict, and due rows replaced."""
     org = build(HAND_WORKED, 90, 180, 365)
     if connection.vendor != "postgresql":
-        assert loader.bulk_writes(org) == loader.child_io(org)
+        assert jobs._bulk_writes(org) == loader.child_io(org)
         return
     cfg = results.Settings.of(org)
     core = current.core_results_from_stats(org, AS_OF, cfg)
@@ -304,9 +310,11 @@ def test_the_copy_writer_stores_what_the_cursor_stores(monkeypatch, caplog):
         clv_if_alive=pl.lit(float("-inf")),
     )
     table = results.customer_results(core, due, predictions)
-    assert loader.bulk_writes(org)
-    with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9):
-        assert not loader.bulk_writes(org)
+    assert jobs._bulk_writes(org)
+    with override_settings(
+        ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9, ANALYTICS_COPY_MIN_CUSTOMERS=10**9
+    ):
+        assert not jobs._bulk_writes(org)
         jobs._write_customers(org, AS_OF, table)
     by_cursor = _stored_rows()
     assert len(by_cursor) == core.height
@@ -331,7 +339,9 @@ def test_the_copy_writer_stores_what_the_cursor_stores(monkeypatch, caplog):
     _, category_stats = reports.cycles_report(frames, AS_OF)
     today = results.due_rows(frames, AS_OF, category_stats)
     assert today.height > 0
-    with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9):
+    with override_settings(
+        ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9, ANALYTICS_COPY_MIN_CUSTOMERS=10**9
+    ):
         jobs._write_due(org, AS_OF, today)
     due_by_cursor = _stored_due()
     jobs._write_due(org, AS_OF, today.with_columns(due_from_days=pl.col("due_from_days") - 1))
@@ -448,8 +458,10 @@ def test_the_next_nights_due_rows_rewrite_only_what_changed(path):
     def key(op: str, rows: pl.DataFrame) -> tuple[str, int, int]:
         return (op, int(rows["customer_id"][0]), int(rows["category_id"][0]))
 
-    with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=threshold):
-        assert loader.bulk_writes(org) == (path == "bulk")
+    with override_settings(
+        ANALYTICS_CHILD_READER_MIN_CUSTOMERS=threshold, ANALYTICS_COPY_MIN_CUSTOMERS=threshold
+    ):
+        assert jobs._bulk_writes(org) == (path == "bulk")
         jobs._write_due(org, AS_OF, today)
         first = _stored_due()
         with _DueWrites() as log:
@@ -471,6 +483,8 @@ def test_the_next_nights_due_rows_rewrite_only_what_changed(path):
     after = _stored_due()
     # The same rows as a write from scratch by the cursor.
     CustomerDue.objects.all().delete()
-    with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9):
+    with override_settings(
+        ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9, ANALYTICS_COPY_MIN_CUSTOMERS=10**9
+    ):
         jobs._write_due(org, AS_OF + dt.timedelta(days=2), night)
     assert _stored_due() == after

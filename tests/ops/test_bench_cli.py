@@ -48,6 +48,7 @@ def test_tenants_help_documents_the_sizes_and_the_target() -> None:
     text = _help("tenants.py")
     assert "--orgs" in text and "--customers-per-org" in text and "--orders-per-customer" in text
     assert "1.6x" in text and "Exits 1" in text
+    assert "--workers" in text and "2-worker pass" in text
 
 
 @pytest.mark.django_db(transaction=True)

@@ -12,14 +12,16 @@ import datetime as dt
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Field, Model
+from django.db.models import Count, Field, Model, Q
 from django.utils import timezone
 
 from huitouke.accounts.models import Organisation, Role, Store, User
@@ -32,6 +34,7 @@ from huitouke.analytics.models import (
     Report,
     ReportKind,
 )
+from huitouke.customers.models import Customer
 from huitouke.sales.models import Category
 
 __all__ = [
@@ -92,11 +95,11 @@ def _settled(organisation: Organisation, as_of: dt.date) -> bool:
     """Whether the nightly refresh of this as-of needs no more runs: one finished, or it failed
     repeatedly (the owner sees the error; retrying every few minutes all day would only load
     the database)."""
-    runs = RefreshRun.objects.filter(organisation=organisation, as_of=as_of)
-    return (
-        runs.filter(status=RefreshRun.Status.DONE).exists()
-        or runs.filter(status=RefreshRun.Status.FAILED).count() >= MAX_FAILURES_PER_DAY
-    )
+    counts = RefreshRun.objects.filter(organisation=organisation, as_of=as_of).aggregate(
+        done=Count("pk", filter=Q(status=RefreshRun.Status.DONE)),
+        failed=Count("pk", filter=Q(status=RefreshRun.Status.FAILED)),
+    )  # one query: the nightly loop asks this of every organisation, twice of those it does
+    return bool(counts["done"]) or counts["failed"] >= MAX_FAILURES_PER_DAY
 
 
 def _claim(
@@ -314,13 +317,32 @@ def _analytics_frame(
     )
 
 
+def _bulk_writes(organisation: Organisation) -> bool:
+    """Whether the customer and due rows are written in bulk rather than by executemany.
+
+    On PostgreSQL by COPY into a temporary table and one upsert, for a shop of any size from
+    settings.ANALYTICS_COPY_MIN_CUSTOMERS (0: all; the customer count is asked only above 0):
+    its fixed cost is a temporary table, not a process start, and even at 500 customers it
+    is about 4x faster than executemany, whose every row is a statement PostgreSQL parses and
+    plans (docs/benchmarks.md, target 3). Only outside a transaction: the COPY writer's
+    failure must roll back only its own. On SQLite by the child process, for large shops
+    (`loader.bulk_writes`).
+    """
+    if connection.vendor != "postgresql":
+        return loader.bulk_writes(organisation)
+    if connection.in_atomic_block:
+        return False
+    least = settings.ANALYTICS_COPY_MIN_CUSTOMERS
+    return least <= 0 or Customer.objects.filter(organisation=organisation).count() >= least
+
+
 def _write_customers(organisation: Organisation, as_of: dt.date, table: pl.DataFrame) -> None:
     # A stored row whose results (as_of included) are what was computed is not rewritten, so
     # a second refresh of the same day writes only the customers whose orders changed;
     # updated_at then says when her results last changed.
-    # A large shop's rows go through the child process's bulk upsert (about 3x faster), or on
-    # PostgreSQL through COPY into a temporary table and one upsert.
-    written = loader.bulk_writes(organisation) and loader.bulk_upsert(
+    # A large shop's rows go through the child process's bulk upsert on SQLite (about 3x
+    # faster), every shop's on PostgreSQL through COPY into a temporary table and one upsert.
+    written = _bulk_writes(organisation) and loader.bulk_upsert(
         CustomerAnalytics._meta.db_table,
         _analytics_frame(table, organisation, as_of),
         [_column(CustomerAnalytics, "customer")],
@@ -374,7 +396,7 @@ def _write_due(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) ->
     # The stored rows become exactly today's, in one transaction: yesterday's rows that are not
     # due any more are deleted, and of the others only those whose values changed are written
     # (no day count or as_of is stored, so on a quiet night most rows are left alone).
-    if loader.bulk_writes(organisation) and loader.bulk_upsert(
+    if _bulk_writes(organisation) and loader.bulk_upsert(
         CustomerDue._meta.db_table,
         _due_frame(organisation, as_of, due),
         [_column(CustomerDue, "customer"), _column(CustomerDue, "category")],
@@ -409,6 +431,33 @@ def _write_due(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) ->
         _upsert(CustomerDue, _DUE_FIELDS, rows, ["customer", "category"], ignore_for_change=[])
 
 
+_REPORT_FIELDS = ["organisation", "kind", "scope", "as_of", "data", "computed_at"]
+_REPORT_KEY = ["organisation", "kind", "scope", "as_of"]
+
+
+def _upsert_reports(
+    organisation: Organisation,
+    as_of: dt.date,
+    reports: dict[tuple[str, str], dict[str, Any]],
+    now: dt.datetime,
+) -> None:
+    """Every report in one upsert, the values prepared as the ORM's bulk_create prepares them.
+
+    Not bulk_create itself: on PostgreSQL it sends the rows as arrays for UNNEST, and psycopg
+    escapes every JSON text for its array literal in Python (most of a small shop's report
+    write). An executemany of one prepared upsert sends each JSON as one quoted string.
+    """
+    ops = connection.ops
+    data = Report._meta.get_field("data")
+    assert isinstance(data, Field)
+    day, at = ops.adapt_datefield_value(as_of), ops.adapt_datetimefield_value(now)
+    rows = [
+        (organisation.pk, kind, scope, day, data.get_db_prep_save(d, connection), at)
+        for (kind, scope), d in reports.items()
+    ]
+    _upsert(Report, _REPORT_FIELDS, rows, _REPORT_KEY)
+
+
 def _write_reports(organisation: Organisation, as_of: dt.date, outcome: _Outcome) -> None:
     """Every report at once; if that fails, each on its own so one bad row loses only itself."""
     now = timezone.now()
@@ -425,13 +474,12 @@ def _write_reports(organisation: Organisation, as_of: dt.date, outcome: _Outcome
 
     upsert = {
         "update_conflicts": True,
-        "unique_fields": ["organisation", "kind", "scope", "as_of"],
+        "unique_fields": _REPORT_KEY,
         "update_fields": ["data", "computed_at"],
     }
-    rows = [row(kind, scope, d) for (kind, scope), d in outcome.reports.items()]
     try:
         with transaction.atomic():
-            Report.objects.bulk_create(rows, batch_size=500, **upsert)  # type: ignore[arg-type]
+            _upsert_reports(organisation, as_of, outcome.reports, now)
         return
     except DatabaseError as exc:
         logger.warning("analytics refresh: writing the reports at once failed (%s)", exc)
@@ -621,13 +669,49 @@ def refresh_organisation(
     report that fails is stored as unavailable and listed in the run's `report_errors`.
     """
     as_of = as_of or local_today(organisation)
-    run = _claim(organisation, as_of, unless_settled=unless_settled)
-    if run is None:
-        logger.info(
-            "analytics refresh of organisation %s skipped: already running or done",
-            organisation.pk,
-        )
-        return None
+    with _recomputable_commits():  # the claim too: another worker sees it once committed
+        run = _claim(organisation, as_of, unless_settled=unless_settled)
+        if run is None:
+            logger.info(
+                "analytics refresh of organisation %s skipped: already running or done",
+                organisation.pk,
+            )
+            return None
+        _refresh(organisation, as_of, run)
+    run.refresh_from_db()
+    return run
+
+
+@contextmanager
+def _recomputable_commits() -> Iterator[None]:
+    """On PostgreSQL, the refresh's own commits do not wait for their WAL to reach the disk.
+
+    Everything a refresh writes can be computed again (its claim is seen by other workers
+    once committed, flushed or not), and a small shop's refresh commits seven or eight times (each write its own transaction, so order entry never waits long behind
+    it): on a busy disk those flushes were a large part of its time. A crash can lose only the
+    last moments' commits, in order (the WAL is written in sequence): never the results
+    without the earlier ones, nor the run marked done without its results, so at worst the
+    organisation is refreshed again. The connection's own setting is restored afterwards.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('synchronous_commit')")
+        (before,) = cursor.fetchone()
+        cursor.execute("SELECT set_config('synchronous_commit', 'off', false)")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('synchronous_commit', %s, false)", [before])
+        except DatabaseError as exc:  # a broken connection: the refresh's own error matters
+            logger.warning("analytics refresh: synchronous_commit not restored (%s)", exc)
+
+
+def _refresh(organisation: Organisation, as_of: dt.date, run: RefreshRun) -> None:
+    """Compute and store the results of a claimed refresh; mark its run done (or failed)."""
     clock = _Clock()
     try:
         table, due, category_stats, outcome, source = _compute(organisation, as_of, clock)
@@ -662,8 +746,6 @@ def refresh_organisation(
             "report_errors": outcome.errors,
         },
     )
-    run.refresh_from_db()
-    return run
 
 
 def refresh_due_organisations(now: dt.datetime | None = None) -> list[int]:
