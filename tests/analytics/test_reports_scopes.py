@@ -4,7 +4,8 @@
 customers who first bought in a window, and `reports.cohort_reports` drops the orders of
 customers outside the cohort months before splitting by scope. Both are compared here, value
 by value, with the reports built the plain way: every scope's own orders through
-`kpis.second_purchase_rate` and `cohorts.cohorts`.
+`kpis.second_purchase_rate` and `cohorts.cohorts`. `reports.category_performance` joins
+the lines with the orders of its two periods only, compared with a join with every order.
 """
 
 from __future__ import annotations
@@ -50,17 +51,19 @@ def random_frames(seed: int, as_of: dt.date) -> Frames:
             "margin_cents": rng.integers(-100, 20_000, m),
         }
     )
-    lines = pl.DataFrame(
-        schema={
-            "order_id": pl.Int64,
-            "customer_id": pl.Int64,
-            "order_date": pl.Date,
-            "product_id": pl.Int64,
-            "category_id": pl.Int64,
-            "qty": pl.Int64,
-            "net_cents": pl.Int64,
-            "cost_cents": pl.Int64,
-        }
+    # One or two lines an order, some refunded to nothing (qty 0), some without a category.
+    twice = orders.filter(pl.Series(rng.random(m) < 0.3))
+    both = pl.concat([orders, twice]).sort("order_id")
+    k = both.height
+    lines = both.select(
+        "order_id",
+        "customer_id",
+        "order_date",
+        product_id=pl.Series(rng.integers(1, 9, k)),
+        category_id=pl.Series(rng.choice([1, 2, 3, -1], k)).replace(-1, None),
+        qty=pl.Series(rng.integers(0, 3, k)),
+        net_cents=pl.col("net_cents") // 2,
+        cost_cents=pl.Series(rng.integers(0, 9_000, k)),
     )
     cycles = pl.DataFrame(schema={"category_id": pl.Int64, "cycle_days": pl.Int64})
     return Frames(customers=customers, orders=orders, lines=lines, category_cycles=cycles)
@@ -138,3 +141,22 @@ def test_cohorts_of_recent_customers_only_are_each_scopes_cohorts(seed, as_of):
         assert got[scope] == {"months": reports.COHORT_MONTHS, "cells": reports.json_rows(cells)}
     kept = cohorts.recent_cohorts_only(frames.orders, as_of, reports.COHORT_MONTHS)
     assert 0 < kept.height < orders.height  # some customers' orders were left out
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("as_of", AS_OFS)
+def test_category_performance_with_the_periods_orders_is_that_with_every_order(seed, as_of):
+    frames = random_frames(seed, as_of)
+    got = reports.category_performance(frames, as_of, STORES, OWNERS)
+    # The same report from lines whose orders are looked up among every order: the orders
+    # frame given to it is every order, while its own filter would keep only the periods'.
+    dates = frames.orders["order_date"]
+    moved = frames.orders.with_columns(order_date=pl.lit(as_of))  # every order "in" a period
+    plain = reports.category_performance(
+        Frames(frames.customers, moved, frames.lines, frames.category_cycles),
+        as_of,
+        STORES,
+        OWNERS,
+    )
+    assert got == plain
+    assert got[""]["rows"] and dates.min() < reports._periods(as_of)["previous"][0]

@@ -271,10 +271,13 @@ def category_performance(
     """Per category over the KPI period and the one before: revenue, margin, orders, buyers."""
     periods = _periods(as_of)
     (start, end), (prev_start, _) = periods["current"], periods["previous"]
+    in_periods = pl.col("order_date").is_between(prev_start, end)
+    # A line's order has the line's date, so only the orders of the two periods can match.
+    stores = frames.orders.filter(in_periods).select("order_id", "store_id")
     lines = (
         bought_lines(frames.lines, as_of)
-        .filter(pl.col("order_date").is_between(prev_start, end))
-        .join(frames.orders.select("order_id", "store_id"), on="order_id", how="left")
+        .filter(in_periods)
+        .join(stores, on="order_id", how="left")
         .join(frames.customers.select("customer_id", "owner_id"), on="customer_id", how="left")
         .with_columns(current=pl.col("order_date") >= start)
     )
