@@ -35,7 +35,9 @@ agree for every customer.
 Then, unless --no-full: the whole nightly refresh (`refresh_organisation`: customer results,
 every order and line loaded, repurchase cycles and due customers, the CLV fit, every report,
 and all of it written), with its per-step times, and the cohort, cycle and basket reports
-timed one by one on the loaded frames.
+timed one by one on the loaded frames. The stored results are deleted first (not timed), so
+every run is a first refresh writing every row, as the next night's writes nearly every row
+(the day counts change); a second refresh of the same day would write none.
 """
 
 from __future__ import annotations
@@ -357,6 +359,21 @@ def side_duckdb(out_dir: Path) -> dict[str, Any]:
     }
 
 
+def _clear_results(organisation: Any) -> None:
+    """Delete the stored customer results, due rows and reports (not timed), so that every
+    run of the whole refresh is a first one that writes every row: a second refresh of the
+    same day would find every row unchanged and write none (`loader.unchanged_guard`)."""
+    from django.db import connection, transaction
+
+    from huitouke.analytics.models import CustomerAnalytics, CustomerDue, Report
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        for model in (CustomerAnalytics, CustomerDue, Report):
+            cursor.execute(
+                f"DELETE FROM {model._meta.db_table} WHERE organisation_id = %s", [organisation.pk]
+            )
+
+
 def side_full(out_dir: Path) -> dict[str, Any]:
     """The whole nightly refresh, then cohort, cycle and basket reports one by one."""
     from huitouke.accounts.models import Store, User
@@ -365,6 +382,7 @@ def side_full(out_dir: Path) -> dict[str, Any]:
     from huitouke.analytics.loader import load_frames
 
     organisation = _organisation()
+    _clear_results(organisation)
     start = time.perf_counter()
     run = refresh_organisation(organisation, AS_OF)
     seconds = time.perf_counter() - start
@@ -510,7 +528,11 @@ def bench_size(n: int, cache: Path | None, full: bool) -> dict[str, dict[str, An
         for side in order:
             r = _child([script, "--side", side, "--out", scratch], data_dir)
             runs.setdefault(side, []).append(r)
-            print(f"  {side:9s} {r['seconds']:8.2f} s  peak {r['peak_mib']:7.0f} MiB", flush=True)
+            load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+            print(
+                f"  {side:9s} {r['seconds']:8.2f} s  peak {r['peak_mib']:7.0f} MiB  load {load}",
+                flush=True,
+            )
         for side, done in runs.items():
             results[side] = dict(done[0])
             results[side]["seconds"] = statistics.median(r["seconds"] for r in done)

@@ -17,7 +17,7 @@ from django.test import override_settings
 from polars.testing import assert_frame_equal
 from tests.analytics.test_current import AS_OF, build
 
-from huitouke.analytics import current, jobs, loader, reports, results
+from huitouke.analytics import current, jobs, loader, reports, results, trends
 from huitouke.analytics.models import CustomerAnalytics, CustomerDue
 from huitouke.sales.models import Category
 
@@ -78,6 +78,43 @@ def test_the_child_reader_reads_what_the_cursor_reads():
         assert not loader.reads_are_large(org)
         assert_frame_equal(fast, results.core_results(loader.load_frames(org), AS_OF, cfg))
         assert_frame_equal(fast, current.core_results_from_stats(org, AS_OF, cfg))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_large_read_of_the_frames_gives_the_cursors_frames():
+    """load_frames through the Arrow reader (on SQLite the lines in two halves of their ids,
+    read two at a time) gives the cursor's four frames, value by value and type by type."""
+    org = build(HAND_WORKED, 90, 180, 365)
+    with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9):
+        by_cursor = loader.load_frames(org)
+    with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=0):
+        assert loader.arrow_reads(org)
+        halves = loader._line_halves(True)
+        large = loader.load_frames(org)
+    if connection.vendor == "sqlite":
+        assert len(halves) == 2 and halves[0][1] == halves[1][0]  # type: ignore[index]
+    else:
+        assert halves == [None]
+    assert by_cursor.lines.height > 0
+    for name in ("customers", "orders", "lines", "category_cycles"):
+        assert_frame_equal(getattr(large, name), getattr(by_cursor, name))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_trends_read_the_same_order_extras_by_the_arrow_reader():
+    """The dashboard trends' seller and paid amount per order: the large read (child process
+    on SQLite, ADBC on PostgreSQL) gives the cursor's frame, and the same reports."""
+    org = build(HAND_WORKED, 90, 180, 365)
+    since = dt.date(2023, 1, 1)
+    by_cursor = trends._order_extras(org.pk, since, large=False)
+    assert by_cursor.height > 0
+    with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=0):
+        assert loader.arrow_reads(org)
+        assert_frame_equal(trends._order_extras(org.pk, since, large=True), by_cursor)
+        frames = loader.load_frames(org)
+        large = trends.trend_reports(frames, AS_OF, org.pk, [], [])
+    with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9):
+        assert trends.trend_reports(frames, AS_OF, org.pk, [], []) == large
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ import polars as pl
 
 from huitouke.analytics.frames import ORDERS, up_to, validate
 
-__all__ = ["cohorts"]
+__all__ = ["cohorts", "recent_cohorts_only"]
 
 
 def _month_index(column: str) -> pl.Expr:
@@ -80,3 +80,15 @@ def cohorts(orders: pl.DataFrame, as_of: dt.date, months: int = 12) -> pl.DataFr
         )
         .sort("cohort_month", "k")
     )
+
+
+def recent_cohorts_only(orders: pl.DataFrame, as_of: dt.date, months: int = 12) -> pl.DataFrame:
+    """The orders of the customers whose first order (of `orders`, up to as_of) falls in the
+    last `months` cohort months: `cohorts` gives the same cells for them as for `orders`, as
+    it drops every other customer's orders."""
+    this_month = as_of.year * 12 + as_of.month - 1
+    kept = up_to(orders, as_of)
+    month = _month_index("order_date")
+    first = kept.group_by("customer_id").agg(cohort=month.min())
+    recent = first.filter(pl.col("cohort") >= this_month - months + 1)
+    return kept.join(recent.select("customer_id"), on="customer_id", how="semi")

@@ -490,7 +490,7 @@ def load_orders(organisation: Organisation, ids: IdRange = None) -> pl.DataFrame
     return _dated_orders(organisation, read_all([_orders_query(organisation, ids)])[0])
 
 
-def _lines_query(organisation: Organisation, ids: IdRange) -> Query:
+def _lines_query(organisation: Organisation, ids: IdRange, line_ids: IdRange = None) -> Query:
     kept = "(l.quantity - l.refunded_quantity)"
     params: list[Any] = [NO_PRODUCT, organisation.pk, OrderStatus.PAID.value]
     # Only line columns come back: customer, date and the order's net are joined from the
@@ -502,6 +502,7 @@ def _lines_query(organisation: Organisation, ids: IdRange) -> Query:
         f" JOIN {_q(Order._meta.db_table)} o ON o.id = l.order_id"
         " WHERE o.organisation_id = %s AND o.status = %s AND o.customer_id IS NOT NULL"
         + _range_sql("o.customer_id", ids, params)
+        + _range_sql("l.id", line_ids, params)
     )
     columns = ["order_id", "product_id", "category_id", "qty", "list_cents", "cost_cents"]
     return _query(sql, params, LINES, columns, {"list_cents": pl.Int64()})
@@ -579,20 +580,40 @@ def load_category_cycles(organisation: Organisation) -> pl.DataFrame:
     return read_all([_cycles_query(organisation)])[0]
 
 
+def _line_halves(large: bool) -> list[IdRange]:
+    """The line id ranges the lines are read in: two halves of the table's ids where the
+    child process reads them (two queries at a time, so the lines, the longest read, take
+    both threads), otherwise one read of every id."""
+    if not (large and child_usable()):
+        return [None]
+    with connection.cursor() as cursor:
+        # The rowid's bounds: two seeks, whatever the table's size.
+        cursor.execute(f"SELECT MIN(id), MAX(id) FROM {_q(OrderLine._meta.db_table)}")
+        lo, hi = cursor.fetchone()
+    if lo is None:
+        return [None]
+    middle = (int(lo) + int(hi) + 1) // 2
+    return [(int(lo), middle), (middle, int(hi) + 1)]
+
+
 def load_frames(organisation: Organisation, ids: IdRange = None) -> Frames:
     """All four frames of one organisation (or of the customers with ids in [lo, hi)).
 
-    The four queries are independent, so on SQLite they run two at a time.
+    The queries are independent, so on SQLite they run two at a time: the lines in two halves
+    of their ids first, then the orders, customers and cycles.
     """
-    lines, orders, customers, cycles = read_all(
+    large = arrow_reads(organisation)
+    halves = _line_halves(large)
+    *line_parts, orders, customers, cycles = read_all(
         [
-            _lines_query(organisation, ids),
+            *(_lines_query(organisation, ids, half) for half in halves),
             _orders_query(organisation, ids),
             _customers_query(organisation, ids),
             _cycles_query(organisation),
         ],
-        large=arrow_reads(organisation),
+        large=large,
     )
+    lines = line_parts[0] if len(line_parts) == 1 else pl.concat(line_parts, how="vertical")
     dated = _dated_orders(organisation, orders)
     return Frames(
         customers=customers,

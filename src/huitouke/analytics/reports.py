@@ -110,11 +110,70 @@ def _second_purchase_windows(as_of: dt.date) -> dict[str, tuple[dt.date, dt.date
     return kpis.comparison_periods(end - (KPI_DAYS - 1) * _DAY, end)
 
 
-def _second_purchase(orders: pl.DataFrame, as_of: dt.date) -> dict[str, Any]:
-    out: dict[str, Any] = {"within_days": SECOND_PURCHASE_DAYS}
-    for name, (start, end) in _second_purchase_windows(as_of).items():
-        row = kpis.second_purchase_rate(orders, start, end, SECOND_PURCHASE_DAYS, as_of=as_of)
-        out[name] = {"start": start.isoformat(), "end": end.isoformat(), **json_rows(row)[0]}
+def _second_purchases(
+    frames: Frames,
+    orders: pl.DataFrame,
+    first: pl.DataFrame,
+    as_of: dt.date,
+    scopes: dict[str, tuple[str, int] | None],
+) -> dict[str, dict[str, Any]]:
+    """The second-purchase figures of every scope at once (`kpis.second_purchase_rate` of the
+    scope's orders, for each of `_second_purchase_windows`).
+
+    Scopes here go by customer (home store, owner), so a scope holds all of its customers'
+    orders and her first order date is the organisation-wide one (`first`, from `orders`).
+    Only the customers who first bought in one of the windows can count, so whether each of
+    them bought again is found once, and every scope and window then counts its own.
+    `scopes`: scope -> (customer column, value), None for every customer.
+    """
+    windows = _second_purchase_windows(as_of)
+    lo = min(start for start, _ in windows.values())
+    hi = max(end for _, end in windows.values())
+    cohort = first.filter(pl.col("first_order_date").is_between(lo, hi))
+    gap = (pl.col("order_date") - pl.col("first_order_date")).dt.total_days()
+    again = (
+        orders.select("customer_id", "order_date")
+        .join(cohort, on="customer_id", how="inner")
+        .filter(gap.is_between(1, SECOND_PURCHASE_DAYS))
+        .select("customer_id")
+        .unique()
+    )
+    table = (
+        cohort.join(again.with_columns(again=pl.lit(True)), on="customer_id", how="left")
+        .with_columns(pl.col("again").fill_null(False))
+        .join(
+            frames.customers.select("customer_id", "store_id", "owner_id"),
+            on="customer_id",
+            how="left",
+        )
+    )
+    out: dict[str, dict[str, Any]] = {
+        scope: {"within_days": SECOND_PURCHASE_DAYS} for scope in scopes
+    }
+    for name, (start, end) in windows.items():
+        members = table.filter(pl.col("first_order_date").is_between(start, end))
+        counts: dict[tuple[str, int] | None, tuple[int, int]] = {
+            None: (members.height, int(members["again"].sum()))
+        }
+        for key in ("store_id", "owner_id"):
+            grouped = (
+                members.filter(pl.col(key).is_not_null())
+                .group_by(key)
+                .agg(n=pl.len(), again=pl.col("again").sum())
+            )
+            for value, n, repeat in grouped.iter_rows():
+                counts[(key, int(value))] = (int(n), int(repeat))
+        complete = end + dt.timedelta(days=SECOND_PURCHASE_DAYS) <= as_of
+        for scope, which in scopes.items():
+            n, repeat = counts.get(which, (0, 0))
+            out[scope][name] = {
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "cohort_customers": n,
+                "second_purchasers": repeat,
+                "second_purchase_rate": repeat / n if n else None,
+                "window_complete": complete,
+            }
     return out
 
 
@@ -129,39 +188,54 @@ def _by_customer_key(frames: Frames, orders: pl.DataFrame, key: str) -> dict[int
     }
 
 
+def _kpi_periods_only(orders: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    """The orders inside the KPI periods (current, previous, last year): all that `kpis`
+    reads of them once it is given the first order dates."""
+    inside = pl.lit(False)
+    for start, end in _periods(as_of).values():
+        inside = inside | pl.col("order_date").is_between(start, end)
+    return orders.filter(inside)
+
+
 def kpi_reports(
     frames: Frames, as_of: dt.date, store_ids: Iterable[int], owner_ids: Iterable[int]
 ) -> dict[str, dict[str, Any]]:
     """KPIs of the last KPI_DAYS days with the previous period and last year, per scope."""
     orders = up_to(frames.orders, as_of)
     first = kpis.first_order_dates(orders)
+    in_periods = _kpi_periods_only(orders, as_of)
     start, end = _periods(as_of)["current"]
     periods = {k: [a.isoformat(), b.isoformat()] for k, (a, b) in _periods(as_of).items()}
 
     def collect(group_by: kpis.GroupBy) -> dict[int | None, dict[str, Any]]:
-        table = kpis.kpis_compared(orders, first, start, end, group_by, frames.customers)
+        table = kpis.kpis_compared(in_periods, first, start, end, group_by, frames.customers)
         found: dict[int | None, dict[str, Any]] = {}
         for row in table.iter_rows(named=True):
             key = row.get(group_by) if group_by else None
             found.setdefault(key, {})[row["period"]] = {f: _clean(row[f]) for f in _KPI_FIELDS}
         return found
 
-    def data(values: dict[str, Any], scope_orders: pl.DataFrame | None) -> dict[str, Any]:
+    store_ids, owner_ids = list(store_ids), list(owner_ids)
+    scopes: dict[str, tuple[str, int] | None] = {
+        "": None,
+        **{store_scope(sid): ("store_id", sid) for sid in store_ids},
+        **{owner_scope(uid): ("owner_id", uid) for uid in owner_ids},
+    }
+    second = _second_purchases(frames, orders, first, as_of, scopes)
+
+    def data(values: dict[str, Any], scope: str) -> dict[str, Any]:
         out: dict[str, Any] = {"periods": periods}
         for name in periods:
             out[name] = values.get(name, dict(_ZERO_KPIS))
-        part = scope_orders if scope_orders is not None else orders.clear()
-        out["second_purchase"] = _second_purchase(part, as_of)
+        out["second_purchase"] = second[scope]
         return out
 
-    reports = {"": data(collect(None)[None], orders)}
+    reports = {"": data(collect(None)[None], "")}
     by_store, by_owner = collect("store_id"), collect("owner_id")
-    store_orders = _by_customer_key(frames, orders, "store_id")
-    owner_orders = _by_customer_key(frames, orders, "owner_id")
     for sid in store_ids:
-        reports[store_scope(sid)] = data(by_store.get(sid, {}), store_orders.get(sid))
+        reports[store_scope(sid)] = data(by_store.get(sid, {}), store_scope(sid))
     for uid in owner_ids:
-        reports[owner_scope(uid)] = data(by_owner.get(uid, {}), owner_orders.get(uid))
+        reports[owner_scope(uid)] = data(by_owner.get(uid, {}), owner_scope(uid))
     return reports
 
 
@@ -169,7 +243,10 @@ def cohort_reports(
     frames: Frames, as_of: dt.date, store_ids: Iterable[int], owner_ids: Iterable[int]
 ) -> dict[str, dict[str, Any]]:
     """Monthly retention cohorts for the org, each home store and each owner's customers."""
-    orders = up_to(frames.orders, as_of)
+    # Only customers whose first order falls in the last COHORT_MONTHS months make a cohort,
+    # and a scope holds all of its customers' orders, so the others' orders are left out once
+    # here instead of in every scope (`cohorts.cohorts` drops them; the cells are the same).
+    orders = cohorts.recent_cohorts_only(up_to(frames.orders, as_of), as_of, COHORT_MONTHS)
 
     def data(part: pl.DataFrame) -> dict[str, Any]:
         return {
@@ -194,10 +271,13 @@ def category_performance(
     """Per category over the KPI period and the one before: revenue, margin, orders, buyers."""
     periods = _periods(as_of)
     (start, end), (prev_start, _) = periods["current"], periods["previous"]
+    in_periods = pl.col("order_date").is_between(prev_start, end)
+    # A line's order has the line's date, so only the orders of the two periods can match.
+    stores = frames.orders.filter(in_periods).select("order_id", "store_id")
     lines = (
         bought_lines(frames.lines, as_of)
-        .filter(pl.col("order_date").is_between(prev_start, end))
-        .join(frames.orders.select("order_id", "store_id"), on="order_id", how="left")
+        .filter(in_periods)
+        .join(stores, on="order_id", how="left")
         .join(frames.customers.select("customer_id", "owner_id"), on="customer_id", how="left")
         .with_columns(current=pl.col("order_date") >= start)
     )

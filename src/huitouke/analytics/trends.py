@@ -19,8 +19,10 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
+from django.conf import settings
 from django.db import connection
 
+from huitouke.analytics import loader
 from huitouke.analytics.loader import Frames
 from huitouke.sales.models import Order, OrderStatus
 
@@ -67,9 +69,10 @@ def verdict_periods(today: dt.date) -> tuple[tuple[dt.date, dt.date], tuple[dt.d
     return (start, end), (year_before(start), year_before(end))
 
 
-def _order_extras(organisation_id: int, since: dt.date) -> pl.DataFrame:
+def _order_extras(organisation_id: int, since: dt.date, *, large: bool) -> pl.DataFrame:
     """order_id, staff_id and net_paid in cents of the counted orders (the frames hold neither
-    the seller nor the amount before refunds). `since` is a day early: time zones."""
+    the seller nor the amount before refunds). `since` is a day early: time zones. `large`:
+    read by the Arrow reader (`loader.read_all`), as the frames were."""
     qn = connection.ops.quote_name
     sql = (
         f"SELECT id, staff_id, CAST(ROUND(net_paid * 100) AS BIGINT)"
@@ -78,21 +81,17 @@ def _order_extras(organisation_id: int, since: dt.date) -> pl.DataFrame:
         " AND placed_at >= %s"
     )
     start = dt.datetime.combine(since - dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [
-                organisation_id,
-                OrderStatus.PAID.value,
-                connection.ops.adapt_datetimefield_value(start),
-            ],
-        )
-        rows = cursor.fetchall()
-    return pl.DataFrame(
-        rows,
-        schema={"order_id": pl.Int64, "staff_id": pl.Int64, "paid_cents": pl.Int64},
-        orient="row",
-    )
+    params: list[Any] = [
+        organisation_id,
+        OrderStatus.PAID.value,
+        connection.ops.adapt_datetimefield_value(start),
+    ]
+    schema: list[tuple[str, pl.DataType]] = [
+        ("order_id", pl.Int64()),
+        ("staff_id", pl.Int64()),
+        ("paid_cents", pl.Int64()),
+    ]
+    return loader.read_all([(sql, params, schema)], large=large)[0]
 
 
 def _cents_text(cents: int) -> str:
@@ -159,12 +158,15 @@ def trend_reports(
     """The dashboard trend data of every scope as of the end of `as_of`; `managers`: each store
     manager's (user id, store id or None)."""
     everything = frames.orders.filter(pl.col("order_date") <= as_of)
+    # As many orders as the frames hold are read the way the frames were read (the refresh
+    # loads them by the Arrow reader from ANALYTICS_CHILD_READER_MIN_CUSTOMERS customers on).
+    large = frames.customers.height >= settings.ANALYTICS_CHILD_READER_MIN_CUSTOMERS
     first = everything.group_by("customer_id").agg(first_date=pl.col("order_date").min())
     since = min(month_start(as_of, TREND_MONTHS - 1), as_of - dt.timedelta(days=REPURCHASE_DAYS))
     orders = (
         everything.filter(pl.col("order_date") >= since)
         .join(first, on="customer_id")
-        .join(_order_extras(organisation_id, since), on="order_id", how="left")
+        .join(_order_extras(organisation_id, since, large=large), on="order_id", how="left")
         .join(
             frames.customers.select(
                 "customer_id", pl.col("store_id").alias("home_store_id"), "owner_id"
