@@ -15,8 +15,9 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
-from huitouke.analytics import cohorts, kpis, reports
+from huitouke.analytics import cohorts, kpis, reports, trends
 from huitouke.analytics.loader import Frames
 
 D = dt.date
@@ -160,3 +161,24 @@ def test_category_performance_with_the_periods_orders_is_that_with_every_order(s
     )
     assert got == plain
     assert got[""]["rows"] and dates.min() < reports._periods(as_of)["previous"][0]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_trends_find_each_orders_extras_as_a_left_join_would(seed):
+    """The trends' seller and paid amount per order, found by binary search in the extras (or
+    by a join when they are not in id order), equal a left join: orders the extras lack get
+    nulls."""
+    frames = random_frames(seed, D(2024, 6, 30))
+    rng = np.random.default_rng(seed)
+    orders = frames.orders.sample(fraction=1.0, shuffle=True, seed=seed)
+    kept = frames.orders.filter(pl.Series(rng.random(frames.orders.height) < 0.9))
+    extras = kept.select(
+        "order_id",
+        staff_id=pl.Series(rng.choice([7, 8, -1], kept.height)).replace(-1, None),
+        paid_cents=pl.col("net_cents") + 1,
+    )
+    for given in (extras, extras.reverse(), extras.clear()):
+        expected = orders.join(given, on="order_id", how="left")
+        got = trends._with_extras(orders, given)
+        assert_frame_equal(got.sort("order_id"), expected.sort("order_id"))
+        assert got["staff_id"].null_count() > 0

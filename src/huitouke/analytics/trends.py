@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import polars as pl
 from django.conf import settings
 from django.db import connection
@@ -94,6 +95,26 @@ def _order_extras(organisation_id: int, since: dt.date, *, large: bool) -> pl.Da
     return loader.read_all([(sql, params, schema)], large=large)[0]
 
 
+def _with_extras(orders: pl.DataFrame, extras: pl.DataFrame) -> pl.DataFrame:
+    """`orders` left-joined with `extras` on order_id (staff_id and paid_cents null where
+    extras lacks the order).
+
+    The extras are read in id order, so each order finds its row by a binary search: about
+    three times faster than a hash join of five million orders (docs/benchmarks.md).
+    """
+    keys = extras["order_id"]
+    if keys.len() == 0 or not keys.is_sorted():
+        return orders.join(extras, on="order_id", how="left")
+    ids, sorted_ids = orders["order_id"].to_numpy(), keys.to_numpy()
+    at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    found = pl.Series(sorted_ids[at] == ids)
+    picked = extras.select("staff_id", "paid_cents")[at]
+    return orders.with_columns(
+        staff_id=pl.when(found).then(picked["staff_id"]),
+        paid_cents=pl.when(found).then(picked["paid_cents"]),
+    )
+
+
 def _cents_text(cents: int) -> str:
     return str(Decimal(int(cents)).scaleb(-2))
 
@@ -163,10 +184,9 @@ def trend_reports(
     large = frames.customers.height >= settings.ANALYTICS_CHILD_READER_MIN_CUSTOMERS
     first = everything.group_by("customer_id").agg(first_date=pl.col("order_date").min())
     since = min(month_start(as_of, TREND_MONTHS - 1), as_of - dt.timedelta(days=REPURCHASE_DAYS))
+    dated = everything.filter(pl.col("order_date") >= since).join(first, on="customer_id")
     orders = (
-        everything.filter(pl.col("order_date") >= since)
-        .join(first, on="customer_id")
-        .join(_order_extras(organisation_id, since, large=large), on="order_id", how="left")
+        _with_extras(dated, _order_extras(organisation_id, since, large=large))
         .join(
             frames.customers.select(
                 "customer_id", pl.col("store_id").alias("home_store_id"), "owner_id"
