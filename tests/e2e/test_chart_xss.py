@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from tests.e2e.conftest import log_in
 
@@ -27,13 +28,7 @@ def hostile(field: str, pk: int) -> str:
     # in base 36 keeps names distinct in three characters up to 46,655 (PostgreSQL's ids keep
     # growing across the suite; "…>1005" was 51).
     code = field[:2]
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    tail = ""
-    while True:
-        pk, rest = divmod(pk, 36)
-        tail = digits[rest] + tail
-        if not pk:
-            break
+    tail = np.base_repr(pk, 36).lower()
     value = f'"><img src=x data-xss onerror=__xss.push("{code}")>{tail}'
     assert len(value) <= 50, value
     return value

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from tests.imports.importfiles import write_csv
+from tests.imports.importfiles import ORDER_HEADER, write_csv
 
 from huitouke.imports.engine import Importer
 from huitouke.imports.order_rows import _same
@@ -15,19 +15,8 @@ from huitouke.sales.models import Order, OrderLine
 
 pytestmark = pytest.mark.django_db
 
-HEADER = [
-    "订单号",
-    "顾客姓名",
-    "手机",
-    "下单日期",
-    "产品名称",
-    "品类",
-    "数量",
-    "售价",
-    "拿货价",
-    "折扣",
-    "实付",
-]
+# The order book of importfiles, with the cost and discount columns before the amount paid.
+HEADER = [*ORDER_HEADER[:-1], "拿货价", "折扣", "实付"]
 # Whole, cent and long amounts, a discount, a cost, orders of several lines and rows without an
 # order number (one order per visit).
 ROWS = [
