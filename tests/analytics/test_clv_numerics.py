@@ -228,3 +228,19 @@ def test_never_nan_or_infinite(r, alpha, a, b):
         assert np.isfinite(got).all() and (got >= 0).all(), got
     value = clv.customer_lifetime_value(params, x, t_x, T, np.full(4, 99.0))
     assert np.isfinite(value).all() and (value >= 0).all()
+
+
+@pytest.mark.parametrize("b", [1e17, 1e20, 1e100])
+def test_no_dropout_limit_when_b_dwarfs_a(b):
+    # A fit on steady buyers who never drop out runs b up with a fixed (two shops of 2,000 in
+    # the many-shops bench did). Past b/a ~ 1e16 the Beta's lowest quadrature nodes round to
+    # p = 0; the dropout then vanishes and, given alive (P(alive) -> 1), the expectation is
+    # the Gamma-Poisson one: (r + x) t / (alpha + T).
+    r, alpha, a = 0.8, 20.0, 0.7
+    params = clv.BgNbdParams(r=r, alpha=alpha, a=a, b=b)
+    x, t_x, T = np.array([0, 1, 3, 40]), np.array([0.0, 100.0, 250.0, 299.0]), np.full(4, 300.0)
+    for t in (4.35, 90.0, 365.0):
+        got = clv.expected_purchases(params, t, x, t_x, T)
+        np.testing.assert_allclose(got, (r + x) * t / (alpha + T), rtol=1e-9)
+    value = clv.customer_lifetime_value(params, x, t_x, T, np.full(4, 99.0))
+    assert np.isfinite(value).all() and (value > 0).all()

@@ -848,8 +848,11 @@ def _expected_by_quadrature(params: BgNbdParams, t: Float, x: Float, T: Float) -
         nodes, weights = _beta_nodes(params.a, params.b + bx, n)
         for start in range(0, rows.shape[0], 4096):
             chunk = rows[start : start + 4096]
-            pu = np.outer(u_all[chunk], nodes)
-            g = -np.expm1(-k_all[chunk, None] * np.log1p(pu)) / nodes
+            u, k = u_all[chunk, None], k_all[chunk, None]
+            # Where b + x dwarfs a, the lowest nodes round to p = 0, where the integrand's
+            # limit is (r+x) u: 0/0 there would make the whole sum NaN.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                g = np.where(nodes > 0, -np.expm1(-k * np.log1p(u * nodes)) / nodes, k * u)
             out[chunk] = g @ weights
     return out
 
