@@ -16,6 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lifetimes import BetaGeoFitter
+from scipy.optimize import minimize
+from scipy.special import gammaln
 
 from huitouke.analytics import clv
 
@@ -244,3 +246,67 @@ def test_no_dropout_limit_when_b_dwarfs_a(b):
         np.testing.assert_allclose(got, (r + x) * t / (alpha + T), rtol=1e-9)
     value = clv.customer_lifetime_value(params, x, t_x, T, np.full(4, 99.0))
     assert np.isfinite(value).all() and (value > 0).all()
+
+
+def _steady_buyers(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """450 customers who never drop out: Poisson purchases at Gamma-distributed rates."""
+    rng = np.random.default_rng(seed)
+    T = rng.uniform(30, 156, 450)
+    x = rng.poisson(rng.gamma(4.5, 1 / 4.5, 450) * T).astype(float)
+    t_x = np.where(x > 0, T * rng.beta(np.maximum(x, 1), 1), 0.0)
+    return x, t_x, T
+
+
+@pytest.mark.parametrize("seed", [15, 28])
+def test_a_fit_at_the_no_dropout_boundary_is_the_nbd_fit(seed):
+    # With nobody dropping out the likelihood is highest as a -> 0 (p ~ Beta(a, b) -> 0), where
+    # BFGS stopped on precision loss short of its tolerance and the fit used to be refused.
+    # At p = 0 the BG/NBD likelihood is the NBD's with exposure T, so r and alpha must be the
+    # NBD's maximum-likelihood estimates, fitted here on their own.
+    x, t_x, T = _steady_buyers(seed)
+    fit = clv.fit_bgnbd(x, t_x, T)
+    p = fit.params
+    assert p.a / (p.a + p.b) < 1e-9
+
+    def nbd(theta):
+        r, alpha = np.exp(theta)
+        return -np.sum(
+            gammaln(r + x) - gammaln(r) + r * np.log(alpha) - (r + x) * np.log(alpha + T)
+        )
+
+    best = minimize(
+        nbd, np.zeros(2), method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12}
+    )
+    r, alpha = np.exp(best.x)
+    assert p.r == pytest.approx(r, rel=1e-5)
+    assert p.alpha == pytest.approx(alpha, rel=1e-5)
+    got = clv.expected_purchases(p, 13.0, x, t_x, T)
+    np.testing.assert_allclose(got, (r + x) * 13.0 / (alpha + T), rtol=1e-5)
+
+
+@pytest.mark.parametrize("seed", [0, 4, 14])
+def test_gamma_gamma_with_one_spend_distribution_for_all(seed):
+    # Every customer's spends come from one Gamma(2, rate 1/150): the likelihood is highest as
+    # q, gamma -> infinity with q/gamma -> nu, where the objective (log-gammas of ~1e7) is
+    # rounded more than BFGS's line search can resolve and the fit used to be refused. In that
+    # limit each customer's mean of x spends is Gamma(p x, nu x): p and nu fitted on their own.
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 15, 400).astype(float)
+    m = np.array([rng.gamma(2.0, 150.0, int(k)).mean() for k in x])
+    fit = clv.fit_gamma_gamma(x, m)
+
+    def pooled(log_p):
+        p = np.exp(log_p[0])
+        nu = p * x.sum() / (x * m).sum()  # the rate's maximum given p
+        return -np.sum(
+            p * x * np.log(nu * x) - gammaln(p * x) + (p * x - 1) * np.log(m) - nu * x * m
+        )
+
+    best = minimize(
+        pooled, np.zeros(1), method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12}
+    )
+    p = float(np.exp(best.x[0]))
+    nu = p * x.sum() / (x * m).sum()
+    assert fit.params.q > 1e4
+    assert fit.params.p == pytest.approx(p, rel=1e-4)
+    np.testing.assert_allclose(clv.expected_aov(fit.params, x, m), p / nu, rtol=1e-3)

@@ -56,6 +56,8 @@ FEW_REPEAT_CUSTOMERS = 50
 # BFGS on these likelihoods often stops with "precision loss" at the optimum; accept the
 # answer when the gradient of the per-customer mean objective is this small.
 _GRAD_TOL = 1e-5
+# A few ulps: the rounding of a fit's objective relative to its largest log-gamma (`_minimize`).
+_ROUNDING = 8 * float(np.finfo(np.float64).eps)
 DAYS_PER_MONTH = 365.25 / 12
 
 
@@ -493,8 +495,11 @@ class _BgNbdObjective:
         return float(value), grad, hess
 
 
-def _minimize(objective: Any, n_params: int, max_iterations: int, what: str) -> tuple[Float, int]:
-    """Run BFGS from all-ones parameters; raise ClvDataError unless it reached an optimum."""
+def _minimize(
+    objective: _Objective, n_params: int, max_iterations: int, what: str
+) -> tuple[Float, int]:
+    """Run BFGS from all-ones parameters (Newton after it if need be); raise ClvDataError unless
+    an optimum is reached."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         res = minimize(
             objective,
@@ -504,15 +509,36 @@ def _minimize(objective: Any, n_params: int, max_iterations: int, what: str) -> 
             options={"gtol": 1e-9, "maxiter": max_iterations},
         )
         grad_norm = float(np.abs(objective(res.x)[1]).max())
-    if not (np.isfinite(res.fun) and np.isfinite(res.x).all()) or (
-        not res.success and grad_norm > _GRAD_TOL
-    ):
+    res_finite = bool(np.isfinite(res.fun) and np.isfinite(res.x).all())
+    if res_finite and (res.success or grad_norm <= _GRAD_TOL):
+        return res.x, int(res.nit)
+    # BFGS stops on "precision loss" where the likelihood is nearly flat along a direction
+    # (a -> 0 or a and b growing together: steady buyers who hardly drop out), short of its
+    # gradient tolerance in the other parameters. Newton's method in the well-determined
+    # directions, from where it stopped, finishes the fit if the flat ones' gradient is nil.
+    # Failing that, the point is kept when what a Newton step could still gain (the Newton
+    # decrement, -g.step) is below the objective's own rounding: with parameters in the
+    # millions (a and b, or Gamma-Gamma's q and v) the objective is a difference of
+    # log-gammas of ~p ln p ~ 1e7-1e8, exact only to a few ulps of that, so no optimiser can
+    # tell a better point from this one (BFGS's line search fails on that noise).
+    found = _newton(objective, res.x, max_iterations, _ridge_step) if res_finite else None
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if found is not None and not float(np.abs(objective(found[0])[1]).max()) <= _GRAD_TOL:
+            found = None
+        if found is None and res_finite:
+            value, grad, hess = objective.evaluate(res.x, hessian=True)
+            step = _ridge_step(hess, grad) if hess is not None and np.isfinite(hess).all() else None
+            p = np.exp(res.x)
+            rounding = _ROUNDING * max(1.0, abs(value), float(np.max(p * np.abs(res.x))))
+            if step is not None and -_dot(grad, step) <= rounding:
+                found = (res.x, 0)
+    if found is None:
         raise ClvDataError(
             "not_converged",
             f"the {what} fit did not converge ({res.message}); the data may be too irregular "
             "for the model, or try a small penalizer",
         )
-    return res.x, int(res.nit)
+    return found[0], int(res.nit) + found[1]
 
 
 def _check_population(x: Float, T: Float, min_repeaters: int) -> None:
@@ -619,24 +645,50 @@ _NEWTON_ROWS = 200_000
 _WARM_SAMPLE = 50_000
 
 
-def _newton(objective: _Objective, theta: Float, max_steps: int) -> tuple[Float, int] | None:
+def _cholesky_step(hess: Float, grad: Float) -> Float | None:
+    """The Newton step; None unless the Hessian is positive definite."""
+    try:
+        return -cho_solve(cho_factor(hess), grad)
+    except np.linalg.LinAlgError:
+        return None
+
+
+def _ridge_step(hess: Float, grad: Float) -> Float | None:
+    """The Newton step in the Hessian's well-determined directions only.
+
+    Where the likelihood is flat along a direction (a -> 0 and b -> infinity: no dropout, the
+    optimum at the model's boundary) its curvature is ~1e-12 of the largest and a full step
+    along it is meaningless; the step is taken in the directions whose eigenvalue is above
+    1e-9 of the largest. None when a direction curves down (not a minimum).
+    """
+    values, vectors = np.linalg.eigh(hess)
+    top = float(values[-1])
+    if not top > 0 or float(values[0]) < -1e-9 * top:
+        return None
+    keep = values > 1e-9 * top
+    along = vectors[:, keep]
+    return -(along @ ((along.T @ grad) / values[keep]))
+
+
+def _newton(
+    objective: _Objective,
+    theta: Float,
+    max_steps: int,
+    solve: Callable[[Float, Float], Float | None] = _cholesky_step,
+) -> tuple[Float, int] | None:
     """Newton's method with backtracking from theta; None unless it converges.
 
     Stops when the step is below 1e-9 in every log-parameter (relative 1e-9 in the parameters,
-    where the next step would be ~1e-18). None when the Hessian is not positive definite or a
-    step cannot be made to decrease the objective: the caller falls back to BFGS.
+    where the next step would be ~1e-18). None when the Hessian is not positive definite (for
+    `solve`) or a step cannot be made to decrease the objective: the caller falls back to BFGS.
     """
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         value, grad, hess = objective.evaluate(theta, hessian=True)
         for step in range(1, max_steps + 1):
             if hess is None or not (np.isfinite(value) and np.isfinite(hess).all()):
                 return None
-            try:
-                factor = cho_factor(hess)
-            except np.linalg.LinAlgError:
-                return None
-            delta = -cho_solve(factor, grad)
-            if not np.isfinite(delta).all():
+            delta = solve(hess, grad)
+            if delta is None or not np.isfinite(delta).all():
                 return None
             if float(np.abs(delta).max()) < 1e-9:
                 return theta + delta, step
