@@ -67,6 +67,49 @@ def _local_date(column: str, time_zone: str) -> pl.Expr:
     return utc.dt.convert_time_zone(time_zone).dt.date()
 
 
+_HOUR, _DAY = 3600, 86400
+_MAX_HOURS = 1_000_000  # the widest span of instants (114 years) dated by the hour table
+
+
+def _local_days(epochs: np.ndarray, time_zone: str) -> np.ndarray:
+    """Epoch seconds as local dates, in days since 1970-01-01 (int64); `_local_date`'s dates.
+
+    Converting each instant is the slow part of dating millions of orders, so the zone's UTC
+    offset is found once for every hour the instants span, and each instant takes its hour's:
+    its local day is then (seconds + offset) // 86400. An hour in which the offset changes
+    (a transition not on the hour) has its instants converted one by one.
+    """
+    if epochs.size == 0:
+        return epochs.astype(np.int64)
+    hours = epochs // _HOUR
+    lo, span = int(hours.min()), int(hours.max() - hours.min()) + 1
+    if span > _MAX_HOURS:
+        return _converted(epochs, time_zone)
+    starts = (lo + np.arange(span, dtype=np.int64)) * _HOUR
+    offsets = pl.DataFrame({"start": starts, "end": starts + _HOUR - 1}).select(
+        (_local_seconds(c, time_zone) - pl.col(c)).alias(c) for c in ("start", "end")
+    )
+    begin = offsets["start"].to_numpy()
+    days = (epochs + begin[hours - lo]) // _DAY
+    changing = np.flatnonzero(begin != offsets["end"].to_numpy())
+    if changing.size:
+        inside = np.isin(hours - lo, changing)
+        days[inside] = _converted(epochs[inside], time_zone)
+    return days
+
+
+def _local_seconds(column: str, time_zone: str) -> pl.Expr:
+    """Epoch seconds as the local wall-clock time, in seconds since 1970-01-01 00:00."""
+    utc = pl.from_epoch(pl.col(column), time_unit="s").dt.replace_time_zone("UTC")
+    wall = utc.dt.convert_time_zone(time_zone).dt.replace_time_zone(None)
+    return wall.dt.epoch("s")
+
+
+def _converted(epochs: np.ndarray, time_zone: str) -> np.ndarray:
+    dates = pl.DataFrame({"s": epochs}).select(_local_date("s", time_zone).cast(pl.Int32))
+    return dates["s"].to_numpy().astype(np.int64)
+
+
 def stats_cover(organisation: Organisation, as_of: dt.date) -> bool:
     """Whether the stats describe exactly the counted orders up to as_of (none is later)."""
     end = dt.datetime.combine(
@@ -193,11 +236,9 @@ def core_results_from_stats(
     row_at = row_at[row_at >= 0]
     has = np.zeros(n, dtype=bool)
     has[row_at] = True
-    day = stats.select(
-        first=_local_date("first", tz).cast(pl.Int32), last=_local_date("last", tz).cast(pl.Int32)
-    )
     first_day, last_day = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-    first_day[row_at], last_day[row_at] = day["first"].to_numpy(), day["last"].to_numpy()
+    first_day[row_at] = _local_days(stats["first"].to_numpy(), tz)
+    last_day[row_at] = _local_days(stats["last"].to_numpy(), tz)
     cycles = _visit_cycles(stats, relevant)
     cycle_days = np.zeros(n, dtype=np.int64)
     cycle_days[at.of(cycles["customer_id"].to_numpy())] = cycles["cycle_days"].to_numpy()
@@ -308,9 +349,7 @@ def _latest_before(
 
 
 def _order_days(frame: pl.DataFrame, tz: str) -> np.ndarray:
-    return (
-        frame.select(_local_date("placed", tz).cast(pl.Int32))["placed"].to_numpy().astype(np.int64)
-    )
+    return _local_days(frame["placed"].to_numpy(), tz)
 
 
 def _visit_cycles(stats: pl.DataFrame, relevant: pl.DataFrame) -> pl.DataFrame:
@@ -358,9 +397,8 @@ def _previous_days(
     previous = np.full(at.ids.size, _NO_DAY, dtype=np.int64)
     theirs = counted.copy()
     theirs[theirs] = within[order_at[theirs]]
-    _latest_before(
-        order_at[theirs], _order_days(window.filter(pl.Series(theirs)), tz), last_day, previous
-    )
+    placed = window["placed"].to_numpy()[theirs]
+    _latest_before(order_at[theirs], _local_days(placed, tz), last_day, previous)
     missing = within & (previous == _NO_DAY)
     # Her look-back orders are all on her last date, so her previous visit is her latest order
     # before the look-back: one seek each.
