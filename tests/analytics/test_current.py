@@ -118,8 +118,8 @@ def test_stats_path_equals_reading_every_order(db, orders, s, extra, lookback, l
 def test_hand_worked_nightly_rows(db, monkeypatch, dense):
     """A reactivated customer found by a seek, a long cycle, and same-day visits.
 
-    dense=False: the per-customer sums and maxima take the hashing group-by instead of
-    array indexing (what happens when an organisation's customer ids are far apart).
+    dense=False: customers are found by a binary search of their ids instead of array
+    indexing (what happens when an organisation's customer ids are far apart).
     """
     if not dense:
         monkeypatch.setattr(current, "_DENSE_SLACK", -(10**12))

@@ -255,12 +255,12 @@ def core_results_from_stats(
     np.add.at(money, order_at[counted], window["net_cents"].to_numpy()[counted])
 
     as_of_day = _epoch_day(as_of)
-    silent_after = np.maximum(s_org, cycle_days)  # no cycle: 0
+    silent_after = np.maximum(s_org, cycle_days)  # cycle_days is 0 where she has none
     # Within her silent threshold, with at least two distinct order dates.
     within = has & (as_of_day - last_day <= silent_after) & (first_day < last_day)
     previous = _previous_days(
         organisation,
-        (as_of, window_first),
+        window_first,
         (start, end),
         (at, order_at, counted),
         (last_day, within),
@@ -376,7 +376,7 @@ def _visit_cycles(stats: pl.DataFrame, relevant: pl.DataFrame) -> pl.DataFrame:
 
 def _previous_days(
     organisation: Organisation,
-    days: tuple[dt.date, dt.date],
+    window_first: dt.date,
     bounds: tuple[Any, Any],
     orders: tuple[_Positions, np.ndarray, np.ndarray],
     last: tuple[np.ndarray, np.ndarray],
@@ -384,13 +384,12 @@ def _previous_days(
 ) -> np.ndarray:
     """Per customer position: the distinct order day before her last, for those `within`.
 
-    `days` holds as_of and the first local date of the look-back, `bounds` the instants that
+    `window_first` is the first local date of the look-back and `bounds` the instants that
     start it and end T; `orders` the positions, each look-back order's position and which of
     them count; `last` each customer's last order day and whether she is within her silent
     threshold (with two distinct order dates). _NO_DAY where none is wanted or found.
     """
     tz = organisation.time_zone
-    _, window_first = days
     start, end = bounds
     at, order_at, counted = orders
     last_day, within = last
