@@ -14,6 +14,7 @@ import itertools
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -117,8 +118,8 @@ def test_stats_path_equals_reading_every_order(db, orders, s, extra, lookback, l
 def test_hand_worked_nightly_rows(db, monkeypatch, dense):
     """A reactivated customer found by a seek, a long cycle, and same-day visits.
 
-    dense=False: the per-customer sums and maxima take the hashing group-by instead of
-    array indexing (what happens when an organisation's customer ids are far apart).
+    dense=False: customers are found by a binary search of their ids instead of array
+    indexing (what happens when an organisation's customer ids are far apart).
     """
     if not dense:
         monkeypatch.setattr(current, "_DENSE_SLACK", -(10**12))
@@ -162,3 +163,19 @@ def test_a_later_order_sends_the_refresh_through_every_order(db, org, store1):
     core, source = customer_core(org, AS_OF)
     assert source == "orders"
     assert core.row(0, named=True)["stage"] == "potential"
+
+
+@pytest.mark.parametrize(
+    "zone",
+    ["Asia/Shanghai", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe"],
+)
+def test_local_days_by_the_hour_table_equal_converting_each_instant(zone):
+    # Lord Howe's daylight saving moves the clock by 30 minutes; Kathmandu's offset is +5:45;
+    # the span also takes in each zone's historical changes, some of them not on the hour.
+    rng = np.random.default_rng(7)
+    narrow = rng.integers(1_700_000_000, 1_800_000_000, 20_000)
+    wide = rng.integers(-1_500_000_000, 1_900_000_000, 20_000)  # under _MAX_HOURS
+    for epochs in (narrow, wide):
+        expected = pl.DataFrame({"s": epochs}).select(current._local_date("s", zone))["s"]
+        got = pl.Series(current._local_days(epochs, zone)).cast(pl.Int32).cast(pl.Date)
+        assert got.to_list() == expected.to_list()

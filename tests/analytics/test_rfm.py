@@ -17,6 +17,7 @@ from huitouke.analytics.rfm import (
     SEGMENT_LABELS_EN,
     SEGMENT_LABELS_ZH,
     SEGMENT_VALUE_CLASS,
+    _mid_rank_score,
     rfm,
     value_class,
 )
@@ -295,3 +296,21 @@ def test_matches_reference(as_of, rows, lookback, rule):
         for c in range(1, 10)
     }
     assert classes == expected_classes
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    values=st.lists(st.integers(-(10**12), 10**12), min_size=1, max_size=40),
+    narrow=st.booleans(),
+    lower_is_better=st.booleans(),
+)
+def test_mid_rank_scores_match_the_reference_for_narrow_and_wide_ranges(
+    values, narrow, lower_is_better
+):
+    # Narrow: fewer distinct whole numbers than rows (counted); wide: sorted.
+    if narrow:
+        values = [v % 3 for v in values]
+    got = _mid_rank_score(pl.Series("v", values, INT), lower_is_better=lower_is_better)
+    expected = ref_scores(dict(enumerate(values)), lower_is_better)
+    assert got.dtype == INT
+    assert got.to_list() == [expected[i] for i in range(len(values))]

@@ -67,6 +67,49 @@ def _local_date(column: str, time_zone: str) -> pl.Expr:
     return utc.dt.convert_time_zone(time_zone).dt.date()
 
 
+_HOUR, _DAY = 3600, 86400
+_MAX_HOURS = 1_000_000  # the widest span of instants (114 years) dated by the hour table
+
+
+def _local_days(epochs: np.ndarray, time_zone: str) -> np.ndarray:
+    """Epoch seconds as local dates, in days since 1970-01-01 (int64); `_local_date`'s dates.
+
+    Converting each instant is the slow part of dating millions of orders, so the zone's UTC
+    offset is found once for every hour the instants span, and each instant takes its hour's:
+    its local day is then (seconds + offset) // 86400. An hour in which the offset changes
+    (a transition not on the hour) has its instants converted one by one.
+    """
+    if epochs.size == 0:
+        return epochs.astype(np.int64)
+    hours = epochs // _HOUR
+    lo, span = int(hours.min()), int(hours.max() - hours.min()) + 1
+    if span > _MAX_HOURS:
+        return _converted(epochs, time_zone)
+    starts = (lo + np.arange(span, dtype=np.int64)) * _HOUR
+    offsets = pl.DataFrame({"start": starts, "end": starts + _HOUR - 1}).select(
+        (_local_seconds(c, time_zone) - pl.col(c)).alias(c) for c in ("start", "end")
+    )
+    begin = offsets["start"].to_numpy()
+    days = (epochs + begin[hours - lo]) // _DAY
+    changing = np.flatnonzero(begin != offsets["end"].to_numpy())
+    if changing.size:
+        inside = np.isin(hours - lo, changing)
+        days[inside] = _converted(epochs[inside], time_zone)
+    return days
+
+
+def _local_seconds(column: str, time_zone: str) -> pl.Expr:
+    """Epoch seconds as the local wall-clock time, in seconds since 1970-01-01 00:00."""
+    utc = pl.from_epoch(pl.col(column), time_unit="s").dt.replace_time_zone("UTC")
+    wall = utc.dt.convert_time_zone(time_zone).dt.replace_time_zone(None)
+    return wall.dt.epoch("s")
+
+
+def _converted(epochs: np.ndarray, time_zone: str) -> np.ndarray:
+    dates = pl.DataFrame({"s": epochs}).select(_local_date("s", time_zone).cast(pl.Int32))
+    return dates["s"].to_numpy().astype(np.int64)
+
+
 def stats_cover(organisation: Organisation, as_of: dt.date) -> bool:
     """Whether the stats describe exactly the counted orders up to as_of (none is later)."""
     end = dt.datetime.combine(
@@ -169,6 +212,8 @@ def core_results_from_stats(
     """The rows of `results.core_results`, read from stats and the look-back window.
 
     Call only when `stats_cover(organisation, as_of)`; `settings` is a `results.Settings`.
+    Every per-customer figure is an array indexed by her position among the organisation's
+    customers (`_Positions`), so no frame of a million rows is joined or grouped.
     """
     tz = organisation.time_zone
     s_org, c_org = settings.silent_after_days, settings.churned_after_days
@@ -176,114 +221,135 @@ def core_results_from_stats(
     lifecycle.check_thresholds(s_org, c_org)
     if lookback < 1:
         raise ValueError(f"lookback_days must be at least 1, got {lookback}")
-    last = pl.col("last_order_date")
     window_first = as_of - dt.timedelta(days=lookback - 1)
     start, end = _day_start(window_first, tz), _day_start(as_of + dt.timedelta(days=1), tz)
     middle = _day_start(window_first + dt.timedelta(days=lookback // 2), tz)
     relevant = lifecycle.relevant_cycles(load_category_cycles(organisation), s_org, c_org)
-    frames = read_all(_queries(organisation, (start, middle, end)), large=arrow_reads(organisation))
-    stats, customers = frames[-2:]
-    stats = stats.join(customers, on="customer_id", how="semi")
-    dates = stats.select(
-        "customer_id",
-        first_order_date=_local_date("first", tz),
-        last_order_date=_local_date("last", tz),
+    *halves, stats, customers = read_all(
+        _queries(organisation, (start, middle, end)), large=arrow_reads(organisation)
     )
+    at = _Positions(customers["customer_id"].to_numpy())
+    n = at.ids.size
+    # Merged-away customers' stats rows have no position and are dropped.
+    row_at = at.of(stats["customer_id"].to_numpy())
+    stats = stats.filter(pl.Series(row_at >= 0))
+    row_at = row_at[row_at >= 0]
+    has = np.zeros(n, dtype=bool)
+    has[row_at] = True
+    first_day, last_day = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    first_day[row_at] = _local_days(stats["first"].to_numpy(), tz)
+    last_day[row_at] = _local_days(stats["last"].to_numpy(), tz)
+    cycles = _visit_cycles(stats, relevant)
+    cycle_days = np.zeros(n, dtype=np.int64)
+    cycle_days[at.of(cycles["customer_id"].to_numpy())] = cycles["cycle_days"].to_numpy()
+
     # The look-back's bounds are local midnights, so frequency and money need no per-order
     # date; only the orders of customers whose previous visit is wanted are dated below.
-    window = pl.concat(frames[:2], how="vertical")
-    cycles = _visit_cycles(stats, relevant)
+    # Orders of a customer without a stats row (merged away) count for no one.
+    window = pl.concat(halves, how="vertical")
+    order_at = at.of(window["customer_id"].to_numpy())
+    counted = order_at >= 0
+    counted[counted] = has[order_at[counted]]
+    frequency = np.bincount(order_at[counted], minlength=n)
+    money = np.zeros(n, dtype=np.int64)
+    np.add.at(money, order_at[counted], window["net_cents"].to_numpy()[counted])
 
-    previous = _previous_dates(
-        organisation, as_of, window_first, (start, end), dates, window, cycles, s_org
+    as_of_day = _epoch_day(as_of)
+    silent_after = np.maximum(s_org, cycle_days)  # cycle_days is 0 where she has none
+    # Within her silent threshold, with at least two distinct order dates.
+    within = has & (as_of_day - last_day <= silent_after) & (first_day < last_day)
+    previous = _previous_days(
+        organisation,
+        window_first,
+        (start, end),
+        (at, order_at, counted),
+        (last_day, within),
+        window,
     )
-    dated = customers.join(dates, on="customer_id", how="left").join(
-        previous, on="customer_id", how="left"
+    dated = pl.DataFrame(
+        {
+            "customer_id": pl.Series(at.ids).set_sorted(),
+            "first_order_date": _dates(first_day, has),
+            "last_order_date": _dates(last_day, has),
+            "previous_order_date": _dates(previous, previous != _NO_DAY),
+        }
     )
     stages = lifecycle.stages(dated, cycles, as_of, s_org, c_org)
-    values = (
-        _frequency_money(window)
-        # Her most recent order in the look-back is her last order.
-        .join(dates.select("customer_id", "last_order_date"), on="customer_id", how="inner")
-        .with_columns(recency_days=(pl.lit(as_of, pl.Date) - last).dt.total_days().cast(_INT))
+    bought = np.flatnonzero(frequency > 0)
+    values = pl.DataFrame(
+        {
+            "customer_id": pl.Series(at.ids[bought]).set_sorted(),
+            # Her most recent order in the look-back is her last order.
+            "recency_days": as_of_day - last_day[bought],
+            "frequency": frequency[bought].astype(np.int64),
+            "monetary_cents": money[bought],
+        }
     )
     scored = rfm.score(values, settings.rfm_high_low)
-    classes = rfm.value_class_of_buyers(customers, dates.select("customer_id"), scored)
+    buyers = pl.DataFrame({"customer_id": pl.Series(at.ids[has]).set_sorted()})
+    classes = rfm.value_class_of_buyers(dated.select("customer_id"), buyers, scored)
     return join_core(stages, scored, classes)
 
 
-# Customer ids of one organisation are nearly contiguous, so per-customer sums and maxima can be
-# taken by indexing arrays with (id - lowest id) instead of hashing a million groups: several
-# times faster. Used while the id span is at most 4 × the rows + this slack.
-_DENSE_SLACK = 1_000_000
+_EPOCH = dt.date(1970, 1, 1)
 _NO_DAY = np.iinfo(np.int64).min
 
 
-def _dense(ids: np.ndarray, rows: int) -> tuple[int, int] | None:
-    """(lowest id, span) when the ids are contiguous enough for array indexing, else None."""
-    if ids.size == 0:
-        return None
-    lo = int(ids.min())
-    span = int(ids.max()) - lo + 1
-    return (lo, span) if span <= 4 * rows + _DENSE_SLACK else None
+def _epoch_day(day: dt.date) -> int:
+    return (day - _EPOCH).days
 
 
-def _frequency_money(window: pl.DataFrame) -> pl.DataFrame:
-    """customer_id, frequency (orders) and monetary_cents (their sum) of the look-back."""
-    ids = window["customer_id"].to_numpy()
-    cents = window["net_cents"].to_numpy()
-    dense = _dense(ids, len(ids))
-    # Float sums of integers are exact below 2**53 cents (90 trillion yuan).
-    if dense is None or int(np.abs(cents).sum()) >= 2**53:
-        return window.group_by("customer_id").agg(
-            frequency=pl.len().cast(_INT), monetary_cents=pl.col("net_cents").sum()
-        )
-    lo, span = dense
-    index = ids - lo
-    orders = np.bincount(index, minlength=span)
-    money = np.bincount(index, weights=cents.astype(np.float64), minlength=span)
-    bought = np.flatnonzero(orders)
-    return pl.DataFrame(
-        {
-            "customer_id": (bought + lo).astype(np.int64),
-            "frequency": orders[bought].astype(np.int64),
-            "monetary_cents": money[bought].astype(np.int64),
-        }
-    )
+def _dates(days: np.ndarray, present: np.ndarray) -> pl.Series:
+    """Days since 1970-01-01 as a Date column, null where not present."""
+    return pl.select(
+        pl.when(pl.Series(present)).then(pl.Series(days.astype(np.int32)).cast(pl.Date))
+    ).to_series()
 
 
-def _previous_in_window(window: pl.DataFrame, within: pl.DataFrame, tz: str) -> pl.DataFrame:
-    """customer_id, previous_order_date: her latest look-back date before her last date.
+# Customer ids of one organisation are nearly contiguous, so a customer's position among them
+# is found by indexing an array with (id - lowest id) instead of searching: several times
+# faster. Used while the id span is at most 4 × the rows + this slack.
+_DENSE_SLACK = 1_000_000
 
-    Only for the customers of `within` (customer_id, last_order_date); only their orders are
-    dated.
-    """
-    ids = window["customer_id"].to_numpy()
-    wanted = within["customer_id"].to_numpy()
-    dense = _dense(np.concatenate([ids, wanted]), len(ids))
-    if dense is None:
-        return (
-            window.filter(pl.col("customer_id").is_in(wanted.tolist()))
-            .select("customer_id", order_date=_local_date("placed", tz))
-            .join(within, on="customer_id", how="inner")
-            .filter(pl.col("order_date") < pl.col("last_order_date"))
-            .group_by("customer_id")
-            .agg(previous_order_date=pl.col("order_date").max())
-        )
-    lo, span = dense
-    last = np.full(span, _NO_DAY, dtype=np.int64)
-    last[wanted - lo] = within["last_order_date"].cast(pl.Int32).to_numpy()
-    theirs = last[ids - lo] != _NO_DAY
-    rows = window.filter(pl.Series(theirs))
-    days = rows.select(_local_date("placed", tz).cast(pl.Int32))["placed"].to_numpy()
-    index = rows["customer_id"].to_numpy() - lo
-    earlier = days < last[index]
-    previous = np.full(span, _NO_DAY, dtype=np.int64)
-    np.maximum.at(previous, index[earlier], days[earlier])
-    found = np.flatnonzero(previous != _NO_DAY)
-    return pl.DataFrame(
-        {"customer_id": (found + lo).astype(np.int64), "previous_order_date": previous[found]}
-    ).with_columns(pl.col("previous_order_date").cast(pl.Int32).cast(pl.Date))
+
+class _Positions:
+    """Positions of customer ids among the organisation's customers, sorted by id."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = np.sort(ids.astype(np.int64))
+        self.lo = int(self.ids[0]) if self.ids.size else 0
+        span = int(self.ids[-1]) - self.lo + 1 if self.ids.size else 0
+        self.table: np.ndarray | None = None
+        if span <= 4 * self.ids.size + _DENSE_SLACK:
+            self.table = np.full(span, -1, dtype=np.int64)
+            self.table[self.ids - self.lo] = np.arange(self.ids.size)
+
+    def of(self, ids: np.ndarray) -> np.ndarray:
+        """Each id's position, -1 for an id that is not one of the customers'."""
+        if self.table is not None:
+            offset = ids.astype(np.int64) - self.lo
+            inside = (offset >= 0) & (offset < self.table.size)
+            found = np.full(ids.size, -1, dtype=np.int64)
+            found[inside] = self.table[offset[inside]]
+            return found
+        at = np.minimum(np.searchsorted(self.ids, ids), max(self.ids.size - 1, 0))
+        hit = self.ids[at] == ids if self.ids.size else np.zeros(ids.size, dtype=bool)
+        return np.where(hit, at, -1)
+
+
+def _latest_before(
+    order_at: np.ndarray,
+    order_day: np.ndarray,
+    last_day: np.ndarray,
+    previous: np.ndarray,
+) -> None:
+    """Raise previous[p] to each listed order's local day before her last day (in place)."""
+    earlier = order_day < last_day[order_at]
+    np.maximum.at(previous, order_at[earlier], order_day[earlier])
+
+
+def _order_days(frame: pl.DataFrame, tz: str) -> np.ndarray:
+    return _local_days(frame["placed"].to_numpy(), tz)
 
 
 def _visit_cycles(stats: pl.DataFrame, relevant: pl.DataFrame) -> pl.DataFrame:
@@ -308,51 +374,41 @@ def _visit_cycles(stats: pl.DataFrame, relevant: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _previous_dates(
+def _previous_days(
     organisation: Organisation,
-    as_of: dt.date,
     window_first: dt.date,
     bounds: tuple[Any, Any],
-    dates: pl.DataFrame,
+    orders: tuple[_Positions, np.ndarray, np.ndarray],
+    last: tuple[np.ndarray, np.ndarray],
     window: pl.DataFrame,
-    cycles: pl.DataFrame,
-    silent_after_days: int,
-) -> pl.DataFrame:
-    """customer_id, previous_order_date for buyers within their silent threshold.
+) -> np.ndarray:
+    """Per customer position: the distinct order day before her last, for those `within`.
 
     `window_first` is the first local date of the look-back and `bounds` the instants that
-    start it and end T; `window` holds the look-back's orders (times as read).
+    start it and end T; `orders` the positions, each look-back order's position and which of
+    them count; `last` each customer's last order day and whether she is within her silent
+    threshold (with two distinct order dates). _NO_DAY where none is wanted or found.
     """
     tz = organisation.time_zone
     start, end = bounds
-    last = pl.col("last_order_date")
-    within = (
-        dates.join(cycles.select("customer_id", "cycle_days"), on="customer_id", how="left")
-        .with_columns(
-            silent_after=pl.max_horizontal(pl.lit(silent_after_days, _INT), pl.col("cycle_days"))
-        )
-        .filter(
-            (pl.lit(as_of, pl.Date) - last).dt.total_days() <= pl.col("silent_after"),
-            pl.col("first_order_date") < last,  # at least two distinct order dates
-        )
-        .select("customer_id", "last_order_date")
-    )
-    in_window = _previous_in_window(window, within, tz)
-    missing = within.join(in_window, on="customer_id", how="anti")
+    at, order_at, counted = orders
+    last_day, within = last
+    previous = np.full(at.ids.size, _NO_DAY, dtype=np.int64)
+    theirs = counted.copy()
+    theirs[theirs] = within[order_at[theirs]]
+    placed = window["placed"].to_numpy()[theirs]
+    _latest_before(order_at[theirs], _local_days(placed, tz), last_day, previous)
+    missing = within & (previous == _NO_DAY)
     # Her look-back orders are all on her last date, so her previous visit is her latest order
     # before the look-back: one seek each.
-    recent = missing.filter(last >= window_first)
-    sought = _earlier_orders(
-        [int(c) for c in recent["customer_id"]], start, latest_only=True
-    ).select("customer_id", previous_order_date=_local_date("placed", tz))
-    # A cycle longer than the look-back can leave her last visit before it: read her orders.
-    older = missing.filter(last < window_first)
-    read = (
-        _earlier_orders([int(c) for c in older["customer_id"]], end, latest_only=False)
-        .select("customer_id", order_date=_local_date("placed", tz))
-        .join(older, on="customer_id", how="inner")
-        .filter(pl.col("order_date") < last)
-        .group_by("customer_id")
-        .agg(previous_order_date=pl.col("order_date").max())
+    first_day = _epoch_day(window_first)
+    recent = at.ids[missing & (last_day >= first_day)]
+    sought = _earlier_orders([int(c) for c in recent], start, latest_only=True)
+    _latest_before(
+        at.of(sought["customer_id"].to_numpy()), _order_days(sought, tz), last_day, previous
     )
-    return pl.concat([in_window, sought, read], how="vertical")
+    # A cycle longer than the look-back can leave her last visit before it: read her orders.
+    older = at.ids[missing & (last_day < first_day)]
+    read = _earlier_orders([int(c) for c in older], end, latest_only=False)
+    _latest_before(at.of(read["customer_id"].to_numpy()), _order_days(read, tz), last_day, previous)
+    return previous

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from huitouke.analytics.frames import CUSTOMERS, ORDERS, FrameSchema, days_since, up_to, validate
@@ -76,15 +77,40 @@ def segment_of(r_high: bool, f_high: bool, m_high: bool) -> str:
     return SEGMENTS[(r_high, f_high, m_high)]
 
 
-def _score(column: str, *, lower_is_better: bool = False) -> pl.Expr:
-    """Score 1-5 from the mid-rank percentile p = (worse + 0.5 * equal) / n."""
-    col = pl.col(column)
-    # rank "min" = 1 + count strictly worse, rank "max" = count worse or equal (herself
-    # included), so worse + equal/2 = (min + max - 1) / 2. Integer floor keeps ties exact.
-    lo = col.rank("min", descending=lower_is_better).cast(pl.Int64)
-    hi = col.rank("max", descending=lower_is_better).cast(pl.Int64)
-    n = pl.len().cast(pl.Int64)
-    return pl.min_horizontal((5 * (lo + hi - 1)) // (2 * n) + 1, pl.lit(5, pl.Int64))
+def _mid_rank_score(values: pl.Series, *, lower_is_better: bool = False) -> pl.Series:
+    """Score 1-5 from the mid-rank percentile p = (worse + 0.5 * equal) / n.
+
+    With lo = 1 + the count strictly worse and hi = the count worse or equal (herself
+    included), worse + equal/2 = (lo + hi - 1) / 2; integer floor keeps ties exact. In
+    ascending order each run of equal values fills positions [start, end), so lo + hi - 1 is
+    start + end (2n - start - end when lower is better): one sort (or, for a narrow range of
+    whole numbers, one count of each value) gives both ranks of every row.
+    """
+    if values.null_count():
+        raise ValueError(f"{values.name} has missing values")
+    v = values.to_numpy()
+    n = len(v)
+    if n == 0:
+        return pl.Series(values.name, [], pl.Int64)
+    low = v.min()
+    if np.issubdtype(v.dtype, np.integer) and int(v.max()) - int(low) < n:
+        counts = np.bincount(v - low)
+        ends = np.cumsum(counts)
+        end = ends[v - low]
+        twice = 2 * end - counts[v - low]  # start + end, start = end - count
+    else:
+        order = np.argsort(v)
+        ordered = v[order]
+        new_run = np.empty(n, dtype=bool)
+        new_run[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new_run[1:])
+        starts = np.flatnonzero(new_run)
+        run = np.cumsum(new_run) - 1
+        twice = np.empty(n, dtype=np.int64)
+        twice[order] = starts[run] + np.append(starts[1:], n)[run]
+    if lower_is_better:
+        twice = 2 * n - twice
+    return pl.Series(values.name, np.minimum(5 * twice // (2 * n) + 1, 5).astype(np.int64))
 
 
 def _above_mean(column: str, *, lower_is_better: bool = False) -> pl.Expr:
@@ -124,9 +150,9 @@ def score(values: pl.DataFrame, high_low: Literal["mean", "score"] = "mean") -> 
     scored = values.select(
         "customer_id", "recency_days", "frequency", "monetary_cents"
     ).with_columns(
-        r_score=_score("recency_days", lower_is_better=True),
-        f_score=_score("frequency"),
-        m_score=_score("monetary_cents"),
+        r_score=_mid_rank_score(values["recency_days"], lower_is_better=True),
+        f_score=_mid_rank_score(values["frequency"]),
+        m_score=_mid_rank_score(values["monetary_cents"]),
     )
     if high_low == "mean":
         highs = {

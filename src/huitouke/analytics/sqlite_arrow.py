@@ -55,6 +55,9 @@ def _read(path: str, sql: str, params: list[Any], out: Path) -> None:
     import polars as pl
 
     with adbc_driver_sqlite.connect(path) as database, adbc.AdbcConnection(database) as con:
+        # The threads' connections open the file at once; one may find another building the
+        # WAL index (or a writer checkpointing) and must wait rather than fail.
+        _execute(con, "PRAGMA busy_timeout = 20000")
         for pragma in READ_PRAGMAS:
             _execute(con, pragma)
         with adbc.AdbcStatement(con) as statement:
