@@ -129,4 +129,3 @@ def test_a_refresh_failing_after_its_due_rows_are_written_is_marked_failed_and_r
         run = jobs.refresh_organisation(org, AS_OF)
     assert run is not None and run.status == RefreshRun.Status.DONE
     assert _stored(org) == by_cursor
-
