@@ -310,3 +310,24 @@ def test_gamma_gamma_with_one_spend_distribution_for_all(seed):
     assert fit.params.q > 1e4
     assert fit.params.p == pytest.approx(p, rel=1e-4)
     np.testing.assert_allclose(clv.expected_aov(fit.params, x, m), p / nu, rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        np.random.default_rng(1).integers(0, 50, 1000),  # counted
+        np.random.default_rng(2).integers(1, 10**6, 10**5).astype(np.int32),  # counted, int32
+        np.array([5, 5, 3, 0]),
+        np.random.default_rng(3).integers(-5, 5, 100),  # negative: sorted
+        np.array([10**12, 3, 10**12]),  # too sparse to count: sorted
+        np.array(["b", "a", "b"]),
+        np.array([], dtype=np.int64),
+    ],
+)
+def test_distinct_ids_are_numpy_uniques(ids):
+    """The summary's customer index (counted for database ids) is np.unique's, dtype and all."""
+    uid, code = clv._distinct_ids(ids)
+    want_uid, want_code = np.unique(ids, return_inverse=True)
+    assert uid.dtype == want_uid.dtype and code.dtype == want_code.dtype
+    np.testing.assert_array_equal(uid, want_uid)
+    np.testing.assert_array_equal(code, want_code)

@@ -13,7 +13,8 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -336,18 +337,32 @@ def _bulk_writes(organisation: Organisation) -> bool:
     return least <= 0 or Customer.objects.filter(organisation=organisation).count() >= least
 
 
-def _write_customers(organisation: Organisation, as_of: dt.date, table: pl.DataFrame) -> None:
+def _customers_bulk(
+    organisation: Organisation, as_of: dt.date, table: pl.DataFrame
+) -> dict[str, Any]:
+    """The arguments of the customer rows' bulk upsert (`loader.bulk_upsert`)."""
+    return {
+        "table": CustomerAnalytics._meta.db_table,
+        "rows": _analytics_frame(table, organisation, as_of),
+        "conflict": [_column(CustomerAnalytics, "customer")],
+        "ignore_for_change": [_column(CustomerAnalytics, "updated_at")],
+    }
+
+
+def _write_customers(
+    organisation: Organisation, as_of: dt.date, table: pl.DataFrame, written: bool | None = None
+) -> None:
     # A stored row whose results (as_of included) are what was computed is not rewritten, so
     # a second refresh of the same day writes only the customers whose orders changed;
     # updated_at then says when her results last changed.
     # A large shop's rows go through the child process's bulk upsert on SQLite (about 3x
     # faster), every shop's on PostgreSQL through COPY into a temporary table and one upsert.
-    written = _bulk_writes(organisation) and loader.bulk_upsert(
-        CustomerAnalytics._meta.db_table,
-        _analytics_frame(table, organisation, as_of),
-        [_column(CustomerAnalytics, "customer")],
-        ignore_for_change=[_column(CustomerAnalytics, "updated_at")],
-    )
+    # `written`: whether that bulk write was already done (by `_Background`); False writes
+    # every row by the cursor.
+    if written is None:
+        written = _bulk_writes(organisation) and loader.bulk_upsert(
+            **_customers_bulk(organisation, as_of, table)
+        )
     if not written:
         rows = _analytics_rows(table, organisation, as_of)
         _upsert(
@@ -392,17 +407,29 @@ def _due_frame(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) ->
     )
 
 
-def _write_due(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) -> None:
+def _due_bulk(organisation: Organisation, as_of: dt.date, due: pl.DataFrame) -> dict[str, Any]:
+    """The arguments of the due rows' bulk upsert (`loader.bulk_upsert`)."""
+    return {
+        "table": CustomerDue._meta.db_table,
+        "rows": _due_frame(organisation, as_of, due),
+        "conflict": [_column(CustomerDue, "customer"), _column(CustomerDue, "category")],
+        "replace": (_column(CustomerDue, "organisation"), organisation.pk),
+        "ignore_for_change": [],
+    }
+
+
+def _write_due(
+    organisation: Organisation, as_of: dt.date, due: pl.DataFrame, written: bool | None = None
+) -> None:
     # The stored rows become exactly today's, in one transaction: yesterday's rows that are not
     # due any more are deleted, and of the others only those whose values changed are written
     # (no day count or as_of is stored, so on a quiet night most rows are left alone).
-    if _bulk_writes(organisation) and loader.bulk_upsert(
-        CustomerDue._meta.db_table,
-        _due_frame(organisation, as_of, due),
-        [_column(CustomerDue, "customer"), _column(CustomerDue, "category")],
-        replace=(_column(CustomerDue, "organisation"), organisation.pk),
-        ignore_for_change=[],
-    ):
+    # `written` as in `_write_customers`.
+    if written is None:
+        written = _bulk_writes(organisation) and loader.bulk_upsert(
+            **_due_bulk(organisation, as_of, due)
+        )
+    if written:
         return
     adapt = connection.ops.adapt_datefield_value
     rows = [
@@ -593,10 +620,58 @@ def _clv(frames: Frames, as_of: dt.date, outcome: _Outcome) -> results.ClvOutcom
         return results.ClvOutcome(None, report)
 
 
+class _Background:
+    """The due and customer rows' bulk writes by SQLite's child process, while the refresh goes on.
+
+    The rows are prepared here, in the refresh's thread (`loader.upsert_in_child_later`); one
+    worker thread runs the child processes, one after the other (SQLite has one writer), and
+    only waits for them, so the child writes on the machine's other core while the refresh
+    computes CLV and the reports. `written` gives a write's result once it is done (False:
+    the child failed and the caller writes the rows by the cursor, in its own thread); a
+    write not started gives None (the caller writes as it always did). Leaving the `with`
+    waits for every write started, so a failed refresh is marked failed only once no child
+    writes for it any more.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="huitouke-refresh-write")
+        self._writes: dict[str, Future[bool]] = {}
+        self.seconds: dict[str, float] = {}
+
+    def __enter__(self) -> _Background:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True)
+
+    def start(self, name: str, bulk: dict[str, Any]) -> None:
+        write = loader.upsert_in_child_later(**bulk)
+
+        def timed() -> bool:
+            start = time.perf_counter()
+            try:
+                return write()
+            finally:
+                self.seconds[name] = round(time.perf_counter() - start, 3)
+
+        self._writes[name] = self._pool.submit(timed)
+
+    def written(self, name: str) -> bool | None:
+        write = self._writes.get(name)
+        return None if write is None else write.result()
+
+
 def _compute(
-    organisation: Organisation, as_of: dt.date, clock: _Clock
+    organisation: Organisation,
+    as_of: dt.date,
+    clock: _Clock,
+    background: _Background | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None, _Outcome, str]:
-    """Customer results (must succeed) and every report (each on its own)."""
+    """Customer results (must succeed) and every report (each on its own).
+
+    With `background`, the due rows are handed to it as soon as they are known, and the
+    customer rows once CLV is done, to be written while the reports are computed.
+    """
     outcome = _Outcome()
     frames = load_frames(organisation)  # the cycles, CLV and reports below need every order
     clock.lap("load")
@@ -612,10 +687,14 @@ def _compute(
         # Yesterday's due rows and learned cycles stay; the customer results go on without.
         reason = outcome.failed(ReportKind.CYCLES, exc)
         outcome.reports[(ReportKind.CYCLES, "")] = validity.unavailable("failed", reason)
+    if background is not None and due is not None:
+        background.start("due", _due_bulk(organisation, as_of, due))
     clock.lap("cycles")
     model = _clv(frames, as_of, outcome)
     clock.lap("clv")
     table = results.customer_results(core, due if due is not None else _NO_DUE, model.predictions)
+    if background is not None:
+        background.start("customers", _customers_bulk(organisation, as_of, table))
     stores = list(Store.objects.filter(organisation=organisation).values_list("pk", flat=True))
     staff = list(User.objects.filter(organisation=organisation).values_list("pk", flat=True))
     outcome.report(ReportKind.BASKET, "", lambda: reports.basket_report(frames, as_of))
@@ -713,21 +792,38 @@ def _recomputable_commits() -> Iterator[None]:
 def _refresh(organisation: Organisation, as_of: dt.date, run: RefreshRun) -> None:
     """Compute and store the results of a claimed refresh; mark its run done (or failed)."""
     clock = _Clock()
+    # On SQLite a large shop's rows are written by the child process while the rest is
+    # computed (`_Background`); elsewhere each write is done in turn once all is computed.
+    overlap = connection.vendor == "sqlite" and _bulk_writes(organisation)
+    written: dict[str, float] = {}
     try:
-        table, due, category_stats, outcome, source = _compute(organisation, as_of, clock)
-        _write_customers(organisation, as_of, table)
-        clock.lap("write_customers")
-        if due is not None and category_stats is not None:
-            _write_due(organisation, as_of, due)
-            clock.lap("write_due")
-            _write_learned_cycles(organisation, category_stats)
-        _write_reports(organisation, as_of, outcome)
-        clock.lap("write_reports")
+        with _Background() if overlap else nullcontext() as background:
+            try:
+                table, due, category_stats, outcome, source = _compute(
+                    organisation, as_of, clock, background
+                )
+                customers_written = background.written("customers") if background else None
+                _write_customers(organisation, as_of, table, customers_written)
+                clock.lap("write_customers")
+                if due is not None and category_stats is not None:
+                    due_written = background.written("due") if background else None
+                    _write_due(organisation, as_of, due, due_written)
+                    clock.lap("write_due")
+                    _write_learned_cycles(organisation, category_stats)
+                _write_reports(organisation, as_of, outcome)
+                clock.lap("write_reports")
+            finally:
+                if background is not None:
+                    written = background.seconds
     except Exception as exc:
         RefreshRun.objects.filter(pk=run.pk).update(
             status=RefreshRun.Status.FAILED,
             finished_at=timezone.now(),
-            detail={"error": f"{type(exc).__name__}: {exc}", "timings": clock.timings},
+            detail={
+                "error": f"{type(exc).__name__}: {exc}",
+                "timings": clock.timings,
+                "background_writes": written,
+            },
         )
         raise
     clv_report = outcome.reports.get((ReportKind.CLV, ""), {})
@@ -738,6 +834,9 @@ def _refresh(organisation: Organisation, as_of: dt.date, run: RefreshRun) -> Non
         detail={
             "timings": clock.timings,
             "seconds": round(sum(clock.timings.values()), 3),
+            # The child's writes, done during the steps above (write_* is then what was left
+            # to wait for).
+            "background_writes": written,
             "customers_from": source,
             "due_rows": due.height if due is not None else None,
             "clv_ok": clv_report.get("ok", False),

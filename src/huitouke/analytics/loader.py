@@ -18,11 +18,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,7 @@ __all__ = [
     "unchanged_guard",
     "upsert_by_copy",
     "upsert_in_child",
+    "upsert_in_child_later",
 ]
 
 logger = logging.getLogger(__name__)
@@ -146,9 +148,12 @@ def _as_schema(frame: pl.DataFrame, schema: list[tuple[str, pl.DataType]]) -> pl
 
 
 def _run_child(job: dict[str, Any]) -> None:
+    """Run `sqlite_arrow` on a job (on this connection's database file unless it names one)."""
     done = subprocess.run(
         [sys.executable, "-I", sqlite_arrow.__file__],
-        input=json.dumps({"path": str(connection.settings_dict["NAME"]), **job}),
+        input=json.dumps(
+            job if "path" in job else {"path": str(connection.settings_dict["NAME"]), **job}
+        ),
         capture_output=True,
         text=True,
         check=False,
@@ -244,33 +249,57 @@ def upsert_in_child(
     failed: some slices may be written, and the caller writes every row again its own way
     (an upsert, so nothing is written twice).
     """
+    return upsert_in_child_later(table, rows, conflict, replace, ignore_for_change)()
+
+
+def upsert_in_child_later(
+    table: str,
+    rows: pl.DataFrame,
+    conflict: list[str],
+    replace: tuple[str, int] | None = None,
+    ignore_for_change: Sequence[str] | None = None,
+) -> Callable[[], bool]:
+    """`upsert_in_child` in two halves: the rows are written to a file for the child and its
+    statements built now, in the caller's thread (they need its connection); the function
+    returned runs the child and says whether it succeeded (what `upsert_in_child` returns).
+    It touches no connection, so another thread may run it while this one computes; it must
+    be run once (it removes the rows' file).
+    """
     qn = connection.ops.quote_name
     columns, on_conflict = _upsert_sql(table, rows.columns, conflict, ignore_for_change)
     upsert = (
         f"INSERT INTO {qn(table)} ({columns}) SELECT {columns} FROM temp.huitouke_rows"
         f" WHERE rowid > ? AND rowid <= ?{on_conflict}"
     )
-    with tempfile.TemporaryDirectory(prefix="huitouke-write-") as out:
-        ipc = Path(out) / "rows.arrow"
+    delete = None
+    if replace is not None:
+        delete = [
+            _rows_key_index(conflict),
+            _prune_sql(table, conflict, replace, "temp.huitouke_rows"),
+        ]
+    job = {"path": str(connection.settings_dict["NAME"])}
+    out = Path(tempfile.mkdtemp(prefix="huitouke-write-"))
+    ipc = out / "rows.arrow"
+    try:
+        rows.write_ipc(ipc, compression="uncompressed")
+        failed: BaseException | None = None
+    except _CHILD_ERRORS as exc:
+        failed = exc
+    write = {"ipc": str(ipc), "upsert": upsert, "slice_rows": UPSERT_SLICE, "delete": delete}
+
+    def run() -> bool:
         try:
-            rows.write_ipc(ipc, compression="uncompressed")
-            delete = None
-            if replace is not None:
-                delete = [
-                    _rows_key_index(conflict),
-                    _prune_sql(table, conflict, replace, "temp.huitouke_rows"),
-                ]
-            write = {
-                "ipc": str(ipc),
-                "upsert": upsert,
-                "slice_rows": UPSERT_SLICE,
-                "delete": delete,
-            }
-            _run_child({"write": write})
+            if failed is not None:
+                raise failed
+            _run_child({**job, "write": write})
             return True
         except _CHILD_ERRORS as exc:
             logger.warning("Arrow writer failed, writing through the cursor: %s", exc)
             return False
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+
+    return run
 
 
 COPY_ROWS = 100_000  # rows per CSV chunk sent by COPY

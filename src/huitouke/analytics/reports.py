@@ -391,8 +391,11 @@ def funnel_reports(
     )
 
     def data(part: pl.DataFrame) -> dict[str, Any]:
-        counts = part.group_by("lifecycle").agg(
-            n=pl.len(), back=pl.col("reactivated").fill_null(False).sum()
+        # Sorted, so the stored JSON is the same text on every run (a group_by's order is not).
+        counts = (
+            part.group_by("lifecycle")
+            .agg(n=pl.len(), back=pl.col("reactivated").fill_null(False).sum())
+            .sort("lifecycle")
         )
         by_stage = {str(r["lifecycle"]): int(r["n"]) for r in counts.iter_rows(named=True)}
         return {
