@@ -33,7 +33,7 @@ from huitouke.imports.customer_rows import CustomerRowsMixin
 from huitouke.imports.matching import Cust, CustomerIndex, ProductIndex, load_aliases
 from huitouke.imports.models import ImportJob
 from huitouke.imports.order_rows import OrderRowsMixin
-from huitouke.imports.readers import Format, Item, iter_file
+from huitouke.imports.readers import UPLOAD_LIMITS, Format, Item, WorkbookLimits, iter_file
 from huitouke.imports.refund_rows import RefundRowsMixin
 from huitouke.imports.reports import RawRows
 from huitouke.imports.rows import Kind, ParsedOrderRow, ParsedRefundRow, ReadResult, RowError
@@ -85,10 +85,12 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
         sheet: str | int | None = None,
         job: ImportJob | None = None,
         one_order_per_row: bool = False,
+        limits: WorkbookLimits = UPLOAD_LIMITS,
     ) -> None:
         if mode not in (ALL_OR_NOTHING, GOOD_ROWS):
             raise ValueError(f"mode must be {ALL_OR_NOTHING!r} or {GOOD_ROWS!r}, not {mode!r}")
         self.path, self.fmt, self.mapping, self.sheet = path, fmt, mapping, sheet
+        self.limits = limits  # how far a workbook may unpack (the command line's are larger)
         self.org, self.store, self.kind, self.actor = organisation, store, kind, actor
         self.org_id, self.store_id = organisation.pk, store.pk  # read once per order
         self.actor_id = actor.pk if getattr(actor, "pk", None) else None
@@ -151,7 +153,7 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
 
     def _run(self) -> ImportSummary:
         summary = self.summary
-        stream = iter_file(self.path, self.kind, self.fmt, self.mapping, self.sheet)
+        stream = iter_file(self.path, self.kind, self.fmt, self.mapping, self.sheet, self.limits)
         self._describe(stream.result)
         if stream.result.errors:
             summary.errors.extend(stream.result.errors)
