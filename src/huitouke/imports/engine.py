@@ -15,13 +15,14 @@ import logging
 import os
 import re
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -54,12 +55,35 @@ from huitouke.sales.stats import refresh_stats_for
 log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK = 2000
+# SQLite's page cache during an import, in KiB (its default is 2 MB). An import inserts into
+# customers, orders, lines and stats and their indexes, in random key order, within one
+# transaction: with the default cache SQLite spills dirty pages to the WAL mid-transaction
+# and reads them back (a third of a 200k import's wall time went to the system calls). Pages
+# are allocated only as they are used, and the cache is put back after the import.
+IMPORT_CACHE_KIB = 256 * 1024
 
 Progress = Callable[[int, int], None]
 
 
 class _Rollback(Exception):
     pass
+
+
+@contextmanager
+def _page_cache() -> Iterator[None]:
+    """SQLite's page cache at IMPORT_CACHE_KIB meanwhile (PostgreSQL: nothing to do)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {before}")
 
 
 class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
@@ -145,7 +169,8 @@ class Importer(OrderRowsMixin, RefundRowsMixin, CustomerRowsMixin):
         gc.freeze()
         gc.disable()
         try:
-            return self._run()
+            with _page_cache():
+                return self._run()
         finally:
             if enabled:
                 gc.enable()
