@@ -105,9 +105,9 @@ class WorkbookLimits:
 # parsing it serves every shop on the installation.
 UPLOAD_LIMITS = WorkbookLimits(part=256 * MB, shared=64 * MB, total=512 * MB, xls_file=256 * MB)
 # `huitouke import` on the command line: the owner's own file on her own machine. Sized to a
-# sheet as long as Excel allows (1,048,576 rows): 1 KB of XML a row, a 20-30 column export
-# with its text inline (Excel's own files, with shared strings, are about a third of that); a
-# 1M-row, 8-column order export is 430 MB. An .xls holds at most 65,536 rows: its limit stays.
+# sheet as long as Excel allows (1,048,576 rows) at 1 KB of XML a row, a 20-30 column export
+# with its text inline; the 1M-row, 8-column order file of bench/imports.py unpacks to 448 MB.
+# An .xls holds at most 65,536 rows: its limit stays.
 LOCAL_LIMITS = WorkbookLimits(part=1024 * MB, shared=256 * MB, total=1536 * MB, xls_file=256 * MB)
 
 # Longest text each field may hold (the model's column sizes), checked here so the error
