@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import io
 import json
+import zipfile
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from tests.imports.importfiles import ORDER_HEADER, order_rows, write_csv
+from tests.imports.importfiles import ORDER_HEADER, order_rows, write_csv, write_xlsx
 
 from huitouke.accounts.models import Organisation
+from huitouke.imports import readers
 from huitouke.imports.models import ImportJob
 from huitouke.sales.models import Order
 
@@ -69,3 +73,21 @@ def test_export_refuses_unknown_segments_and_bad_suffixes(tmp_path, org):
         call_command("export", "customers", str(tmp_path / "c.csv"), "--segment", "42")
     with pytest.raises(CommandError, match=r"\.csv or \.xlsx"):
         call_command("export", "customers", str(tmp_path / "c.json"))
+
+
+def test_the_command_line_reads_workbooks_within_its_own_limits(tmp_path, org, store1, monkeypatch):
+    # The command's limits (LOCAL_LIMITS) are what bound its workbook, not an upload's: set to
+    # the sheet's size it is imported, one byte less it is refused naming the limit.
+    path = write_xlsx(tmp_path / "o.xlsx", ORDER_HEADER, order_rows(40))
+    with zipfile.ZipFile(path) as archive:
+        size = archive.getinfo("xl/worksheets/sheet1.xml").file_size
+    module = importlib.import_module("huitouke.imports.management.commands.import")
+    assert module.LOCAL_LIMITS is readers.LOCAL_LIMITS
+    small = readers.WorkbookLimits(part=size - 1, shared=size, total=10 * size, xls_file=size)
+    monkeypatch.setattr(module, "LOCAL_LIMITS", small)
+    code, refused = command("import", "orders", str(path), "--lang", "en")
+    assert code == 1 and [e["code"] for e in refused["errors"]] == ["xlsx_too_large"]
+    assert "more than 0 MB" in refused["errors"][0]["message"] and Order.objects.count() == 0
+    monkeypatch.setattr(module, "LOCAL_LIMITS", dataclasses.replace(small, part=size))
+    code, imported = command("import", "orders", str(path))
+    assert (code, imported["created"], imported["errors"]) == (0, 40, [])

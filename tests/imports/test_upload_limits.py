@@ -10,6 +10,7 @@ import time
 import tracemalloc
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -144,3 +145,86 @@ def test_the_job_page_stores_and_shows_a_bounded_summary(
     print(f"job page: {len(page)} characters")
     assert len(page) < 100_000
     assert "<b>名" not in page  # escaped as well as clipped
+
+
+# --- how far a workbook may unpack: uploads (issue 14) and the command line's own files --------
+
+
+def workbook_bytes(rows: int) -> bytes:
+    """An .xlsx of `rows` orders under HEADER, as openpyxl writes it (text inline in the sheet)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("订单")
+    sheet.append(HEADER)
+    for i in range(rows):
+        sheet.append(["王丽", f"139{i:08d}", "2024-03-05 10:00", 88])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def sheet_size(content: bytes) -> int:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return archive.getinfo("xl/worksheets/sheet1.xml").file_size
+
+
+def limits(part: int) -> readers.WorkbookLimits:
+    return readers.WorkbookLimits(part=part, shared=part, total=4 * part, xls_file=part)
+
+
+def test_a_sheet_just_over_the_part_limit_is_refused_naming_it_and_one_at_it_is_read():
+    content = workbook_bytes(8000)  # about 1.4 MB of sheet XML
+    size = sheet_size(content)
+    assert size > readers.MB  # the message names whole MB
+    at_limit = read_file(content, "orders", limits=limits(size))
+    assert at_limit.errors == [] and len(at_limit.rows) == 8000
+    over = read_file(content, "orders", limits=limits(size - 1))
+    assert codes(over) == ["xlsx_too_large"] and over.rows == []
+    assert f"more than {(size - 1) // readers.MB} MB" in over.errors[0].message_en
+
+
+def test_the_total_limit_is_named_when_the_parts_together_pass_it():
+    content = workbook_bytes(8000)
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+    big = 4 * unpacked
+    at_limit = readers.WorkbookLimits(part=big, shared=big, total=unpacked, xls_file=big)
+    assert read_file(content, "orders", limits=at_limit).errors == []
+    result = read_file(content, "orders", limits=replace(at_limit, total=unpacked - 1))
+    assert codes(result) == ["xlsx_too_large"]
+    assert f"more than {(unpacked - 1) // readers.MB} MB" in result.errors[0].message_en
+
+
+def test_uploads_keep_issue_14s_limits_and_the_command_line_takes_a_sheet_as_long_as_excel_allows():
+    web, local = readers.UPLOAD_LIMITS, readers.LOCAL_LIMITS
+    mb = readers.MB
+    assert (web.part, web.shared, web.total, web.xls_file) == (
+        256 * mb,
+        64 * mb,
+        512 * mb,
+        256 * mb,
+    )
+    assert read_file(workbook_bytes(10), "orders").errors == []  # the default is the web's
+    # An 8-column order export (bench/imports.py's columns, text inline as openpyxl writes it)
+    # at Excel's 1,048,576 rows: past an upload's sheet limit, within the command line's.
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("订单")
+    sheet.append(["顾客姓名", "手机", "下单日期", "产品名称", "数量", "售价", "品类", "订单号"])
+    for i in range(20_000):
+        sheet.append(
+            [
+                "王丽娜",
+                f"139{i:08d}",
+                "2024-03-05 10:00",
+                "玻尿酸面膜",
+                2,
+                88.0,
+                "护肤",
+                f"SO{i:09d}",
+            ]
+        )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    per_row = sheet_size(buffer.getvalue()) / 20_000
+    excel_sheet = per_row * readers.MAX_ROWS
+    assert web.part < excel_sheet < local.part
+    assert excel_sheet * 2 < local.total and local.ratio == web.ratio

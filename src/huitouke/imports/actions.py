@@ -35,7 +35,7 @@ from huitouke.imports.models import (
     PayerAlias,
     imports_dir,
 )
-from huitouke.imports.readers import Format
+from huitouke.imports.readers import UPLOAD_LIMITS, Format, WorkbookLimits
 from huitouke.imports.reports import error_dicts
 from huitouke.imports.rows import Kind
 from huitouke.imports.summary import ALL_OR_NOTHING, ImportSummary
@@ -70,8 +70,13 @@ def do_commit_import(
     sheet: str | int | None = None,
     job: ImportJob | None = None,
     one_order_per_row: bool = False,
+    limits: WorkbookLimits = UPLOAD_LIMITS,
 ) -> ImportSummary:
-    """Import a file of orders or customers (or only check it, `dry_run`); audited as "import"."""
+    """Import a file of orders or customers (or only check it, `dry_run`); audited as "import".
+
+    `limits` bound how far a workbook may unpack: an upload's by default (issue 14), the larger
+    LOCAL_LIMITS for the command line's own files.
+    """
     if store.organisation_id != organisation.pk:
         raise ValidationError({"store": _("This store belongs to another organisation.")})
     return Importer(
@@ -92,6 +97,7 @@ def do_commit_import(
         sheet=sheet,
         job=job,
         one_order_per_row=one_order_per_row,
+        limits=limits,
     ).run()
 
 

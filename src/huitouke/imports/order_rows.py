@@ -33,6 +33,7 @@ from huitouke.imports.matching import (
 )
 from huitouke.imports.models import PayerAlias
 from huitouke.imports.parsing import clean_text
+from huitouke.imports.readers import WorkbookLimits
 from huitouke.imports.reports import RawRows
 from huitouke.imports.rows import ParsedOrderRow, make_error
 from huitouke.imports.summary import (
@@ -134,6 +135,7 @@ class OrderRowsMixin:
     actor_id: int | None
     path: Any
     sheet: Any
+    limits: WorkbookLimits
     platform: str | None
     create_customers: bool
     create_products: bool
@@ -369,7 +371,7 @@ class OrderRowsMixin:
         if not bad:
             return
         if self.raw is None:
-            self.raw = RawRows(self.path, self.summary.format, self.sheet)
+            self.raw = RawRows(self.path, self.summary.format, self.sheet, self.limits)
         for number in bad:
             cells = self.raw.get(number) or []
             if self.external_id_index < len(cells):

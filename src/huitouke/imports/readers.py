@@ -83,11 +83,32 @@ MAX_COLUMNS = 500
 MAX_CELL_CHARS = 32_767
 SAMPLE_CHARS = 100  # a preview cell, as stored on the job and shown on its page
 MB = 1 << 20
-MAX_XLSX_PART = 256 * MB  # one worksheet's XML, read as a stream
-MAX_XLSX_SHARED = 64 * MB  # the shared strings, which the reader holds in memory whole
-MAX_XLS_FILE = 256 * MB  # an old .xls is not compressed: its size is what gets parsed
-MAX_XLSX_TOTAL = 512 * MB
 MAX_XLSX_RATIO = 100  # real sheets compress 5-30 times; a bomb thousands of times
+
+
+@dataclass(frozen=True)
+class WorkbookLimits:
+    """How far a workbook may unpack, checked on the zip's directory before anything is parsed.
+
+    calamine holds the chosen sheet's cells in memory, about the size of its XML, so the part
+    limit bounds the reader's memory and time as well as the unpacking.
+    """
+
+    part: int  # one worksheet's XML
+    shared: int  # the shared strings, held in memory whole
+    total: int  # every part together
+    xls_file: int  # an old .xls is not compressed: its size is what gets parsed
+    ratio: int = MAX_XLSX_RATIO
+
+
+# Uploads through the web (issue 14): anyone with an owner's login can send one, and the worker
+# parsing it serves every shop on the installation.
+UPLOAD_LIMITS = WorkbookLimits(part=256 * MB, shared=64 * MB, total=512 * MB, xls_file=256 * MB)
+# `huitouke import` on the command line: the owner's own file on her own machine. Sized to a
+# sheet as long as Excel allows (1,048,576 rows) at 1 KB of XML a row, a 20-30 column export
+# with its text inline; the 1M-row, 8-column order file of bench/imports.py unpacks to 448 MB.
+# An .xls holds at most 65,536 rows: its limit stays.
+LOCAL_LIMITS = WorkbookLimits(part=1024 * MB, shared=256 * MB, total=1536 * MB, xls_file=256 * MB)
 
 # Longest text each field may hold (the model's column sizes), checked here so the error
 # names the row and column instead of failing at save time.
@@ -229,8 +250,10 @@ def _within_limits(number: int, cells: list[CellValue]) -> list[CellValue]:
     return cells
 
 
-def _check_xlsx_parts(binary: IO[bytes]) -> bool:
-    """Refuse a workbook whose parts would unpack past the size limits (a zip bomb).
+def _check_xlsx_parts(binary: IO[bytes], limits: WorkbookLimits = UPLOAD_LIMITS) -> bool:
+    """Refuse a workbook whose parts would unpack past `limits` (a zip bomb, or too much work).
+
+    The refusal names the limit that was passed.
 
     Returns whether an .xlsx counts its dates from 1904 (old Mac Excel), read from the head of
     its workbook part once the sizes passed: calamine dates formatted cells itself, but a plain
@@ -245,16 +268,16 @@ def _check_xlsx_parts(binary: IO[bytes]) -> bool:
                 size = info.file_size
                 total += size
                 limit = (
-                    MAX_XLSX_SHARED
+                    limits.shared
                     if info.filename.lower().endswith(("sharedstrings.xml", "sharedstrings.bin"))
-                    else MAX_XLSX_PART
+                    else limits.part
                 )
-                if (
-                    size > limit
-                    or total > MAX_XLSX_TOTAL
-                    or (size > MB and size > MAX_XLSX_RATIO * max(info.compress_size, 1))
+                if size > limit:
+                    raise _problem("xlsx_too_large", limit=limit // MB)
+                if total > limits.total or (
+                    size > MB and size > limits.ratio * max(info.compress_size, 1)
                 ):
-                    raise _problem("xlsx_too_large", limit=MAX_XLSX_TOTAL // MB)
+                    raise _problem("xlsx_too_large", limit=limits.total // MB)
             if "xl/workbook.xml" not in archive.NameToInfo:
                 return False
             with archive.open("xl/workbook.xml") as part:
@@ -304,7 +327,13 @@ def _open_binary(source: Source, stack: ExitStack) -> IO[bytes]:
     return io.BytesIO(source.read())
 
 
-def _open_table(source: Source, fmt: str, sheet: str | int | None, stack: ExitStack) -> _Table:
+def _open_table(
+    source: Source,
+    fmt: str,
+    sheet: str | int | None,
+    stack: ExitStack,
+    limits: WorkbookLimits = UPLOAD_LIMITS,
+) -> _Table:
     binary = _open_binary(source, stack)
     start = binary.tell()
     magic = binary.read(8)
@@ -317,14 +346,14 @@ def _open_table(source: Source, fmt: str, sheet: str | int | None, stack: ExitSt
         binary.seek(0, os.SEEK_END)
         size = binary.tell() - start
         binary.seek(start)
-        if size > MAX_XLS_FILE:
-            raise _problem("xlsx_too_large", limit=MAX_XLS_FILE // MB)
+        if size > limits.xls_file:
+            raise _problem("xlsx_too_large", limit=limits.xls_file // MB)
         return _open_workbook(binary, sheet, stack, epoch_1904=False)
     if magic.startswith(b"PK\x03\x04"):  # a zip: .xlsx, .xlsb or .ods
         if fmt == "csv":
             raise _problem("file_unreadable", detail="this is an Excel workbook, not a CSV file")
         # Every part's unpacked size is checked before anything is unpacked.
-        epoch_1904 = _check_xlsx_parts(binary)
+        epoch_1904 = _check_xlsx_parts(binary, limits)
         return _open_workbook(binary, sheet, stack, epoch_1904=epoch_1904)
     if fmt == "xlsx":
         raise _problem("file_unreadable", detail="this is not an Excel workbook")
@@ -678,6 +707,7 @@ class FileStream:
         fmt: Format = "auto",
         mapping_overrides: Mapping[str, str] | str | None = None,
         sheet: str | int | None = None,
+        limits: WorkbookLimits = UPLOAD_LIMITS,
     ) -> None:
         if kind not in ("orders", "customers"):
             raise ValueError(f"kind must be 'orders' or 'customers', not {kind!r}")
@@ -687,7 +717,7 @@ class FileStream:
         self._items: Iterator[Item] | None = None
         self.result = ReadResult(kind=kind, format=fmt)
         try:
-            self._open(source, kind, fmt, mapping_overrides, sheet)
+            self._open(source, kind, fmt, mapping_overrides, sheet, limits)
         except _FileProblem as problem:
             self.result.errors.append(problem.error)
             self._items = None
@@ -706,9 +736,10 @@ class FileStream:
         fmt: str,
         overrides: Mapping[str, str] | str | None,
         sheet: str | int | None,
+        limits: WorkbookLimits,
     ) -> None:
         result = self.result
-        table = _open_table(source, fmt, sheet, self._stack)
+        table = _open_table(source, fmt, sheet, self._stack, limits)
         result.container = result.format = table.container
         result.encoding, result.delimiter, result.sheet = (
             table.encoding,
@@ -839,9 +870,10 @@ def iter_file(
     fmt: Format = "auto",
     mapping_overrides: Mapping[str, str] | str | None = None,
     sheet: str | int | None = None,
+    limits: WorkbookLimits = UPLOAD_LIMITS,
 ) -> FileStream:
     """Open an import file for streaming: a FileStream whose iteration yields rows and errors."""
-    return FileStream(path_or_bytes, kind, fmt, mapping_overrides, sheet)
+    return FileStream(path_or_bytes, kind, fmt, mapping_overrides, sheet, limits)
 
 
 def read_file(
@@ -850,9 +882,10 @@ def read_file(
     fmt: Format = "auto",
     mapping_overrides: Mapping[str, str] | str | None = None,
     sheet: str | int | None = None,
+    limits: WorkbookLimits = UPLOAD_LIMITS,
 ) -> ReadResult:
     """Read a whole import file: parsed rows, refunds, per-row errors and how the file was read."""
-    with iter_file(path_or_bytes, kind, fmt, mapping_overrides, sheet) as stream:
+    with iter_file(path_or_bytes, kind, fmt, mapping_overrides, sheet, limits) as stream:
         result = stream.result
         for item in stream:
             if isinstance(item, RowError):

@@ -23,7 +23,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from huitouke.imports.mapping import build_mapping
 from huitouke.imports.parsing import CellValue, clean_text
-from huitouke.imports.readers import _open_table, iter_file
+from huitouke.imports.readers import UPLOAD_LIMITS, WorkbookLimits, _open_table, iter_file
 from huitouke.imports.rows import Kind, RowError, django_language, make_error
 
 # Matches no field synonym (checked in the tests), so a fixed file re-imports without it.
@@ -35,8 +35,15 @@ Sink = str | os.PathLike[str] | IO[bytes]
 class RawRows:
     """The raw cells of a file's rows by row number, read forward (for rejected rows)."""
 
-    def __init__(self, path: str | os.PathLike[str], fmt: str = "auto", sheet: Any = None):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        fmt: str = "auto",
+        sheet: Any = None,
+        limits: WorkbookLimits = UPLOAD_LIMITS,
+    ):
         self._path, self._fmt, self._sheet = path, fmt if fmt in ("csv", "xlsx") else "auto", sheet
+        self._limits = limits
         self._stack = ExitStack()
         self._rows: Iterator[tuple[int, list[CellValue]]] = iter(())
         self._at = 0
@@ -45,7 +52,7 @@ class RawRows:
     def _open(self) -> None:
         self._stack.close()
         self._stack = ExitStack()
-        table = _open_table(self._path, self._fmt, self._sheet, self._stack)
+        table = _open_table(self._path, self._fmt, self._sheet, self._stack, self._limits)
         self._rows, self._at = table.rows, 0
 
     def get(self, number: int) -> list[CellValue] | None:

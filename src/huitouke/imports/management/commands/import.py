@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from huitouke.accounts.actions import ensure_default_organisation
 from huitouke.imports.actions import do_commit_import, do_create_cli_job, store_outcome
 from huitouke.imports.engine import DEFAULT_CHUNK
-from huitouke.imports.readers import FORMATS
+from huitouke.imports.readers import FORMATS, LOCAL_LIMITS
 from huitouke.imports.summary import ALL_OR_NOTHING, GOOD_ROWS
 
 MODES = {"all": ALL_OR_NOTHING, "good": GOOD_ROWS}
@@ -106,6 +106,8 @@ class Command(BaseCommand):
             sheet=opts["sheet"],
             job=job,
             one_order_per_row=opts["one_order_per_row"],
+            # The owner's own file on her own machine: a sheet as long as Excel allows.
+            limits=LOCAL_LIMITS,
         )
         if job is not None:
             store_outcome(job, summary)
