@@ -379,7 +379,7 @@ def _pg_frames(conninfo: str, texts: list[str], queries: Sequence[Query]) -> lis
     lock = threading.Lock()
 
     def reader() -> list[tuple[int, pl.DataFrame]]:
-        read = []
+        read: list[tuple[int, pl.DataFrame]] = []
         with (
             adbc_driver_postgresql.connect(conninfo) as database,
             adbc_driver_manager.AdbcConnection(database) as con,
