@@ -250,3 +250,35 @@ def test_lines_are_priced_as_a_join_and_window_sum_would_price_them():
     assert 9 not in priced["order_id"].to_list()
     assert _priced_lines(lines.clear(), orders).height == 0
     assert _priced_lines(lines, orders.clear()).height == 0
+
+
+@pytest.mark.django_db
+def test_epoch_seconds_floor_every_stored_time_to_its_whole_second():
+    """`epoch_seconds` on the database's own stored times: whole seconds, floored (a time a
+    microsecond before a second stays in the second before; before 1970 too), as Python
+    computes them exactly from the same instant. SQLite's date functions keep milliseconds
+    (a time within half a millisecond of the next second is counted in it), so there the
+    instants are a millisecond before the second."""
+    from django.db import connection
+
+    from huitouke.analytics.loader import epoch_seconds
+
+    utc = dt.UTC
+    instants = [
+        dt.datetime(2026, 6, 30, 15, 59, 59, 999_999, tzinfo=utc),
+        dt.datetime(2026, 6, 30, 16, 0, 0, tzinfo=utc),
+        dt.datetime(2026, 6, 30, 16, 0, 0, 1, tzinfo=utc),
+        dt.datetime(2038, 1, 19, 3, 14, 7, 999_999, tzinfo=utc),
+        dt.datetime(2099, 12, 31, 23, 59, 59, 999_999, tzinfo=utc),
+        dt.datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=utc),
+        dt.datetime(1970, 1, 1, 0, 0, 0, 500_000, tzinfo=utc),
+    ]
+    if connection.vendor == "sqlite":
+        instants = [i.replace(microsecond=i.microsecond // 1000 * 1000) for i in instants]
+    adapt = connection.ops.adapt_datetimefield_value
+    cast = "CAST(%s AS TIMESTAMP WITH TIME ZONE)" if connection.vendor == "postgresql" else "%s"
+    with connection.cursor() as cursor:
+        for instant in instants:
+            cursor.execute(f"SELECT {epoch_seconds(cast)}", [adapt(instant)])
+            epoch = instant - dt.datetime(1970, 1, 1, tzinfo=utc)
+            assert cursor.fetchone()[0] == epoch // dt.timedelta(seconds=1), instant

@@ -83,18 +83,25 @@ def test_the_child_reader_reads_what_the_cursor_reads():
 @pytest.mark.django_db(transaction=True)
 def test_the_large_read_of_the_frames_gives_the_cursors_frames():
     """load_frames through the Arrow reader (on SQLite the lines in two halves of their ids,
-    read two at a time) gives the cursor's four frames, value by value and type by type."""
+    on PostgreSQL the lines and orders in two halves of the orders' ids, read two at a time)
+    gives the cursor's four frames, value by value and type by type."""
     org = build(HAND_WORKED, 90, 180, 365)
     with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=10**9):
         by_cursor = loader.load_frames(org)
     with override_settings(ANALYTICS_CHILD_READER_MIN_CUSTOMERS=0):
         assert loader.arrow_reads(org)
         halves = loader._line_halves(True)
+        order_halves = loader._order_halves(True)
         large = loader.load_frames(org)
     if connection.vendor == "sqlite":
         assert len(halves) == 2 and halves[0][1] == halves[1][0]  # type: ignore[index]
+        assert order_halves == [None]
     else:
         assert halves == [None]
+        assert len(order_halves) == 2 and order_halves[0][1] == order_halves[1][0]  # type: ignore[index]
+        # Each half of the orders holds some of the counted orders.
+        for lo, hi in order_halves:  # type: ignore[misc]
+            assert large.orders.filter(pl.col("order_id").is_between(lo, hi - 1)).height > 0
     assert by_cursor.lines.height > 0
     for name in ("customers", "orders", "lines", "category_cycles"):
         assert_frame_equal(getattr(large, name), getattr(by_cursor, name))

@@ -23,7 +23,9 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,7 +100,11 @@ _UNIXEPOCH = sqlite3.sqlite_version_info >= (3, 38)
 def epoch_seconds(column: str) -> str:
     """SQL for a stored UTC datetime as whole epoch seconds (floored, so 23:59:59.9 stays put)."""
     if connection.vendor == "postgresql":
-        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
+        # date_part gives a double (EXTRACT, a numeric: about 3x the server's work per row).
+        # Exact here: a time's microseconds (< 2**53) divided by 10**6 is rounded to the
+        # nearest double, and 0.000001 s below a whole second is ~4 of a double's steps
+        # (2.4e-7 s near 2**31 s) below it, so FLOOR never reaches the next second.
+        return f"CAST(FLOOR(date_part('epoch', {column})) AS BIGINT)"
     # SQLite keeps naive UTC text. '%%' is the DB-API escape of '%'.
     return f"unixepoch({column})" if _UNIXEPOCH else f"CAST(strftime('%%s', {column}) AS INTEGER)"
 
@@ -388,35 +394,66 @@ def _pg_arrow_usable() -> bool:
     return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
+PG_READERS = 2  # ADBC connections reading at once: one server process (and core) each
+
+
+def _pg_frames(conninfo: str, texts: list[str], queries: Sequence[Query]) -> list[pl.DataFrame]:
+    """The frames of the SQL `texts` (bound already), read by up to PG_READERS connections.
+
+    Each connection takes the next query not yet taken, so the longest reads (given first)
+    run side by side on two server processes while this process turns the first one's rows
+    into Polars columns (ADBC's driver and Polars run outside the GIL).
+    """
+    pending = iter(range(len(texts)))
+    lock = threading.Lock()
+
+    def reader() -> list[tuple[int, pl.DataFrame]]:
+        read: list[tuple[int, pl.DataFrame]] = []
+        with (
+            adbc_driver_postgresql.connect(conninfo) as database,
+            adbc_driver_manager.AdbcConnection(database) as con,
+        ):
+            while True:
+                with lock:
+                    i = next(pending, None)
+                if i is None:
+                    return read
+                with adbc_driver_manager.AdbcStatement(con) as statement:
+                    statement.set_sql_query(texts[i])
+                    stream, _ = statement.execute_query()
+                    read.append((i, _as_schema(pl.DataFrame(stream), queries[i][2])))
+
+    lanes = min(PG_READERS, len(texts))
+    if lanes <= 1:
+        done = reader()
+    else:
+        with ThreadPoolExecutor(lanes, thread_name_prefix="huitouke-pg-read") as pool:
+            done = [part for lane in pool.map(lambda _: reader(), range(lanes)) for part in lane]
+    return [frame for _, frame in sorted(done, key=lambda part: part[0])]
+
+
 def _read_pg_arrow(queries: Sequence[Query]) -> list[pl.DataFrame] | None:
     """The queries' frames read by ADBC's PostgreSQL driver; None if it failed.
 
     libpq reads the rows as binary COPY straight into Arrow columns, about twice as fast as
-    psycopg's cursor making a Python object of every value (docs/benchmarks.md). The driver's
-    low-level API is used, as in `sqlite_arrow`: its DB-API module would import pyarrow. The
-    parameters are bound by psycopg on the client (ClientCursor.mogrify quotes them), so the
-    driver runs plain SQL text.
+    psycopg's cursor making a Python object of every value (docs/benchmarks.md); independent
+    queries are read by two connections at once (`_pg_frames`). The driver's low-level API is
+    used, as in `sqlite_arrow`: its DB-API module would import pyarrow. The parameters are
+    bound by psycopg on the client (ClientCursor.mogrify quotes them), so the driver runs
+    plain SQL text.
     """
     try:
         connection.ensure_connection()
         pg = connection.connection
         conninfo = psycopg.conninfo.make_conninfo(pg.info.dsn, password=pg.info.password)
         quote = psycopg.ClientCursor(pg)
-        frames = []
-        with (
-            adbc_driver_postgresql.connect(conninfo) as database,
-            adbc_driver_manager.AdbcConnection(database) as con,
-        ):
-            for sql, params, schema in queries:
-                # Arrow needs distinct column names; PostgreSQL names every CAST "floor" or
-                # "int8", so the frame's names are given as the subquery's column aliases.
-                names = ", ".join(_q(name) for name, _ in schema)
-                aliased = f"SELECT * FROM ({sql}) AS huitouke_rows ({names})"
-                with adbc_driver_manager.AdbcStatement(con) as statement:
-                    statement.set_sql_query(quote.mogrify(aliased, params))
-                    stream, _ = statement.execute_query()
-                    frames.append(_as_schema(pl.DataFrame(stream), schema))
-        return frames
+        texts = []
+        for sql, params, schema in queries:
+            # Arrow needs distinct column names; PostgreSQL names every CAST "floor" or
+            # "int8", so the frame's names are given as the subquery's column aliases.
+            names = ", ".join(_q(name) for name, _ in schema)
+            texts.append(quote.mogrify(f"SELECT * FROM ({sql}) AS huitouke_rows ({names})", params))
+        return _pg_frames(conninfo, texts, queries)
     except (*_CHILD_ERRORS, adbc_driver_manager.Error, psycopg.Error) as exc:
         logger.warning("Arrow reader failed, reading through the cursor: %s", exc)
         return None
@@ -496,7 +533,7 @@ def load_customers(organisation: Organisation, ids: IdRange = None) -> pl.DataFr
     return read_all([_customers_query(organisation, ids)])[0]
 
 
-def _orders_query(organisation: Organisation, ids: IdRange) -> Query:
+def _orders_query(organisation: Organisation, ids: IdRange, order_ids: IdRange = None) -> Query:
     net = "o.net_paid - o.refunded_amount"
     params: list[Any] = [organisation.pk, OrderStatus.PAID.value]
     sql = (
@@ -505,6 +542,7 @@ def _orders_query(organisation: Organisation, ids: IdRange) -> Query:
         f" FROM {_q(Order._meta.db_table)} o"
         " WHERE o.organisation_id = %s AND o.status = %s AND o.customer_id IS NOT NULL"
         + _range_sql("o.customer_id", ids, params)
+        + _range_sql("o.id", order_ids, params)
     )
     columns = ["customer_id", "order_id", "store_id", "placed_epoch", "net_cents", "margin_cents"]
     return _query(sql, params, ORDERS, columns)
@@ -519,7 +557,9 @@ def load_orders(organisation: Organisation, ids: IdRange = None) -> pl.DataFrame
     return _dated_orders(organisation, read_all([_orders_query(organisation, ids)])[0])
 
 
-def _lines_query(organisation: Organisation, ids: IdRange, line_ids: IdRange = None) -> Query:
+def _lines_query(
+    organisation: Organisation, ids: IdRange, line_ids: IdRange = None, order_ids: IdRange = None
+) -> Query:
     kept = "(l.quantity - l.refunded_quantity)"
     params: list[Any] = [NO_PRODUCT, organisation.pk, OrderStatus.PAID.value]
     # Only line columns come back: customer, date and the order's net are joined from the
@@ -532,6 +572,9 @@ def _lines_query(organisation: Organisation, ids: IdRange, line_ids: IdRange = N
         " WHERE o.organisation_id = %s AND o.status = %s AND o.customer_id IS NOT NULL"
         + _range_sql("o.customer_id", ids, params)
         + _range_sql("l.id", line_ids, params)
+        # Both sides of the join restricted, so each half hashes only its own orders.
+        + _range_sql("o.id", order_ids, params)
+        + _range_sql("l.order_id", order_ids, params)
     )
     columns = ["order_id", "product_id", "category_id", "qty", "list_cents", "cost_cents"]
     return _query(sql, params, LINES, columns, {"list_cents": pl.Int64()})
@@ -609,15 +652,10 @@ def load_category_cycles(organisation: Organisation) -> pl.DataFrame:
     return read_all([_cycles_query(organisation)])[0]
 
 
-def _line_halves(large: bool) -> list[IdRange]:
-    """The line id ranges the lines are read in: two halves of the table's ids where the
-    child process reads them (two queries at a time, so the lines, the longest read, take
-    both threads), otherwise one read of every id."""
-    if not (large and child_usable()):
-        return [None]
+def _id_halves(table: str) -> list[IdRange]:
+    """Two halves of a table's ids (two seeks of its primary key, whatever its size)."""
     with connection.cursor() as cursor:
-        # The rowid's bounds: two seeks, whatever the table's size.
-        cursor.execute(f"SELECT MIN(id), MAX(id) FROM {_q(OrderLine._meta.db_table)}")
+        cursor.execute(f"SELECT MIN(id), MAX(id) FROM {_q(table)}")
         lo, hi = cursor.fetchone()
     if lo is None:
         return [None]
@@ -625,24 +663,50 @@ def _line_halves(large: bool) -> list[IdRange]:
     return [(int(lo), middle), (middle, int(hi) + 1)]
 
 
+def _line_halves(large: bool) -> list[IdRange]:
+    """The line id ranges the lines are read in: two halves of the table's ids where the
+    child process reads them (two queries at a time, so the lines, the longest read, take
+    both threads), otherwise one read of every id."""
+    if not (large and child_usable()):
+        return [None]
+    return _id_halves(OrderLine._meta.db_table)
+
+
+def _order_halves(large: bool) -> list[IdRange]:
+    """The order id ranges the orders and lines are read in on PostgreSQL: two halves of the
+    orders' ids where ADBC reads them (two connections at a time, `_pg_frames`: each half of
+    the lines hashes only its half of the orders), otherwise one read of every id."""
+    if not (large and _pg_arrow_usable()):
+        return [None]
+    return _id_halves(Order._meta.db_table)
+
+
 def load_frames(organisation: Organisation, ids: IdRange = None) -> Frames:
     """All four frames of one organisation (or of the customers with ids in [lo, hi)).
 
-    The queries are independent, so on SQLite they run two at a time: the lines in two halves
-    of their ids first, then the orders, customers and cycles.
+    The queries are independent, so they run two at a time: on SQLite the lines in two halves
+    of their ids first, then the orders, customers and cycles; on PostgreSQL the lines and
+    then the orders in two halves of the orders' ids, then the customers and cycles.
     """
     large = arrow_reads(organisation)
-    halves = _line_halves(large)
-    *line_parts, orders, customers, cycles = read_all(
+    order_halves = _order_halves(large)
+    if order_halves != [None]:
+        line_queries = [_lines_query(organisation, ids, None, half) for half in order_halves]
+    else:
+        line_queries = [_lines_query(organisation, ids, half) for half in _line_halves(large)]
+    order_queries = [_orders_query(organisation, ids, half) for half in order_halves]
+    frames = read_all(
         [
-            *(_lines_query(organisation, ids, half) for half in halves),
-            _orders_query(organisation, ids),
+            *line_queries,
+            *order_queries,
             _customers_query(organisation, ids),
             _cycles_query(organisation),
         ],
         large=large,
     )
-    lines = line_parts[0] if len(line_parts) == 1 else pl.concat(line_parts, how="vertical")
+    lines = pl.concat(frames[: len(line_queries)], how="vertical")
+    orders = pl.concat(frames[len(line_queries) : -2], how="vertical")
+    customers, cycles = frames[-2:]
     dated = _dated_orders(organisation, orders)
     return Frames(
         customers=customers,
