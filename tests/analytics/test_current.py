@@ -25,6 +25,8 @@ from tests.helpers import make_customer
 from huitouke.accounts.models import Organisation, Store
 from huitouke.analytics import current, loader, results
 from huitouke.analytics.jobs import customer_core
+from huitouke.customers.duplicates import do_merge_customers
+from huitouke.customers.models import Customer
 from huitouke.sales.actions import LineInput, do_record_order, do_refund_order
 from huitouke.sales.models import Category, Product
 
@@ -179,3 +181,19 @@ def test_local_days_by_the_hour_table_equal_converting_each_instant(zone):
         expected = pl.DataFrame({"s": epochs}).select(current._local_date("s", zone))["s"]
         got = pl.Series(current._local_days(epochs, zone)).cast(pl.Int32).cast(pl.Date)
         assert got.to_list() == expected.to_list()
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_a_merged_customer_is_one_customer_on_both_paths(db, monkeypatch, dense):
+    """After a merge her orders are the kept customer's: both paths count them once, for the
+    kept customer, and leave the duplicate (and whatever stats row she keeps) out."""
+    if not dense:
+        monkeypatch.setattr(current, "_DENSE_SLACK", -(10**12))
+    orders = [(0, 30, 9, 2, ""), (0, 5, 9, 0, ""), (1, 20, 9, 0, ""), (1, 3, 15, 2, "")]
+    org = build(orders, 90, 180, 365)
+    kept, duplicate = sorted(Customer.objects.filter(organisation=org), key=lambda c: c.pk)[:2]
+    do_merge_customers(keep=kept, duplicate=duplicate, actor=None)
+    fast, full = both_ways(org, AS_OF)
+    assert_frame_equal(fast, full, check_dtypes=False)
+    assert duplicate.pk not in fast["customer_id"]
+    assert fast.filter(pl.col("customer_id") == kept.pk)["frequency"].to_list() == [4]
