@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 from tests.imports.importfiles import ORDER_HEADER, order_rows, write_csv, write_xlsx
 
 from huitouke.accounts.models import Organisation
-from huitouke.imports import readers
+from huitouke.imports import engine, readers
 from huitouke.imports.models import ImportJob
 from huitouke.sales.models import Order
 
@@ -91,3 +91,19 @@ def test_the_command_line_reads_workbooks_within_its_own_limits(tmp_path, org, s
     monkeypatch.setattr(module, "LOCAL_LIMITS", dataclasses.replace(small, part=size))
     code, imported = command("import", "orders", str(path))
     assert (code, imported["created"], imported["errors"]) == (0, 40, [])
+
+
+def test_the_import_puts_sqlites_page_cache_back(tmp_path, org, store1):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the page cache is SQLite's")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = cursor.fetchone()[0]
+    path = str(write_csv(tmp_path / "o.csv", ORDER_HEADER, order_rows(3)))
+    code, summary = command("import", "orders", path)
+    assert (code, summary["created"]) == (0, 3)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        assert cursor.fetchone()[0] == before != -engine.IMPORT_CACHE_KIB
