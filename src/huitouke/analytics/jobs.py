@@ -645,7 +645,10 @@ class _Background:
         self._pool.shutdown(wait=True)
 
     def start(self, name: str, bulk: dict[str, Any]) -> None:
-        write = loader.upsert_in_child_later(**bulk)
+        if connection.vendor == "postgresql":
+            write = _on_own_connection(lambda: loader.upsert_by_copy(**bulk))
+        else:
+            write = loader.upsert_in_child_later(**bulk)
 
         def timed() -> bool:
             start = time.perf_counter()
@@ -659,6 +662,37 @@ class _Background:
     def written(self, name: str) -> bool | None:
         write = self._writes.get(name)
         return None if write is None else write.result()
+
+
+def _on_own_connection(write: Callable[[], bool]) -> Callable[[], bool]:
+    """A PostgreSQL write to run in `_Background`'s thread, on that thread's own connection.
+
+    Django's connections are per thread: the write opens its own, commits on it (the server
+    does the COPY's upsert on another core while the refresh computes) and closes it.
+    """
+
+    def run() -> bool:
+        try:
+            with _recomputable_commits():
+                return write()
+        finally:
+            connection.close()
+
+    return run
+
+
+def _overlapped(organisation: Organisation) -> bool:
+    """Whether the refresh's bulk writes run while it computes (`_Background`).
+
+    On SQLite for every shop whose rows go through the child process; on PostgreSQL for a
+    shop as large as that (a small shop's writes take milliseconds, less than a connection's
+    start), outside a transaction (the other connection sees only committed rows).
+    """
+    if not _bulk_writes(organisation):
+        return False
+    if connection.vendor == "sqlite":
+        return True
+    return not connection.in_atomic_block and loader.reads_are_large(organisation)
 
 
 def _compute(
@@ -792,9 +826,10 @@ def _recomputable_commits() -> Iterator[None]:
 def _refresh(organisation: Organisation, as_of: dt.date, run: RefreshRun) -> None:
     """Compute and store the results of a claimed refresh; mark its run done (or failed)."""
     clock = _Clock()
-    # On SQLite a large shop's rows are written by the child process while the rest is
-    # computed (`_Background`); elsewhere each write is done in turn once all is computed.
-    overlap = connection.vendor == "sqlite" and _bulk_writes(organisation)
+    # A large shop's rows are written while the rest is computed (`_Background`): by the
+    # child process on SQLite, on a second connection on PostgreSQL; a small shop's in turn
+    # once all is computed.
+    overlap = _overlapped(organisation)
     written: dict[str, float] = {}
     try:
         with _Background() if overlap else nullcontext() as background:
