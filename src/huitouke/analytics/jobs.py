@@ -688,11 +688,10 @@ def _overlapped(organisation: Organisation) -> bool:
     shop as large as that (a small shop's writes take milliseconds, less than a connection's
     start), outside a transaction (the other connection sees only committed rows).
     """
-    if not _bulk_writes(organisation):
-        return False
-    if connection.vendor == "sqlite":
-        return True
-    return not connection.in_atomic_block and loader.reads_are_large(organisation)
+    # On SQLite `_bulk_writes` is `loader.bulk_writes` itself.
+    return _bulk_writes(organisation) and (
+        connection.vendor == "sqlite" or loader.bulk_writes(organisation)
+    )
 
 
 def _compute(
